@@ -1,0 +1,55 @@
+#include "common/audio/encode.h"
+
+#include <sndfile.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/audio/memory_file.h"
+
+namespace dd {
+
+std::string_view MimeType(AudioEncoding encoding) {
+  switch (encoding) {
+    case AudioEncoding::kWav16: return "audio/wav";
+    case AudioEncoding::kFlac16: return "audio/flac";
+    case AudioEncoding::kOggVorbis: return "audio/ogg";
+  }
+  return "application/octet-stream";
+}
+
+absl::StatusOr<std::string> EncodeAudio(absl::Span<const float> mono, int sample_rate,
+                                        AudioEncoding encoding) {
+  if (sample_rate <= 0) return absl::InvalidArgumentError("sample rate must be positive");
+  SF_INFO info{};
+  info.samplerate = sample_rate;
+  info.channels = 1;
+  switch (encoding) {
+    case AudioEncoding::kWav16: info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16; break;
+    case AudioEncoding::kFlac16: info.format = SF_FORMAT_FLAC | SF_FORMAT_PCM_16; break;
+    case AudioEncoding::kOggVorbis: info.format = SF_FORMAT_OGG | SF_FORMAT_VORBIS; break;
+  }
+  internal::MemoryFile memory;
+  memory.bytes.reserve(mono.size() * 2 + 64);
+  SNDFILE* file = sf_open_virtual(&internal::MemoryFileIo(), SFM_WRITE, &info, &memory);
+  if (file == nullptr) {
+    return absl::InternalError(absl::StrCat("cannot open encoder: ", sf_strerror(nullptr)));
+  }
+  sf_command(file, SFC_SET_CLIPPING, nullptr, SF_TRUE);
+  if (encoding == AudioEncoding::kOggVorbis) {
+    double quality = 0.6;
+    sf_command(file, SFC_SET_VBR_ENCODING_QUALITY, &quality, sizeof(quality));
+  }
+  const auto frames = static_cast<sf_count_t>(mono.size());
+  const sf_count_t written = mono.empty() ? 0 : sf_writef_float(file, mono.data(), frames);
+  const std::string write_error = sf_strerror(file);
+  const int close_error = sf_close(file);
+  if (written != frames) {
+    return absl::InternalError(absl::StrCat("encoder wrote ", written, " of ", frames,
+                                            " frames: ", write_error));
+  }
+  if (close_error != 0) {
+    return absl::InternalError(absl::StrCat("encoder failed to finish: ", sf_error_number(close_error)));
+  }
+  return std::move(memory.bytes);
+}
+
+}  // namespace dd

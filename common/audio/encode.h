@@ -1,0 +1,24 @@
+// Encoding mono float audio to complete files in memory through libsndfile's virtual I/O.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+
+namespace dd {
+
+enum class AudioEncoding {
+  kWav16,      // RIFF WAVE, 16-bit PCM.
+  kFlac16,     // FLAC, 16-bit.
+  kOggVorbis,  // Ogg Vorbis (lossy), quality 0.6.
+};
+
+std::string_view MimeType(AudioEncoding encoding);
+
+// Samples beyond [-1, 1] are clipped by the integer conversion rather than wrapped.
+absl::StatusOr<std::string> EncodeAudio(absl::Span<const float> mono, int sample_rate,
+                                        AudioEncoding encoding);
+
+}  // namespace dd

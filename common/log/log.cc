@@ -1,0 +1,131 @@
+#include "common/log/log.h"
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <mutex>
+
+namespace dd::log {
+namespace {
+
+std::atomic<int> g_min_level{static_cast<int>(Level::kInfo)};
+std::mutex g_mutex;  // Guards g_component and serialises writes so lines never interleave.
+std::string g_component;
+
+void AppendJsonString(std::string& out, std::string_view text) {
+  out.push_back('"');
+  for (unsigned char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char escaped[8];
+          std::snprintf(escaped, sizeof(escaped), "\\u%04x", c);
+          out += escaped;
+        } else {
+          out.push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+const char* LevelName(Level level) {
+  switch (level) {
+    case Level::kDebug: return "debug";
+    case Level::kInfo: return "info";
+    case Level::kWarning: return "warning";
+    case Level::kError: return "error";
+  }
+  return "info";
+}
+
+std::string Timestamp() {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+  const auto millis =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char buffer[64];
+  std::snprintf(buffer, sizeof(buffer), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
+                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
+                static_cast<int>(millis));
+  return buffer;
+}
+
+}  // namespace
+
+Field::Field(std::string_view key, std::string_view value) : key_(key) {
+  AppendJsonString(json_value_, value);
+}
+Field::Field(std::string_view key, bool value) : key_(key), json_value_(value ? "true" : "false") {}
+Field::Field(std::string_view key, double value) : key_(key) {
+  if (!std::isfinite(value)) {
+    json_value_ = "null";  // JSON has no NaN or infinity.
+    return;
+  }
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), "%.6g", value);
+  json_value_ = buffer;
+}
+
+void SetMinLevel(Level level) { g_min_level.store(static_cast<int>(level)); }
+
+bool ParseLevel(std::string_view text, Level* level) {
+  for (Level candidate : {Level::kDebug, Level::kInfo, Level::kWarning, Level::kError}) {
+    if (text == LevelName(candidate)) {
+      *level = candidate;
+      return true;
+    }
+  }
+  return false;
+}
+
+void SetComponent(std::string_view component) {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  g_component = std::string(component);
+}
+
+std::string FormatLine(Level level, std::string_view event, std::initializer_list<Field> fields) {
+  std::string line;
+  line.reserve(128);
+  line += "{\"ts\":\"";
+  line += Timestamp();
+  line += "\",\"level\":\"";
+  line += LevelName(level);
+  line += "\"";
+  {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    if (!g_component.empty()) {
+      line += ",\"component\":";
+      AppendJsonString(line, g_component);
+    }
+  }
+  line += ",\"event\":";
+  AppendJsonString(line, event);
+  for (const Field& field : fields) {
+    line.push_back(',');
+    AppendJsonString(line, field.key());
+    line.push_back(':');
+    line += field.json_value();
+  }
+  line += "}\n";
+  return line;
+}
+
+void Emit(Level level, std::string_view event, std::initializer_list<Field> fields) {
+  if (static_cast<int>(level) < g_min_level.load(std::memory_order_relaxed)) return;
+  const std::string line = FormatLine(level, event, fields);
+  std::lock_guard<std::mutex> lock(g_mutex);
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  std::fflush(stderr);
+}
+
+}  // namespace dd::log

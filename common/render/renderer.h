@@ -1,0 +1,73 @@
+// Renders a pattern over a sample library into mono float audio at 44.1 kHz, as the paper's
+// renderer: sixteenth-note steps at the loop's tempo, every hit's sample added at gain
+// mix_gain * velocity, the bar played `repeats` times, then a tail for the last hits to ring out.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/pattern/pattern.h"
+#include "common/samples/sample_library.h"
+
+namespace dd {
+
+// What happens to mixed samples beyond full scale. Hits add up, so a loud kit can exceed [-1, 1].
+enum class PeakPolicy {
+  // Clip each sample to [-1, 1] (what a 16-bit encoder would do anyway), so the float audio the
+  // critic hears and the file the listener hears are the same signal. The default.
+  kClip,
+  // Scale the whole clip down so that its peak is exactly 1 when it exceeds 1; keeps the shape of
+  // the waveform at the cost of a level that depends on the loudest moment.
+  kNormalize,
+};
+
+struct RenderOptions {
+  int repeats = 4;             // Times the bar is played. [1, 16]
+  double tail_seconds = 1.0;   // Silence-padded tail after the last bar. [0, 10]
+  float mix_gain = 0.5f;       // Gain applied to every hit, as the original.
+  PeakPolicy peak_policy = PeakPolicy::kClip;
+};
+
+struct RenderedAudio {
+  std::vector<float> pcm;      // Mono, 44.1 kHz.
+  int64_t clipped_samples = 0;  // Samples that exceeded full scale (before the peak policy).
+};
+
+// First frame of the n-th sixteenth-note step counted from the start of the clip:
+// floor(n * 60 / bpm / 4 * 44100).
+int64_t StepStartFrame(int64_t step_index, double bpm);
+// Frames in one bar of `steps` steps: StepStartFrame(steps, bpm).
+int64_t BarFrames(int steps, double bpm);
+
+class Renderer {
+ public:
+  explicit Renderer(std::shared_ptr<const SampleLibrary> library) : library_(std::move(library)) {}
+
+  // The loop as a listener hears it: repeats bars plus the tail.
+  // NOT_FOUND for a sample id not in the library; INVALID_ARGUMENT for options out of range.
+  absl::StatusOr<RenderedAudio> Render(const Pattern& pattern, const RenderOptions& options) const;
+  // The same into a caller-owned buffer, so hot loops (benchmarks, batch scoring) reuse memory.
+  absl::Status RenderInto(const Pattern& pattern, const RenderOptions& options,
+                          RenderedAudio& out) const;
+
+  // The steady-state bar the critic hears: one bar in which the parts of every hit that ring past
+  // the bar's end are wrapped around to its start, as they would sound in the middle of an
+  // endless loop. BarFrames(steps, bpm) frames.
+  absl::StatusOr<RenderedAudio> RenderSteadyBar(const Pattern& pattern,
+                                                const RenderOptions& options = {}) const;
+  absl::Status RenderSteadyBarInto(const Pattern& pattern, const RenderOptions& options,
+                                   RenderedAudio& out) const;
+
+  const SampleLibrary& library() const { return *library_; }
+
+ private:
+  absl::StatusOr<std::vector<const Sample*>> ResolveSamples(const Pattern& pattern) const;
+
+  std::shared_ptr<const SampleLibrary> library_;
+};
+
+absl::Status ValidateRenderOptions(const RenderOptions& options);
+
+}  // namespace dd

@@ -1,0 +1,107 @@
+#include "common/samples/sample_library.h"
+
+#include <algorithm>
+#include <cmath>
+#include <system_error>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "common/audio/audio_constants.h"
+#include "common/audio/decode.h"
+#include "common/audio/resample.h"
+
+namespace dd {
+namespace {
+
+bool IsHidden(const std::filesystem::path& relative) {
+  for (const auto& part : relative) {
+    const std::string name = part.string();
+    if (!name.empty() && name[0] == '.') return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+double Sample::duration_seconds() const { return static_cast<double>(pcm.size()) / kSampleRate; }
+
+bool HasAudioExtension(const std::filesystem::path& path) {
+  const std::string ext = absl::AsciiStrToLower(path.extension().string());
+  return ext == ".wav" || ext == ".wave" || ext == ".aif" || ext == ".aiff" || ext == ".aifc" ||
+         ext == ".flac" || ext == ".ogg" || ext == ".oga";
+}
+
+absl::StatusOr<std::shared_ptr<const SampleLibrary>> SampleLibrary::Load(
+    const std::filesystem::path& root, const SampleLibraryOptions& options) {
+  std::error_code error;
+  if (!std::filesystem::is_directory(root, error)) {
+    return absl::NotFoundError(absl::StrCat("sample folder '", root.string(), "' is not a directory"));
+  }
+  std::shared_ptr<SampleLibrary> library(new SampleLibrary());
+  library->root_ = root;
+  std::vector<std::filesystem::path> files;
+  std::filesystem::recursive_directory_iterator it(
+      root, std::filesystem::directory_options::skip_permission_denied, error);
+  if (error) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot read sample folder '", root.string(), "': ", error.message()));
+  }
+  for (; it != std::filesystem::recursive_directory_iterator(); it.increment(error)) {
+    if (error) break;
+    if (!it->is_regular_file(error)) continue;
+    files.push_back(it->path());
+  }
+  std::sort(files.begin(), files.end());
+
+  const auto max_frames = static_cast<int64_t>(options.max_sample_seconds * kSampleRate);
+  for (const std::filesystem::path& file : files) {
+    const std::filesystem::path relative = file.lexically_relative(root);
+    if (IsHidden(relative)) continue;
+    if (!HasAudioExtension(file)) {
+      ++library->ignored_files_;
+      continue;
+    }
+    const std::string id = relative.generic_string();
+    absl::StatusOr<DecodedAudio> decoded = DecodeAudioFile(file, max_frames * 8);
+    if (!decoded.ok()) {
+      library->rejected_.push_back({id, std::string(decoded.status().message())});
+      continue;
+    }
+    Sample sample;
+    sample.id = id;
+    sample.original_sample_rate = decoded->sample_rate;
+    sample.original_channels = decoded->channels;
+    sample.format = decoded->format;
+    absl::StatusOr<std::vector<float>> pcm = Resample(decoded->mono, decoded->sample_rate, kSampleRate);
+    if (!pcm.ok()) {
+      library->rejected_.push_back({id, std::string(pcm.status().message())});
+      continue;
+    }
+    if (static_cast<int64_t>(pcm->size()) > max_frames) {
+      library->rejected_.push_back(
+          {id, absl::StrCat("too long: ", static_cast<double>(pcm->size()) / kSampleRate,
+                            " s, the limit is ", options.max_sample_seconds, " s")});
+      continue;
+    }
+    sample.pcm = *std::move(pcm);
+    library->samples_.push_back(std::move(sample));
+  }
+  for (size_t i = 0; i < library->samples_.size(); ++i) {
+    library->index_.emplace(library->samples_[i].id, i);
+  }
+  return std::shared_ptr<const SampleLibrary>(std::move(library));
+}
+
+const Sample* SampleLibrary::Find(std::string_view id) const {
+  auto it = index_.find(absl::string_view(id.data(), id.size()));
+  return it == index_.end() ? nullptr : &samples_[it->second];
+}
+
+std::vector<std::string> SampleLibrary::ids() const {
+  std::vector<std::string> result;
+  result.reserve(samples_.size());
+  for (const Sample& sample : samples_) result.push_back(sample.id);
+  return result;
+}
+
+}  // namespace dd

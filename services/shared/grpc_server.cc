@@ -1,0 +1,101 @@
+#include "services/shared/grpc_server.h"
+
+#include <signal.h>
+
+#include <chrono>
+#include <fstream>
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/log/log.h"
+
+namespace dd {
+
+absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
+    const GrpcServerOptions& options, const std::vector<grpc::Service*>& services) {
+  if (options.port < 0 || options.port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("port must be in [0, 65535], got ", options.port));
+  }
+  if (options.max_receive_message_bytes <= 0 || options.max_send_message_bytes <= 0) {
+    return absl::InvalidArgumentError("message size limits must be positive");
+  }
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+
+  std::unique_ptr<GrpcServer> server(new GrpcServer());
+  server->host_ = options.host;
+  server->health_service_names_ = options.health_service_names;
+  grpc::ServerBuilder builder;
+  const std::string address = absl::StrCat(options.host, ":", options.port);
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &server->port_);
+  builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  builder.SetMaxSendMessageSize(options.max_send_message_bytes);
+  for (grpc::Service* service : services) builder.RegisterService(service);
+  server->server_ = builder.BuildAndStart();
+  if (!server->server_ || server->port_ == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", address));
+  }
+  grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService();
+  health->SetServingStatus(true);
+  for (const std::string& name : options.health_service_names) health->SetServingStatus(name, true);
+
+  if (!options.port_file.empty()) {
+    // Written to a temporary name and renamed, so a reader never sees a half-written port.
+    const std::string temporary = options.port_file + ".tmp";
+    {
+      std::ofstream file(temporary, std::ios::trunc);
+      file << server->port_ << "\n";
+      if (!file) return absl::InternalError(absl::StrCat("cannot write ", temporary));
+    }
+    if (std::rename(temporary.c_str(), options.port_file.c_str()) != 0) {
+      return absl::InternalError(absl::StrCat("cannot rename ", temporary, " to ", options.port_file));
+    }
+  }
+  log::Info("server.listening", {{"address", server->address()},
+                                 {"max_receive_bytes", options.max_receive_message_bytes},
+                                 {"max_send_bytes", options.max_send_message_bytes}});
+  return server;
+}
+
+GrpcServer::~GrpcServer() { Shutdown(absl::ZeroDuration()); }
+
+std::string GrpcServer::address() const { return absl::StrCat(host_, ":", port_); }
+
+void GrpcServer::Shutdown(absl::Duration grace) {
+  if (shut_down_ || !server_) return;
+  shut_down_ = true;
+  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
+  if (health != nullptr) {
+    health->SetServingStatus(false);
+    for (const std::string& name : health_service_names_) health->SetServingStatus(name, false);
+  }
+  const auto deadline = std::chrono::system_clock::now() +
+                        std::chrono::milliseconds(absl::ToInt64Milliseconds(grace));
+  server_->Shutdown(deadline);
+  server_->Wait();
+  log::Info("server.stopped", {{"address", address()}});
+}
+
+void BlockShutdownSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+}
+
+std::string WaitForShutdownSignal() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  int received = 0;
+  sigwait(&signals, &received);
+  return received == SIGTERM ? "SIGTERM" : "SIGINT";
+}
+
+}  // namespace dd

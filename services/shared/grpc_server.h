@@ -1,0 +1,59 @@
+// Starting and stopping a gRPC server the same way in every service: health and reflection
+// services on, message size limits set on purpose, the bound port reported, graceful shutdown.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <grpcpp/server.h>
+#include <grpcpp/impl/codegen/service_type.h>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace dd {
+
+struct GrpcServerOptions {
+  std::string host = "127.0.0.1";  // Loopback by default; 0.0.0.0 in containers.
+  int port = 0;                    // 0 picks a free port (tests); see GrpcServer::port().
+  // A 9 s float clip is 1.6 MB and a Score batch holds many; 4 MiB (gRPC's default) is too tight.
+  int max_receive_message_bytes = 64 << 20;
+  int max_send_message_bytes = 64 << 20;
+  // Where to write the bound port once listening (for scripts and tests); empty for none.
+  std::string port_file;
+  // Names reported SERVING by the health service, besides the overall "" entry.
+  std::vector<std::string> health_service_names;
+};
+
+class GrpcServer {
+ public:
+  // Builds and starts the server. Services are not owned and must outlive it.
+  static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(const GrpcServerOptions& options,
+                                                           const std::vector<grpc::Service*>& services);
+  ~GrpcServer();
+
+  int port() const { return port_; }
+  std::string address() const;
+
+  // Reports NOT_SERVING (so load balancers drain us), lets calls in flight finish for up to
+  // `grace`, then cancels what is left.
+  void Shutdown(absl::Duration grace);
+  grpc::Server* server() { return server_.get(); }
+
+ private:
+  GrpcServer() = default;
+  std::unique_ptr<grpc::Server> server_;
+  std::string host_;
+  int port_ = 0;
+  std::vector<std::string> health_service_names_;
+  bool shut_down_ = false;
+};
+
+// Call first thing in main(), before any thread exists: blocks SIGTERM and SIGINT in every thread
+// so that WaitForShutdownSignal() can receive them synchronously.
+void BlockShutdownSignals();
+// Waits for SIGTERM or SIGINT; returns the signal's name.
+std::string WaitForShutdownSignal();
+
+}  // namespace dd

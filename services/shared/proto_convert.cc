@@ -1,0 +1,78 @@
+#include "services/shared/proto_convert.h"
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+
+namespace dd {
+
+namespace v1 = deepdrummer::v1;
+
+absl::StatusOr<Pattern> PatternFromProto(const v1::DrumLoop& loop) {
+  const uint32_t steps = loop.steps() == 0 ? PatternLimits::kDefaultSteps : loop.steps();
+  if (steps > static_cast<uint32_t>(PatternLimits::kMaxSteps)) {
+    return absl::InvalidArgumentError(absl::StrCat("steps must be in [", PatternLimits::kMinSteps,
+                                                   ", ", PatternLimits::kMaxSteps, "], got ", steps));
+  }
+  const double bpm = loop.bpm() == 0.0 ? PatternLimits::kDefaultBpm : loop.bpm();
+  if (absl::Status s = ValidateTrackCount(loop.tracks_size()); !s.ok()) return s;
+  std::vector<Track> tracks;
+  tracks.reserve(static_cast<size_t>(loop.tracks_size()));
+  for (int t = 0; t < loop.tracks_size(); ++t) {
+    const v1::Track& in = loop.tracks(t);
+    if (in.hits_size() != static_cast<int>(steps)) {
+      return absl::InvalidArgumentError(absl::StrCat("tracks[", t, "].hits has ", in.hits_size(),
+                                                     " entries, the loop has ", steps, " steps"));
+    }
+    if (in.velocities_size() != 0 && in.velocities_size() != static_cast<int>(steps)) {
+      return absl::InvalidArgumentError(absl::StrCat("tracks[", t, "].velocities has ",
+                                                     in.velocities_size(), " entries, expected 0 or ",
+                                                     steps));
+    }
+    Track track;
+    track.sample_id = in.sample_id();
+    track.velocities.resize(steps, 0.0f);
+    for (uint32_t k = 0; k < steps; ++k) {
+      if (!in.hits(static_cast<int>(k))) continue;
+      float velocity = 1.0f;
+      if (in.velocities_size() != 0) {
+        velocity = in.velocities(static_cast<int>(k));
+        if (!std::isfinite(velocity) || velocity <= 0.0f || velocity > 1.0f) {
+          return absl::InvalidArgumentError(absl::StrCat("tracks[", t, "].velocities[", k,
+                                                         "] must be in (0, 1] on a hit, got ", velocity));
+        }
+      }
+      track.velocities[k] = velocity;
+    }
+    tracks.push_back(std::move(track));
+  }
+  return Pattern::FromTracks(static_cast<int>(steps), bpm, std::move(tracks));
+}
+
+void PatternToProto(const Pattern& pattern, v1::DrumLoop* loop) {
+  loop->Clear();
+  loop->set_steps(static_cast<uint32_t>(pattern.steps()));
+  loop->set_bpm(pattern.bpm());
+  for (const Track& in : pattern.tracks()) {
+    v1::Track* out = loop->add_tracks();
+    out->set_sample_id(in.sample_id);
+    bool all_full = true;
+    for (float v : in.velocities) {
+      out->add_hits(v > 0.0f);
+      all_full = all_full && (v == 0.0f || v == 1.0f);
+    }
+    if (!all_full) {
+      for (float v : in.velocities) out->add_velocities(v);
+    }
+  }
+}
+
+AudioEncoding EncodingFromProto(v1::AudioFormat format) {
+  switch (format) {
+    case v1::AUDIO_FORMAT_FLAC: return AudioEncoding::kFlac16;
+    case v1::AUDIO_FORMAT_OGG: return AudioEncoding::kOggVorbis;
+    default: return AudioEncoding::kWav16;
+  }
+}
+
+}  // namespace dd

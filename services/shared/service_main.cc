@@ -1,0 +1,66 @@
+#include "services/shared/service_main.h"
+
+#include <cstdlib>
+#include <iostream>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
+#include "common/log/log.h"
+
+ABSL_FLAG(std::string, host, "127.0.0.1",
+          "Address to listen on: 127.0.0.1 for loopback only, 0.0.0.0 for all interfaces.");
+ABSL_FLAG(int, port, 0, "Port to listen on; 0 picks a free one (see --port_file).");
+ABSL_FLAG(std::string, port_file, "",
+          "If set, the bound port is written to this file once the server listens.");
+ABSL_FLAG(int, max_message_bytes, 64 << 20,
+          "Largest gRPC message received or sent, in bytes (gRPC's own default is 4 MiB).");
+ABSL_FLAG(std::string, log_level, "info", "Minimum log level: debug, info, warning or error.");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
+          "On SIGTERM, how long calls in flight may run before they are cancelled.");
+
+namespace dd {
+
+void InitService(int argc, char** argv, std::string_view component, std::string_view usage) {
+  absl::FlagsUsageConfig config;
+  // absl only lists flags from files named after the binary; ours live in services/.
+  config.contains_help_flags = [](absl::string_view file) {
+    return absl::StrContains(file, "services/");
+  };
+  config.contains_helpshort_flags = config.contains_help_flags;
+  absl::SetFlagsUsageConfig(config);
+  absl::SetProgramUsageMessage(std::string(usage));
+  absl::ParseCommandLine(argc, argv);
+
+  log::SetComponent(component);
+  log::Level level;
+  if (!log::ParseLevel(absl::GetFlag(FLAGS_log_level), &level)) {
+    std::cerr << "--log_level must be debug, info, warning or error\n";
+    std::exit(2);
+  }
+  log::SetMinLevel(level);
+  BlockShutdownSignals();
+}
+
+GrpcServerOptions ServerOptionsFromFlags() {
+  GrpcServerOptions options;
+  options.host = absl::GetFlag(FLAGS_host);
+  options.port = absl::GetFlag(FLAGS_port);
+  options.port_file = absl::GetFlag(FLAGS_port_file);
+  options.max_receive_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  options.max_send_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  return options;
+}
+
+absl::Duration ShutdownGraceFromFlags() { return absl::GetFlag(FLAGS_shutdown_grace); }
+
+int ServeUntilSignalled(GrpcServer& server) {
+  const std::string signal = WaitForShutdownSignal();
+  log::Info("server.shutdown_requested", {{"signal", signal}});
+  server.Shutdown(ShutdownGraceFromFlags());
+  return 0;
+}
+
+}  // namespace dd

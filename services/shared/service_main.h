@@ -1,0 +1,24 @@
+// Start-up shared by every service's main(): flags, logging, and the common server options.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "absl/time/time.h"
+#include "services/shared/grpc_server.h"
+
+namespace dd {
+
+// Parses flags (--help prints every flag of the service and exits), sets up structured logging
+// with `component` as the service name, and blocks the shutdown signals. Exits on bad flags.
+void InitService(int argc, char** argv, std::string_view component, std::string_view usage);
+
+// Server options from the common flags --host, --port, --port_file, --max_message_bytes.
+GrpcServerOptions ServerOptionsFromFlags();
+// --shutdown_grace.
+absl::Duration ShutdownGraceFromFlags();
+
+// Serves until SIGTERM or SIGINT, then shuts down gracefully. Returns main()'s exit code.
+int ServeUntilSignalled(GrpcServer& server);
+
+}  // namespace dd
