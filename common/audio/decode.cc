@@ -8,7 +8,9 @@
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
 #include "common/audio/memory_file.h"
 
 namespace dd {
@@ -51,14 +53,20 @@ std::string SubtypeName(int format) {
   }
 }
 
-// libsndfile opens a file whose data chunk was cut short and silently reads what is there. A
-// partly copied sample is a broken sample, so we look for the note it leaves in its log.
+// libsndfile opens a WAV/AIFF whose data chunk was cut short and silently reads what is there,
+// leaving "data : <declared> (should be <actual>)" in its log. A partly copied sample is a broken
+// sample, so we look for that note.
 bool LooksTruncated(SNDFILE* file) {
-  char log[4096] = {};
+  char log[8192] = {};
   sf_command(file, SFC_GET_LOG_INFO, log, sizeof(log));
-  return absl::StrContains(log, "is larger than file") ||
-         absl::StrContains(log, "Data length in header") ||
-         absl::StrContains(log, "truncated");
+  for (absl::string_view line : absl::StrSplit(absl::string_view(log), '\n')) {
+    line = absl::StripLeadingAsciiWhitespace(line);
+    if ((absl::StartsWith(line, "data") || absl::StartsWith(line, "SSND")) &&
+        absl::StrContains(line, "should be")) {
+      return true;
+    }
+  }
+  return false;
 }
 
 absl::StatusOr<DecodedAudio> ReadAll(SNDFILE* file, const SF_INFO& info, int64_t max_frames) {

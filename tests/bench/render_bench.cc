@@ -1,0 +1,115 @@
+// Render throughput over a real sample collection: 4-repeat loops (9 s) as a listener hears
+// them, the steady-state bar the critic hears, and WAV encoding.
+//   build/tests/bench/dd_render_bench [--samples=DIR]   (default: ../shared/drum-samples)
+#include <benchmark/benchmark.h>
+
+#include <cstring>
+#include <iostream>
+
+#include "common/audio/audio_constants.h"
+#include "common/audio/encode.h"
+#include "common/pattern/generation.h"
+#include "common/render/renderer.h"
+#include "tests/support/test_support.h"
+
+namespace dd {
+namespace {
+
+struct Fixture {
+  std::shared_ptr<const SampleLibrary> library;
+  std::vector<Pattern> patterns;
+};
+
+std::string g_samples_dir;
+
+const Fixture& GetFixture() {
+  static const Fixture* fixture = [] {
+    auto* f = new Fixture();
+    std::filesystem::path dir = g_samples_dir;
+    if (dir.empty()) dir = testing::SharedDrumSamplesDir();
+    if (dir.empty()) dir = testing::DefaultKitDir();
+    auto library = SampleLibrary::Load(dir);
+    if (!library.ok() || (*library)->samples().empty()) {
+      std::cerr << "cannot load samples from " << dir << "\n";
+      std::exit(1);
+    }
+    f->library = *library;
+    double total_seconds = 0;
+    for (const Sample& s : f->library->samples()) total_seconds += s.duration_seconds();
+    std::cerr << "samples: " << dir.string() << " (" << f->library->samples().size()
+              << " files, mean length " << total_seconds / f->library->samples().size() << " s)\n";
+    auto pool = SelectSamplePool(f->library->ids(), {}, {}, {}, false);
+    auto generator = PatternGenerator::Create({}, *pool);
+    Rng rng(1);
+    for (int i = 0; i < 256; ++i) f->patterns.push_back(generator->Random(rng));
+    return f;
+  }();
+  return *fixture;
+}
+
+void BM_RenderLoop4Repeats(benchmark::State& state) {
+  const Fixture& fixture = GetFixture();
+  const Renderer renderer(fixture.library);
+  RenderedAudio out;
+  size_t i = 0;
+  for (auto _ : state) {
+    const absl::Status status = renderer.RenderInto(fixture.patterns[i++ % fixture.patterns.size()], {}, out);
+    benchmark::DoNotOptimize(out.pcm.data());
+    if (!status.ok()) state.SkipWithError("render failed");
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetLabel("loops; 9 s of audio each");
+}
+BENCHMARK(BM_RenderLoop4Repeats);
+
+void BM_RenderLoop4RepeatsFreshBuffer(benchmark::State& state) {
+  const Fixture& fixture = GetFixture();
+  const Renderer renderer(fixture.library);
+  size_t i = 0;
+  for (auto _ : state) {
+    auto audio = renderer.Render(fixture.patterns[i++ % fixture.patterns.size()], {});
+    benchmark::DoNotOptimize(audio->pcm.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_RenderLoop4RepeatsFreshBuffer);
+
+void BM_RenderSteadyBar(benchmark::State& state) {
+  const Fixture& fixture = GetFixture();
+  const Renderer renderer(fixture.library);
+  RenderedAudio out;
+  size_t i = 0;
+  for (auto _ : state) {
+    (void)renderer.RenderSteadyBarInto(fixture.patterns[i++ % fixture.patterns.size()], {}, out);
+    benchmark::DoNotOptimize(out.pcm.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_RenderSteadyBar);
+
+void BM_RenderAndEncodeWav(benchmark::State& state) {
+  const Fixture& fixture = GetFixture();
+  const Renderer renderer(fixture.library);
+  RenderedAudio out;
+  size_t i = 0;
+  for (auto _ : state) {
+    (void)renderer.RenderInto(fixture.patterns[i++ % fixture.patterns.size()], {}, out);
+    auto wav = EncodeAudio(out.pcm, kSampleRate, AudioEncoding::kWav16);
+    benchmark::DoNotOptimize(wav->data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_RenderAndEncodeWav);
+
+}  // namespace
+}  // namespace dd
+
+int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strncmp(argv[i], "--samples=", 10) == 0) dd::g_samples_dir = argv[i] + 10;
+  }
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,121 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "common/audio/audio_constants.h"
+#include "common/audio/decode.h"
+#include "common/audio/encode.h"
+#include "common/audio/resample.h"
+#include "tests/support/test_support.h"
+
+namespace dd {
+namespace {
+
+std::vector<float> Sine(int frames, double hz, int rate, float amplitude = 0.5f) {
+  std::vector<float> out(static_cast<size_t>(frames));
+  for (int i = 0; i < frames; ++i) out[i] = amplitude * static_cast<float>(std::sin(2 * M_PI * hz * i / rate));
+  return out;
+}
+
+int CountRisingZeroCrossings(const std::vector<float>& x) {
+  int count = 0;
+  for (size_t i = 1; i < x.size(); ++i) count += (x[i - 1] < 0.0f && x[i] >= 0.0f) ? 1 : 0;
+  return count;
+}
+
+TEST(CodecTest, WavRoundTripIs16BitExact) {
+  const std::vector<float> audio = Sine(4410, 440.0, kSampleRate);
+  absl::StatusOr<std::string> wav = EncodeAudio(audio, kSampleRate, AudioEncoding::kWav16);
+  ASSERT_TRUE(wav.ok()) << wav.status();
+  EXPECT_EQ(wav->substr(0, 4), "RIFF");
+  EXPECT_EQ(wav->substr(8, 4), "WAVE");
+  EXPECT_EQ(wav->size(), 44u + 2u * audio.size()) << "canonical 44-byte header, 16-bit samples";
+  absl::StatusOr<DecodedAudio> decoded = DecodeAudioBytes(*wav, 1 << 20);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(decoded->format, "WAV PCM_16");
+  EXPECT_EQ(decoded->sample_rate, kSampleRate);
+  ASSERT_EQ(decoded->mono.size(), audio.size());
+  for (size_t i = 0; i < audio.size(); ++i) ASSERT_NEAR(decoded->mono[i], audio[i], 1.0 / 32768 + 1e-6);
+}
+
+TEST(CodecTest, FlacRoundTripIsLosslessAt16Bits) {
+  const std::vector<float> audio = Sine(8000, 1000.0, kSampleRate);
+  absl::StatusOr<std::string> flac = EncodeAudio(audio, kSampleRate, AudioEncoding::kFlac16);
+  ASSERT_TRUE(flac.ok()) << flac.status();
+  EXPECT_EQ(flac->substr(0, 4), "fLaC");
+  absl::StatusOr<DecodedAudio> decoded = DecodeAudioBytes(*flac, 1 << 20);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(decoded->format, "FLAC PCM_16");
+  ASSERT_EQ(decoded->mono.size(), audio.size());
+  for (size_t i = 0; i < audio.size(); ++i) ASSERT_NEAR(decoded->mono[i], audio[i], 1.0 / 32768 + 1e-6);
+}
+
+TEST(CodecTest, OggVorbisKeepsLengthAndPitch) {
+  const std::vector<float> audio = Sine(44100, 440.0, kSampleRate);
+  absl::StatusOr<std::string> ogg = EncodeAudio(audio, kSampleRate, AudioEncoding::kOggVorbis);
+  ASSERT_TRUE(ogg.ok()) << ogg.status();
+  EXPECT_EQ(ogg->substr(0, 4), "OggS");
+  EXPECT_LT(ogg->size(), audio.size() * 2 / 4) << "lossy: far smaller than 16-bit PCM";
+  absl::StatusOr<DecodedAudio> decoded = DecodeAudioBytes(*ogg, 1 << 20);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(decoded->format, "OGG VORBIS");
+  EXPECT_NEAR(static_cast<double>(decoded->mono.size()), 44100.0, 64.0);
+  EXPECT_NEAR(CountRisingZeroCrossings(decoded->mono), 440, 2);
+}
+
+TEST(CodecTest, EncodingClipsInsteadOfWrapping) {
+  absl::StatusOr<std::string> wav = EncodeAudio({2.0f, -3.0f}, kSampleRate, AudioEncoding::kWav16);
+  ASSERT_TRUE(wav.ok());
+  absl::StatusOr<DecodedAudio> decoded = DecodeAudioBytes(*wav, 16);
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_GT(decoded->mono[0], 0.99f);
+  EXPECT_LT(decoded->mono[1], -0.99f);
+}
+
+TEST(CodecTest, StereoIsMixedToMono) {
+  testing::TempDir dir;
+  std::vector<float> interleaved;
+  for (int i = 0; i < 100; ++i) {
+    interleaved.push_back(0.5f);
+    interleaved.push_back(-0.1f);
+  }
+  testing::WriteFloatWav(dir.path() / "stereo.wav", interleaved, 2, 48000);
+  absl::StatusOr<DecodedAudio> decoded = DecodeAudioFile(dir.path() / "stereo.wav", 1000);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(decoded->channels, 2);
+  EXPECT_EQ(decoded->sample_rate, 48000);
+  EXPECT_EQ(decoded->format, "WAV FLOAT");
+  ASSERT_EQ(decoded->mono.size(), 100u);
+  for (float x : decoded->mono) EXPECT_FLOAT_EQ(x, 0.2f);
+}
+
+TEST(CodecTest, BrokenInputIsAnErrorNotACrash) {
+  EXPECT_FALSE(DecodeAudioBytes("", 100).ok());
+  EXPECT_FALSE(DecodeAudioBytes("this is not audio at all, just some text", 100).ok());
+  absl::StatusOr<std::string> wav = EncodeAudio(Sine(20000, 440, kSampleRate), kSampleRate, AudioEncoding::kWav16);
+  ASSERT_TRUE(wav.ok());
+  const absl::Status truncated = DecodeAudioBytes(wav->substr(0, wav->size() / 2), 1 << 20).status();
+  EXPECT_FALSE(truncated.ok());
+  EXPECT_NE(truncated.message().find("truncated"), std::string::npos) << truncated;
+  EXPECT_FALSE(DecodeAudioBytes(wav->substr(0, 30), 1 << 20).ok()) << "header cut short";
+  const absl::Status too_long = DecodeAudioBytes(*wav, 1000).status();
+  EXPECT_NE(too_long.message().find("too long"), std::string::npos) << too_long;
+}
+
+TEST(ResampleTest, ConvertsRateAndKeepsPitchAndLevel) {
+  const std::vector<float> input = Sine(48000, 1000.0, 48000);
+  absl::StatusOr<std::vector<float>> output = Resample(input, 48000, kSampleRate);
+  ASSERT_TRUE(output.ok()) << output.status();
+  EXPECT_NEAR(static_cast<double>(output->size()), 44100.0, 2.0);
+  EXPECT_NEAR(CountRisingZeroCrossings(*output), 1000, 2);
+  float peak = 0.0f;
+  for (size_t i = 1000; i + 1000 < output->size(); ++i) peak = std::max(peak, std::fabs((*output)[i]));
+  EXPECT_NEAR(peak, 0.5f, 0.01f);
+  EXPECT_FALSE(Resample(input, 0, kSampleRate).ok());
+  absl::StatusOr<std::vector<float>> same = Resample(input, 48000, 48000);
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(*same, input);
+}
+
+}  // namespace
+}  // namespace dd

@@ -1,0 +1,166 @@
+#include "common/render/renderer.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "common/audio/audio_constants.h"
+#include "tests/support/test_support.h"
+
+namespace dd {
+namespace {
+
+// The placement rule, step n starts at floor(n * 60 / bpm / 4 * 44100), computed exactly
+// in integers (the test tempos have at most one decimal, so bpm = tenths / 10).
+int64_t ExpectedStart(int64_t n, double bpm) {
+  const auto tenths = static_cast<int64_t>(std::llround(bpm * 10.0));
+  EXPECT_DOUBLE_EQ(tenths / 10.0, bpm) << "the reference needs a tempo with one decimal at most";
+  return n * 60 * 44100 * 10 / (4 * tenths);
+}
+
+class RendererTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    testing::WriteFloatWav(dir_.path() / "click.wav", {1.0f}, 1, kSampleRate);
+    testing::WriteFloatWav(dir_.path() / "dc.wav", std::vector<float>(3 * kSampleRate, 0.25f), 1, kSampleRate);
+    std::vector<float> ramp(5 * kSampleRate);
+    for (size_t i = 0; i < ramp.size(); ++i) ramp[i] = 0.5f * static_cast<float>(i) / ramp.size();
+    testing::WriteFloatWav(dir_.path() / "ramp.wav", ramp, 1, kSampleRate);
+    testing::WriteFloatWav(dir_.path() / "loud.wav", std::vector<float>(100, 1.0f), 1, kSampleRate);
+    auto library = SampleLibrary::Load(dir_.path());
+    ASSERT_TRUE(library.ok()) << library.status();
+    renderer_ = std::make_unique<Renderer>(*library);
+  }
+
+  static Pattern Make(int steps, double bpm, std::vector<std::string> ids) {
+    auto pattern = Pattern::Create(steps, bpm, std::move(ids));
+    EXPECT_TRUE(pattern.ok()) << pattern.status();
+    return *pattern;
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<Renderer> renderer_;
+};
+
+TEST_F(RendererTest, ClicksLandOnTheExactFrameOfEveryStepOfEveryRepeat) {
+  for (double bpm : {120.0, 133.0, 97.5, 300.0}) {
+    for (int steps : {16, 12}) {
+      Pattern pattern = Make(steps, bpm, {"click.wav", "click.wav"});
+      for (int k = 0; k < steps; k += 3) pattern.set_hit(0, k, true);
+      pattern.set_velocity(1, steps - 1, 0.5f);
+      RenderOptions options;
+      options.repeats = 3;
+      absl::StatusOr<RenderedAudio> audio = renderer_->Render(pattern, options);
+      ASSERT_TRUE(audio.ok()) << audio.status();
+      std::map<int64_t, float> expected;
+      for (int r = 0; r < 3; ++r) {
+        for (int k = 0; k < steps; k += 3) expected[ExpectedStart(r * steps + k, bpm)] += 0.5f;
+        expected[ExpectedStart(r * steps + steps - 1, bpm)] += 0.25f;
+      }
+      std::map<int64_t, float> actual;
+      for (size_t i = 0; i < audio->pcm.size(); ++i) {
+        if (audio->pcm[i] != 0.0f) actual[static_cast<int64_t>(i)] = audio->pcm[i];
+      }
+      ASSERT_EQ(actual, expected) << "bpm " << bpm << " steps " << steps;
+    }
+  }
+}
+
+TEST_F(RendererTest, LengthIsRepeatsBarsPlusTail) {
+  Pattern pattern = Make(16, 120, {"click.wav"});
+  pattern.set_hit(0, 0, true);
+  absl::StatusOr<RenderedAudio> audio = renderer_->Render(pattern, {});
+  ASSERT_TRUE(audio.ok());
+  EXPECT_EQ(audio->pcm.size(), 4u * 88200u + 44100u) << "4 bars of 2 s plus a 1 s tail = 9 s";
+  for (int repeats : {1, 2, 7}) {
+    for (double tail : {0.0, 0.25, 2.0}) {
+      RenderOptions options;
+      options.repeats = repeats;
+      options.tail_seconds = tail;
+      absl::StatusOr<RenderedAudio> other = renderer_->Render(Make(16, 133, {"click.wav"}), options);
+      ASSERT_TRUE(other.ok());
+      EXPECT_EQ(static_cast<int64_t>(other->pcm.size()),
+                ExpectedStart(16 * repeats, 133) + std::llround(tail * kSampleRate));
+    }
+  }
+}
+
+TEST_F(RendererTest, TheTailLetsTheLastHitRingAndTheEndCutsIt) {
+  Pattern pattern = Make(16, 120, {"dc.wav"});
+  pattern.set_hit(0, 15, true);  // Last step of each bar: starts 0.125 s before the bar ends.
+  absl::StatusOr<RenderedAudio> audio = renderer_->Render(pattern, {});
+  ASSERT_TRUE(audio.ok());
+  const int64_t last_hit = ExpectedStart(4 * 16 - 1, 120);
+  // The 3 s sample overlaps itself from the previous bars but is cut at the end of the clip.
+  EXPECT_FLOAT_EQ(audio->pcm.back(), 0.125f) << "the last hit rings to the end of the tail";
+  EXPECT_FLOAT_EQ(audio->pcm[static_cast<size_t>(last_hit)], 0.25f) << "overlaps the previous bar's hit";
+  EXPECT_FLOAT_EQ(audio->pcm[static_cast<size_t>(last_hit - 1)], 0.125f);
+  EXPECT_EQ(audio->pcm.size(), static_cast<size_t>(last_hit + 5512 + 44100 + 1));
+}
+
+TEST_F(RendererTest, SteadyBarEqualsABarInTheMiddleOfALongLoop) {
+  Pattern pattern = Make(16, 120, {"ramp.wav", "dc.wav", "click.wav"});
+  pattern.set_hit(0, 3, true);
+  pattern.set_hit(1, 8, true);
+  pattern.set_velocity(1, 13, 0.4f);
+  pattern.set_hit(2, 0, true);
+  absl::StatusOr<RenderedAudio> bar = renderer_->RenderSteadyBar(pattern);
+  ASSERT_TRUE(bar.ok());
+  ASSERT_EQ(bar->pcm.size(), 88200u);
+  // The 5 s ramp rings through three bars, so by the fourth bar the loop is in steady state.
+  RenderOptions options;
+  options.repeats = 6;
+  absl::StatusOr<RenderedAudio> loop = renderer_->Render(pattern, options);
+  ASSERT_TRUE(loop.ok());
+  for (size_t i = 0; i < bar->pcm.size(); ++i) {
+    ASSERT_NEAR(bar->pcm[i], loop->pcm[4 * 88200 + i], 1e-6f) << "frame " << i;
+  }
+  // And it differs from the first bar, which has no tails from before it.
+  EXPECT_NE(bar->pcm[10], loop->pcm[10]);
+}
+
+TEST_F(RendererTest, PeakPolicyClipsOrNormalises) {
+  Pattern pattern = Make(16, 120, {"loud.wav", "loud.wav", "loud.wav", "click.wav"});
+  for (int t = 0; t < 3; ++t) pattern.set_hit(t, 0, true);  // 3 x 1.0 x 0.5 = 1.5 peak.
+  pattern.set_hit(3, 8, true);
+  RenderOptions clip;
+  absl::StatusOr<RenderedAudio> clipped = renderer_->RenderSteadyBar(pattern, clip);
+  ASSERT_TRUE(clipped.ok());
+  EXPECT_EQ(clipped->clipped_samples, 100);
+  EXPECT_EQ(clipped->pcm[0], 1.0f);
+  EXPECT_EQ(clipped->pcm[44100], 0.5f) << "other samples untouched";
+  RenderOptions normalise;
+  normalise.peak_policy = PeakPolicy::kNormalize;
+  absl::StatusOr<RenderedAudio> normalised = renderer_->RenderSteadyBar(pattern, normalise);
+  ASSERT_TRUE(normalised.ok());
+  EXPECT_EQ(normalised->clipped_samples, 100);
+  EXPECT_FLOAT_EQ(normalised->pcm[0], 1.0f);
+  EXPECT_FLOAT_EQ(normalised->pcm[44100], 0.5f / 1.5f) << "whole clip scaled by 1/peak";
+}
+
+TEST_F(RendererTest, ErrorsAreClear) {
+  Pattern unknown = Make(16, 120, {"click.wav", "nope.wav"});
+  const absl::Status status = renderer_->Render(unknown, {}).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(status.message().find("nope.wav"), std::string::npos);
+  RenderOptions bad;
+  bad.repeats = 0;
+  EXPECT_EQ(renderer_->Render(Make(16, 120, {"click.wav"}), bad).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  bad.repeats = 4;
+  bad.tail_seconds = -1;
+  EXPECT_EQ(renderer_->Render(Make(16, 120, {"click.wav"}), bad).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(StepTimingTest, MatchesTheFormula) {
+  EXPECT_EQ(BarFrames(16, 120), 88200);
+  EXPECT_EQ(StepStartFrame(1, 120), 5512);
+  EXPECT_EQ(StepStartFrame(3, 120), 16537);
+  for (double bpm : {40.0, 61.0, 99.9, 120.0, 127.0, 174.0, 300.0}) {
+    for (int64_t n = 0; n < 1024; ++n) ASSERT_EQ(StepStartFrame(n, bpm), ExpectedStart(n, bpm)) << bpm << " " << n;
+  }
+}
+
+}  // namespace
+}  // namespace dd

@@ -1,0 +1,132 @@
+#include "common/samples/sample_library.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <set>
+
+#include "common/audio/audio_constants.h"
+#include "common/audio/encode.h"
+#include "common/samples/library_holder.h"
+#include "tests/support/test_support.h"
+
+namespace dd {
+namespace {
+
+std::string EncodedSine(int frames, AudioEncoding encoding, int rate = kSampleRate) {
+  std::vector<float> audio(static_cast<size_t>(frames));
+  for (int i = 0; i < frames; ++i) audio[i] = 0.5f * static_cast<float>(std::sin(0.05 * i));
+  return *EncodeAudio(audio, rate, encoding);
+}
+
+TEST(SampleLibraryTest, LoadsEveryFileOfTheSharedCollection) {
+  DD_REQUIRE_SHARED_SAMPLES();
+  absl::StatusOr<std::shared_ptr<const SampleLibrary>> library =
+      SampleLibrary::Load(testing::SharedDrumSamplesDir());
+  ASSERT_TRUE(library.ok()) << library.status();
+  for (const RejectedFile& rejected : (*library)->rejected()) {
+    ADD_FAILURE() << rejected.path << ": " << rejected.reason;
+  }
+  EXPECT_EQ((*library)->samples().size(), 325u);
+  EXPECT_EQ((*library)->ignored_files(), 1) << "the licence text file";
+
+  // The collection mixes four encodings; every one must decode.
+  std::set<std::pair<std::string, int>> kinds;
+  for (const Sample& sample : (*library)->samples()) {
+    kinds.insert({sample.format, sample.original_channels});
+    ASSERT_FALSE(sample.pcm.empty()) << sample.id;
+    ASSERT_EQ(sample.original_sample_rate, kSampleRate) << sample.id;
+    for (float x : sample.pcm) ASSERT_TRUE(std::isfinite(x)) << sample.id;
+  }
+  const std::set<std::pair<std::string, int>> expected = {
+      {"WAV PCM_16", 1}, {"WAV PCM_24", 1}, {"WAV PCM_24", 2}, {"WAV FLOAT", 2}};
+  EXPECT_EQ(kinds, expected);
+  std::set<std::string> folders;
+  for (const Sample& sample : (*library)->samples()) {
+    ASSERT_EQ((*library)->Find(sample.id), &sample);
+    folders.insert(sample.id.substr(0, sample.id.find('/')));
+  }
+  EXPECT_EQ(folders, (std::set<std::string>{"808", "beatboxes", "dfam", "drumhits", "vermona"}));
+}
+
+TEST(SampleLibraryTest, RejectsBrokenFilesWithAReasonAndKeepsTheRest) {
+  testing::TempDir dir;
+  const std::string good = EncodedSine(4410, AudioEncoding::kWav16);
+  testing::WriteFile(dir.path() / "good.wav", good);
+  testing::WriteFile(dir.path() / "kit/nested/good.flac", EncodedSine(4410, AudioEncoding::kFlac16));
+  testing::WriteFile(dir.path() / "kit/good.ogg", EncodedSine(4410, AudioEncoding::kOggVorbis));
+  testing::WriteFile(dir.path() / "empty.wav", "");
+  testing::WriteFile(dir.path() / "not-audio.wav", "just some text pretending to be audio\n");
+  testing::WriteFile(dir.path() / "truncated.wav", good.substr(0, good.size() / 2));
+  testing::WriteFile(dir.path() / "README.txt", "ignored, not an audio extension");
+  testing::WriteFile(dir.path() / ".hidden.wav", good);
+
+  absl::StatusOr<std::shared_ptr<const SampleLibrary>> library = SampleLibrary::Load(dir.path());
+  ASSERT_TRUE(library.ok()) << library.status();
+  EXPECT_EQ((*library)->ids(),
+            (std::vector<std::string>{"good.wav", "kit/good.ogg", "kit/nested/good.flac"}));
+  std::map<std::string, std::string> rejected;
+  for (const RejectedFile& file : (*library)->rejected()) rejected[file.path] = file.reason;
+  ASSERT_EQ(rejected.size(), 3u);
+  EXPECT_NE(rejected["empty.wav"].find("empty"), std::string::npos) << rejected["empty.wav"];
+  EXPECT_NE(rejected["not-audio.wav"].find("not a readable audio file"), std::string::npos);
+  EXPECT_NE(rejected["truncated.wav"].find("truncated"), std::string::npos) << rejected["truncated.wav"];
+  EXPECT_EQ((*library)->ignored_files(), 1);
+  EXPECT_EQ((*library)->Find("kit/nested/good.flac")->format, "FLAC PCM_16");
+  EXPECT_EQ((*library)->Find("missing.wav"), nullptr);
+}
+
+TEST(SampleLibraryTest, ResamplesOtherRatesTo44100) {
+  testing::TempDir dir;
+  testing::WriteFile(dir.path() / "hi-rate.wav", EncodedSine(9600, AudioEncoding::kWav16, 96000));
+  testing::WriteFile(dir.path() / "lo-rate.flac", EncodedSine(2205, AudioEncoding::kFlac16, 22050));
+  absl::StatusOr<std::shared_ptr<const SampleLibrary>> library = SampleLibrary::Load(dir.path());
+  ASSERT_TRUE(library.ok());
+  const Sample* hi = (*library)->Find("hi-rate.wav");
+  const Sample* lo = (*library)->Find("lo-rate.flac");
+  ASSERT_NE(hi, nullptr);
+  ASSERT_NE(lo, nullptr);
+  EXPECT_EQ(hi->original_sample_rate, 96000);
+  EXPECT_NEAR(static_cast<double>(hi->pcm.size()), 4410.0, 2.0);
+  EXPECT_NEAR(lo->duration_seconds(), 0.1, 0.001);
+}
+
+TEST(SampleLibraryTest, RejectsOverlongFiles) {
+  testing::TempDir dir;
+  testing::WriteFile(dir.path() / "long.wav", EncodedSine(3 * kSampleRate, AudioEncoding::kWav16));
+  SampleLibraryOptions options;
+  options.max_sample_seconds = 2.0;
+  absl::StatusOr<std::shared_ptr<const SampleLibrary>> library = SampleLibrary::Load(dir.path(), options);
+  ASSERT_TRUE(library.ok());
+  EXPECT_TRUE((*library)->samples().empty());
+  ASSERT_EQ((*library)->rejected().size(), 1u);
+  EXPECT_NE((*library)->rejected()[0].reason.find("too long"), std::string::npos);
+}
+
+TEST(SampleLibraryTest, MissingFolderIsNotFound) {
+  EXPECT_EQ(SampleLibrary::Load("/nonexistent/dd-samples").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(SampleLibraryHolderTest, ReloadPicksUpACopiedFileAndKeepsOldSnapshots) {
+  testing::TempDir dir;
+  testing::WriteFile(dir.path() / "a.wav", EncodedSine(1000, AudioEncoding::kWav16));
+  auto holder = SampleLibraryHolder::Create(dir.path());
+  ASSERT_TRUE(holder.ok()) << holder.status();
+  const std::shared_ptr<const SampleLibrary> before = (*holder)->Get();
+  EXPECT_EQ(before->samples().size(), 1u);
+
+  testing::WriteFile(dir.path() / "b.wav", EncodedSine(1000, AudioEncoding::kWav16));
+  auto reloaded = (*holder)->Reload();
+  ASSERT_TRUE(reloaded.ok()) << reloaded.status();
+  EXPECT_EQ((*holder)->Get()->samples().size(), 2u);
+  EXPECT_EQ(before->samples().size(), 1u) << "a snapshot taken before the reload is unchanged";
+}
+
+TEST(SampleLibraryHolderTest, RefusesAFolderWithoutUsableAudio) {
+  testing::TempDir dir;
+  testing::WriteFile(dir.path() / "broken.wav", "nope");
+  EXPECT_EQ(SampleLibraryHolder::Create(dir.path()).status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace dd

@@ -1,0 +1,206 @@
+// Starts the real render service on a loopback port and calls it over gRPC.
+#include "services/render/render_service.h"
+
+#include <gtest/gtest.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+
+#include <set>
+
+#include "common/audio/decode.h"
+#include "deepdrummer/v1/render.grpc.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "services/shared/grpc_server.h"
+#include "tests/support/test_support.h"
+
+namespace dd {
+namespace {
+
+namespace v1 = deepdrummer::v1;
+
+class RenderServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto holder = SampleLibraryHolder::Create(testing::DefaultKitDir());
+    ASSERT_TRUE(holder.ok()) << holder.status();
+    samples_ = *std::move(holder);
+    service_ = std::make_unique<RenderService>(*samples_, RenderServiceOptions{});
+    GrpcServerOptions options;
+    options.health_service_names = {"deepdrummer.v1.RenderService"};
+    auto server = GrpcServer::Start(options, {service_.get()});
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(64 << 20);
+    channel_ = grpc::CreateCustomChannel(server_->address(), grpc::InsecureChannelCredentials(), args);
+    stub_ = v1::RenderService::NewStub(channel_);
+  }
+
+  static v1::DrumLoop BasicLoop() {
+    v1::DrumLoop loop;
+    const char* ids[] = {"kick/kick-deep.wav", "snare/snare-crisp.wav", "hat/hat-closed-tight.wav",
+                         "perc/cowbell.wav"};
+    for (int t = 0; t < 4; ++t) {
+      v1::Track* track = loop.add_tracks();
+      track->set_sample_id(ids[t]);
+      for (int k = 0; k < 16; ++k) track->add_hits((k + t) % 4 == 0);
+    }
+    return loop;
+  }
+
+  std::unique_ptr<grpc::ClientContext> Context() {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return context;
+  }
+
+  grpc::Status Render(const v1::RenderRequest& request, v1::RenderResponse* response) {
+    return stub_->Render(Context().get(), request, response);
+  }
+
+  std::unique_ptr<SampleLibraryHolder> samples_;
+  std::unique_ptr<RenderService> service_;
+  std::unique_ptr<GrpcServer> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::RenderService::Stub> stub_;
+};
+
+TEST_F(RenderServiceTest, RendersAWavOfNineSecondsByDefault) {
+  v1::RenderRequest request;
+  *request.mutable_loop() = BasicLoop();
+  v1::RenderResponse response;
+  ASSERT_TRUE(Render(request, &response).ok());
+  EXPECT_EQ(response.format(), v1::AUDIO_FORMAT_WAV);
+  EXPECT_EQ(response.mime_type(), "audio/wav");
+  EXPECT_EQ(response.sample_rate(), 44100u);
+  EXPECT_EQ(response.frames(), 396900u);
+  EXPECT_DOUBLE_EQ(response.duration_seconds(), 9.0);
+  absl::StatusOr<DecodedAudio> decoded = DecodeAudioBytes(response.audio(), 1 << 22);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(decoded->format, "WAV PCM_16");
+  EXPECT_EQ(decoded->mono.size(), 396900u);
+  float peak = 0.0f;
+  for (float x : decoded->mono) peak = std::max(peak, std::fabs(x));
+  EXPECT_GT(peak, 0.1f) << "the loop must not be silent";
+}
+
+TEST_F(RenderServiceTest, RendersFlacAndOggWithRepeatsAndTail) {
+  for (v1::AudioFormat format : {v1::AUDIO_FORMAT_FLAC, v1::AUDIO_FORMAT_OGG}) {
+    v1::RenderRequest request;
+    *request.mutable_loop() = BasicLoop();
+    request.set_format(format);
+    request.set_repeats(2);
+    request.set_tail_seconds(0.5);
+    v1::RenderResponse response;
+    ASSERT_TRUE(Render(request, &response).ok());
+    EXPECT_EQ(response.frames(), 2u * 88200u + 22050u);
+    absl::StatusOr<DecodedAudio> decoded = DecodeAudioBytes(response.audio(), 1 << 22);
+    ASSERT_TRUE(decoded.ok()) << decoded.status();
+    EXPECT_NEAR(static_cast<double>(decoded->mono.size()), 2 * 88200 + 22050, 64);
+    EXPECT_EQ(decoded->format, format == v1::AUDIO_FORMAT_FLAC ? "FLAC PCM_16" : "OGG VORBIS");
+  }
+}
+
+TEST_F(RenderServiceTest, SteadyBarIsOneBarOfFloats) {
+  v1::RenderSteadyBarRequest request;
+  *request.mutable_loop() = BasicLoop();
+  v1::RenderSteadyBarResponse response;
+  ASSERT_TRUE(stub_->RenderSteadyBar(Context().get(), request, &response).ok());
+  EXPECT_EQ(response.audio().sample_rate(), 44100u);
+  EXPECT_EQ(response.audio().samples_f32le().size(), 88200u * 4u);
+}
+
+TEST_F(RenderServiceTest, BadRequestsGetClearErrors) {
+  struct Case {
+    std::string name;
+    std::function<void(v1::RenderRequest&)> mutate;
+    grpc::StatusCode code;
+    std::string message_part;
+  };
+  const std::vector<Case> cases = {
+      {"unknown sample", [](auto& r) { r.mutable_loop()->mutable_tracks(1)->set_sample_id("nope.wav"); },
+       grpc::StatusCode::NOT_FOUND, "nope.wav"},
+      {"short hits", [](auto& r) { r.mutable_loop()->mutable_tracks(2)->mutable_hits()->RemoveLast(); },
+       grpc::StatusCode::INVALID_ARGUMENT, "tracks[2].hits"},
+      {"bpm too fast", [](auto& r) { r.mutable_loop()->set_bpm(900); }, grpc::StatusCode::INVALID_ARGUMENT, "bpm"},
+      {"too many steps", [](auto& r) { r.mutable_loop()->set_steps(1000); }, grpc::StatusCode::INVALID_ARGUMENT,
+       "steps"},
+      {"no tracks", [](auto& r) { r.mutable_loop()->clear_tracks(); }, grpc::StatusCode::INVALID_ARGUMENT, "track"},
+      {"too many repeats", [](auto& r) { r.set_repeats(17); }, grpc::StatusCode::INVALID_ARGUMENT, "repeats"},
+      {"negative tail", [](auto& r) { r.set_tail_seconds(-1); }, grpc::StatusCode::INVALID_ARGUMENT, "tail"},
+      {"too long", [](auto& r) { r.mutable_loop()->set_bpm(40); r.set_repeats(16); },
+       grpc::StatusCode::INVALID_ARGUMENT, "limit"},
+      {"bad velocity", [](auto& r) {
+         auto* track = r.mutable_loop()->mutable_tracks(0);
+         for (int k = 0; k < 16; ++k) track->add_velocities(k == 0 ? 0.0f : 1.0f);
+       }, grpc::StatusCode::INVALID_ARGUMENT, "velocities[0]"},
+  };
+  for (const Case& c : cases) {
+    v1::RenderRequest request;
+    *request.mutable_loop() = BasicLoop();
+    c.mutate(request);
+    v1::RenderResponse response;
+    const grpc::Status status = Render(request, &response);
+    EXPECT_EQ(status.error_code(), c.code) << c.name << ": " << status.error_message();
+    EXPECT_NE(status.error_message().find(c.message_part), std::string::npos)
+        << c.name << ": " << status.error_message();
+  }
+}
+
+TEST_F(RenderServiceTest, ListSamplesPagesThroughEverySampleOnce) {
+  std::set<std::string> seen;
+  std::string token;
+  int pages = 0;
+  do {
+    v1::ListSamplesRequest request;
+    request.set_page_size(5);
+    request.set_page_token(token);
+    v1::ListSamplesResponse response;
+    ASSERT_TRUE(stub_->ListSamples(Context().get(), request, &response).ok());
+    EXPECT_EQ(response.total_size(), samples_->Get()->samples().size());
+    EXPECT_LE(response.samples_size(), 5);
+    for (const v1::SampleInfo& info : response.samples()) {
+      EXPECT_TRUE(seen.insert(info.id()).second) << info.id() << " listed twice";
+      EXPECT_GT(info.duration_seconds(), 0.0);
+      EXPECT_EQ(info.original_sample_rate(), 44100u);
+      EXPECT_EQ(info.original_channels(), 1u);
+      EXPECT_EQ(info.format(), "WAV PCM_16");
+    }
+    token = response.next_page_token();
+    ++pages;
+  } while (!token.empty() && pages < 100);
+  EXPECT_EQ(seen.size(), samples_->Get()->samples().size());
+
+  v1::ListSamplesRequest kicks;
+  kicks.set_prefix("kick/");
+  v1::ListSamplesResponse kick_response;
+  ASSERT_TRUE(stub_->ListSamples(Context().get(), kicks, &kick_response).ok());
+  EXPECT_EQ(kick_response.samples_size(), 4);
+  EXPECT_TRUE(kick_response.next_page_token().empty());
+
+  v1::ListSamplesRequest bad;
+  bad.set_page_token("garbage");
+  v1::ListSamplesResponse ignored;
+  EXPECT_EQ(stub_->ListSamples(Context().get(), bad, &ignored).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  bad.set_page_token("");
+  bad.set_page_size(5000);
+  EXPECT_EQ(stub_->ListSamples(Context().get(), bad, &ignored).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(RenderServiceTest, HealthReportsServingUntilShutdown) {
+  auto health = grpc::health::v1::Health::NewStub(channel_);
+  for (const std::string name : {"", "deepdrummer.v1.RenderService"}) {
+    grpc::health::v1::HealthCheckRequest request;
+    request.set_service(name);
+    grpc::health::v1::HealthCheckResponse response;
+    ASSERT_TRUE(health->Check(Context().get(), request, &response).ok());
+    EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING) << name;
+  }
+  server_->Shutdown(absl::Seconds(1));
+  grpc::health::v1::HealthCheckRequest request;
+  grpc::health::v1::HealthCheckResponse response;
+  EXPECT_FALSE(health->Check(Context().get(), request, &response).ok()) << "the server is gone";
+}
+
+}  // namespace
+}  // namespace dd

@@ -1,0 +1,76 @@
+#include "tests/support/test_support.h"
+
+#include <sndfile.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+
+namespace dd::testing {
+
+TempDir::TempDir() {
+  std::random_device device;
+  const auto base = std::filesystem::temp_directory_path();
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    auto candidate = base / ("dd-test-" + std::to_string(getpid()) + "-" + std::to_string(device()));
+    if (std::filesystem::create_directory(candidate)) {
+      path_ = candidate;
+      return;
+    }
+  }
+  throw std::runtime_error("cannot create a temporary folder");
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+std::filesystem::path SharedDrumSamplesDir() {
+  if (const char* env = std::getenv("DD_SHARED_SAMPLES"); env != nullptr && *env != '\0') {
+    return std::filesystem::is_directory(env) ? std::filesystem::path(env) : std::filesystem::path();
+  }
+  const std::filesystem::path path = std::filesystem::path(DD_SOURCE_DIR) / ".." / "shared" / "drum-samples";
+  return std::filesystem::is_directory(path) ? path.lexically_normal() : std::filesystem::path();
+}
+
+bool RequireSharedData() {
+  const char* ci = std::getenv("CI");
+  return ci != nullptr && std::string(ci) == "true";
+}
+
+std::filesystem::path DefaultKitDir() {
+  return std::filesystem::path(DD_SOURCE_DIR) / "samples" / "default-kit";
+}
+
+std::filesystem::path BinaryDir() { return std::filesystem::path(DD_BINARY_DIR); }
+
+void WriteFloatWav(const std::filesystem::path& path, const std::vector<float>& interleaved,
+                   int channels, int sample_rate) {
+  SF_INFO info{};
+  info.samplerate = sample_rate;
+  info.channels = channels;
+  info.format = SF_FORMAT_WAV | SF_FORMAT_FLOAT;
+  SNDFILE* file = sf_open(path.c_str(), SFM_WRITE, &info);
+  if (file == nullptr) throw std::runtime_error("cannot write " + path.string());
+  sf_writef_float(file, interleaved.data(), static_cast<sf_count_t>(interleaved.size() / channels));
+  sf_close(file);
+}
+
+void WriteFile(const std::filesystem::path& path, const std::string& bytes) {
+  std::filesystem::create_directories(path.parent_path());
+  std::ofstream file(path, std::ios::binary | std::ios::trunc);
+  file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+std::string ReadFile(const std::filesystem::path& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << file.rdbuf();
+  return buffer.str();
+}
+
+}  // namespace dd::testing

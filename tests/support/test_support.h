@@ -1,0 +1,47 @@
+// Helpers shared by the tests: temporary folders, the real sample collections, writing audio.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace dd::testing {
+
+// A fresh folder under the system temp dir, removed with everything in it on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// ../shared/drum-samples next to the repository (or $DD_SHARED_SAMPLES). Empty when absent.
+std::filesystem::path SharedDrumSamplesDir();
+// True when tests must not skip for missing shared data (in CI).
+bool RequireSharedData();
+// samples/default-kit of the repository.
+std::filesystem::path DefaultKitDir();
+// The build tree's folder of a binary target, passed in by CMake.
+std::filesystem::path BinaryDir();
+
+// Writes a float WAV (libsndfile SF_FORMAT_FLOAT) so tests can place exact sample values.
+void WriteFloatWav(const std::filesystem::path& path, const std::vector<float>& interleaved,
+                   int channels, int sample_rate);
+void WriteFile(const std::filesystem::path& path, const std::string& bytes);
+std::string ReadFile(const std::filesystem::path& path);
+
+}  // namespace dd::testing
+
+// Skips (or fails in CI) when ../shared/drum-samples is not there.
+#define DD_REQUIRE_SHARED_SAMPLES()                                                     \
+  do {                                                                                  \
+    if (::dd::testing::SharedDrumSamplesDir().empty()) {                                \
+      if (::dd::testing::RequireSharedData()) FAIL() << "../shared/drum-samples missing"; \
+      GTEST_SKIP() << "../shared/drum-samples not found";                               \
+    }                                                                                   \
+  } while (0)
