@@ -1,0 +1,40 @@
+# Shared by the local scripts: paths, ports and the build step.
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+BUILD_DIR="${DD_BUILD_DIR:-$ROOT/build}"
+RUN_DIR="${DD_RUN_DIR:-$ROOT/.run}"
+PG_PORT="${DD_PG_PORT:-55432}"
+# name:port of every service that exists, in start order.
+SERVICES=("render:${DD_RENDER_PORT:-50051}")
+
+dd_build() {
+  "$ROOT/deploy/local/install-deps"
+  if [[ ! -f "$BUILD_DIR/build.ninja" ]]; then
+    cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DDD_WARNINGS_AS_ERRORS=ON
+  fi
+  cmake --build "$BUILD_DIR" -j "$(nproc)"
+}
+
+dd_pg_bin() {
+  local dir
+  dir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+  [[ -n "$dir" ]] || { echo "PostgreSQL server binaries not found" >&2; return 1; }
+  echo "$dir"
+}
+
+# PostgreSQL refuses to run as root; as root we run it as the 'postgres' system user.
+dd_as_pg_user() {
+  if ((EUID == 0)); then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+dd_pid_alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+dd_stop_pid() {
+  local pid_file="$1" pid
+  dd_pid_alive "$pid_file" || { rm -f "$pid_file"; return 0; }
+  pid="$(cat "$pid_file")"
+  kill -TERM "$pid"
+  for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+  rm -f "$pid_file"
+}
