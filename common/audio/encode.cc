@@ -9,9 +9,12 @@ namespace dd {
 
 std::string_view MimeType(AudioEncoding encoding) {
   switch (encoding) {
-    case AudioEncoding::kWav16: return "audio/wav";
-    case AudioEncoding::kFlac16: return "audio/flac";
-    case AudioEncoding::kOggVorbis: return "audio/ogg";
+    case AudioEncoding::kWav16:
+      return "audio/wav";
+    case AudioEncoding::kFlac16:
+      return "audio/flac";
+    case AudioEncoding::kOggVorbis:
+      return "audio/ogg";
   }
   return "application/octet-stream";
 }
@@ -23,9 +26,15 @@ absl::StatusOr<std::string> EncodeAudio(absl::Span<const float> mono, int sample
   info.samplerate = sample_rate;
   info.channels = 1;
   switch (encoding) {
-    case AudioEncoding::kWav16: info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16; break;
-    case AudioEncoding::kFlac16: info.format = SF_FORMAT_FLAC | SF_FORMAT_PCM_16; break;
-    case AudioEncoding::kOggVorbis: info.format = SF_FORMAT_OGG | SF_FORMAT_VORBIS; break;
+    case AudioEncoding::kWav16:
+      info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+      break;
+    case AudioEncoding::kFlac16:
+      info.format = SF_FORMAT_FLAC | SF_FORMAT_PCM_16;
+      break;
+    case AudioEncoding::kOggVorbis:
+      info.format = SF_FORMAT_OGG | SF_FORMAT_VORBIS;
+      break;
   }
   internal::MemoryFile memory;
   memory.bytes.reserve(mono.size() * 2 + 64);
@@ -43,11 +52,12 @@ absl::StatusOr<std::string> EncodeAudio(absl::Span<const float> mono, int sample
   const std::string write_error = sf_strerror(file);
   const int close_error = sf_close(file);
   if (written != frames) {
-    return absl::InternalError(absl::StrCat("encoder wrote ", written, " of ", frames,
-                                            " frames: ", write_error));
+    return absl::InternalError(
+        absl::StrCat("encoder wrote ", written, " of ", frames, " frames: ", write_error));
   }
   if (close_error != 0) {
-    return absl::InternalError(absl::StrCat("encoder failed to finish: ", sf_error_number(close_error)));
+    return absl::InternalError(
+        absl::StrCat("encoder failed to finish: ", sf_error_number(close_error)));
   }
   return std::move(memory.bytes);
 }

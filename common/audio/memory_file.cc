@@ -7,9 +7,13 @@
 namespace dd::internal {
 namespace {
 
-MemoryFile& Self(void* user_data) { return *static_cast<MemoryFile*>(user_data); }
+MemoryFile& Self(void* user_data) {
+  return *static_cast<MemoryFile*>(user_data);
+}
 
-sf_count_t Length(void* user_data) { return static_cast<sf_count_t>(Self(user_data).bytes.size()); }
+sf_count_t Length(void* user_data) {
+  return static_cast<sf_count_t>(Self(user_data).bytes.size());
+}
 
 sf_count_t Seek(sf_count_t offset, int whence, void* user_data) {
   MemoryFile& file = Self(user_data);
@@ -42,7 +46,9 @@ sf_count_t Write(const void* source, sf_count_t count, void* user_data) {
   return count;
 }
 
-sf_count_t Tell(void* user_data) { return Self(user_data).position; }
+sf_count_t Tell(void* user_data) {
+  return Self(user_data).position;
+}
 
 }  // namespace
 

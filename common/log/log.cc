@@ -18,11 +18,21 @@ void AppendJsonString(std::string& out, std::string_view text) {
   out.push_back('"');
   for (unsigned char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           char escaped[8];
@@ -38,10 +48,14 @@ void AppendJsonString(std::string& out, std::string_view text) {
 
 const char* LevelName(Level level) {
   switch (level) {
-    case Level::kDebug: return "debug";
-    case Level::kInfo: return "info";
-    case Level::kWarning: return "warning";
-    case Level::kError: return "error";
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarning:
+      return "warning";
+    case Level::kError:
+      return "error";
   }
   return "info";
 }
@@ -76,7 +90,9 @@ Field::Field(std::string_view key, double value) : key_(key) {
   json_value_ = buffer;
 }
 
-void SetMinLevel(Level level) { g_min_level.store(static_cast<int>(level)); }
+void SetMinLevel(Level level) {
+  g_min_level.store(static_cast<int>(level));
+}
 
 bool ParseLevel(std::string_view text, Level* level) {
   for (Level candidate : {Level::kDebug, Level::kInfo, Level::kWarning, Level::kError}) {

@@ -30,10 +30,12 @@ absl::StatusOr<SamplePool> SelectSamplePool(absl::Span<const std::string> all_id
                                             bool four_on_the_floor) {
   const absl::flat_hash_set<std::string> available(all_ids.begin(), all_ids.end());
   for (const std::string& id : only_ids) {
-    if (!available.contains(id)) return absl::NotFoundError(absl::StrCat("unknown sample id '", id, "'"));
+    if (!available.contains(id))
+      return absl::NotFoundError(absl::StrCat("unknown sample id '", id, "'"));
   }
   for (const std::string& id : kick_ids) {
-    if (!available.contains(id)) return absl::NotFoundError(absl::StrCat("unknown kick sample id '", id, "'"));
+    if (!available.contains(id))
+      return absl::NotFoundError(absl::StrCat("unknown kick sample id '", id, "'"));
   }
   const absl::flat_hash_set<std::string> wanted(only_ids.begin(), only_ids.end());
   SamplePool pool;
@@ -74,7 +76,8 @@ absl::StatusOr<PatternGenerator> PatternGenerator::Create(GenerationOptions opti
   if (absl::Status s = ValidateProbability("hit_density", options.hit_density, false); !s.ok()) {
     return s;
   }
-  if (absl::Status s = ValidateProbability("cell_flip_probability", options.cell_flip_probability, true);
+  if (absl::Status s =
+          ValidateProbability("cell_flip_probability", options.cell_flip_probability, true);
       !s.ok()) {
     return s;
   }
@@ -135,7 +138,8 @@ bool PatternGenerator::Satisfies(const Pattern& pattern) const {
   if (pattern.steps() != options_.steps || pattern.num_tracks() != options_.tracks) return false;
   if (!options_.four_on_the_floor) return true;
   const std::vector<std::string>& kicks = pool_.kick_ids;
-  if (std::find(kicks.begin(), kicks.end(), pattern.track(0).sample_id) == kicks.end()) return false;
+  if (std::find(kicks.begin(), kicks.end(), pattern.track(0).sample_id) == kicks.end())
+    return false;
   for (int k = 0; k < pattern.steps(); k += 4) {
     if (!pattern.hit(0, k)) return false;
   }

@@ -17,9 +17,9 @@ struct GenerationOptions {
   int steps = PatternLimits::kDefaultSteps;    // Steps per bar.
   int tracks = PatternLimits::kDefaultTracks;  // Tracks per loop.
   double bpm = PatternLimits::kDefaultBpm;
-  double hit_density = 0.5;              // P(cell is a hit) in a random loop.
-  bool four_on_the_floor = false;        // Track 0: a kick on steps 0, 4, 8, ...
-  double cell_flip_probability = 0.05;   // Mutation: P(toggle) per cell.
+  double hit_density = 0.5;               // P(cell is a hit) in a random loop.
+  bool four_on_the_floor = false;         // Track 0: a kick on steps 0, 4, 8, ...
+  double cell_flip_probability = 0.05;    // Mutation: P(toggle) per cell.
   double sample_swap_probability = 0.15;  // Mutation: P(redraw sample) per track.
 };
 

@@ -43,8 +43,8 @@ absl::StatusOr<Pattern> Pattern::Create(int steps, double bpm,
   std::vector<Track> tracks;
   tracks.reserve(sample_ids.size());
   for (std::string& id : sample_ids) {
-    tracks.push_back(Track{std::move(id), 
-                               std::vector<float>(static_cast<size_t>(std::max(steps, 0)), 0.0f)});
+    tracks.push_back(
+        Track{std::move(id), std::vector<float>(static_cast<size_t>(std::max(steps, 0)), 0.0f)});
   }
   return FromTracks(steps, bpm, std::move(tracks));
 }
@@ -76,14 +76,16 @@ absl::StatusOr<Pattern> Pattern::FromTracks(int steps, double bpm, std::vector<T
 int Pattern::CountHits() const {
   int hits = 0;
   for (const Track& track : tracks_) {
-    for (float v : track.velocities) hits += v > 0.0f ? 1 : 0;
+    for (float v : track.velocities)
+      hits += v > 0.0f ? 1 : 0;
   }
   return hits;
 }
 
 std::string Pattern::ToText() const {
   size_t width = 0;
-  for (const Track& track : tracks_) width = std::max(width, track.sample_id.size());
+  for (const Track& track : tracks_)
+    width = std::max(width, track.sample_id.size());
   std::string text = absl::StrFormat("bpm=%g steps=%d\n", bpm_, steps_);
   for (const Track& track : tracks_) {
     text += track.sample_id;
@@ -113,7 +115,8 @@ absl::StatusOr<Pattern> Pattern::FromText(std::string_view text_in) {
     if (absl::ConsumePrefix(&field, "bpm=")) {
       if (!absl::SimpleAtod(field, &bpm)) return absl::InvalidArgumentError("bad bpm in header");
     } else if (absl::ConsumePrefix(&field, "steps=")) {
-      if (!absl::SimpleAtoi(field, &steps)) return absl::InvalidArgumentError("bad steps in header");
+      if (!absl::SimpleAtoi(field, &steps))
+        return absl::InvalidArgumentError("bad steps in header");
     } else {
       return absl::InvalidArgumentError(absl::StrCat("unknown header field '", field, "'"));
     }
@@ -122,7 +125,8 @@ absl::StatusOr<Pattern> Pattern::FromText(std::string_view text_in) {
   for (size_t i = 1; i < lines.size(); ++i) {
     std::vector<absl::string_view> parts = absl::StrSplit(lines[i], ' ', absl::SkipWhitespace());
     if (parts.size() != 2) {
-      return absl::InvalidArgumentError(absl::StrCat("line ", i + 1, ": expected '<sample id> <steps>'"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("line ", i + 1, ": expected '<sample id> <steps>'"));
     }
     Track track{std::string(parts[0]), {}};
     for (char c : parts[1]) {
@@ -133,8 +137,8 @@ absl::StatusOr<Pattern> Pattern::FromText(std::string_view text_in) {
       } else if (c >= '1' && c <= '9') {
         track.velocities.push_back(static_cast<float>(c - '0') / 10.0f);
       } else {
-        return absl::InvalidArgumentError(absl::StrCat("line ", i + 1, ": bad step character '",
-                                                       std::string(1, c), "'"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("line ", i + 1, ": bad step character '", std::string(1, c), "'"));
       }
     }
     tracks.push_back(std::move(track));

@@ -15,7 +15,25 @@ namespace {
 __attribute__((target_clones("avx2", "default"))) void MixInto(float* __restrict destination,
                                                                const float* __restrict source,
                                                                int64_t count, float gain) {
-  for (int64_t i = 0; i < count; ++i) destination[i] += gain * source[i];
+  for (int64_t i = 0; i < count; ++i)
+    destination[i] += gain * source[i];
+}
+
+// Calls mix(start_frame, sample_pcm, gain) for every hit of the first `bars` bars, start_frame
+// counted from the start of the first bar. The one walk over the grid all render paths share.
+template <typename MixHit>
+void ForEachHit(const Pattern& pattern, const std::vector<const Sample*>& samples, float mix_gain,
+                int bars, MixHit&& mix) {
+  const int64_t steps = pattern.steps();
+  for (int64_t n = 0; n < steps * bars; ++n) {
+    const int step = static_cast<int>(n % steps);
+    const int64_t start = StepStartFrame(n, pattern.bpm());
+    for (int t = 0; t < pattern.num_tracks(); ++t) {
+      const float velocity = pattern.velocity(t, step);
+      if (velocity <= 0.0f) continue;
+      mix(start, samples[static_cast<size_t>(t)]->pcm, mix_gain * velocity);
+    }
+  }
 }
 
 int64_t ApplyPeakPolicy(std::vector<float>& pcm, PeakPolicy policy) {
@@ -29,9 +47,11 @@ int64_t ApplyPeakPolicy(std::vector<float>& pcm, PeakPolicy policy) {
   if (clipped == 0) return 0;
   if (policy == PeakPolicy::kNormalize) {
     const float scale = 1.0f / peak;
-    for (float& x : pcm) x *= scale;
+    for (float& x : pcm)
+      x *= scale;
   } else {
-    for (float& x : pcm) x = std::clamp(x, -1.0f, 1.0f);
+    for (float& x : pcm)
+      x = std::clamp(x, -1.0f, 1.0f);
   }
   return clipped;
 }
@@ -42,7 +62,8 @@ bool HasWholeBars(int steps, double bpm, int repeats) {
   const int64_t bar = BarFrames(steps, bpm);
   for (int r = 0; r < repeats; ++r) {
     for (int k = 0; k < steps; ++k) {
-      if (StepStartFrame(static_cast<int64_t>(r) * steps + k, bpm) != r * bar + StepStartFrame(k, bpm)) {
+      if (StepStartFrame(static_cast<int64_t>(r) * steps + k, bpm) !=
+          r * bar + StepStartFrame(k, bpm)) {
         return false;
       }
     }
@@ -58,21 +79,17 @@ void RenderRepeatedBar(const Pattern& pattern, const std::vector<const Sample*>&
   const int64_t bar = BarFrames(pattern.steps(), pattern.bpm());
   int64_t ring = 0;
   for (int t = 0; t < pattern.num_tracks(); ++t) {
-    ring = std::max<int64_t>(ring, static_cast<int64_t>(samples[static_cast<size_t>(t)]->pcm.size()));
+    ring =
+        std::max<int64_t>(ring, static_cast<int64_t>(samples[static_cast<size_t>(t)]->pcm.size()));
   }
   const int64_t chunks = (bar + ring + bar - 1) / bar;
   thread_local std::vector<float> one_bar;
   one_bar.assign(static_cast<size_t>(chunks * bar), 0.0f);
-  for (int k = 0; k < pattern.steps(); ++k) {
-    const int64_t start = StepStartFrame(k, pattern.bpm());
-    for (int t = 0; t < pattern.num_tracks(); ++t) {
-      const float velocity = pattern.velocity(t, k);
-      if (velocity <= 0.0f) continue;
-      const std::vector<float>& sample = samples[static_cast<size_t>(t)]->pcm;
-      MixInto(one_bar.data() + start, sample.data(), static_cast<int64_t>(sample.size()),
-              options.mix_gain * velocity);
-    }
-  }
+  ForEachHit(pattern, samples, options.mix_gain, 1,
+             [&](int64_t start, const std::vector<float>& sample, float gain) {
+               MixInto(one_bar.data() + start, sample.data(), static_cast<int64_t>(sample.size()),
+                       gain);
+             });
   pcm.resize(static_cast<size_t>(total));
   float* const out = pcm.data();
   const float* const chunk = one_bar.data();
@@ -93,7 +110,8 @@ void RenderRepeatedBar(const Pattern& pattern, const std::vector<const Sample*>&
     for (int64_t offset = 0; offset < tail; offset += bar) {
       const int64_t source = j * bar + offset;
       if (source >= chunks * bar) break;
-      MixInto(tail_out + offset, chunk + source, std::min({bar, tail - offset, chunks * bar - source}), 1.0f);
+      MixInto(tail_out + offset, chunk + source,
+              std::min({bar, tail - offset, chunks * bar - source}), 1.0f);
     }
   }
 }
@@ -107,18 +125,23 @@ int64_t StepStartFrame(int64_t step_index, double bpm) {
   return static_cast<int64_t>(std::floor(frames + 1e-7));
 }
 
-int64_t BarFrames(int steps, double bpm) { return StepStartFrame(steps, bpm); }
+int64_t BarFrames(int steps, double bpm) {
+  return StepStartFrame(steps, bpm);
+}
 
 absl::Status ValidateRenderOptions(const RenderOptions& options) {
   if (options.repeats < 1 || options.repeats > 16) {
-    return absl::InvalidArgumentError(absl::StrCat("repeats must be in [1, 16], got ", options.repeats));
+    return absl::InvalidArgumentError(
+        absl::StrCat("repeats must be in [1, 16], got ", options.repeats));
   }
-  if (!std::isfinite(options.tail_seconds) || options.tail_seconds < 0.0 || options.tail_seconds > 10.0) {
+  if (!std::isfinite(options.tail_seconds) || options.tail_seconds < 0.0 ||
+      options.tail_seconds > 10.0) {
     return absl::InvalidArgumentError(
         absl::StrFormat("tail_seconds must be in [0, 10], got %g", options.tail_seconds));
   }
   if (!std::isfinite(options.mix_gain) || options.mix_gain < 0.0f || options.mix_gain > 4.0f) {
-    return absl::InvalidArgumentError(absl::StrFormat("mix_gain must be in [0, 4], got %g", options.mix_gain));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("mix_gain must be in [0, 4], got %g", options.mix_gain));
   }
   return absl::OkStatus();
 }
@@ -159,17 +182,12 @@ absl::Status Renderer::RenderInto(const Pattern& pattern, const RenderOptions& o
   }
   out.pcm.assign(static_cast<size_t>(total), 0.0f);
   float* const pcm = out.pcm.data();
-  for (int64_t n = 0; n < steps * options.repeats; ++n) {
-    const int64_t start = StepStartFrame(n, pattern.bpm());
-    const int step = static_cast<int>(n % steps);
-    for (int t = 0; t < pattern.num_tracks(); ++t) {
-      const float velocity = pattern.velocity(t, step);
-      if (velocity <= 0.0f) continue;
-      const Sample& sample = *(*samples)[static_cast<size_t>(t)];
-      const int64_t count = std::min<int64_t>(static_cast<int64_t>(sample.pcm.size()), total - start);
-      MixInto(pcm + start, sample.pcm.data(), count, options.mix_gain * velocity);
-    }
-  }
+  ForEachHit(pattern, *samples, options.mix_gain, options.repeats,
+             [&](int64_t start, const std::vector<float>& sample, float gain) {
+               const int64_t count =
+                   std::min<int64_t>(static_cast<int64_t>(sample.size()), total - start);
+               MixInto(pcm + start, sample.data(), count, gain);
+             });
   out.clipped_samples = ApplyPeakPolicy(out.pcm, options.peak_policy);
   return absl::OkStatus();
 }
@@ -190,25 +208,17 @@ absl::Status Renderer::RenderSteadyBarInto(const Pattern& pattern, const RenderO
   const int64_t bar = BarFrames(pattern.steps(), pattern.bpm());
   out.pcm.assign(static_cast<size_t>(bar), 0.0f);
   float* const pcm = out.pcm.data();
-  for (int k = 0; k < pattern.steps(); ++k) {
-    const int64_t start = StepStartFrame(k, pattern.bpm());
-    for (int t = 0; t < pattern.num_tracks(); ++t) {
-      const float velocity = pattern.velocity(t, k);
-      if (velocity <= 0.0f) continue;
-      const Sample& sample = *(*samples)[static_cast<size_t>(t)];
-      const float gain = options.mix_gain * velocity;
-      // Lay the sample down from its step, wrapping at the bar's end as many times as it rings.
-      int64_t position = start;
-      int64_t offset = 0;
-      const auto length = static_cast<int64_t>(sample.pcm.size());
-      while (offset < length) {
-        const int64_t count = std::min(length - offset, bar - position);
-        MixInto(pcm + position, sample.pcm.data() + offset, count, gain);
-        offset += count;
-        position = 0;
-      }
-    }
-  }
+  ForEachHit(pattern, *samples, options.mix_gain, 1,
+             [&](int64_t start, const std::vector<float>& sample, float gain) {
+               // Lay the sample down from its step, wrapping at the bar's end as often as it rings.
+               const auto length = static_cast<int64_t>(sample.size());
+               int64_t position = start;
+               for (int64_t offset = 0; offset < length; position = 0) {
+                 const int64_t count = std::min(length - offset, bar - position);
+                 MixInto(pcm + position, sample.data() + offset, count, gain);
+                 offset += count;
+               }
+             });
   out.clipped_samples = ApplyPeakPolicy(out.pcm, options.peak_policy);
   return absl::OkStatus();
 }

@@ -24,14 +24,14 @@ enum class PeakPolicy {
 };
 
 struct RenderOptions {
-  int repeats = 4;             // Times the bar is played. [1, 16]
-  double tail_seconds = 1.0;   // Silence-padded tail after the last bar. [0, 10]
-  float mix_gain = 0.5f;       // Gain applied to every hit, as the original.
+  int repeats = 4;            // Times the bar is played. [1, 16]
+  double tail_seconds = 1.0;  // Silence-padded tail after the last bar. [0, 10]
+  float mix_gain = 0.5f;      // Gain applied to every hit, as the original.
   PeakPolicy peak_policy = PeakPolicy::kClip;
 };
 
 struct RenderedAudio {
-  std::vector<float> pcm;      // Mono, 44.1 kHz.
+  std::vector<float> pcm;       // Mono, 44.1 kHz.
   int64_t clipped_samples = 0;  // Samples that exceeded full scale (before the peak policy).
 };
 

@@ -6,8 +6,8 @@
 namespace dd {
 namespace {
 
-absl::StatusOr<std::shared_ptr<const SampleLibrary>> LoadNonEmpty(const std::filesystem::path& root,
-                                                                  const SampleLibraryOptions& options) {
+absl::StatusOr<std::shared_ptr<const SampleLibrary>> LoadNonEmpty(
+    const std::filesystem::path& root, const SampleLibraryOptions& options) {
   absl::StatusOr<std::shared_ptr<const SampleLibrary>> library = SampleLibrary::Load(root, options);
   if (!library.ok()) return library.status();
   for (const RejectedFile& rejected : (*library)->rejected()) {

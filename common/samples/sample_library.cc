@@ -23,7 +23,9 @@ bool IsHidden(const std::filesystem::path& relative) {
 
 }  // namespace
 
-double Sample::duration_seconds() const { return static_cast<double>(pcm.size()) / kSampleRate; }
+double Sample::duration_seconds() const {
+  return static_cast<double>(pcm.size()) / kSampleRate;
+}
 
 bool HasAudioExtension(const std::filesystem::path& path) {
   const std::string ext = absl::AsciiStrToLower(path.extension().string());
@@ -35,7 +37,8 @@ absl::StatusOr<std::shared_ptr<const SampleLibrary>> SampleLibrary::Load(
     const std::filesystem::path& root, const SampleLibraryOptions& options) {
   std::error_code error;
   if (!std::filesystem::is_directory(root, error)) {
-    return absl::NotFoundError(absl::StrCat("sample folder '", root.string(), "' is not a directory"));
+    return absl::NotFoundError(
+        absl::StrCat("sample folder '", root.string(), "' is not a directory"));
   }
   std::shared_ptr<SampleLibrary> library(new SampleLibrary());
   library->root_ = root;
@@ -72,7 +75,8 @@ absl::StatusOr<std::shared_ptr<const SampleLibrary>> SampleLibrary::Load(
     sample.original_sample_rate = decoded->sample_rate;
     sample.original_channels = decoded->channels;
     sample.format = decoded->format;
-    absl::StatusOr<std::vector<float>> pcm = Resample(decoded->mono, decoded->sample_rate, kSampleRate);
+    absl::StatusOr<std::vector<float>> pcm =
+        Resample(decoded->mono, decoded->sample_rate, kSampleRate);
     if (!pcm.ok()) {
       library->rejected_.push_back({id, std::string(pcm.status().message())});
       continue;
@@ -100,7 +104,8 @@ const Sample* SampleLibrary::Find(std::string_view id) const {
 std::vector<std::string> SampleLibrary::ids() const {
   std::vector<std::string> result;
   result.reserve(samples_.size());
-  for (const Sample& sample : samples_) result.push_back(sample.id);
+  for (const Sample& sample : samples_)
+    result.push_back(sample.id);
   return result;
 }
 

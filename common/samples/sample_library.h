@@ -15,11 +15,11 @@
 namespace dd {
 
 struct Sample {
-  std::string id;            // Path relative to the library root, '/'-separated, with extension.
-  std::vector<float> pcm;    // Mono, 44.1 kHz.
+  std::string id;          // Path relative to the library root, '/'-separated, with extension.
+  std::vector<float> pcm;  // Mono, 44.1 kHz.
   int original_sample_rate = 0;
   int original_channels = 0;
-  std::string format;        // e.g. "WAV PCM_24".
+  std::string format;  // e.g. "WAV PCM_24".
 
   double duration_seconds() const;
 };

@@ -64,7 +64,9 @@ Signal Tom(double start_hz, double end_hz, double decay) {
 std::vector<KitSample> BuildDefaultKit() {
   Rng rng(20201124);  // Fixed seed: the kit must come out identical on every build.
   std::vector<KitSample> kit;
-  auto add = [&kit](std::string path, Signal audio) { kit.push_back({std::move(path), std::move(audio)}); };
+  auto add = [&kit](std::string path, Signal audio) {
+    kit.push_back({std::move(path), std::move(audio)});
+  };
 
   add("kick/kick-deep.wav", Kick(160.0, 45.0, 0.04, 0.25, 0.3, rng));
   add("kick/kick-punchy.wav", Kick(220.0, 60.0, 0.02, 0.12, 0.6, rng));

@@ -11,11 +11,15 @@ namespace {
 constexpr double kRate = kSampleRate;
 constexpr double kTwoPi = 2.0 * M_PI;
 
-size_t Frames(double seconds) { return static_cast<size_t>(std::lround(seconds * kRate)); }
+size_t Frames(double seconds) {
+  return static_cast<size_t>(std::lround(seconds * kRate));
+}
 
 }  // namespace
 
-Signal Silence(double seconds) { return Signal(Frames(seconds), 0.0f); }
+Signal Silence(double seconds) {
+  return Signal(Frames(seconds), 0.0f);
+}
 
 Signal GlidingSine(double seconds, double start_hz, double end_hz, double glide_seconds) {
   Signal out(Frames(seconds));
@@ -31,7 +35,8 @@ Signal GlidingSine(double seconds, double start_hz, double end_hz, double glide_
 
 Signal WhiteNoise(double seconds, Rng& rng) {
   Signal out(Frames(seconds));
-  for (float& x : out) x = static_cast<float>(rng.Uniform01() * 2.0 - 1.0);
+  for (float& x : out)
+    x = static_cast<float>(rng.Uniform01() * 2.0 - 1.0);
   return out;
 }
 
@@ -44,7 +49,8 @@ Signal SquareCluster(double seconds, const std::vector<double>& frequencies) {
     }
   }
   const auto scale = static_cast<float>(1.0 / std::max<size_t>(frequencies.size(), 1));
-  for (float& x : out) x *= scale;
+  for (float& x : out)
+    x *= scale;
   return out;
 }
 
@@ -68,7 +74,8 @@ void ExponentialDecay(Signal& signal, double time_constant_seconds) {
 
 void LinearAttack(Signal& signal, double seconds) {
   const size_t n = std::min(Frames(seconds), signal.size());
-  for (size_t i = 0; i < n; ++i) signal[i] *= static_cast<float>(i) / static_cast<float>(n);
+  for (size_t i = 0; i < n; ++i)
+    signal[i] *= static_cast<float>(i) / static_cast<float>(n);
 }
 
 void HighPass(Signal& signal, double cutoff_hz) {
@@ -115,7 +122,8 @@ void BandPass(Signal& signal, double center_hz, double q) {
 }
 
 void HardClip(Signal& signal, double drive) {
-  for (float& x : signal) x = static_cast<float>(std::clamp(x * drive, -1.0, 1.0));
+  for (float& x : signal)
+    x = static_cast<float>(std::clamp(x * drive, -1.0, 1.0));
 }
 
 void BitCrush(Signal& signal, int bits, int hold_samples) {
@@ -139,10 +147,12 @@ void MixInto(Signal& destination, const Signal& source, double gain, double offs
 
 void Finish(Signal& signal, double peak) {
   float max_magnitude = 0.0f;
-  for (float x : signal) max_magnitude = std::max(max_magnitude, std::fabs(x));
+  for (float x : signal)
+    max_magnitude = std::max(max_magnitude, std::fabs(x));
   if (max_magnitude > 0.0f) {
     const auto scale = static_cast<float>(peak / max_magnitude);
-    for (float& x : signal) x *= scale;
+    for (float& x : signal)
+      x *= scale;
   }
   const size_t fade = std::min(Frames(0.005), signal.size());
   for (size_t i = 0; i < fade; ++i) {

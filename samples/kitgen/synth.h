@@ -22,8 +22,8 @@ Signal Sawtooth(double seconds, double hz);
 // In-place processing.
 void ExponentialDecay(Signal& signal, double time_constant_seconds);
 void LinearAttack(Signal& signal, double seconds);
-void HighPass(Signal& signal, double cutoff_hz);  // One-pole.
-void LowPass(Signal& signal, double cutoff_hz);   // One-pole.
+void HighPass(Signal& signal, double cutoff_hz);            // One-pole.
+void LowPass(Signal& signal, double cutoff_hz);             // One-pole.
 void BandPass(Signal& signal, double center_hz, double q);  // RBJ biquad.
 void HardClip(Signal& signal, double drive);
 void BitCrush(Signal& signal, int bits, int hold_samples);

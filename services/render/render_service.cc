@@ -4,9 +4,9 @@
 #include <cstring>
 
 #include "absl/strings/match.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
 #include "common/audio/audio_constants.h"
 #include "common/audio/encode.h"
 #include "common/log/log.h"
@@ -45,7 +45,8 @@ grpc::Status RenderService::Render(grpc::ServerContext*, const v1::RenderRequest
   if (absl::Status s = ValidateRenderOptions(options); !s.ok()) return ToGrpcStatus(s);
   const double seconds =
       static_cast<double>(StepStartFrame(static_cast<int64_t>(pattern->steps()) * options.repeats,
-                                         pattern->bpm())) / kSampleRate +
+                                         pattern->bpm())) /
+          kSampleRate +
       options.tail_seconds;
   if (seconds > options_.max_render_seconds) {
     return ToGrpcStatus(absl::InvalidArgumentError(absl::StrFormat(
@@ -62,7 +63,7 @@ grpc::Status RenderService::Render(grpc::ServerContext*, const v1::RenderRequest
 
   response->set_audio(*std::move(encoded));
   response->set_format(request->format() == v1::AUDIO_FORMAT_UNSPECIFIED ? v1::AUDIO_FORMAT_WAV
-                                                                          : request->format());
+                                                                         : request->format());
   response->set_mime_type(std::string(MimeType(encoding)));
   response->set_sample_rate(kSampleRate);
   response->set_frames(audio->pcm.size());
@@ -107,7 +108,8 @@ grpc::Status RenderService::ListSamples(grpc::ServerContext*, const v1::ListSamp
   const std::shared_ptr<const SampleLibrary> library = samples_.Get();
   const std::vector<Sample>& samples = library->samples();
   uint32_t total = 0;
-  for (const Sample& sample : samples) total += absl::StartsWith(sample.id, request->prefix()) ? 1 : 0;
+  for (const Sample& sample : samples)
+    total += absl::StartsWith(sample.id, request->prefix()) ? 1 : 0;
   response->set_total_size(total);
   // Samples are sorted by id, so "after" is a position that survives reloads.
   auto it = request->page_token().empty()

@@ -18,7 +18,8 @@ namespace dd {
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
     const GrpcServerOptions& options, const std::vector<grpc::Service*>& services) {
   if (options.port < 0 || options.port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat("port must be in [0, 65535], got ", options.port));
+    return absl::InvalidArgumentError(
+        absl::StrCat("port must be in [0, 65535], got ", options.port));
   }
   if (options.max_receive_message_bytes <= 0 || options.max_send_message_bytes <= 0) {
     return absl::InvalidArgumentError("message size limits must be positive");
@@ -34,14 +35,16 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &server->port_);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   builder.SetMaxSendMessageSize(options.max_send_message_bytes);
-  for (grpc::Service* service : services) builder.RegisterService(service);
+  for (grpc::Service* service : services)
+    builder.RegisterService(service);
   server->server_ = builder.BuildAndStart();
   if (!server->server_ || server->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", address));
   }
   grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService();
   health->SetServingStatus(true);
-  for (const std::string& name : options.health_service_names) health->SetServingStatus(name, true);
+  for (const std::string& name : options.health_service_names)
+    health->SetServingStatus(name, true);
 
   if (!options.port_file.empty()) {
     // Written to a temporary name and renamed, so a reader never sees a half-written port.
@@ -52,7 +55,8 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
       if (!file) return absl::InternalError(absl::StrCat("cannot write ", temporary));
     }
     if (std::rename(temporary.c_str(), options.port_file.c_str()) != 0) {
-      return absl::InternalError(absl::StrCat("cannot rename ", temporary, " to ", options.port_file));
+      return absl::InternalError(
+          absl::StrCat("cannot rename ", temporary, " to ", options.port_file));
     }
   }
   log::Info("server.listening", {{"address", server->address()},
@@ -61,9 +65,13 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   return server;
 }
 
-GrpcServer::~GrpcServer() { Shutdown(absl::ZeroDuration()); }
+GrpcServer::~GrpcServer() {
+  Shutdown(absl::ZeroDuration());
+}
 
-std::string GrpcServer::address() const { return absl::StrCat(host_, ":", port_); }
+std::string GrpcServer::address() const {
+  return absl::StrCat(host_, ":", port_);
+}
 
 void GrpcServer::Shutdown(absl::Duration grace) {
   if (shut_down_ || !server_) return;
@@ -71,7 +79,8 @@ void GrpcServer::Shutdown(absl::Duration grace) {
   grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
   if (health != nullptr) {
     health->SetServingStatus(false);
-    for (const std::string& name : health_service_names_) health->SetServingStatus(name, false);
+    for (const std::string& name : health_service_names_)
+      health->SetServingStatus(name, false);
   }
   const auto deadline = std::chrono::system_clock::now() +
                         std::chrono::milliseconds(absl::ToInt64Milliseconds(grace));

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include <grpcpp/server.h>
 #include <grpcpp/impl/codegen/service_type.h>
+#include <grpcpp/server.h>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -29,8 +29,8 @@ struct GrpcServerOptions {
 class GrpcServer {
  public:
   // Builds and starts the server. Services are not owned and must outlive it.
-  static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(const GrpcServerOptions& options,
-                                                           const std::vector<grpc::Service*>& services);
+  static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
+      const GrpcServerOptions& options, const std::vector<grpc::Service*>& services);
   ~GrpcServer();
 
   int port() const { return port_; }

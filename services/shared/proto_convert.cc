@@ -12,7 +12,8 @@ absl::StatusOr<Pattern> PatternFromProto(const v1::DrumLoop& loop) {
   const uint32_t steps = loop.steps() == 0 ? PatternLimits::kDefaultSteps : loop.steps();
   if (steps > static_cast<uint32_t>(PatternLimits::kMaxSteps)) {
     return absl::InvalidArgumentError(absl::StrCat("steps must be in [", PatternLimits::kMinSteps,
-                                                   ", ", PatternLimits::kMaxSteps, "], got ", steps));
+                                                   ", ", PatternLimits::kMaxSteps, "], got ",
+                                                   steps));
   }
   const double bpm = loop.bpm() == 0.0 ? PatternLimits::kDefaultBpm : loop.bpm();
   if (absl::Status s = ValidateTrackCount(loop.tracks_size()); !s.ok()) return s;
@@ -26,8 +27,8 @@ absl::StatusOr<Pattern> PatternFromProto(const v1::DrumLoop& loop) {
     }
     if (in.velocities_size() != 0 && in.velocities_size() != static_cast<int>(steps)) {
       return absl::InvalidArgumentError(absl::StrCat("tracks[", t, "].velocities has ",
-                                                     in.velocities_size(), " entries, expected 0 or ",
-                                                     steps));
+                                                     in.velocities_size(),
+                                                     " entries, expected 0 or ", steps));
     }
     Track track;
     track.sample_id = in.sample_id();
@@ -38,8 +39,8 @@ absl::StatusOr<Pattern> PatternFromProto(const v1::DrumLoop& loop) {
       if (in.velocities_size() != 0) {
         velocity = in.velocities(static_cast<int>(k));
         if (!std::isfinite(velocity) || velocity <= 0.0f || velocity > 1.0f) {
-          return absl::InvalidArgumentError(absl::StrCat("tracks[", t, "].velocities[", k,
-                                                         "] must be in (0, 1] on a hit, got ", velocity));
+          return absl::InvalidArgumentError(absl::StrCat(
+              "tracks[", t, "].velocities[", k, "] must be in (0, 1] on a hit, got ", velocity));
         }
       }
       track.velocities[k] = velocity;
@@ -62,16 +63,20 @@ void PatternToProto(const Pattern& pattern, v1::DrumLoop* loop) {
       all_full = all_full && (v == 0.0f || v == 1.0f);
     }
     if (!all_full) {
-      for (float v : in.velocities) out->add_velocities(v);
+      for (float v : in.velocities)
+        out->add_velocities(v);
     }
   }
 }
 
 AudioEncoding EncodingFromProto(v1::AudioFormat format) {
   switch (format) {
-    case v1::AUDIO_FORMAT_FLAC: return AudioEncoding::kFlac16;
-    case v1::AUDIO_FORMAT_OGG: return AudioEncoding::kOggVorbis;
-    default: return AudioEncoding::kWav16;
+    case v1::AUDIO_FORMAT_FLAC:
+      return AudioEncoding::kFlac16;
+    case v1::AUDIO_FORMAT_OGG:
+      return AudioEncoding::kOggVorbis;
+    default:
+      return AudioEncoding::kWav16;
   }
 }
 

@@ -54,7 +54,9 @@ GrpcServerOptions ServerOptionsFromFlags() {
   return options;
 }
 
-absl::Duration ShutdownGraceFromFlags() { return absl::GetFlag(FLAGS_shutdown_grace); }
+absl::Duration ShutdownGraceFromFlags() {
+  return absl::GetFlag(FLAGS_shutdown_grace);
+}
 
 int ServeUntilSignalled(GrpcServer& server) {
   const std::string signal = WaitForShutdownSignal();

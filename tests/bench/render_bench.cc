@@ -35,13 +35,15 @@ const Fixture& GetFixture() {
     }
     f->library = *library;
     double total_seconds = 0;
-    for (const Sample& s : f->library->samples()) total_seconds += s.duration_seconds();
+    for (const Sample& s : f->library->samples())
+      total_seconds += s.duration_seconds();
     std::cerr << "samples: " << dir.string() << " (" << f->library->samples().size()
               << " files, mean length " << total_seconds / f->library->samples().size() << " s)\n";
     auto pool = SelectSamplePool(f->library->ids(), {}, {}, {}, false);
     auto generator = PatternGenerator::Create({}, *pool);
     Rng rng(1);
-    for (int i = 0; i < 256; ++i) f->patterns.push_back(generator->Random(rng));
+    for (int i = 0; i < 256; ++i)
+      f->patterns.push_back(generator->Random(rng));
     return f;
   }();
   return *fixture;
@@ -53,7 +55,8 @@ void BM_RenderLoop4Repeats(benchmark::State& state) {
   RenderedAudio out;
   size_t i = 0;
   for (auto _ : state) {
-    const absl::Status status = renderer.RenderInto(fixture.patterns[i++ % fixture.patterns.size()], {}, out);
+    const absl::Status status =
+        renderer.RenderInto(fixture.patterns[i++ % fixture.patterns.size()], {}, out);
     benchmark::DoNotOptimize(out.pcm.data());
     if (!status.ok()) state.SkipWithError("render failed");
   }

@@ -33,13 +33,15 @@ TEST(DefaultKitTest, CoversTheDrumFamiliesAndLoadsCleanly) {
   for (const Sample& sample : (*library)->samples()) {
     families.insert(sample.id.substr(0, sample.id.find('/')));
     float peak = 0.0f;
-    for (float x : sample.pcm) peak = std::max(peak, std::fabs(x));
+    for (float x : sample.pcm)
+      peak = std::max(peak, std::fabs(x));
     EXPECT_GT(peak, 0.5f) << sample.id << " is too quiet";
     EXPECT_LE(peak, 0.95f) << sample.id << " leaves no headroom";
     EXPECT_LE(sample.duration_seconds(), 3.0) << sample.id;
     EXPECT_NEAR(sample.pcm.back(), 0.0f, 1e-3f) << sample.id << " must end silent (no click)";
   }
-  EXPECT_EQ(families, (std::set<std::string>{"clap", "harsh", "hat", "kick", "perc", "snare", "tom"}));
+  EXPECT_EQ(families,
+            (std::set<std::string>{"clap", "harsh", "hat", "kick", "perc", "snare", "tom"}));
 }
 
 }  // namespace

@@ -15,7 +15,8 @@ TempDir::TempDir() {
   std::random_device device;
   const auto base = std::filesystem::temp_directory_path();
   for (int attempt = 0; attempt < 100; ++attempt) {
-    auto candidate = base / ("dd-test-" + std::to_string(getpid()) + "-" + std::to_string(device()));
+    auto candidate =
+        base / ("dd-test-" + std::to_string(getpid()) + "-" + std::to_string(device()));
     if (std::filesystem::create_directory(candidate)) {
       path_ = candidate;
       return;
@@ -31,9 +32,11 @@ TempDir::~TempDir() {
 
 std::filesystem::path SharedDrumSamplesDir() {
   if (const char* env = std::getenv("DD_SHARED_SAMPLES"); env != nullptr && *env != '\0') {
-    return std::filesystem::is_directory(env) ? std::filesystem::path(env) : std::filesystem::path();
+    return std::filesystem::is_directory(env) ? std::filesystem::path(env)
+                                              : std::filesystem::path();
   }
-  const std::filesystem::path path = std::filesystem::path(DD_SOURCE_DIR) / ".." / "shared" / "drum-samples";
+  const std::filesystem::path path =
+      std::filesystem::path(DD_SOURCE_DIR) / ".." / "shared" / "drum-samples";
   return std::filesystem::is_directory(path) ? path.lexically_normal() : std::filesystem::path();
 }
 
@@ -46,7 +49,9 @@ std::filesystem::path DefaultKitDir() {
   return std::filesystem::path(DD_SOURCE_DIR) / "samples" / "default-kit";
 }
 
-std::filesystem::path BinaryDir() { return std::filesystem::path(DD_BINARY_DIR); }
+std::filesystem::path BinaryDir() {
+  return std::filesystem::path(DD_BINARY_DIR);
+}
 
 void WriteFloatWav(const std::filesystem::path& path, const std::vector<float>& interleaved,
                    int channels, int sample_rate) {

@@ -38,10 +38,10 @@ std::string ReadFile(const std::filesystem::path& path);
 }  // namespace dd::testing
 
 // Skips (or fails in CI) when ../shared/drum-samples is not there.
-#define DD_REQUIRE_SHARED_SAMPLES()                                                     \
-  do {                                                                                  \
-    if (::dd::testing::SharedDrumSamplesDir().empty()) {                                \
+#define DD_REQUIRE_SHARED_SAMPLES()                                                       \
+  do {                                                                                    \
+    if (::dd::testing::SharedDrumSamplesDir().empty()) {                                  \
       if (::dd::testing::RequireSharedData()) FAIL() << "../shared/drum-samples missing"; \
-      GTEST_SKIP() << "../shared/drum-samples not found";                               \
-    }                                                                                   \
+      GTEST_SKIP() << "../shared/drum-samples not found";                                 \
+    }                                                                                     \
   } while (0)

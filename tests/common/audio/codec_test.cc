@@ -13,13 +13,15 @@ namespace {
 
 std::vector<float> Sine(int frames, double hz, int rate, float amplitude = 0.5f) {
   std::vector<float> out(static_cast<size_t>(frames));
-  for (int i = 0; i < frames; ++i) out[i] = amplitude * static_cast<float>(std::sin(2 * M_PI * hz * i / rate));
+  for (int i = 0; i < frames; ++i)
+    out[i] = amplitude * static_cast<float>(std::sin(2 * M_PI * hz * i / rate));
   return out;
 }
 
 int CountRisingZeroCrossings(const std::vector<float>& x) {
   int count = 0;
-  for (size_t i = 1; i < x.size(); ++i) count += (x[i - 1] < 0.0f && x[i] >= 0.0f) ? 1 : 0;
+  for (size_t i = 1; i < x.size(); ++i)
+    count += (x[i - 1] < 0.0f && x[i] >= 0.0f) ? 1 : 0;
   return count;
 }
 
@@ -35,7 +37,8 @@ TEST(CodecTest, WavRoundTripIs16BitExact) {
   EXPECT_EQ(decoded->format, "WAV PCM_16");
   EXPECT_EQ(decoded->sample_rate, kSampleRate);
   ASSERT_EQ(decoded->mono.size(), audio.size());
-  for (size_t i = 0; i < audio.size(); ++i) ASSERT_NEAR(decoded->mono[i], audio[i], 1.0 / 32768 + 1e-6);
+  for (size_t i = 0; i < audio.size(); ++i)
+    ASSERT_NEAR(decoded->mono[i], audio[i], 1.0 / 32768 + 1e-6);
 }
 
 TEST(CodecTest, FlacRoundTripIsLosslessAt16Bits) {
@@ -47,7 +50,8 @@ TEST(CodecTest, FlacRoundTripIsLosslessAt16Bits) {
   ASSERT_TRUE(decoded.ok()) << decoded.status();
   EXPECT_EQ(decoded->format, "FLAC PCM_16");
   ASSERT_EQ(decoded->mono.size(), audio.size());
-  for (size_t i = 0; i < audio.size(); ++i) ASSERT_NEAR(decoded->mono[i], audio[i], 1.0 / 32768 + 1e-6);
+  for (size_t i = 0; i < audio.size(); ++i)
+    ASSERT_NEAR(decoded->mono[i], audio[i], 1.0 / 32768 + 1e-6);
 }
 
 TEST(CodecTest, OggVorbisKeepsLengthAndPitch) {
@@ -86,15 +90,18 @@ TEST(CodecTest, StereoIsMixedToMono) {
   EXPECT_EQ(decoded->sample_rate, 48000);
   EXPECT_EQ(decoded->format, "WAV FLOAT");
   ASSERT_EQ(decoded->mono.size(), 100u);
-  for (float x : decoded->mono) EXPECT_FLOAT_EQ(x, 0.2f);
+  for (float x : decoded->mono)
+    EXPECT_FLOAT_EQ(x, 0.2f);
 }
 
 TEST(CodecTest, BrokenInputIsAnErrorNotACrash) {
   EXPECT_FALSE(DecodeAudioBytes("", 100).ok());
   EXPECT_FALSE(DecodeAudioBytes("this is not audio at all, just some text", 100).ok());
-  absl::StatusOr<std::string> wav = EncodeAudio(Sine(20000, 440, kSampleRate), kSampleRate, AudioEncoding::kWav16);
+  absl::StatusOr<std::string> wav =
+      EncodeAudio(Sine(20000, 440, kSampleRate), kSampleRate, AudioEncoding::kWav16);
   ASSERT_TRUE(wav.ok());
-  const absl::Status truncated = DecodeAudioBytes(wav->substr(0, wav->size() / 2), 1 << 20).status();
+  const absl::Status truncated =
+      DecodeAudioBytes(wav->substr(0, wav->size() / 2), 1 << 20).status();
   EXPECT_FALSE(truncated.ok());
   EXPECT_NE(truncated.message().find("truncated"), std::string::npos) << truncated;
   EXPECT_FALSE(DecodeAudioBytes(wav->substr(0, 30), 1 << 20).ok()) << "header cut short";
@@ -109,7 +116,8 @@ TEST(ResampleTest, ConvertsRateAndKeepsPitchAndLevel) {
   EXPECT_NEAR(static_cast<double>(output->size()), 44100.0, 2.0);
   EXPECT_NEAR(CountRisingZeroCrossings(*output), 1000, 2);
   float peak = 0.0f;
-  for (size_t i = 1000; i + 1000 < output->size(); ++i) peak = std::max(peak, std::fabs((*output)[i]));
+  for (size_t i = 1000; i + 1000 < output->size(); ++i)
+    peak = std::max(peak, std::fabs((*output)[i]));
   EXPECT_NEAR(peak, 0.5f, 0.01f);
   EXPECT_FALSE(Resample(input, 0, kSampleRate).ok());
   absl::StatusOr<std::vector<float>> same = Resample(input, 48000, 48000);

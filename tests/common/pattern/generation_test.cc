@@ -10,7 +10,7 @@ namespace dd {
 namespace {
 
 std::vector<std::string> TenSamples() {
-  return {"808/kick-1.wav", "808/snare.wav", "808/hat.wav", "dfam/kick-2.wav", "dfam/tom.wav",
+  return {"808/kick-1.wav", "808/snare.wav",   "808/hat.wav",  "dfam/kick-2.wav", "dfam/tom.wav",
           "misc/clap.wav",  "misc/Kick-3.wav", "misc/rim.wav", "misc/shaker.wav", "misc/bell.wav"};
 }
 
@@ -24,7 +24,9 @@ PatternGenerator MakeGenerator(GenerationOptions options) {
 
 // Tolerances below are five standard errors of a binomial proportion: a correct implementation
 // fails about once in three million runs, a wrong rate fails every time.
-double FiveSigma(double p, double n) { return 5.0 * std::sqrt(p * (1.0 - p) / n); }
+double FiveSigma(double p, double n) {
+  return 5.0 * std::sqrt(p * (1.0 - p) / n);
+}
 
 TEST(GenerationTest, RandomLoopsHaveTheRequestedShapeAndHitDensity) {
   for (double density : {0.5, 0.2}) {
@@ -53,11 +55,13 @@ TEST(GenerationTest, RandomSamplesAreDrawnUniformlyFromThePool) {
   constexpr int kDraws = 5000;
   for (int i = 0; i < kDraws; ++i) {
     const Pattern pattern = generator.Random(rng);
-    for (const Track& track : pattern.tracks()) ++counts[track.sample_id];
+    for (const Track& track : pattern.tracks())
+      ++counts[track.sample_id];
   }
   ASSERT_EQ(counts.size(), 10u);
   const double n = kDraws * 4.0;
-  for (const auto& [id, count] : counts) EXPECT_NEAR(count / n, 0.1, FiveSigma(0.1, n)) << id;
+  for (const auto& [id, count] : counts)
+    EXPECT_NEAR(count / n, 0.1, FiveSigma(0.1, n)) << id;
 }
 
 TEST(GenerationTest, MutationTogglesCellsAndSwapsSamplesAtThePaperRates) {
@@ -71,7 +75,8 @@ TEST(GenerationTest, MutationTogglesCellsAndSwapsSamplesAtThePaperRates) {
     const Pattern after = generator.Mutate(before, rng);
     for (int t = 0; t < 4; ++t) {
       swapped += before.track(t).sample_id != after.track(t).sample_id ? 1 : 0;
-      for (int k = 0; k < 16; ++k) flipped += before.hit(t, k) != after.hit(t, k) ? 1 : 0;
+      for (int k = 0; k < 16; ++k)
+        flipped += before.hit(t, k) != after.hit(t, k) ? 1 : 0;
     }
   }
   const double cells = kDraws * 64.0;
@@ -88,8 +93,9 @@ TEST(GenerationTest, FourOnTheFloorHoldsThroughMutation) {
   options.hit_density = 0.1;
   const PatternGenerator generator = MakeGenerator(options);
   const std::set<std::string> kicks = {"808/kick-1.wav", "dfam/kick-2.wav", "misc/Kick-3.wav"};
-  EXPECT_EQ(std::set<std::string>(generator.pool().kick_ids.begin(), generator.pool().kick_ids.end()),
-            kicks);
+  EXPECT_EQ(
+      std::set<std::string>(generator.pool().kick_ids.begin(), generator.pool().kick_ids.end()),
+      kicks);
   Rng rng(5);
   Pattern pattern = generator.Random(rng);
   int off_beat_changes = 0;
@@ -97,8 +103,10 @@ TEST(GenerationTest, FourOnTheFloorHoldsThroughMutation) {
     const Pattern next = generator.Mutate(pattern, rng);
     ASSERT_TRUE(generator.Satisfies(next)) << next.ToText();
     ASSERT_TRUE(kicks.contains(next.track(0).sample_id));
-    for (int k = 0; k < 16; k += 4) ASSERT_TRUE(next.hit(0, k));
-    for (int k = 1; k < 16; ++k) off_beat_changes += (k % 4 != 0 && next.hit(0, k) != pattern.hit(0, k));
+    for (int k = 0; k < 16; k += 4)
+      ASSERT_TRUE(next.hit(0, k));
+    for (int k = 1; k < 16; ++k)
+      off_beat_changes += (k % 4 != 0 && next.hit(0, k) != pattern.hit(0, k));
     pattern = next;
   }
   EXPECT_GT(off_beat_changes, 0) << "track 0's other steps must still mutate";
@@ -119,7 +127,8 @@ TEST(GenerationTest, SameSeedSameLoopsDifferentSeedDifferentLoops) {
 TEST(GenerationTest, SamplePoolSelection) {
   auto by_folder = SelectSamplePool(TenSamples(), {}, {"808/"}, {}, false);
   ASSERT_TRUE(by_folder.ok());
-  EXPECT_EQ(by_folder->ids, (std::vector<std::string>{"808/hat.wav", "808/kick-1.wav", "808/snare.wav"}));
+  EXPECT_EQ(by_folder->ids,
+            (std::vector<std::string>{"808/hat.wav", "808/kick-1.wav", "808/snare.wav"}));
   auto by_id_or_folder = SelectSamplePool(TenSamples(), {"misc/rim.wav"}, {"dfam/"}, {}, false);
   ASSERT_TRUE(by_id_or_folder.ok());
   EXPECT_EQ(by_id_or_folder->ids.size(), 3u);
@@ -139,14 +148,17 @@ TEST(GenerationTest, CreateRejectsBadOptions) {
   ASSERT_TRUE(pool.ok());
   GenerationOptions bad_density;
   bad_density.hit_density = 0.0;
-  EXPECT_EQ(PatternGenerator::Create(bad_density, *pool).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(PatternGenerator::Create(bad_density, *pool).status().code(),
+            absl::StatusCode::kInvalidArgument);
   GenerationOptions bad_flip;
   bad_flip.cell_flip_probability = 1.5;
-  EXPECT_EQ(PatternGenerator::Create(bad_flip, *pool).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(PatternGenerator::Create(bad_flip, *pool).status().code(),
+            absl::StatusCode::kInvalidArgument);
   GenerationOptions odd_steps;
   odd_steps.steps = 10;
   odd_steps.four_on_the_floor = true;
-  EXPECT_EQ(PatternGenerator::Create(odd_steps, *pool).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(PatternGenerator::Create(odd_steps, *pool).status().code(),
+            absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(PatternGenerator::Create({}, SamplePool{}).status().code(),
             absl::StatusCode::kFailedPrecondition);
 }

@@ -6,7 +6,8 @@ namespace dd {
 namespace {
 
 Pattern FourTrackPattern() {
-  auto pattern = Pattern::Create(16, 120.0, {"kick/a.wav", "snare/b.wav", "hat/c.wav", "perc/d.wav"});
+  auto pattern =
+      Pattern::Create(16, 120.0, {"kick/a.wav", "snare/b.wav", "hat/c.wav", "perc/d.wav"});
   EXPECT_TRUE(pattern.ok()) << pattern.status();
   return *pattern;
 }
@@ -19,7 +20,8 @@ TEST(PatternTest, CreateValidatesRanges) {
   EXPECT_EQ(Pattern::Create(65, 120, {"a"}).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(Pattern::Create(16, 39.9, {"a"}).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(Pattern::Create(16, 300.1, {"a"}).status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(Pattern::Create(16, 0.0 / 0.0, {"a"}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Pattern::Create(16, 0.0 / 0.0, {"a"}).status().code(),
+            absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(Pattern::Create(16, 120, {}).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(Pattern::Create(16, 120, std::vector<std::string>(17, "a")).status().code(),
             absl::StatusCode::kInvalidArgument);
@@ -27,8 +29,9 @@ TEST(PatternTest, CreateValidatesRanges) {
 }
 
 TEST(PatternTest, FromTracksRejectsWrongLengthsAndVelocities) {
-  EXPECT_EQ(Pattern::FromTracks(16, 120, {Track{"a", std::vector<float>(15, 0.0f)}}).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      Pattern::FromTracks(16, 120, {Track{"a", std::vector<float>(15, 0.0f)}}).status().code(),
+      absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(Pattern::FromTracks(4, 120, {Track{"a", {0.0f, 1.5f, 0.0f, 0.0f}}}).status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(Pattern::FromTracks(4, 120, {Track{"a", {0.0f, -0.5f, 0.0f, 0.0f}}}).status().code(),
@@ -38,7 +41,8 @@ TEST(PatternTest, FromTracksRejectsWrongLengthsAndVelocities) {
 
 TEST(PatternTest, TextFormRoundTripsAndIsReadable) {
   Pattern pattern = FourTrackPattern();
-  for (int k = 0; k < 16; k += 4) pattern.set_hit(0, k, true);
+  for (int k = 0; k < 16; k += 4)
+    pattern.set_hit(0, k, true);
   pattern.set_hit(1, 4, true);
   pattern.set_hit(1, 12, true);
   pattern.set_velocity(2, 2, 0.3f);

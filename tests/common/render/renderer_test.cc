@@ -22,9 +22,11 @@ class RendererTest : public ::testing::Test {
  protected:
   void SetUp() override {
     testing::WriteFloatWav(dir_.path() / "click.wav", {1.0f}, 1, kSampleRate);
-    testing::WriteFloatWav(dir_.path() / "dc.wav", std::vector<float>(3 * kSampleRate, 0.25f), 1, kSampleRate);
+    testing::WriteFloatWav(dir_.path() / "dc.wav", std::vector<float>(3 * kSampleRate, 0.25f), 1,
+                           kSampleRate);
     std::vector<float> ramp(5 * kSampleRate);
-    for (size_t i = 0; i < ramp.size(); ++i) ramp[i] = 0.5f * static_cast<float>(i) / ramp.size();
+    for (size_t i = 0; i < ramp.size(); ++i)
+      ramp[i] = 0.5f * static_cast<float>(i) / ramp.size();
     testing::WriteFloatWav(dir_.path() / "ramp.wav", ramp, 1, kSampleRate);
     testing::WriteFloatWav(dir_.path() / "loud.wav", std::vector<float>(100, 1.0f), 1, kSampleRate);
     auto library = SampleLibrary::Load(dir_.path());
@@ -46,7 +48,8 @@ TEST_F(RendererTest, ClicksLandOnTheExactFrameOfEveryStepOfEveryRepeat) {
   for (double bpm : {120.0, 133.0, 97.5, 300.0}) {
     for (int steps : {16, 12}) {
       Pattern pattern = Make(steps, bpm, {"click.wav", "click.wav"});
-      for (int k = 0; k < steps; k += 3) pattern.set_hit(0, k, true);
+      for (int k = 0; k < steps; k += 3)
+        pattern.set_hit(0, k, true);
       pattern.set_velocity(1, steps - 1, 0.5f);
       RenderOptions options;
       options.repeats = 3;
@@ -54,7 +57,8 @@ TEST_F(RendererTest, ClicksLandOnTheExactFrameOfEveryStepOfEveryRepeat) {
       ASSERT_TRUE(audio.ok()) << audio.status();
       std::map<int64_t, float> expected;
       for (int r = 0; r < 3; ++r) {
-        for (int k = 0; k < steps; k += 3) expected[ExpectedStart(r * steps + k, bpm)] += 0.5f;
+        for (int k = 0; k < steps; k += 3)
+          expected[ExpectedStart(r * steps + k, bpm)] += 0.5f;
         expected[ExpectedStart(r * steps + steps - 1, bpm)] += 0.25f;
       }
       std::map<int64_t, float> actual;
@@ -77,7 +81,8 @@ TEST_F(RendererTest, LengthIsRepeatsBarsPlusTail) {
       RenderOptions options;
       options.repeats = repeats;
       options.tail_seconds = tail;
-      absl::StatusOr<RenderedAudio> other = renderer_->Render(Make(16, 133, {"click.wav"}), options);
+      absl::StatusOr<RenderedAudio> other =
+          renderer_->Render(Make(16, 133, {"click.wav"}), options);
       ASSERT_TRUE(other.ok());
       EXPECT_EQ(static_cast<int64_t>(other->pcm.size()),
                 ExpectedStart(16 * repeats, 133) + std::llround(tail * kSampleRate));
@@ -93,7 +98,8 @@ TEST_F(RendererTest, TheTailLetsTheLastHitRingAndTheEndCutsIt) {
   const int64_t last_hit = ExpectedStart(4 * 16 - 1, 120);
   // The 3 s sample overlaps itself from the previous bars but is cut at the end of the clip.
   EXPECT_FLOAT_EQ(audio->pcm.back(), 0.125f) << "the last hit rings to the end of the tail";
-  EXPECT_FLOAT_EQ(audio->pcm[static_cast<size_t>(last_hit)], 0.25f) << "overlaps the previous bar's hit";
+  EXPECT_FLOAT_EQ(audio->pcm[static_cast<size_t>(last_hit)], 0.25f)
+      << "overlaps the previous bar's hit";
   EXPECT_FLOAT_EQ(audio->pcm[static_cast<size_t>(last_hit - 1)], 0.125f);
   EXPECT_EQ(audio->pcm.size(), static_cast<size_t>(last_hit + 5512 + 44100 + 1));
 }
@@ -121,7 +127,8 @@ TEST_F(RendererTest, SteadyBarEqualsABarInTheMiddleOfALongLoop) {
 
 TEST_F(RendererTest, PeakPolicyClipsOrNormalises) {
   Pattern pattern = Make(16, 120, {"loud.wav", "loud.wav", "loud.wav", "click.wav"});
-  for (int t = 0; t < 3; ++t) pattern.set_hit(t, 0, true);  // 3 x 1.0 x 0.5 = 1.5 peak.
+  for (int t = 0; t < 3; ++t)
+    pattern.set_hit(t, 0, true);  // 3 x 1.0 x 0.5 = 1.5 peak.
   pattern.set_hit(3, 8, true);
   RenderOptions clip;
   absl::StatusOr<RenderedAudio> clipped = renderer_->RenderSteadyBar(pattern, clip);
@@ -158,7 +165,8 @@ TEST(StepTimingTest, MatchesTheFormula) {
   EXPECT_EQ(StepStartFrame(1, 120), 5512);
   EXPECT_EQ(StepStartFrame(3, 120), 16537);
   for (double bpm : {40.0, 61.0, 99.9, 120.0, 127.0, 174.0, 300.0}) {
-    for (int64_t n = 0; n < 1024; ++n) ASSERT_EQ(StepStartFrame(n, bpm), ExpectedStart(n, bpm)) << bpm << " " << n;
+    for (int64_t n = 0; n < 1024; ++n)
+      ASSERT_EQ(StepStartFrame(n, bpm), ExpectedStart(n, bpm)) << bpm << " " << n;
   }
 }
 

@@ -15,7 +15,8 @@ namespace {
 
 std::string EncodedSine(int frames, AudioEncoding encoding, int rate = kSampleRate) {
   std::vector<float> audio(static_cast<size_t>(frames));
-  for (int i = 0; i < frames; ++i) audio[i] = 0.5f * static_cast<float>(std::sin(0.05 * i));
+  for (int i = 0; i < frames; ++i)
+    audio[i] = 0.5f * static_cast<float>(std::sin(0.05 * i));
   return *EncodeAudio(audio, rate, encoding);
 }
 
@@ -36,7 +37,8 @@ TEST(SampleLibraryTest, LoadsEveryFileOfTheSharedCollection) {
     kinds.insert({sample.format, sample.original_channels});
     ASSERT_FALSE(sample.pcm.empty()) << sample.id;
     ASSERT_EQ(sample.original_sample_rate, kSampleRate) << sample.id;
-    for (float x : sample.pcm) ASSERT_TRUE(std::isfinite(x)) << sample.id;
+    for (float x : sample.pcm)
+      ASSERT_TRUE(std::isfinite(x)) << sample.id;
   }
   const std::set<std::pair<std::string, int>> expected = {
       {"WAV PCM_16", 1}, {"WAV PCM_24", 1}, {"WAV PCM_24", 2}, {"WAV FLOAT", 2}};
@@ -53,7 +55,8 @@ TEST(SampleLibraryTest, RejectsBrokenFilesWithAReasonAndKeepsTheRest) {
   testing::TempDir dir;
   const std::string good = EncodedSine(4410, AudioEncoding::kWav16);
   testing::WriteFile(dir.path() / "good.wav", good);
-  testing::WriteFile(dir.path() / "kit/nested/good.flac", EncodedSine(4410, AudioEncoding::kFlac16));
+  testing::WriteFile(dir.path() / "kit/nested/good.flac",
+                     EncodedSine(4410, AudioEncoding::kFlac16));
   testing::WriteFile(dir.path() / "kit/good.ogg", EncodedSine(4410, AudioEncoding::kOggVorbis));
   testing::WriteFile(dir.path() / "empty.wav", "");
   testing::WriteFile(dir.path() / "not-audio.wav", "just some text pretending to be audio\n");
@@ -66,11 +69,13 @@ TEST(SampleLibraryTest, RejectsBrokenFilesWithAReasonAndKeepsTheRest) {
   EXPECT_EQ((*library)->ids(),
             (std::vector<std::string>{"good.wav", "kit/good.ogg", "kit/nested/good.flac"}));
   std::map<std::string, std::string> rejected;
-  for (const RejectedFile& file : (*library)->rejected()) rejected[file.path] = file.reason;
+  for (const RejectedFile& file : (*library)->rejected())
+    rejected[file.path] = file.reason;
   ASSERT_EQ(rejected.size(), 3u);
   EXPECT_NE(rejected["empty.wav"].find("empty"), std::string::npos) << rejected["empty.wav"];
   EXPECT_NE(rejected["not-audio.wav"].find("not a readable audio file"), std::string::npos);
-  EXPECT_NE(rejected["truncated.wav"].find("truncated"), std::string::npos) << rejected["truncated.wav"];
+  EXPECT_NE(rejected["truncated.wav"].find("truncated"), std::string::npos)
+      << rejected["truncated.wav"];
   EXPECT_EQ((*library)->ignored_files(), 1);
   EXPECT_EQ((*library)->Find("kit/nested/good.flac")->format, "FLAC PCM_16");
   EXPECT_EQ((*library)->Find("missing.wav"), nullptr);
@@ -96,7 +101,8 @@ TEST(SampleLibraryTest, RejectsOverlongFiles) {
   testing::WriteFile(dir.path() / "long.wav", EncodedSine(3 * kSampleRate, AudioEncoding::kWav16));
   SampleLibraryOptions options;
   options.max_sample_seconds = 2.0;
-  absl::StatusOr<std::shared_ptr<const SampleLibrary>> library = SampleLibrary::Load(dir.path(), options);
+  absl::StatusOr<std::shared_ptr<const SampleLibrary>> library =
+      SampleLibrary::Load(dir.path(), options);
   ASSERT_TRUE(library.ok());
   EXPECT_TRUE((*library)->samples().empty());
   ASSERT_EQ((*library)->rejected().size(), 1u);
@@ -104,7 +110,8 @@ TEST(SampleLibraryTest, RejectsOverlongFiles) {
 }
 
 TEST(SampleLibraryTest, MissingFolderIsNotFound) {
-  EXPECT_EQ(SampleLibrary::Load("/nonexistent/dd-samples").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(SampleLibrary::Load("/nonexistent/dd-samples").status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 TEST(SampleLibraryHolderTest, ReloadPicksUpACopiedFileAndKeepsOldSnapshots) {
@@ -125,7 +132,8 @@ TEST(SampleLibraryHolderTest, ReloadPicksUpACopiedFileAndKeepsOldSnapshots) {
 TEST(SampleLibraryHolderTest, RefusesAFolderWithoutUsableAudio) {
   testing::TempDir dir;
   testing::WriteFile(dir.path() / "broken.wav", "nope");
-  EXPECT_EQ(SampleLibraryHolder::Create(dir.path()).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(SampleLibraryHolder::Create(dir.path()).status().code(),
+            absl::StatusCode::kFailedPrecondition);
 }
 
 }  // namespace

@@ -1,9 +1,9 @@
 // Starts the real render service on a loopback port and calls it over gRPC.
 #include "services/render/render_service.h"
 
-#include <gtest/gtest.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
+#include <gtest/gtest.h>
 
 #include <set>
 
@@ -32,7 +32,8 @@ class RenderServiceTest : public ::testing::Test {
     server_ = *std::move(server);
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(64 << 20);
-    channel_ = grpc::CreateCustomChannel(server_->address(), grpc::InsecureChannelCredentials(), args);
+    channel_ =
+        grpc::CreateCustomChannel(server_->address(), grpc::InsecureChannelCredentials(), args);
     stub_ = v1::RenderService::NewStub(channel_);
   }
 
@@ -43,7 +44,8 @@ class RenderServiceTest : public ::testing::Test {
     for (int t = 0; t < 4; ++t) {
       v1::Track* track = loop.add_tracks();
       track->set_sample_id(ids[t]);
-      for (int k = 0; k < 16; ++k) track->add_hits((k + t) % 4 == 0);
+      for (int k = 0; k < 16; ++k)
+        track->add_hits((k + t) % 4 == 0);
     }
     return loop;
   }
@@ -80,7 +82,8 @@ TEST_F(RenderServiceTest, RendersAWavOfNineSecondsByDefault) {
   EXPECT_EQ(decoded->format, "WAV PCM_16");
   EXPECT_EQ(decoded->mono.size(), 396900u);
   float peak = 0.0f;
-  for (float x : decoded->mono) peak = std::max(peak, std::fabs(x));
+  for (float x : decoded->mono)
+    peak = std::max(peak, std::fabs(x));
   EXPECT_GT(peak, 0.1f) << "the loop must not be silent";
 }
 
@@ -118,22 +121,35 @@ TEST_F(RenderServiceTest, BadRequestsGetClearErrors) {
     std::string message_part;
   };
   const std::vector<Case> cases = {
-      {"unknown sample", [](auto& r) { r.mutable_loop()->mutable_tracks(1)->set_sample_id("nope.wav"); },
+      {"unknown sample",
+       [](auto& r) { r.mutable_loop()->mutable_tracks(1)->set_sample_id("nope.wav"); },
        grpc::StatusCode::NOT_FOUND, "nope.wav"},
-      {"short hits", [](auto& r) { r.mutable_loop()->mutable_tracks(2)->mutable_hits()->RemoveLast(); },
+      {"short hits",
+       [](auto& r) { r.mutable_loop()->mutable_tracks(2)->mutable_hits()->RemoveLast(); },
        grpc::StatusCode::INVALID_ARGUMENT, "tracks[2].hits"},
-      {"bpm too fast", [](auto& r) { r.mutable_loop()->set_bpm(900); }, grpc::StatusCode::INVALID_ARGUMENT, "bpm"},
-      {"too many steps", [](auto& r) { r.mutable_loop()->set_steps(1000); }, grpc::StatusCode::INVALID_ARGUMENT,
-       "steps"},
-      {"no tracks", [](auto& r) { r.mutable_loop()->clear_tracks(); }, grpc::StatusCode::INVALID_ARGUMENT, "track"},
-      {"too many repeats", [](auto& r) { r.set_repeats(17); }, grpc::StatusCode::INVALID_ARGUMENT, "repeats"},
-      {"negative tail", [](auto& r) { r.set_tail_seconds(-1); }, grpc::StatusCode::INVALID_ARGUMENT, "tail"},
-      {"too long", [](auto& r) { r.mutable_loop()->set_bpm(40); r.set_repeats(16); },
+      {"bpm too fast", [](auto& r) { r.mutable_loop()->set_bpm(900); },
+       grpc::StatusCode::INVALID_ARGUMENT, "bpm"},
+      {"too many steps", [](auto& r) { r.mutable_loop()->set_steps(1000); },
+       grpc::StatusCode::INVALID_ARGUMENT, "steps"},
+      {"no tracks", [](auto& r) { r.mutable_loop()->clear_tracks(); },
+       grpc::StatusCode::INVALID_ARGUMENT, "track"},
+      {"too many repeats", [](auto& r) { r.set_repeats(17); }, grpc::StatusCode::INVALID_ARGUMENT,
+       "repeats"},
+      {"negative tail", [](auto& r) { r.set_tail_seconds(-1); }, grpc::StatusCode::INVALID_ARGUMENT,
+       "tail"},
+      {"too long",
+       [](auto& r) {
+         r.mutable_loop()->set_bpm(40);
+         r.set_repeats(16);
+       },
        grpc::StatusCode::INVALID_ARGUMENT, "limit"},
-      {"bad velocity", [](auto& r) {
+      {"bad velocity",
+       [](auto& r) {
          auto* track = r.mutable_loop()->mutable_tracks(0);
-         for (int k = 0; k < 16; ++k) track->add_velocities(k == 0 ? 0.0f : 1.0f);
-       }, grpc::StatusCode::INVALID_ARGUMENT, "velocities[0]"},
+         for (int k = 0; k < 16; ++k)
+           track->add_velocities(k == 0 ? 0.0f : 1.0f);
+       },
+       grpc::StatusCode::INVALID_ARGUMENT, "velocities[0]"},
   };
   for (const Case& c : cases) {
     v1::RenderRequest request;
@@ -181,10 +197,12 @@ TEST_F(RenderServiceTest, ListSamplesPagesThroughEverySampleOnce) {
   v1::ListSamplesRequest bad;
   bad.set_page_token("garbage");
   v1::ListSamplesResponse ignored;
-  EXPECT_EQ(stub_->ListSamples(Context().get(), bad, &ignored).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(stub_->ListSamples(Context().get(), bad, &ignored).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
   bad.set_page_token("");
   bad.set_page_size(5000);
-  EXPECT_EQ(stub_->ListSamples(Context().get(), bad, &ignored).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(stub_->ListSamples(Context().get(), bad, &ignored).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 TEST_F(RenderServiceTest, HealthReportsServingUntilShutdown) {
