@@ -88,6 +88,11 @@ absl::StatusOr<std::shared_ptr<const SampleLibrary>> SampleLibrary::Load(
       continue;
     }
     sample.pcm = *std::move(pcm);
+    size_t audible = sample.pcm.size();
+    while (audible > 1 && std::fabs(sample.pcm[audible - 1]) < options.trim_tail_below)
+      --audible;
+    sample.trimmed_frames = static_cast<int64_t>(sample.pcm.size() - audible);
+    sample.pcm.resize(audible);
     library->samples_.push_back(std::move(sample));
   }
   for (size_t i = 0; i < library->samples_.size(); ++i) {

@@ -3,6 +3,7 @@
 // renders in flight keep the one they started with.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -19,7 +20,8 @@ struct Sample {
   std::vector<float> pcm;  // Mono, 44.1 kHz.
   int original_sample_rate = 0;
   int original_channels = 0;
-  std::string format;  // e.g. "WAV PCM_24".
+  std::string format;          // e.g. "WAV PCM_24".
+  int64_t trimmed_frames = 0;  // Near-silent frames dropped from the end (see the options).
 
   double duration_seconds() const;
 };
@@ -33,6 +35,10 @@ struct SampleLibraryOptions {
   // Files longer than this are rejected: one-shots are short, and a long file is almost always a
   // mistake that would bloat every render.
   double max_sample_seconds = 10.0;
+  // Trailing frames quieter than this (linear; 1e-5 is -100 dBFS, a third of a 16-bit step) are
+  // dropped at load: many one-shots end in long near-silent tails that cost mixing time on every
+  // render and cannot be heard. 0 keeps every frame.
+  float trim_tail_below = 1e-5f;
 };
 
 class SampleLibrary {

@@ -35,10 +35,15 @@ const Fixture& GetFixture() {
     }
     f->library = *library;
     double total_seconds = 0;
-    for (const Sample& s : f->library->samples())
+    double trimmed_seconds = 0;
+    for (const Sample& s : f->library->samples()) {
       total_seconds += s.duration_seconds();
+      trimmed_seconds += static_cast<double>(s.trimmed_frames) / kSampleRate;
+    }
     std::cerr << "samples: " << dir.string() << " (" << f->library->samples().size()
-              << " files, mean length " << total_seconds / f->library->samples().size() << " s)\n";
+              << " files, mean length " << total_seconds / f->library->samples().size()
+              << " s after trimming " << trimmed_seconds / f->library->samples().size()
+              << " s of silent tail)\n";
     auto pool = SelectSamplePool(f->library->ids(), {}, {}, {}, false);
     auto generator = PatternGenerator::Create({}, *pool);
     Rng rng(1);

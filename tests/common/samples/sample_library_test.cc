@@ -109,6 +109,23 @@ TEST(SampleLibraryTest, RejectsOverlongFiles) {
   EXPECT_NE((*library)->rejected()[0].reason.find("too long"), std::string::npos);
 }
 
+TEST(SampleLibraryTest, TrimsOnlyTheInaudibleTail) {
+  testing::TempDir dir;
+  testing::WriteFloatWav(dir.path() / "tail.wav", {0.5f, 0.0f, 0.2f, 1e-6f, 0.0f, -2e-6f}, 1,
+                         kSampleRate);
+  auto trimmed = SampleLibrary::Load(dir.path());
+  ASSERT_TRUE(trimmed.ok());
+  const Sample* sample = (*trimmed)->Find("tail.wav");
+  ASSERT_NE(sample, nullptr);
+  EXPECT_EQ(sample->pcm, (std::vector<float>{0.5f, 0.0f, 0.2f})) << "silence inside is kept";
+  EXPECT_EQ(sample->trimmed_frames, 3);
+  SampleLibraryOptions keep_all;
+  keep_all.trim_tail_below = 0.0f;
+  auto untouched = SampleLibrary::Load(dir.path(), keep_all);
+  ASSERT_TRUE(untouched.ok());
+  EXPECT_EQ((*untouched)->Find("tail.wav")->pcm.size(), 6u);
+}
+
 TEST(SampleLibraryTest, MissingFolderIsNotFound) {
   EXPECT_EQ(SampleLibrary::Load("/nonexistent/dd-samples").status().code(),
             absl::StatusCode::kNotFound);
