@@ -36,23 +36,42 @@ void ForEachHit(const Pattern& pattern, const std::vector<const Sample*>& sample
   }
 }
 
+// destination = a + b, for building one bar from the previous bar and the next chunk in one pass.
+__attribute__((target_clones("avx2", "default"))) void SumInto(float* __restrict destination,
+                                                               const float* __restrict a,
+                                                               const float* __restrict b,
+                                                               int64_t count) {
+  for (int64_t i = 0; i < count; ++i)
+    destination[i] = a[i] + b[i];
+}
+
+// Counts the samples beyond full scale and clips them, in one branch-free pass that vectorises.
+__attribute__((target_clones("avx2", "default"))) int64_t ClipToFullScale(float* __restrict pcm,
+                                                                          int64_t count) {
+  int32_t clipped = 0;  // 32-bit lanes vectorise; a clip is far shorter than 2^31 samples.
+  for (int64_t i = 0; i < count; ++i) {
+    const float x = pcm[i];
+    clipped += (x > 1.0f) | (x < -1.0f);
+    pcm[i] = x > 1.0f ? 1.0f : (x < -1.0f ? -1.0f : x);
+  }
+  return clipped;
+}
+
 int64_t ApplyPeakPolicy(std::vector<float>& pcm, PeakPolicy policy) {
+  if (policy == PeakPolicy::kClip) {
+    return ClipToFullScale(pcm.data(), static_cast<int64_t>(pcm.size()));
+  }
   int64_t clipped = 0;
   float peak = 0.0f;
-  for (float& x : pcm) {
+  for (float x : pcm) {
     const float magnitude = std::fabs(x);
     clipped += magnitude > 1.0f ? 1 : 0;
     peak = std::max(peak, magnitude);
   }
   if (clipped == 0) return 0;
-  if (policy == PeakPolicy::kNormalize) {
-    const float scale = 1.0f / peak;
-    for (float& x : pcm)
-      x *= scale;
-  } else {
-    for (float& x : pcm)
-      x = std::clamp(x, -1.0f, 1.0f);
-  }
+  const float scale = 1.0f / peak;
+  for (float& x : pcm)
+    x *= scale;
   return clipped;
 }
 
@@ -98,8 +117,11 @@ void RenderRepeatedBar(const Pattern& pattern, const std::vector<const Sample*>&
   std::copy(chunk, chunk + first, out);
   for (int r = 1; r < options.repeats; ++r) {
     float* const bar_out = out + r * bar;
-    std::copy(bar_out - bar, bar_out, bar_out);
-    if (r < chunks) MixInto(bar_out, chunk + r * bar, bar, 1.0f);
+    if (r < chunks) {
+      SumInto(bar_out, bar_out - bar, chunk + r * bar, bar);
+    } else {
+      std::copy(bar_out - bar, bar_out, bar_out);
+    }
   }
   // The tail holds what rings on from every bar: chunks 1..repeats.
   const int64_t body = options.repeats * bar;
