@@ -38,9 +38,12 @@ grpc::Status RenderService::Render(grpc::ServerContext*, const v1::RenderRequest
   absl::StatusOr<Pattern> pattern = PatternFromProto(request->loop());
   if (!pattern.ok()) return ToGrpcStatus(pattern.status());
   RenderOptions options;
-  if (request->repeats() != 0) {
-    options.repeats = static_cast<int>(std::min<uint32_t>(request->repeats(), 1000));
+  if (request->repeats() > 16) {
+    // Checked here, before narrowing to int, so the message quotes what the caller sent.
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        absl::StrCat("repeats must be in [1, 16], got ", request->repeats())));
   }
+  if (request->repeats() != 0) options.repeats = static_cast<int>(request->repeats());
   if (request->has_tail_seconds()) options.tail_seconds = request->tail_seconds();
   if (absl::Status s = ValidateRenderOptions(options); !s.ok()) return ToGrpcStatus(s);
   const double seconds =
