@@ -39,7 +39,6 @@ class GrpcServer {
   // Reports NOT_SERVING (so load balancers drain us), lets calls in flight finish for up to
   // `grace`, then cancels what is left.
   void Shutdown(absl::Duration grace);
-  grpc::Server* server() { return server_.get(); }
 
  private:
   GrpcServer() = default;

@@ -49,10 +49,6 @@ std::filesystem::path DefaultKitDir() {
   return std::filesystem::path(DD_SOURCE_DIR) / "samples" / "default-kit";
 }
 
-std::filesystem::path BinaryDir() {
-  return std::filesystem::path(DD_BINARY_DIR);
-}
-
 void WriteFloatWav(const std::filesystem::path& path, const std::vector<float>& interleaved,
                    int channels, int sample_rate) {
   SF_INFO info{};

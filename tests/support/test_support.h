@@ -26,8 +26,6 @@ std::filesystem::path SharedDrumSamplesDir();
 bool RequireSharedData();
 // samples/default-kit of the repository.
 std::filesystem::path DefaultKitDir();
-// The build tree's folder of a binary target, passed in by CMake.
-std::filesystem::path BinaryDir();
 
 // Writes a float WAV (libsndfile SF_FORMAT_FLOAT) so tests can place exact sample values.
 void WriteFloatWav(const std::filesystem::path& path, const std::vector<float>& interleaved,
