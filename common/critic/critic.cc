@@ -1,0 +1,299 @@
+#include "common/critic/critic.h"
+
+#include <malloc.h>
+
+#include <algorithm>
+#include <thread>
+#include <exception>
+#include <sstream>
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/cuda.h>
+#include <torch/optim/adam.h>
+#include <torch/serialize.h>
+#include <torch/torch.h>
+
+#include "common/critic/critic_net.h"
+#include "common/critic/mfcc.h"
+
+namespace dd::critic {
+namespace {
+
+// Scoring runs in chunks so that a large batch cannot take all device memory at once; on the CPU
+// 16 clips per chunk keep activations in cache (a 64-clip chunk was slower per clip than one).
+constexpr int64_t kScoreChunk = 16;
+
+MfccOptions MfccFor(const CriticConfig& config) {
+  MfccOptions options;
+  options.mel_sample_rate = config.mel_sample_rate;
+  return options;
+}
+
+int64_t TimeFrames(const MfccOptions& options) { return 1 + kClipFrames / options.hop_length; }
+
+std::optional<torch::Device> ParseDevice(const std::string& text, std::string* error) {
+  try {
+    torch::Device device(text);
+    if (device.is_cpu()) return device;
+    if (device.is_cuda()) {
+      if (!CudaAvailable()) {
+        *error = "device " + text + " requested but LibTorch has no CUDA or sees no GPU";
+        return std::nullopt;
+      }
+      const int index = device.has_index() ? device.index() : 0;
+      if (index >= static_cast<int>(torch::cuda::device_count())) {
+        *error = "device " + text + " does not exist (" +
+                 std::to_string(torch::cuda::device_count()) + " CUDA devices)";
+        return std::nullopt;
+      }
+      return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
+    }
+    *error = "device must be cpu or cuda[:N], got " + text;
+  } catch (const std::exception&) {
+    *error = "device must be cpu or cuda[:N], got " + text;
+  }
+  return std::nullopt;
+}
+
+std::string SerializeTensor(const torch::Tensor& tensor) {
+  torch::serialize::OutputArchive archive;
+  archive.write("tensor", tensor);
+  std::ostringstream out;
+  archive.save_to(out);
+  return out.str();
+}
+
+torch::Tensor DeserializeTensor(const std::string& bytes) {
+  torch::serialize::InputArchive archive;
+  std::istringstream in(bytes);
+  archive.load_from(in);
+  torch::Tensor tensor;
+  archive.read("tensor", tensor);
+  return tensor;
+}
+
+}  // namespace
+
+bool CudaAvailable() { return torch::cuda::is_available(); }
+
+void ConfigureCpuRuntime(int threads) {
+  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  at::set_num_threads(threads);
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's maximum.
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+}
+
+struct Critic::Impl {
+  Impl(const CriticConfig& config, torch::Device device)
+      : config(config),
+        device(device),
+        mfcc(MfccFor(config), device),
+        net(MfccOptions().n_mfcc, TimeFrames(MfccFor(config))),
+        random(at::make_generator<at::CPUGeneratorImpl>(config.seed)) {
+    net->to(device);
+    const auto clip_options = torch::TensorOptions().dtype(torch::kFloat32).device(device);
+    liked = torch::empty({0, kClipFrames}, clip_options);
+    disliked = torch::empty({0, kClipFrames}, clip_options);
+  }
+
+  // Random draws for tensors on the device: our seeded stream on the CPU, so training is
+  // reproducible there; the device's own generator on a GPU (a CPU stream would cost a copy).
+  c10::optional<at::Generator> DeviceRandom() {
+    if (device.is_cpu()) return random;
+    return c10::nullopt;
+  }
+
+  void MakeOptimizer() {
+    optimizer = std::make_unique<torch::optim::Adam>(
+        net->parameters(),
+        torch::optim::AdamOptions(config.learning_rate).weight_decay(config.weight_decay));
+  }
+
+  // Gain, DC offset and shift per clip and noise per sample, in the original's order. Written as
+  // in-place passes over one fresh buffer, and the shift as two row copies per clip: on the CPU
+  // an index tensor for a gather cost more than the rest of the augmentation.
+  torch::Tensor Augment(const torch::Tensor& batch) {
+    const int64_t clips = batch.size(0);
+    const auto cpu = torch::TensorOptions().dtype(torch::kFloat32);
+    torch::Tensor gain =
+        (1.0 + config.augment_gain_stddev * torch::randn({clips, 1}, random, cpu)).to(device);
+    torch::Tensor offset =
+        (config.augment_dc_offset_stddev * torch::randn({clips, 1}, random, cpu)).to(device);
+    torch::Tensor shift = torch::randint(0, config.augment_max_shift, {clips}, random,
+                                         torch::TensorOptions().dtype(torch::kInt64));
+    torch::Tensor mixed = torch::randn(batch.sizes(), DeviceRandom(), batch.options());
+    mixed.mul_(config.augment_noise_stddev).add_(offset).addcmul_(batch, gain);
+    // Circular shift right by s: out[t] = in[(t - s) mod T].
+    torch::Tensor out = torch::empty_like(mixed);
+    const int64_t* shifts = shift.data_ptr<int64_t>();
+    for (int64_t i = 0; i < clips; ++i) {
+      const int64_t s = shifts[i];
+      torch::Tensor from = mixed[i], to = out[i];
+      to.slice(0, s).copy_(from.slice(0, 0, kClipFrames - s));
+      if (s > 0) to.slice(0, 0, s).copy_(from.slice(0, kClipFrames - s));
+    }
+    return out;
+  }
+
+  torch::Tensor Draw(const torch::Tensor& clips, int64_t count) {
+    torch::Tensor order = torch::randperm(clips.size(0), random,
+                                          torch::TensorOptions().dtype(torch::kInt64));
+    return clips.index_select(0, order.slice(0, 0, count).to(device));
+  }
+
+  TrainingRound Train() {
+    TrainingRound round;
+    const int64_t half = std::min<int64_t>(
+        {config.minibatch_size / 2, liked.size(0), disliked.size(0)});
+    if (half == 0 || config.minibatches_per_rating == 0) return round;
+    const auto label_options = torch::TensorOptions().dtype(torch::kInt64).device(device);
+    torch::Tensor labels = torch::cat({torch::ones({half}, label_options),
+                                       torch::zeros({half}, label_options)});
+    net->train();
+    torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().device(device));
+    for (int step = 0; step < config.minibatches_per_rating; ++step) {
+      torch::Tensor batch = Augment(torch::cat({Draw(liked, half), Draw(disliked, half)}));
+      torch::Tensor log_probs = net->forward(mfcc.Compute(batch), config.dropout, DeviceRandom());
+      torch::Tensor loss = torch::nll_loss(log_probs, labels);
+      optimizer->zero_grad();
+      loss.backward();
+      optimizer->step();
+      loss_sum += loss.detach();
+    }
+    round.trained = true;
+    round.mean_loss = loss_sum.item<double>() / config.minibatches_per_rating;
+    return round;
+  }
+
+  CriticConfig config;
+  torch::Device device;
+  Mfcc mfcc;
+  CriticNet net;
+  at::Generator random;
+  std::unique_ptr<torch::optim::Adam> optimizer;
+  torch::Tensor liked, disliked;  // (count, kClipFrames) on the device.
+};
+
+Critic::Critic(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Critic::~Critic() = default;
+
+std::unique_ptr<Critic> Critic::Create(const CriticConfig& config, const std::string& device,
+                                       std::string* error) {
+  if (std::string problem = ValidateConfig(config); !problem.empty()) {
+    *error = problem;
+    return nullptr;
+  }
+  auto parsed = ParseDevice(device, error);
+  if (!parsed) return nullptr;
+  auto impl = std::make_unique<Impl>(config, *parsed);
+  {
+    // Weights are drawn on the CPU from the seed, then moved, so every device starts the same.
+    impl->net->to(torch::kCPU);
+    impl->net->ResetParameters(impl->random);
+    impl->net->to(*parsed);
+  }
+  impl->MakeOptimizer();
+  return std::unique_ptr<Critic>(new Critic(std::move(impl)));
+}
+
+std::unique_ptr<Critic> Critic::Restore(const CriticConfig& config, const std::string& device,
+                                        const CriticState& state, std::vector<RatedClip> clips,
+                                        std::string* error) {
+  if (std::string problem = ValidateConfig(config); !problem.empty()) {
+    *error = problem;
+    return nullptr;
+  }
+  auto parsed = ParseDevice(device, error);
+  if (!parsed) return nullptr;
+  try {
+    auto impl = std::make_unique<Impl>(config, *parsed);
+    {
+      torch::serialize::InputArchive archive;
+      std::istringstream in(state.model);
+      archive.load_from(in, *parsed);
+      impl->net->load(archive);
+    }
+    if (!state.optimizer.empty()) {
+      impl->MakeOptimizer();
+      torch::serialize::InputArchive archive;
+      std::istringstream in(state.optimizer);
+      archive.load_from(in, *parsed);
+      impl->optimizer->load(archive);
+    }
+    if (!state.rng.empty()) impl->random.set_state(DeserializeTensor(state.rng));
+    std::vector<torch::Tensor> liked, disliked;
+    for (RatedClip& clip : clips) {
+      if (static_cast<int64_t>(clip.audio.size()) != kClipFrames) {
+        *error = "stored clip has " + std::to_string(clip.audio.size()) + " samples, expected " +
+                 std::to_string(kClipFrames);
+        return nullptr;
+      }
+      torch::Tensor row = torch::from_blob(clip.audio.data(), {1, kClipFrames}, torch::kFloat32)
+                              .to(*parsed, /*non_blocking=*/false, /*copy=*/true);
+      (clip.liked ? liked : disliked).push_back(row);
+    }
+    if (!liked.empty()) impl->liked = torch::cat(liked);
+    if (!disliked.empty()) impl->disliked = torch::cat(disliked);
+    return std::unique_ptr<Critic>(new Critic(std::move(impl)));
+  } catch (const std::exception& e) {
+    *error = std::string("critic state could not be loaded: ") + e.what();
+    return nullptr;
+  }
+}
+
+TrainingRound Critic::AddRatingAndTrain(const std::vector<float>& clip, bool liked) {
+  torch::Tensor row = torch::from_blob(const_cast<float*>(clip.data()), {1, kClipFrames},
+                                       torch::kFloat32)
+                          .to(impl_->device, /*non_blocking=*/false, /*copy=*/true);
+  torch::Tensor& pool = liked ? impl_->liked : impl_->disliked;
+  pool = torch::cat({pool, row});
+  return impl_->Train();
+}
+
+std::vector<float> Critic::Score(const float* clips, int64_t count) {
+  torch::NoGradGuard no_grad;
+  impl_->net->eval();
+  std::vector<float> scores;
+  scores.reserve(count);
+  const int64_t chunk = impl_->device.is_cpu() ? kScoreChunk : 64 * kScoreChunk;
+  for (int64_t begin = 0; begin < count; begin += chunk) {
+    const int64_t n = std::min(chunk, count - begin);
+    torch::Tensor audio =
+        torch::from_blob(const_cast<float*>(clips + begin * kClipFrames), {n, kClipFrames},
+                         torch::kFloat32)
+            .to(impl_->device);
+    torch::Tensor log_probs = impl_->net->forward(impl_->mfcc.Compute(audio), 0.0, c10::nullopt);
+    torch::Tensor like = log_probs.select(1, 1).exp().to(torch::kCPU).contiguous();
+    scores.insert(scores.end(), like.data_ptr<float>(), like.data_ptr<float>() + n);
+  }
+  return scores;
+}
+
+CriticState Critic::SaveState() const {
+  CriticState state;
+  {
+    torch::serialize::OutputArchive archive;
+    impl_->net->save(archive);
+    std::ostringstream out;
+    archive.save_to(out);
+    state.model = out.str();
+  }
+  if (impl_->optimizer) {
+    torch::serialize::OutputArchive archive;
+    impl_->optimizer->save(archive);
+    std::ostringstream out;
+    archive.save_to(out);
+    state.optimizer = out.str();
+  }
+  state.rng = SerializeTensor(impl_->random.get_state());
+  return state;
+}
+
+bool Critic::can_train() const { return impl_->optimizer != nullptr; }
+int Critic::liked_count() const { return static_cast<int>(impl_->liked.size(0)); }
+int Critic::disliked_count() const { return static_cast<int>(impl_->disliked.size(0)); }
+int64_t Critic::parameter_count() const { return impl_->net->TrainableParameterCount(); }
+const CriticConfig& Critic::config() const { return impl_->config; }
+std::string Critic::device() const { return impl_->device.str(); }
+
+}  // namespace dd::critic

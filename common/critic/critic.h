@@ -1,0 +1,79 @@
+// One user's critic: the network, its Adam state, its rated clips and its random stream, trained
+// incrementally after each rating as the original did. Not thread-safe: callers serialise access.
+//
+// The header keeps LibTorch out of its includes so that services and the storage layer compile
+// fast; only critic.cc and its siblings see torch.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/critic/critic_config.h"
+
+namespace dd::critic {
+
+// The serialized state of a critic at one version.
+struct CriticState {
+  std::string model;      // Parameters and batch-norm buffers (LibTorch archive).
+  std::string optimizer;  // Adam moments; empty for a score-only copy.
+  std::string rng;        // Random stream, so a restored critic continues exactly where it was.
+};
+
+// One rated clip, kClipFrames float samples at 44.1 kHz.
+struct RatedClip {
+  std::vector<float> audio;
+  bool liked = false;
+};
+
+struct TrainingRound {
+  bool trained = false;  // False while only one class has been seen.
+  double mean_loss = 0;  // Mean minibatch NLL loss of the round, when trained.
+};
+
+class Critic {
+ public:
+  // A fresh critic with weights drawn from config.seed. `device` is "cpu" or "cuda[:N]".
+  // Returns nullptr and sets *error when the config or device is unusable.
+  static std::unique_ptr<Critic> Create(const CriticConfig& config, const std::string& device,
+                                        std::string* error);
+  // A critic as it was saved, with the clips it was trained on so far (in rating order). With an
+  // empty state.optimizer the critic can score but not train.
+  static std::unique_ptr<Critic> Restore(const CriticConfig& config, const std::string& device,
+                                         const CriticState& state, std::vector<RatedClip> clips,
+                                         std::string* error);
+  ~Critic();
+  Critic(const Critic&) = delete;
+  Critic& operator=(const Critic&) = delete;
+
+  // Adds a rated clip (kClipFrames samples) and runs one training round over all clips so far.
+  TrainingRound AddRatingAndTrain(const std::vector<float>& clip, bool liked);
+  // P(like) for `count` clips stored back to back (count * kClipFrames samples).
+  std::vector<float> Score(const float* clips, int64_t count);
+
+  CriticState SaveState() const;
+  bool can_train() const;
+  int liked_count() const;
+  int disliked_count() const;
+  int64_t parameter_count() const;
+  const CriticConfig& config() const;
+  std::string device() const;
+
+ private:
+  struct Impl;
+  explicit Critic(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Whether LibTorch was built with CUDA and sees at least one device.
+bool CudaAvailable();
+
+// Process-wide CPU settings for critic work; call once at start-up, before any critic runs.
+// `threads` <= 0 means one per hardware thread (LibTorch otherwise may default to 1). Also keeps
+// large tensor buffers in the heap instead of fresh mmaps: a training step allocates ~13 MB
+// activations dozens of times, and page-faulting them in cost a quarter of the step.
+void ConfigureCpuRuntime(int threads);
+
+}  // namespace dd::critic

@@ -1,0 +1,127 @@
+#include "common/critic/critic_net.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+#include <ATen/Parallel.h>
+
+#include <torch/nn/functional/activation.h>
+#include <torch/torch.h>
+
+namespace dd::critic {
+namespace {
+
+constexpr int kConvChannels = 64;
+constexpr int kLastConvChannels = 8;
+constexpr int kDenseUnits = 128;
+constexpr int64_t kKernelH = 4, kKernelW = 8, kStrideH = 2, kStrideW = 4;
+
+int64_t ConvOut(int64_t in, int64_t kernel, int64_t stride) { return (in - kernel) / stride + 1; }
+
+torch::nn::Conv2dOptions StridedConv(int in_channels, int out_channels) {
+  return torch::nn::Conv2dOptions(in_channels, out_channels, {kKernelH, kKernelW})
+      .stride({kStrideH, kStrideW});
+}
+
+// In place: every input here is a fresh layer output that nothing else reads (conv and linear
+// backward need their inputs, not their outputs), so this saves a large allocation per layer.
+torch::Tensor LeakyRelu(torch::Tensor x) { return torch::leaky_relu_(x, 0.01); }
+
+uint64_t SplitMix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+// A dropout mask already scaled by 1/(1-p). On the CPU, LibTorch's seeded bernoulli_ is serial and
+// took 30 ms of a 100 ms training step; this mask comes from a counter-based stream (SplitMix64 of
+// seed + index, four 16-bit draws per call), so it is fast, parallel, and the same whatever the
+// thread count. One 64-bit seed per mask comes from the critic's generator, which keeps training
+// reproducible. On a GPU the device's own bernoulli_ is fast and used instead.
+torch::Tensor DropoutMask(const torch::Tensor& like, double p, at::Generator& generator) {
+  const uint64_t seed = static_cast<uint64_t>(
+      torch::randint(std::numeric_limits<int64_t>::max(), {1}, generator,
+                     torch::TensorOptions().dtype(torch::kInt64))
+          .item<int64_t>());
+  const float scale = static_cast<float>(1.0 / (1.0 - p));
+  const auto threshold = static_cast<uint32_t>(p * 65536.0);
+  torch::Tensor mask = torch::empty(like.sizes(), torch::TensorOptions().dtype(torch::kFloat32));
+  float* out = mask.data_ptr<float>();
+  const int64_t words = (mask.numel() + 3) / 4;
+  at::parallel_for(0, words, 4096, [&](int64_t begin, int64_t end) {
+    for (int64_t word = begin; word < end; ++word) {
+      uint64_t bits = SplitMix64(seed + static_cast<uint64_t>(word));
+      const int64_t base = word * 4;
+      const int64_t n = std::min<int64_t>(4, mask.numel() - base);
+      for (int64_t k = 0; k < n; ++k, bits >>= 16) {
+        out[base + k] = (bits & 0xffff) < threshold ? 0.0f : scale;
+      }
+    }
+  });
+  return mask;
+}
+
+torch::Tensor Dropout(const torch::Tensor& x, double p, bool training,
+                      c10::optional<at::Generator>& generator) {
+  if (!training || p <= 0.0) return x;
+  if (x.is_cpu() && generator.has_value()) return x * DropoutMask(x, p, *generator);
+  return x * (torch::empty_like(x).bernoulli_(1.0 - p, generator) / (1.0 - p));
+}
+
+}  // namespace
+
+CriticNetImpl::CriticNetImpl(int n_mfcc, int64_t time_frames) {
+  conv1_ = register_module("conv1", torch::nn::Conv2d(StridedConv(1, kConvChannels)));
+  norm1_ = register_module("norm1", torch::nn::BatchNorm2d(kConvChannels));
+  conv2_ = register_module("conv2", torch::nn::Conv2d(StridedConv(kConvChannels, kConvChannels)));
+  norm2_ = register_module("norm2", torch::nn::BatchNorm2d(kConvChannels));
+  conv3_ = register_module("conv3", torch::nn::Conv2d(StridedConv(kConvChannels, kConvChannels)));
+  norm3_ = register_module("norm3", torch::nn::BatchNorm2d(kConvChannels));
+  conv4_ = register_module(
+      "conv4", torch::nn::Conv2d(torch::nn::Conv2dOptions(kConvChannels, kLastConvChannels, 1)));
+  norm4_ = register_module("norm4", torch::nn::BatchNorm2d(kLastConvChannels));
+  int64_t height = n_mfcc, width = time_frames;
+  for (int layer = 0; layer < 3; ++layer) {
+    height = ConvOut(height, kKernelH, kStrideH);
+    width = ConvOut(width, kKernelW, kStrideW);
+  }
+  dense_ = register_module("dense", torch::nn::Linear(kLastConvChannels * height * width, kDenseUnits));
+  output_ = register_module("output", torch::nn::Linear(kDenseUnits, 2));
+}
+
+torch::Tensor CriticNetImpl::forward(const torch::Tensor& features, double dropout,
+                                     c10::optional<at::Generator> generator) {
+  torch::Tensor x = features.unsqueeze(1);
+  x = norm1_(Dropout(LeakyRelu(conv1_(x)), dropout, is_training(), generator));
+  x = norm2_(Dropout(LeakyRelu(conv2_(x)), dropout, is_training(), generator));
+  x = norm3_(Dropout(LeakyRelu(conv3_(x)), dropout, is_training(), generator));
+  x = norm4_(LeakyRelu(conv4_(x)));
+  x = LeakyRelu(dense_(x.flatten(1)));
+  x = LeakyRelu(output_(x));
+  return torch::log_softmax(x, 1);
+}
+
+void CriticNetImpl::ResetParameters(at::Generator& generator) {
+  torch::NoGradGuard no_grad;
+  auto reset = [&](torch::Tensor& weight, torch::Tensor& bias) {
+    const double bound = 1.0 / std::sqrt(static_cast<double>(weight[0].numel()));
+    weight.uniform_(-bound, bound, generator);
+    bias.uniform_(-bound, bound, generator);
+  };
+  for (auto* conv : {&conv1_, &conv2_, &conv3_, &conv4_}) reset((*conv)->weight, (*conv)->bias);
+  reset(dense_->weight, dense_->bias);
+  reset(output_->weight, output_->bias);
+}
+
+int64_t CriticNetImpl::TrainableParameterCount() const {
+  int64_t count = 0;
+  for (const auto& parameter : parameters()) {
+    if (parameter.requires_grad()) count += parameter.numel();
+  }
+  return count;
+}
+
+}  // namespace dd::critic

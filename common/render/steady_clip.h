@@ -1,0 +1,18 @@
+// The steady-state audio of a loop at a fixed length: the bar as heard once the loop has been
+// playing (previous bar's tails wrapped in), repeated or cut to `frames`. The critic hears this,
+// the same segment for training and scoring, whatever the loop's bpm or step count.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/pattern/pattern.h"
+#include "common/render/renderer.h"
+
+namespace dd {
+
+absl::StatusOr<std::vector<float>> RenderSteadyClip(const Renderer& renderer,
+                                                    const Pattern& pattern, int64_t frames);
+
+}  // namespace dd

@@ -1,0 +1,103 @@
+// dd_critic_bench: the critic's speed on this machine, as a table. Builds with LibTorch alone
+// (DD_LIBTORCH_ONLY) so it runs on GPU machines that have nothing else.
+//
+//   build/tests/bench/critic/dd_critic_bench [--device=cpu|cuda:0] [--ratings=3] [--repeats=20]
+//
+// Clips are synthetic (decaying tones and noise bursts): speed does not depend on the content.
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "common/critic/critic.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using dd::critic::kClipFrames;
+
+std::vector<float> SyntheticClip(std::mt19937_64& random) {
+  std::normal_distribution<float> noise(0.0f, 0.02f);
+  std::uniform_real_distribution<double> pitch(40.0, 400.0);
+  const double f = pitch(random);
+  std::vector<float> clip(kClipFrames);
+  for (int64_t i = 0; i < kClipFrames; ++i) {
+    const double t = static_cast<double>(i % 11025) / dd::critic::kClipSampleRate;
+    clip[i] = static_cast<float>(0.5 * std::sin(2 * M_PI * f * t) * std::exp(-10 * t)) + noise(random);
+  }
+  return clip;
+}
+
+std::string Flag(int argc, char** argv, const std::string& name, const std::string& fallback) {
+  const std::string prefix = "--" + name + "=";
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.rfind(prefix, 0) == 0) return arg.substr(prefix.size());
+    if (arg == "--help" || arg == "-h") {
+      std::printf("usage: %s [--device=cpu|cuda:N] [--ratings=N] [--repeats=N] [--batch=N] [--threads=N]\n",
+                  argv[0]);
+      std::exit(0);
+    }
+  }
+  return fallback;
+}
+
+double Millis(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string device = Flag(argc, argv, "device", "cpu");
+  const int ratings = std::stoi(Flag(argc, argv, "ratings", "3"));
+  const int repeats = std::stoi(Flag(argc, argv, "repeats", "20"));
+  const int batch = std::stoi(Flag(argc, argv, "batch", "64"));
+
+  dd::critic::ConfigureCpuRuntime(std::stoi(Flag(argc, argv, "threads", "0")));
+  std::string error;
+  dd::critic::CriticConfig config;
+  config.seed = 1;
+  auto critic = dd::critic::Critic::Create(config, device, &error);
+  if (!critic) {
+    std::fprintf(stderr, "dd_critic_bench: %s\n", error.c_str());
+    return 1;
+  }
+  std::mt19937_64 random(7);
+  // 16 rated clips first, so every timed round trains on full 8 + 8 minibatches, as after the
+  // first ratings of a session.
+  for (int i = 0; i < 16; ++i) critic->AddRatingAndTrain(SyntheticClip(random), i % 2 == 0);
+
+  std::vector<float> clips;
+  for (int i = 0; i < batch; ++i) {
+    std::vector<float> clip = SyntheticClip(random);
+    clips.insert(clips.end(), clip.begin(), clip.end());
+  }
+  critic->Score(clips.data(), 1);  // Warm-up: allocations, kernel selection.
+  critic->Score(clips.data(), batch);
+
+  auto start = Clock::now();
+  for (int i = 0; i < repeats; ++i) critic->Score(clips.data() + (i % batch) * kClipFrames, 1);
+  const double single_ms = Millis(Clock::now() - start) / repeats;
+
+  start = Clock::now();
+  const int batch_repeats = std::max(1, repeats / 4);
+  for (int i = 0; i < batch_repeats; ++i) critic->Score(clips.data(), batch);
+  const double batched_ms_per_clip = Millis(Clock::now() - start) / batch_repeats / batch;
+
+  start = Clock::now();
+  for (int i = 0; i < ratings; ++i) critic->AddRatingAndTrain(SyntheticClip(random), i % 2 == 0);
+  const double train_ms = Millis(Clock::now() - start) / ratings;
+
+  std::printf("critic benchmark on %s (%lld parameters, %d x %d minibatches per rating)\n",
+              critic->device().c_str(), static_cast<long long>(critic->parameter_count()),
+              config.minibatches_per_rating, config.minibatch_size);
+  std::printf("| %-36s | %12s |\n", "measure", "time");
+  std::printf("|%s|%s|\n", std::string(38, '-').c_str(), std::string(14, '-').c_str());
+  std::printf("| %-36s | %9.3f ms |\n", "score, single clip", single_ms);
+  std::printf("| %-36s | %9.1f us |\n", ("score, batch of " + std::to_string(batch) + ", per clip").c_str(),
+              batched_ms_per_clip * 1000);
+  std::printf("| %-36s | %9.1f ms |\n", "train on one rating (40 x 16)", train_ms);
+  return 0;
+}

@@ -1,0 +1,222 @@
+// The critic network, its training and its snapshots, and a learning test on real drum samples.
+#include "common/critic/critic.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/pattern/generation.h"
+#include "common/random/rng.h"
+#include "common/render/renderer.h"
+#include "common/render/steady_clip.h"
+#include "common/samples/sample_library.h"
+#include "tests/support/test_support.h"
+
+namespace dd::critic {
+namespace {
+
+std::unique_ptr<Critic> MustCreate(const CriticConfig& config) {
+  std::string error;
+  auto critic = Critic::Create(config, "cpu", &error);
+  EXPECT_NE(critic, nullptr) << error;
+  return critic;
+}
+
+// A clip with a decaying tone; `pitch` makes two classes that a critic can tell apart.
+std::vector<float> ToneClip(double pitch, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<float> clip(kClipFrames);
+  for (int64_t i = 0; i < kClipFrames; ++i) {
+    const double t = static_cast<double>(i % 22050) / kClipSampleRate;
+    clip[i] = static_cast<float>(0.5 * std::sin(2 * M_PI * pitch * t) * std::exp(-8 * t) +
+                                 rng.Normal(0.0, 0.01));
+  }
+  return clip;
+}
+
+CriticConfig SmallTrainingConfig(uint64_t seed) {
+  CriticConfig config;
+  config.seed = seed;
+  config.minibatches_per_rating = 2;  // Enough to exercise every code path, cheap on 2 cores.
+  config.minibatch_size = 4;
+  return config;
+}
+
+TEST(CriticTest, HasThePapersParameterCountOnATwoSecondClip) {
+  auto critic = MustCreate(CriticConfig{});
+  EXPECT_EQ(critic->parameter_count(), 291290);
+}
+
+TEST(CriticTest, RejectsBadConfigAndDevice) {
+  std::string error;
+  CriticConfig odd_batch;
+  odd_batch.minibatch_size = 15;
+  EXPECT_EQ(Critic::Create(odd_batch, "cpu", &error), nullptr);
+  EXPECT_NE(error.find("minibatch_size"), std::string::npos) << error;
+  EXPECT_EQ(Critic::Create(CriticConfig{}, "tpu:0", &error), nullptr);
+  EXPECT_NE(error.find("cpu or cuda"), std::string::npos) << error;
+  if (!CudaAvailable()) {
+    EXPECT_EQ(Critic::Create(CriticConfig{}, "cuda:0", &error), nullptr);
+    EXPECT_NE(error.find("CUDA"), std::string::npos) << error;
+  }
+}
+
+TEST(CriticTest, UntrainedCriticScoresAboutOneHalfInRange) {
+  auto critic = MustCreate(CriticConfig{.seed = 5});
+  std::vector<float> clips;
+  for (int i = 0; i < 3; ++i) {
+    std::vector<float> clip = ToneClip(100.0 * (i + 1), i);
+    clips.insert(clips.end(), clip.begin(), clip.end());
+  }
+  std::vector<float> scores = critic->Score(clips.data(), 3);
+  ASSERT_EQ(scores.size(), 3u);
+  for (float score : scores) {
+    EXPECT_GT(score, 0.0f);
+    EXPECT_LT(score, 1.0f);
+  }
+}
+
+TEST(CriticTest, NoTrainingUntilBothClassesExist) {
+  auto critic = MustCreate(SmallTrainingConfig(1));
+  EXPECT_FALSE(critic->AddRatingAndTrain(ToneClip(80, 1), true).trained);
+  EXPECT_FALSE(critic->AddRatingAndTrain(ToneClip(90, 2), true).trained);
+  TrainingRound round = critic->AddRatingAndTrain(ToneClip(900, 3), false);
+  EXPECT_TRUE(round.trained);
+  EXPECT_GT(round.mean_loss, 0.0);
+  EXPECT_EQ(critic->liked_count(), 2);
+  EXPECT_EQ(critic->disliked_count(), 1);
+}
+
+TEST(CriticTest, SameSeedAndDataGiveTheSameWeights) {
+  auto a = MustCreate(SmallTrainingConfig(42));
+  auto b = MustCreate(SmallTrainingConfig(42));
+  auto c = MustCreate(SmallTrainingConfig(43));
+  // Compared as booleans: a failure must not print megabytes of archive.
+  EXPECT_TRUE(a->SaveState().model == b->SaveState().model);
+  EXPECT_FALSE(a->SaveState().model == c->SaveState().model);
+  for (int i = 0; i < 3; ++i) {
+    const bool liked = i % 2 == 0;
+    std::vector<float> clip = ToneClip(liked ? 80 : 900, i);
+    EXPECT_EQ(a->AddRatingAndTrain(clip, liked).mean_loss,
+              b->AddRatingAndTrain(clip, liked).mean_loss);
+  }
+  EXPECT_TRUE(a->SaveState().model == b->SaveState().model);
+  // Equal Adam moments show in the next step (archive bytes carry per-process type names).
+  std::vector<float> next = ToneClip(70, 9);
+  EXPECT_EQ(a->AddRatingAndTrain(next, true).mean_loss, b->AddRatingAndTrain(next, true).mean_loss);
+  EXPECT_TRUE(a->SaveState().model == b->SaveState().model);
+}
+
+TEST(CriticTest, RestoredCriticContinuesExactlyAsTheOriginal) {
+  const CriticConfig config = SmallTrainingConfig(7);
+  auto original = MustCreate(config);
+  std::vector<RatedClip> history;
+  for (int i = 0; i < 3; ++i) {
+    RatedClip rated{ToneClip(i % 2 ? 900 : 80, i), i % 2 == 0};
+    original->AddRatingAndTrain(rated.audio, rated.liked);
+    history.push_back(rated);
+  }
+  std::string error;
+  auto restored = Critic::Restore(config, "cpu", original->SaveState(), history, &error);
+  ASSERT_NE(restored, nullptr) << error;
+  EXPECT_EQ(restored->liked_count(), 2);
+  EXPECT_EQ(restored->disliked_count(), 1);
+  std::vector<float> next = ToneClip(85, 99);
+  EXPECT_EQ(original->AddRatingAndTrain(next, true).mean_loss,
+            restored->AddRatingAndTrain(next, true).mean_loss);
+  EXPECT_TRUE(original->SaveState().model == restored->SaveState().model);
+  std::vector<float> probe = ToneClip(400, 5);
+  EXPECT_EQ(original->Score(probe.data(), 1), restored->Score(probe.data(), 1));
+}
+
+TEST(CriticTest, ScoreOnlyRestoreCannotTrainAndCorruptStateIsAnError) {
+  auto original = MustCreate(SmallTrainingConfig(3));
+  CriticState state = original->SaveState();
+  state.optimizer.clear();
+  std::string error;
+  auto frozen = Critic::Restore(SmallTrainingConfig(3), "cpu", state, {}, &error);
+  ASSERT_NE(frozen, nullptr) << error;
+  EXPECT_FALSE(frozen->can_train());
+  state.model = "not a torch archive";
+  EXPECT_EQ(Critic::Restore(SmallTrainingConfig(3), "cpu", state, {}, &error), nullptr);
+  EXPECT_NE(error.find("could not be loaded"), std::string::npos) << error;
+}
+
+// Area under the ROC curve: P(score of a random positive > score of a random negative).
+double Auc(const std::vector<float>& scores, const std::vector<bool>& positive) {
+  double wins = 0, pairs = 0;
+  for (size_t i = 0; i < scores.size(); ++i) {
+    if (!positive[i]) continue;
+    for (size_t j = 0; j < scores.size(); ++j) {
+      if (positive[j]) continue;
+      pairs += 1;
+      wins += scores[i] > scores[j] ? 1.0 : scores[i] == scores[j] ? 0.5 : 0.0;
+    }
+  }
+  return wins / pairs;
+}
+
+bool IsEightOhEightKick(const std::string& id) {
+  std::string lower = id;
+  std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+  return lower.rfind("808/", 0) == 0 && lower.find("kick") != std::string::npos;
+}
+
+// Acceptance test of the critic issue: a rater who likes loops with an 808 kick in them and
+// dislikes the rest; after 40 ratings with the paper's recipe the critic ranks held-out loops.
+TEST(CriticLearningTest, LearnsToPreferLoopsWithAnEightOhEightKick) {
+  DD_REQUIRE_SHARED_SAMPLES();
+  auto library = SampleLibrary::Load(dd::testing::SharedDrumSamplesDir(), {});
+  ASSERT_TRUE(library.ok()) << library.status();
+  Renderer renderer(*library);
+  std::vector<std::string> kicks, others;
+  for (const std::string& id : (*library)->ids()) (IsEightOhEightKick(id) ? kicks : others).push_back(id);
+  ASSERT_GT(kicks.size(), 20u);
+
+  SamplePool pool{(*library)->ids(), {}};
+  auto generator = PatternGenerator::Create(GenerationOptions{}, pool);
+  ASSERT_TRUE(generator.ok()) << generator.status();
+  Rng rng(2026);
+  // Half the loops get an 808 kick on one random track, so both classes are common.
+  auto make_loop = [&](bool with_kick) {
+    Pattern pattern = generator->Random(rng);
+    for (int track = 0; track < pattern.num_tracks(); ++track) {
+      if (IsEightOhEightKick(pattern.track(track).sample_id)) {
+        pattern.set_sample(track, others[rng.UniformIndex(others.size())]);
+      }
+    }
+    if (with_kick) {
+      pattern.set_sample(static_cast<int>(rng.UniformIndex(pattern.num_tracks())),
+                         kicks[rng.UniformIndex(kicks.size())]);
+    }
+    auto clip = RenderSteadyClip(renderer, pattern, kClipFrames);
+    EXPECT_TRUE(clip.ok()) << clip.status();
+    return *clip;
+  };
+
+  auto critic = MustCreate(CriticConfig{.seed = 11});
+  constexpr int kRatings = 40;
+  for (int i = 0; i < kRatings; ++i) {
+    const bool liked = rng.Bernoulli(0.5);
+    critic->AddRatingAndTrain(make_loop(liked), liked);
+  }
+  std::vector<float> held_out;
+  std::vector<bool> positive;
+  for (int i = 0; i < 120; ++i) {
+    const bool liked = i % 2 == 0;
+    std::vector<float> clip = make_loop(liked);
+    held_out.insert(held_out.end(), clip.begin(), clip.end());
+    positive.push_back(liked);
+  }
+  const double auc = Auc(critic->Score(held_out.data(), 120), positive);
+  RecordProperty("held_out_auc", std::to_string(auc));
+  std::printf("held-out AUC after %d ratings: %.3f\n", kRatings, auc);
+  EXPECT_GT(auc, 0.65);  // Chance is 0.5; see the README for the figure measured.
+}
+
+}  // namespace
+}  // namespace dd::critic

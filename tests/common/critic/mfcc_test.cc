@@ -1,0 +1,73 @@
+// The LibTorch MFCC against torchaudio's, on fixtures written by make_mfcc_fixtures.py.
+#include "common/critic/mfcc.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <vector>
+
+namespace dd::critic {
+namespace {
+
+const std::filesystem::path kFixtures = std::filesystem::path(DD_TEST_SOURCE_DIR) / "fixtures";
+
+std::vector<float> ReadFloats(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  EXPECT_TRUE(in) << path;
+  std::vector<float> values(std::filesystem::file_size(path) / sizeof(float));
+  in.read(reinterpret_cast<char*>(values.data()), values.size() * sizeof(float));
+  return values;
+}
+
+// torchaudio works in float32; values are dB-scale cepstra of magnitude up to ~500, so an absolute
+// error of 2e-2 is ~1e-4 relative. The bound is what float32 rounding of a 128x201 mel matmul and
+// 128-point DCT allows, not a fudge: a wrong window, mel scale or floor is off by whole units.
+constexpr float kMaxAbsError = 2e-2f;
+
+class MfccFixtureTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(MfccFixtureTest, MatchesTorchaudio) {
+  const int mel_rate = GetParam();
+  std::vector<float> input = ReadFloats(kFixtures / "mfcc_input_3x22050.f32");
+  std::vector<float> expected = ReadFloats(
+      kFixtures / ("mfcc_expected_sr" + std::to_string(mel_rate) + "_3x60x111.f32"));
+  ASSERT_EQ(input.size(), 3u * 22050u);
+  ASSERT_EQ(expected.size(), 3u * 60u * 111u);
+
+  MfccOptions options;
+  options.mel_sample_rate = mel_rate;
+  Mfcc mfcc(options, torch::kCPU);
+  torch::Tensor out = mfcc.Compute(torch::from_blob(input.data(), {3, 22050}, torch::kFloat32));
+  ASSERT_EQ(out.sizes(), torch::IntArrayRef({3, 60, 111}));
+  torch::Tensor reference = torch::from_blob(expected.data(), {3, 60, 111}, torch::kFloat32);
+  const float max_error = (out - reference).abs().max().item<float>();
+  const float max_magnitude = reference.abs().max().item<float>();
+  RecordProperty("max_abs_error", std::to_string(max_error));
+  EXPECT_LT(max_error, kMaxAbsError) << "largest |value| " << max_magnitude;
+  EXPECT_GT(max_magnitude, 10.0f);  // The fixture is not trivially near zero.
+}
+
+INSTANTIATE_TEST_SUITE_P(MelRates, MfccFixtureTest, ::testing::Values(16000, 44100));
+
+TEST(MfccTest, TwoSecondClipGives60By442) {
+  Mfcc mfcc(MfccOptions{}, torch::kCPU);
+  torch::Tensor out = mfcc.Compute(torch::zeros({2, 88200}));
+  EXPECT_EQ(out.sizes(), torch::IntArrayRef({2, 60, 442}));
+  EXPECT_TRUE(torch::isfinite(out).all().item<bool>());  // Silence hits the floor, not -inf.
+}
+
+TEST(MfccTest, GainShiftsOnlyTheFirstCoefficient) {
+  // Power-to-dB turns a gain into an additive constant, and the orthonormal DCT of a constant lives
+  // only in coefficient 0: a property the critic's augmentation relies on being cheap to reason on.
+  torch::manual_seed(3);
+  torch::Tensor audio = torch::randn({1, 22050}) * 0.1;
+  Mfcc mfcc(MfccOptions{}, torch::kCPU);
+  torch::Tensor diff = mfcc.Compute(audio * 2.0) - mfcc.Compute(audio);
+  EXPECT_NEAR(diff.select(1, 0).mean().item<float>(),
+              20.0 * std::log10(2.0) * std::sqrt(128.0), 0.05);
+  EXPECT_LT(diff.slice(1, 1).abs().max().item<float>(), 0.01);
+}
+
+}  // namespace
+}  // namespace dd::critic
