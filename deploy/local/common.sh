@@ -4,7 +4,7 @@ BUILD_DIR="${DD_BUILD_DIR:-$ROOT/build}"
 RUN_DIR="${DD_RUN_DIR:-$ROOT/.run}"
 PG_PORT="${DD_PG_PORT:-55432}"
 # name:port of every service that exists, in start order.
-SERVICES=("render:${DD_RENDER_PORT:-50051}")
+SERVICES=("render:${DD_RENDER_PORT:-50051}" "critic:${DD_CRITIC_PORT:-50052}")
 
 dd_build() {
   "$ROOT/deploy/local/install-deps"

@@ -1,0 +1,234 @@
+#include "common/critic_serving/critic_store.h"
+
+#include <set>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/log/log.h"
+
+namespace dd {
+namespace {
+
+std::string TrainKey(const std::string& critic_id) { return critic_id + "#train"; }
+std::string ScoreKey(const std::string& critic_id, uint64_t version) {
+  return absl::StrCat(critic_id, "@", version);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<CriticStore>> CriticStore::Create(
+    storage::CriticRepository& repository, const CriticStoreOptions& options) {
+  if (options.cache_capacity < 1) return absl::InvalidArgumentError("cache capacity must be >= 1");
+  if (options.max_batch_clips < 1) return absl::InvalidArgumentError("max batch must be >= 1");
+  std::string error;
+  if (!critic::Critic::Create(critic::CriticConfig{}, options.device, &error)) {
+    return absl::FailedPreconditionError(error);
+  }
+  return std::unique_ptr<CriticStore>(new CriticStore(repository, options));
+}
+
+CriticStore::CriticStore(storage::CriticRepository& repository, CriticStoreOptions options)
+    : repository_(repository),
+      options_(std::move(options)),
+      batcher_(options_.batch_window, options_.max_batch_clips,
+               [this](const std::string& key, const std::vector<float>& clips, int64_t count) {
+                 return ScoreNow(key, clips, count);
+               }) {}
+
+std::shared_ptr<CriticStore::Entry> CriticStore::CacheEntry(const std::string& key) {
+  absl::MutexLock lock(&cache_mutex_);
+  auto found = cache_.find(key);
+  if (found != cache_.end()) {
+    lru_.splice(lru_.begin(), lru_, found->second.second);
+    return found->second.first;
+  }
+  lru_.push_front(key);
+  auto entry = std::make_shared<Entry>();
+  cache_[key] = {entry, lru_.begin()};
+  while (static_cast<int>(cache_.size()) > options_.cache_capacity) {
+    // Users of an evicted entry keep it alive through their shared_ptr until they finish.
+    cache_.erase(lru_.back());
+    lru_.pop_back();
+  }
+  return entry;
+}
+
+void CriticStore::Evict(const std::string& key) {
+  absl::MutexLock lock(&cache_mutex_);
+  auto found = cache_.find(key);
+  if (found == cache_.end()) return;
+  lru_.erase(found->second.second);
+  cache_.erase(found);
+}
+
+absl::StatusOr<storage::CriticRecord> CriticStore::CreateCritic(const std::string& owner,
+                                                                const critic::CriticConfig& config) {
+  if (std::string problem = critic::ValidateConfig(config); !problem.empty()) {
+    return absl::InvalidArgumentError(problem);
+  }
+  std::string error;
+  auto fresh = critic::Critic::Create(config, options_.device, &error);
+  if (!fresh) return absl::InternalError(error);
+  auto id = repository_.Create(owner, config, fresh->parameter_count(), fresh->SaveState());
+  if (!id.ok()) return id.status();
+  log::Info("critic.created", {{"critic_id", *id}, {"owner", owner}});
+  storage::CriticRecord record;
+  record.critic_id = *id;
+  record.owner = owner;
+  record.config = config;
+  record.parameter_count = fresh->parameter_count();
+  record.created_at = absl::Now();
+  return record;
+}
+
+absl::StatusOr<TrainResult> CriticStore::Train(const std::string& critic_id,
+                                               const std::vector<TrainExample>& examples,
+                                               std::optional<uint64_t> expected_version) {
+  std::vector<std::string> ids;
+  std::set<std::string> in_request;
+  for (const TrainExample& example : examples) {
+    if (example.example_id.empty()) return absl::InvalidArgumentError("example_id must be set");
+    if (static_cast<int64_t>(example.clip.size()) != critic::kClipFrames) {
+      return absl::InvalidArgumentError(absl::StrCat("example ", example.example_id, " has ",
+                                                     example.clip.size(), " samples, expected ",
+                                                     critic::kClipFrames));
+    }
+    ids.push_back(example.example_id);
+  }
+  if (absl::Status valid = storage::ValidateCriticId(critic_id); !valid.ok()) return valid;
+
+  const std::string key = TrainKey(critic_id);
+  std::shared_ptr<Entry> entry = CacheEntry(key);
+  absl::MutexLock entry_lock(&entry->mutex);
+  TrainResult result;
+  auto round = [&](storage::LockedCritic& locked)
+      -> absl::StatusOr<std::vector<storage::NewCriticVersion>> {
+    const storage::CriticRecord& record = locked.record();
+    if (expected_version.has_value() && *expected_version != record.latest_version) {
+      return absl::AbortedError(absl::StrCat("critic ", critic_id, " is at version ",
+                                             record.latest_version, ", not the expected ",
+                                             *expected_version));
+    }
+    auto known = locked.KnownExamples(ids);
+    if (!known.ok()) return known.status();
+    result = TrainResult{};
+    result.version = record.latest_version;
+    std::vector<const TrainExample*> fresh;
+    std::set<std::string> taken = *known;
+    for (const TrainExample& example : examples) {
+      if (taken.insert(example.example_id).second) {
+        fresh.push_back(&example);
+      } else {
+        ++result.already_known;
+      }
+    }
+    if (entry->dirty || entry->version != record.latest_version || !entry->critic) {
+      entry->critic.reset();
+    }
+    if (!entry->critic) {
+      auto state = locked.LatestState();
+      if (!state.ok()) return state.status();
+      auto clips = locked.Examples();
+      if (!clips.ok()) return clips.status();
+      std::string error;
+      entry->critic = critic::Critic::Restore(record.config, options_.device, *state,
+                                              *std::move(clips), &error);
+      if (!entry->critic) return absl::DataLossError(absl::StrCat("critic ", critic_id, ": ", error));
+      entry->version = record.latest_version;
+      log::Debug("critic.loaded", {{"critic_id", critic_id}, {"version", entry->version}});
+    }
+    result.liked_count = entry->critic->liked_count();
+    result.disliked_count = entry->critic->disliked_count();
+    std::vector<storage::NewCriticVersion> versions;
+    if (fresh.empty()) return versions;
+    entry->dirty = true;
+    for (const TrainExample* example : fresh) {
+      critic::TrainingRound round = entry->critic->AddRatingAndTrain(example->clip, example->liked);
+      storage::NewCriticVersion version;
+      version.example_id = example->example_id;
+      version.example = {example->clip, example->liked};
+      version.liked_count = entry->critic->liked_count();
+      version.disliked_count = entry->critic->disliked_count();
+      if (round.trained) version.mean_loss = round.mean_loss;
+      version.state = entry->critic->SaveState();
+      versions.push_back(std::move(version));
+    }
+    result.added = static_cast<int>(versions.size());
+    result.liked_count = versions.back().liked_count;
+    result.disliked_count = versions.back().disliked_count;
+    result.last_loss = versions.back().mean_loss;
+    return versions;
+  };
+  auto after = repository_.UpdateLocked(critic_id, round);
+  if (!after.ok()) {
+    entry->critic.reset();  // It may hold training that was never committed.
+    entry->dirty = false;
+    return after.status();
+  }
+  entry->dirty = false;
+  entry->version = after->latest_version;
+  result.version = after->latest_version;
+  if (result.added > 0) {
+    log::Info("critic.trained", {{"critic_id", critic_id},
+                                 {"version", result.version},
+                                 {"added", result.added},
+                                 {"loss", result.last_loss.value_or(-1.0)}});
+  }
+  return result;
+}
+
+absl::StatusOr<ScoreResult> CriticStore::Score(const std::string& critic_id,
+                                               std::optional<uint64_t> version,
+                                               std::vector<float> clips, int64_t count) {
+  if (count < 1) return absl::InvalidArgumentError("nothing to score: the batch is empty");
+  if (static_cast<int64_t>(clips.size()) != count * critic::kClipFrames) {
+    return absl::InvalidArgumentError("clip buffer does not match the clip count");
+  }
+  ScoreResult result;
+  if (version.has_value()) {
+    result.version = *version;
+  } else {
+    auto record = repository_.Get(critic_id);
+    if (!record.ok()) return record.status();
+    result.version = record->latest_version;
+  }
+  auto scores = batcher_.Score(ScoreKey(critic_id, result.version), std::move(clips), count);
+  if (!scores.ok()) return scores.status();
+  result.like_probability = *std::move(scores);
+  return result;
+}
+
+absl::StatusOr<std::vector<float>> CriticStore::ScoreNow(const std::string& key,
+                                                         const std::vector<float>& clips,
+                                                         int64_t count) {
+  std::shared_ptr<Entry> entry = CacheEntry(key);
+  absl::MutexLock lock(&entry->mutex);
+  if (!entry->critic) {
+    const size_t at = key.rfind('@');
+    const std::string critic_id = key.substr(0, at);
+    uint64_t version = 0;
+    if (!absl::SimpleAtoi(key.substr(at + 1), &version)) return absl::InternalError("bad key");
+    auto record = repository_.Get(critic_id);
+    if (!record.ok()) {
+      Evict(key);
+      return record.status();
+    }
+    auto state = repository_.State(critic_id, version);
+    if (!state.ok()) {
+      Evict(key);
+      return state.status();
+    }
+    state->optimizer.clear();  // Score-only copy.
+    std::string error;
+    entry->critic = critic::Critic::Restore(record->config, options_.device, *state, {}, &error);
+    if (!entry->critic) {
+      Evict(key);
+      return absl::DataLossError(absl::StrCat(key, ": ", error));
+    }
+    entry->version = version;
+  }
+  return entry->critic->Score(clips.data(), count);
+}
+
+}  // namespace dd

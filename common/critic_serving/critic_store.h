@@ -1,0 +1,93 @@
+// Serves critics to a stateless worker: creates them, trains them under the database row lock,
+// and scores with any version. Hot critics stay in an LRU cache; a miss reloads from PostgreSQL,
+// so any worker can serve any critic and a dead worker loses nothing that was acknowledged.
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "common/critic/critic.h"
+#include "common/critic_serving/score_batcher.h"
+#include "common/storage/critic_repository.h"
+
+namespace dd {
+
+struct CriticStoreOptions {
+  std::string device = "cpu";  // "cpu" or "cuda[:N]".
+  int cache_capacity = 64;     // Critic instances (trainable or per scored version) kept in memory.
+  absl::Duration batch_window = absl::Milliseconds(2);  // Dynamic batching window for Score.
+  int64_t max_batch_clips = 256;                        // A coalesced batch closes at this size.
+};
+
+struct TrainExample {
+  std::string example_id;
+  bool liked = false;
+  std::vector<float> clip;  // critic::kClipFrames samples.
+};
+
+struct TrainResult {
+  uint64_t version = 0;
+  int added = 0;
+  int already_known = 0;
+  int liked_count = 0;
+  int disliked_count = 0;
+  std::optional<double> last_loss;
+};
+
+struct ScoreResult {
+  uint64_t version = 0;
+  std::vector<float> like_probability;
+};
+
+class CriticStore {
+ public:
+  static absl::StatusOr<std::unique_ptr<CriticStore>> Create(storage::CriticRepository& repository,
+                                                             const CriticStoreOptions& options);
+
+  absl::StatusOr<storage::CriticRecord> CreateCritic(const std::string& owner,
+                                                     const critic::CriticConfig& config);
+  // Adds the examples not seen before (by example_id) in order, one version each. ABORTED when
+  // expected_version is given and is not the latest version.
+  absl::StatusOr<TrainResult> Train(const std::string& critic_id,
+                                    const std::vector<TrainExample>& examples,
+                                    std::optional<uint64_t> expected_version);
+  // `clips` holds `count` clips back to back. `version` unset: the latest.
+  absl::StatusOr<ScoreResult> Score(const std::string& critic_id, std::optional<uint64_t> version,
+                                    std::vector<float> clips, int64_t count);
+
+  const ScoreBatcher& batcher() const { return batcher_; }
+  const CriticStoreOptions& options() const { return options_; }
+
+ private:
+  struct Entry {
+    absl::Mutex mutex;
+    std::unique_ptr<critic::Critic> critic ABSL_GUARDED_BY(mutex);
+    uint64_t version ABSL_GUARDED_BY(mutex) = 0;
+    bool dirty ABSL_GUARDED_BY(mutex) = false;  // Trained in a transaction that did not commit.
+  };
+
+  CriticStore(storage::CriticRepository& repository, CriticStoreOptions options);
+  std::shared_ptr<Entry> CacheEntry(const std::string& key);
+  void Evict(const std::string& key);
+  absl::StatusOr<std::vector<float>> ScoreNow(const std::string& key, const std::vector<float>& clips,
+                                              int64_t count);
+
+  storage::CriticRepository& repository_;
+  const CriticStoreOptions options_;
+  ScoreBatcher batcher_;
+  absl::Mutex cache_mutex_;
+  std::list<std::string> lru_ ABSL_GUARDED_BY(cache_mutex_);  // Most recent first.
+  absl::flat_hash_map<std::string,
+                      std::pair<std::shared_ptr<Entry>, std::list<std::string>::iterator>>
+      cache_ ABSL_GUARDED_BY(cache_mutex_);
+};
+
+}  // namespace dd

@@ -1,0 +1,92 @@
+// Critic state in PostgreSQL (schema `critic`, see migrations/0001_critic.sql). Owns all SQL for
+// critics; a training round's new versions are written in the same transaction that locked the
+// critic, so a worker that dies mid-way leaves the critic exactly at its previous version.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/critic/critic.h"
+#include "common/storage/pg_pool.h"
+
+namespace dd::storage {
+
+struct CriticRecord {
+  std::string critic_id;
+  std::string owner;
+  critic::CriticConfig config;
+  uint64_t latest_version = 0;
+  int64_t parameter_count = 0;
+  absl::Time created_at;
+};
+
+struct CriticVersionRecord {
+  uint64_t version = 0;
+  absl::Time created_at;
+  std::string example_id;  // Empty for version 0.
+  int liked_count = 0;
+  int disliked_count = 0;
+  std::optional<double> mean_loss;
+};
+
+// One version made by a training round, with the example that made it.
+struct NewCriticVersion {
+  std::string example_id;
+  critic::RatedClip example;
+  int liked_count = 0;
+  int disliked_count = 0;
+  std::optional<double> mean_loss;
+  critic::CriticState state;  // state.optimizer is stored only for the newest version.
+};
+
+// What a training round may read while it holds the critic's row lock.
+class LockedCritic {
+ public:
+  virtual ~LockedCritic() = default;
+  virtual const CriticRecord& record() const = 0;
+  // Of `example_ids`, those already stored for this critic.
+  virtual absl::StatusOr<std::set<std::string>> KnownExamples(
+      const std::vector<std::string>& example_ids) = 0;
+  // Every stored example, in rating order.
+  virtual absl::StatusOr<std::vector<critic::RatedClip>> Examples() = 0;
+  virtual absl::StatusOr<critic::CriticState> LatestState() = 0;
+};
+
+class CriticRepository {
+ public:
+  // Statements to prepare on every connection of the pool.
+  static PreparedStatements Statements();
+  explicit CriticRepository(PgPool& pool) : pool_(pool) {}
+
+  // Stores a new critic with its version 0; returns its id.
+  absl::StatusOr<std::string> Create(const std::string& owner, const critic::CriticConfig& config,
+                                     int64_t parameter_count, const critic::CriticState& initial);
+  absl::StatusOr<CriticRecord> Get(const std::string& critic_id);
+  absl::StatusOr<std::vector<CriticVersionRecord>> Versions(const std::string& critic_id);
+  // Weights (and, for the latest version, optimizer state) of one version.
+  absl::StatusOr<critic::CriticState> State(const std::string& critic_id, uint64_t version);
+  // Deletes the critic; returns (versions, examples) deleted.
+  absl::StatusOr<std::pair<int, int>> Delete(const std::string& critic_id);
+
+  // Locks the critic (SELECT ... FOR UPDATE), runs `round`, and stores the versions it returns as
+  // latest_version + 1, + 2, ... in the same transaction. Returns the record after the round.
+  // The round may run again if the transaction is retried, so it must only depend on what it
+  // reads through LockedCritic.
+  absl::StatusOr<CriticRecord> UpdateLocked(
+      const std::string& critic_id,
+      const std::function<absl::StatusOr<std::vector<NewCriticVersion>>(LockedCritic&)>& round);
+
+ private:
+  PgPool& pool_;
+};
+
+// Critic ids are UUIDs; anything else is INVALID_ARGUMENT before it reaches the database.
+absl::Status ValidateCriticId(const std::string& critic_id);
+
+}  // namespace dd::storage

@@ -1,0 +1,37 @@
+#include "common/storage/pg_errors.h"
+
+#include <pqxx/except>
+
+#include "absl/strings/str_cat.h"
+
+namespace dd::storage {
+
+absl::Status StatusFromCurrentException(const char* what_was_done) {
+  try {
+    throw;
+  } catch (const pqxx::broken_connection& e) {
+    return absl::UnavailableError(absl::StrCat(what_was_done, ": database connection lost: ", e.what()));
+  } catch (const pqxx::in_doubt_error& e) {
+    return absl::UnavailableError(absl::StrCat(what_was_done, ": commit outcome unknown: ", e.what()));
+  } catch (const pqxx::serialization_failure& e) {
+    return absl::AbortedError(absl::StrCat(what_was_done, ": serialization failure: ", e.what()));
+  } catch (const pqxx::deadlock_detected& e) {
+    return absl::AbortedError(absl::StrCat(what_was_done, ": deadlock: ", e.what()));
+  } catch (const pqxx::unique_violation& e) {
+    return absl::AlreadyExistsError(absl::StrCat(what_was_done, ": ", e.what()));
+  } catch (const pqxx::foreign_key_violation& e) {
+    return absl::NotFoundError(absl::StrCat(what_was_done, ": ", e.what()));
+  } catch (const pqxx::data_exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(what_was_done, ": ", e.what()));
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat(what_was_done, ": ", e.what()));
+  } catch (...) {
+    return absl::InternalError(absl::StrCat(what_was_done, ": unknown error"));
+  }
+}
+
+bool IsTransient(const absl::Status& status) {
+  return absl::IsUnavailable(status) || absl::IsAborted(status);
+}
+
+}  // namespace dd::storage

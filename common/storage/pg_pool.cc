@@ -1,0 +1,128 @@
+#include "common/storage/pg_pool.h"
+
+#include <thread>
+
+#include <pqxx/except>
+
+#include "absl/strings/str_cat.h"
+#include "common/log/log.h"
+#include "common/storage/pg_errors.h"
+
+namespace dd::storage {
+
+absl::StatusOr<std::unique_ptr<PgPool>> PgPool::Create(const PgPoolOptions& options,
+                                                       PreparedStatements statements) {
+  if (options.size < 1 || options.size > 1000) {
+    return absl::InvalidArgumentError("database pool size must be in [1, 1000]");
+  }
+  if (options.max_attempts < 1) return absl::InvalidArgumentError("max_attempts must be >= 1");
+  std::unique_ptr<PgPool> pool(new PgPool(options, std::move(statements)));
+  // One connection up front, so a wrong address fails at start-up with a clear error; the rest
+  // open on demand.
+  auto first = pool->Connect();
+  if (!first.ok()) return first.status();
+  absl::MutexLock lock(&pool->mutex_);
+  pool->idle_.push_back(*std::move(first));
+  pool->open_ = 1;
+  return pool;
+}
+
+PgPool::~PgPool() = default;
+
+absl::StatusOr<std::unique_ptr<pqxx::connection>> PgPool::Connect() const {
+  try {
+    auto connection = std::make_unique<pqxx::connection>(options_.connection_string);
+    for (const auto& [name, sql] : statements_) connection->prepare(name, sql);
+    return connection;
+  } catch (...) {
+    absl::Status status = StatusFromCurrentException("connecting to PostgreSQL");
+    return absl::UnavailableError(status.message());
+  }
+}
+
+absl::StatusOr<std::unique_ptr<pqxx::connection>> PgPool::Acquire() {
+  {
+    absl::MutexLock lock(&mutex_);
+    auto available = [this]() ABSL_SHARED_LOCKS_REQUIRED(mutex_) {
+      return !idle_.empty() || open_ < options_.size;
+    };
+    if (!mutex_.AwaitWithTimeout(absl::Condition(&available), options_.acquire_timeout)) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "no free database connection within ", absl::FormatDuration(options_.acquire_timeout),
+          " (pool size ", options_.size, ")"));
+    }
+    if (!idle_.empty()) {
+      auto connection = std::move(idle_.back());
+      idle_.pop_back();
+      return connection;
+    }
+    ++open_;
+  }
+  auto connection = Connect();
+  if (!connection.ok()) {
+    absl::MutexLock lock(&mutex_);
+    --open_;
+  }
+  return connection;
+}
+
+void PgPool::Release(std::unique_ptr<pqxx::connection> connection) {
+  absl::MutexLock lock(&mutex_);
+  if (connection && connection->is_open()) {
+    idle_.push_back(std::move(connection));
+  } else {
+    --open_;  // Dropped; a new one opens on demand.
+  }
+}
+
+template <typename Transaction>
+absl::Status PgPool::Retrying(const std::function<absl::Status(Transaction&)>& body) {
+  absl::Duration backoff = options_.retry_backoff;
+  absl::Status status;
+  for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
+    auto connection = Acquire();
+    if (!connection.ok()) return connection.status();
+    bool database_failed = false;  // As opposed to `body` deciding to fail: never retried.
+    try {
+      Transaction transaction(**connection);
+      status = body(transaction);
+      if (status.ok()) transaction.commit();
+    } catch (...) {
+      status = StatusFromCurrentException("database transaction");
+      database_failed = true;
+    }
+    const bool broken = !(*connection)->is_open() || (database_failed && absl::IsUnavailable(status));
+    Release(broken ? nullptr : *std::move(connection));
+    if (status.ok() || !database_failed || !IsTransient(status) || attempt == options_.max_attempts) {
+      break;
+    }
+    log::Warning("db.retry", {{"attempt", attempt}, {"error", std::string(status.message())}});
+    std::this_thread::sleep_for(absl::ToChronoNanoseconds(backoff));
+    backoff *= 2;
+  }
+  return status;
+}
+
+absl::Status PgPool::Transact(const std::function<absl::Status(pqxx::work&)>& body) {
+  return Retrying<pqxx::work>(body);
+}
+
+absl::Status PgPool::TransactSerializable(
+    const std::function<absl::Status(pqxx::transaction<pqxx::serializable>&)>& body) {
+  return Retrying<pqxx::transaction<pqxx::serializable>>(body);
+}
+
+absl::Status PgPool::WithConnection(const std::function<absl::Status(pqxx::connection&)>& body) {
+  auto connection = Acquire();
+  if (!connection.ok()) return connection.status();
+  absl::Status status;
+  try {
+    status = body(**connection);
+  } catch (...) {
+    status = StatusFromCurrentException("database call");
+  }
+  Release(std::move(*connection));
+  return status;
+}
+
+}  // namespace dd::storage

@@ -1,0 +1,219 @@
+#include "services/critic/critic_service.h"
+
+#include <cstring>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "common/critic/critic_config.h"
+#include "common/render/renderer.h"
+#include "common/render/steady_clip.h"
+#include "services/shared/proto_convert.h"
+#include "services/shared/status_mapping.h"
+
+namespace dd {
+namespace v1 = deepdrummer::v1;
+namespace {
+
+critic::CriticConfig ConfigFromProto(const v1::CriticConfig& in) {
+  critic::CriticConfig c;
+  if (in.has_learning_rate()) c.learning_rate = in.learning_rate();
+  if (in.has_weight_decay()) c.weight_decay = in.weight_decay();
+  if (in.has_dropout()) c.dropout = in.dropout();
+  if (in.has_minibatches_per_rating()) c.minibatches_per_rating = static_cast<int>(std::min(in.minibatches_per_rating(), 100000u));
+  if (in.has_minibatch_size()) c.minibatch_size = static_cast<int>(std::min(in.minibatch_size(), 100000u));
+  if (in.has_augment_gain_stddev()) c.augment_gain_stddev = in.augment_gain_stddev();
+  if (in.has_augment_dc_offset_stddev()) c.augment_dc_offset_stddev = in.augment_dc_offset_stddev();
+  if (in.has_augment_noise_stddev()) c.augment_noise_stddev = in.augment_noise_stddev();
+  if (in.has_augment_max_shift()) c.augment_max_shift = static_cast<int>(std::min(in.augment_max_shift(), 1000000u));
+  if (in.has_mel_sample_rate()) c.mel_sample_rate = static_cast<int>(std::min(in.mel_sample_rate(), 1000000u));
+  c.seed = in.has_seed() ? in.seed() : std::random_device{}() * 0x100000001ULL + std::random_device{}();
+  return c;
+}
+
+void ConfigToProto(const critic::CriticConfig& c, v1::CriticConfig* out) {
+  out->set_learning_rate(c.learning_rate);
+  out->set_weight_decay(c.weight_decay);
+  out->set_dropout(c.dropout);
+  out->set_minibatches_per_rating(static_cast<uint32_t>(c.minibatches_per_rating));
+  out->set_minibatch_size(static_cast<uint32_t>(c.minibatch_size));
+  out->set_augment_gain_stddev(c.augment_gain_stddev);
+  out->set_augment_dc_offset_stddev(c.augment_dc_offset_stddev);
+  out->set_augment_noise_stddev(c.augment_noise_stddev);
+  out->set_augment_max_shift(static_cast<uint32_t>(c.augment_max_shift));
+  out->set_mel_sample_rate(static_cast<uint32_t>(c.mel_sample_rate));
+  out->set_seed(c.seed);
+}
+
+void SetTimestamp(absl::Time time, google::protobuf::Timestamp* out) {
+  const int64_t micros = absl::ToUnixMicros(time);
+  out->set_seconds(micros / 1000000);
+  out->set_nanos(static_cast<int32_t>((micros % 1000000) * 1000));
+}
+
+// The clip the critic hears, from a loop (rendered to its steady-state bar) or from audio that
+// must already be one: 2 s of 44.1 kHz float samples.
+absl::Status AppendClip(const Renderer& renderer, const v1::DrumLoop* loop,
+                        const v1::PcmAudio* audio, const std::string& what,
+                        std::vector<float>& out) {
+  if (loop != nullptr) {
+    auto pattern = PatternFromProto(*loop);
+    if (!pattern.ok()) return absl::InvalidArgumentError(absl::StrCat(what, ": ", pattern.status().message()));
+    auto clip = RenderSteadyClip(renderer, *pattern, critic::kClipFrames);
+    if (!clip.ok()) {
+      return absl::Status(clip.status().code(), absl::StrCat(what, ": ", clip.status().message()));
+    }
+    out.insert(out.end(), clip->begin(), clip->end());
+    return absl::OkStatus();
+  }
+  if (audio == nullptr) return absl::InvalidArgumentError(absl::StrCat(what, ": set loop or audio"));
+  if (audio->sample_rate() != critic::kClipSampleRate) {
+    return absl::InvalidArgumentError(absl::StrCat(what, ": audio must be at 44100 Hz, got ",
+                                                   audio->sample_rate()));
+  }
+  const std::string& bytes = audio->samples_f32le();
+  if (bytes.size() != critic::kClipFrames * sizeof(float)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, ": audio must be ", critic::kClipFrames, " float samples (2 s, one steady-state bar), got ",
+        bytes.size() / sizeof(float), bytes.size() % sizeof(float) ? " and a partial sample" : ""));
+  }
+  const size_t at = out.size();
+  out.resize(at + critic::kClipFrames);
+  std::memcpy(out.data() + at, bytes.data(), bytes.size());
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+grpc::Status CriticService::CreateCritic(grpc::ServerContext*, const v1::CreateCriticRequest* request,
+                                         v1::CreateCriticResponse* response) {
+  const critic::CriticConfig config = ConfigFromProto(request->config());
+  auto record = store_.CreateCritic(request->owner(), config);
+  if (!record.ok()) return ToGrpcStatus(record.status());
+  response->set_critic_id(record->critic_id);
+  response->set_version(0);
+  ConfigToProto(config, response->mutable_config());
+  return grpc::Status::OK;
+}
+
+grpc::Status CriticService::Train(grpc::ServerContext*, const v1::TrainRequest* request,
+                                  v1::TrainResponse* response) {
+  if (request->examples_size() > options_.max_train_examples) {
+    return ToGrpcStatus(absl::ResourceExhaustedError(absl::StrCat(
+        "at most ", options_.max_train_examples, " examples per Train call, got ",
+        request->examples_size())));
+  }
+  Renderer renderer(samples_.Get());
+  std::vector<TrainExample> examples;
+  for (int i = 0; i < request->examples_size(); ++i) {
+    const v1::Example& in = request->examples(i);
+    const std::string what = absl::StrCat("examples[", i, "]");
+    if (in.rating() != v1::RATING_LIKE && in.rating() != v1::RATING_DISLIKE) {
+      return ToGrpcStatus(absl::InvalidArgumentError(what + ": rating must be LIKE or DISLIKE"));
+    }
+    if (in.example_id().empty()) {
+      return ToGrpcStatus(absl::InvalidArgumentError(what + ": example_id must be set"));
+    }
+    TrainExample example;
+    example.example_id = in.example_id();
+    example.liked = in.rating() == v1::RATING_LIKE;
+    absl::Status clip = AppendClip(renderer, in.has_loop() ? &in.loop() : nullptr,
+                                   in.has_audio() ? &in.audio() : nullptr, what, example.clip);
+    if (!clip.ok()) return ToGrpcStatus(clip);
+    examples.push_back(std::move(example));
+  }
+  std::optional<uint64_t> expected;
+  if (request->has_expected_version()) expected = request->expected_version();
+  auto result = store_.Train(request->critic_id(), examples, expected);
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  response->set_version(result->version);
+  response->set_examples_added(static_cast<uint32_t>(result->added));
+  response->set_examples_already_known(static_cast<uint32_t>(result->already_known));
+  response->set_liked_count(static_cast<uint32_t>(result->liked_count));
+  response->set_disliked_count(static_cast<uint32_t>(result->disliked_count));
+  if (result->last_loss.has_value()) response->set_last_loss(*result->last_loss);
+  return grpc::Status::OK;
+}
+
+grpc::Status CriticService::Score(grpc::ServerContext*, const v1::ScoreRequest* request,
+                                  v1::ScoreResponse* response) {
+  if (request->items_size() == 0) {
+    return ToGrpcStatus(absl::InvalidArgumentError("nothing to score: items is empty"));
+  }
+  if (request->items_size() > options_.max_score_batch) {
+    return ToGrpcStatus(absl::ResourceExhaustedError(absl::StrCat(
+        "at most ", options_.max_score_batch, " items per Score call, got ", request->items_size())));
+  }
+  if (absl::Status valid = storage::ValidateCriticId(request->critic_id()); !valid.ok()) {
+    return ToGrpcStatus(valid);
+  }
+  Renderer renderer(samples_.Get());
+  std::vector<float> clips;
+  clips.reserve(static_cast<size_t>(request->items_size()) * critic::kClipFrames);
+  for (int i = 0; i < request->items_size(); ++i) {
+    const v1::ScoreItem& item = request->items(i);
+    absl::Status clip = AppendClip(renderer, item.has_loop() ? &item.loop() : nullptr,
+                                   item.has_audio() ? &item.audio() : nullptr,
+                                   absl::StrCat("items[", i, "]"), clips);
+    if (!clip.ok()) return ToGrpcStatus(clip);
+  }
+  std::optional<uint64_t> version;
+  if (request->has_version()) version = request->version();
+  auto result = store_.Score(request->critic_id(), version, std::move(clips), request->items_size());
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  response->set_version(result->version);
+  for (float p : result->like_probability) response->add_like_probability(p);
+  return grpc::Status::OK;
+}
+
+grpc::Status CriticService::GetCritic(grpc::ServerContext*, const v1::GetCriticRequest* request,
+                                      v1::Critic* response) {
+  auto record = repository_.Get(request->critic_id());
+  if (!record.ok()) return ToGrpcStatus(record.status());
+  auto versions = repository_.Versions(request->critic_id());
+  if (!versions.ok()) return ToGrpcStatus(versions.status());
+  response->set_critic_id(record->critic_id);
+  response->set_owner(record->owner);
+  ConfigToProto(record->config, response->mutable_config());
+  response->set_latest_version(record->latest_version);
+  SetTimestamp(record->created_at, response->mutable_created_at());
+  response->set_parameter_count(static_cast<uint64_t>(record->parameter_count));
+  for (const storage::CriticVersionRecord& v : *versions) {
+    v1::CriticVersion* out = response->add_versions();
+    out->set_version(v.version);
+    SetTimestamp(v.created_at, out->mutable_created_at());
+    out->set_example_id(v.example_id);
+    out->set_liked_count(static_cast<uint32_t>(v.liked_count));
+    out->set_disliked_count(static_cast<uint32_t>(v.disliked_count));
+    if (v.mean_loss.has_value()) out->set_mean_loss(*v.mean_loss);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status CriticService::GetSnapshot(grpc::ServerContext*, const v1::GetSnapshotRequest* request,
+                                        v1::CriticSnapshot* response) {
+  uint64_t version = request->version();
+  if (!request->has_version()) {
+    auto record = repository_.Get(request->critic_id());
+    if (!record.ok()) return ToGrpcStatus(record.status());
+    version = record->latest_version;
+  }
+  auto state = repository_.State(request->critic_id(), version);
+  if (!state.ok()) return ToGrpcStatus(state.status());
+  response->set_critic_id(request->critic_id());
+  response->set_version(version);
+  response->set_model_state(state->model);
+  response->set_optimizer_state(state->optimizer);
+  response->set_rng_state(state->rng);
+  return grpc::Status::OK;
+}
+
+grpc::Status CriticService::DeleteCritic(grpc::ServerContext*, const v1::DeleteCriticRequest* request,
+                                         v1::DeleteCriticResponse* response) {
+  auto counts = repository_.Delete(request->critic_id());
+  if (!counts.ok()) return ToGrpcStatus(counts.status());
+  response->set_versions_deleted(static_cast<uint32_t>(counts->first));
+  response->set_examples_deleted(static_cast<uint32_t>(counts->second));
+  return grpc::Status::OK;
+}
+
+}  // namespace dd

@@ -1,0 +1,43 @@
+// CriticService's gRPC handler: converts messages (rendering loops to the clip the critic hears),
+// enforces request limits and maps errors. The work is in CriticStore (common/critic_serving).
+#pragma once
+
+#include "common/critic_serving/critic_store.h"
+#include "common/samples/library_holder.h"
+#include "common/storage/critic_repository.h"
+#include "deepdrummer/v1/critic.grpc.pb.h"
+
+namespace dd {
+
+struct CriticServiceOptions {
+  int max_score_batch = 1024;   // Items per Score call; more is RESOURCE_EXHAUSTED.
+  int max_train_examples = 256; // Examples per Train call.
+};
+
+class CriticService final : public deepdrummer::v1::CriticService::Service {
+ public:
+  CriticService(CriticStore& store, storage::CriticRepository& repository,
+                SampleLibraryHolder& samples, CriticServiceOptions options)
+      : store_(store), repository_(repository), samples_(samples), options_(options) {}
+
+  grpc::Status CreateCritic(grpc::ServerContext*, const deepdrummer::v1::CreateCriticRequest*,
+                            deepdrummer::v1::CreateCriticResponse*) override;
+  grpc::Status Train(grpc::ServerContext*, const deepdrummer::v1::TrainRequest*,
+                     deepdrummer::v1::TrainResponse*) override;
+  grpc::Status Score(grpc::ServerContext*, const deepdrummer::v1::ScoreRequest*,
+                     deepdrummer::v1::ScoreResponse*) override;
+  grpc::Status GetCritic(grpc::ServerContext*, const deepdrummer::v1::GetCriticRequest*,
+                         deepdrummer::v1::Critic*) override;
+  grpc::Status GetSnapshot(grpc::ServerContext*, const deepdrummer::v1::GetSnapshotRequest*,
+                           deepdrummer::v1::CriticSnapshot*) override;
+  grpc::Status DeleteCritic(grpc::ServerContext*, const deepdrummer::v1::DeleteCriticRequest*,
+                            deepdrummer::v1::DeleteCriticResponse*) override;
+
+ private:
+  CriticStore& store_;
+  storage::CriticRepository& repository_;
+  SampleLibraryHolder& samples_;
+  const CriticServiceOptions options_;
+};
+
+}  // namespace dd

@@ -1,0 +1,57 @@
+// dd-critic: the critic worker. Stateless: critics live in PostgreSQL; run as many as needed.
+#include <cstdlib>
+
+#include "absl/flags/flag.h"
+#include "common/critic/critic.h"
+#include "common/critic_serving/critic_store.h"
+#include "common/log/log.h"
+#include "common/samples/library_holder.h"
+#include "common/storage/critic_repository.h"
+#include "services/critic/critic_service.h"
+#include "services/shared/database_flags.h"
+#include "services/shared/service_main.h"
+
+ABSL_FLAG(std::string, samples, DD_DEFAULT_SAMPLES_DIR,
+          "Sample folder used to render loops given to Train and Score (same as dd-render's).");
+ABSL_FLAG(std::string, device, "cpu", "Where critics run: cpu, or cuda:N when LibTorch has CUDA.");
+ABSL_FLAG(int, threads, 0, "CPU threads for LibTorch; 0 means one per hardware thread.");
+ABSL_FLAG(int, cache_critics, 64,
+          "Critic instances kept in memory (LRU); a miss reloads from PostgreSQL.");
+ABSL_FLAG(absl::Duration, batch_window, absl::Milliseconds(2),
+          "How long a Score call waits for others on the same critic version to batch with.");
+ABSL_FLAG(int, max_batch, 1024, "Items per Score call; larger calls get RESOURCE_EXHAUSTED.");
+
+int main(int argc, char** argv) {
+  dd::InitService(argc, argv, "critic",
+                  "dd-critic: trains and serves per-user critics.\n"
+                  "Usage: dd-critic --port=50052 --database='host=127.0.0.1 port=55432 "
+                  "dbname=deepdrummer user=deepdrummer'");
+  auto fail = [](const absl::Status& status) {
+    dd::log::Error("startup.failed", {{"error", status.ToString()}});
+    return EXIT_FAILURE;
+  };
+  auto pool = dd::OpenDatabaseFromFlags(dd::storage::CriticRepository::Statements());
+  if (!pool.ok()) return fail(pool.status());
+  if (dd::MigrateOnly()) return EXIT_SUCCESS;
+  dd::critic::ConfigureCpuRuntime(absl::GetFlag(FLAGS_threads));
+  auto samples = dd::SampleLibraryHolder::Create(absl::GetFlag(FLAGS_samples), {});
+  if (!samples.ok()) return fail(samples.status());
+  dd::storage::CriticRepository repository(**pool);
+  dd::CriticStoreOptions store_options;
+  store_options.device = absl::GetFlag(FLAGS_device);
+  store_options.cache_capacity = absl::GetFlag(FLAGS_cache_critics);
+  store_options.batch_window = absl::GetFlag(FLAGS_batch_window);
+  auto store = dd::CriticStore::Create(repository, store_options);
+  if (!store.ok()) return fail(store.status());
+  dd::CriticServiceOptions options;
+  options.max_score_batch = absl::GetFlag(FLAGS_max_batch);
+  dd::CriticService service(**store, repository, **samples, options);
+
+  dd::GrpcServerOptions server_options = dd::ServerOptionsFromFlags();
+  server_options.health_service_names = {"deepdrummer.v1.CriticService"};
+  auto server = dd::GrpcServer::Start(server_options, {&service});
+  if (!server.ok()) return fail(server.status());
+  dd::log::Info("critic.ready", {{"device", store_options.device},
+                                 {"cuda_available", dd::critic::CudaAvailable()}});
+  return dd::ServeUntilSignalled(**server);
+}

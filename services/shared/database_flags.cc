@@ -1,0 +1,42 @@
+#include "services/shared/database_flags.h"
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_join.h"
+#include "common/log/log.h"
+#include "common/storage/migrations.h"
+
+ABSL_FLAG(std::string, database, "",
+          "libpq connection string, e.g. \"host=127.0.0.1 port=55432 dbname=deepdrummer "
+          "user=deepdrummer\". Empty: the standard PG* environment variables (PGHOST, PGPORT, "
+          "PGDATABASE, PGUSER, PGPASSWORD).");
+ABSL_FLAG(int, db_pool_size, 8, "PostgreSQL connections this process holds at most.");
+ABSL_FLAG(int, db_max_attempts, 4,
+          "Tries of a transaction that fails transiently (lost connection, serialization failure).");
+ABSL_FLAG(bool, migrate_only, false, "Apply pending schema migrations, then exit (deploy jobs).");
+
+namespace dd {
+
+absl::StatusOr<std::unique_ptr<storage::PgPool>> OpenDatabaseFromFlags(
+    storage::PreparedStatements statements) {
+  storage::PgPoolOptions options;
+  options.connection_string = absl::GetFlag(FLAGS_database);
+  options.size = absl::GetFlag(FLAGS_db_pool_size);
+  options.max_attempts = absl::GetFlag(FLAGS_db_max_attempts);
+  // Migrations first, on a pool without prepared statements: those may name tables that the
+  // migrations are about to create.
+  {
+    auto bootstrap_options = options;
+    bootstrap_options.size = 1;
+    auto bootstrap = storage::PgPool::Create(bootstrap_options, {});
+    if (!bootstrap.ok()) return bootstrap.status();
+    auto applied = storage::ApplyMigrations(**bootstrap);
+    if (!applied.ok()) return applied.status();
+    log::Info("db.ready", {{"migrations_applied", static_cast<int>(applied->size())},
+                           {"names", absl::StrJoin(*applied, ",")}});
+  }
+  return storage::PgPool::Create(options, std::move(statements));
+}
+
+bool MigrateOnly() { return absl::GetFlag(FLAGS_migrate_only); }
+
+}  // namespace dd

@@ -1,0 +1,54 @@
+#include "common/critic_serving/score_batcher.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+#include <vector>
+
+namespace dd {
+namespace {
+
+TEST(ScoreBatcherTest, ConcurrentCallsForOneKeyRunAsOneBatchAndGetTheirOwnScores) {
+  ScoreBatcher batcher(absl::Milliseconds(200), 8, [](const std::string&, const std::vector<float>& clips, int64_t count) {
+    // Score = the clip's first sample, so every caller can check it got its own.
+    std::vector<float> scores;
+    for (int64_t i = 0; i < count; ++i) scores.push_back(clips[static_cast<size_t>(i) * 2]);
+    return absl::StatusOr<std::vector<float>>(scores);
+  });
+  std::vector<std::thread> callers;
+  std::vector<float> got(4, -1);
+  for (int i = 0; i < 4; ++i) {
+    callers.emplace_back([&, i] {
+      // Two clips of two samples each.
+      auto scores = batcher.Score("critic@1", {float(i), 0, float(10 + i), 0}, 2);
+      ASSERT_TRUE(scores.ok());
+      ASSERT_EQ(scores->size(), 2u);
+      EXPECT_EQ((*scores)[1], 10 + i);
+      got[i] = (*scores)[0];
+    });
+  }
+  for (auto& t : callers) t.join();
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(got[i], i);
+  EXPECT_EQ(batcher.clips_run(), 8);
+  // The batch closes when it holds 8 clips, long before the 200 ms window ends; all four callers
+  // normally land in one batch, and never in more than four.
+  EXPECT_LE(batcher.batches_run(), 4);
+  EXPECT_GE(batcher.batches_run(), 1);
+}
+
+TEST(ScoreBatcherTest, DifferentKeysAreNotMixedAndErrorsReachEveryone) {
+  ScoreBatcher batcher(absl::Milliseconds(5), 100, [](const std::string& key, const std::vector<float>&, int64_t count) -> absl::StatusOr<std::vector<float>> {
+    if (key == "bad") return absl::NotFoundError("no such critic");
+    return std::vector<float>(static_cast<size_t>(count), key == "a" ? 1.0f : 2.0f);
+  });
+  auto a = batcher.Score("a", {0}, 1);
+  auto b = batcher.Score("b", {0}, 1);
+  auto bad = batcher.Score("bad", {0}, 1);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ((*a)[0], 1.0f);
+  EXPECT_EQ((*b)[0], 2.0f);
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace dd

@@ -1,0 +1,159 @@
+// Migrations and the critic repository against a real PostgreSQL started by the test.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "common/critic/critic.h"
+#include "common/storage/critic_repository.h"
+#include "common/storage/migrations.h"
+#include "common/storage/pg_pool.h"
+#include "tests/support/postgres_server.h"
+
+namespace dd::storage {
+namespace {
+
+std::unique_ptr<PgPool> MustPool(const std::string& connection, PreparedStatements statements = {}) {
+  PgPoolOptions options;
+  options.connection_string = connection;
+  options.size = 4;
+  auto pool = PgPool::Create(options, std::move(statements));
+  EXPECT_TRUE(pool.ok()) << pool.status();
+  return pool.ok() ? *std::move(pool) : nullptr;
+}
+
+int Count(PgPool& pool, const std::string& sql) {
+  int count = -1;
+  EXPECT_TRUE(pool.Transact([&](pqxx::work& tx) {
+                    count = tx.exec1(sql)[0].as<int>();
+                    return absl::OkStatus();
+                  }).ok());
+  return count;
+}
+
+TEST(MigrationsTest, ConcurrentStartersApplyEachMigrationOnce) {
+  const std::string db = dd::testing::SharedPostgres().CreateDatabase("migrations_concurrent");
+  std::vector<std::thread> starters;
+  std::atomic<int> applied_total{0}, failures{0};
+  for (int i = 0; i < 4; ++i) {
+    starters.emplace_back([&] {
+      auto pool = MustPool(db);
+      if (!pool) return ++failures, void();
+      auto applied = ApplyMigrations(*pool);
+      if (!applied.ok()) return ++failures, void();
+      applied_total += static_cast<int>(applied->size());
+    });
+  }
+  for (auto& t : starters) t.join();
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(applied_total, static_cast<int>(AllMigrations().size()));
+  auto pool = MustPool(db);
+  EXPECT_EQ(Count(*pool, "SELECT count(*) FROM public.schema_migrations"),
+            static_cast<int>(AllMigrations().size()));
+  auto again = ApplyMigrations(*pool);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->empty());
+}
+
+TEST(MigrationsTest, RefusesADatabaseNewerThanTheBinary) {
+  const std::string db = dd::testing::SharedPostgres().CreateDatabase("migrations_newer");
+  auto pool = MustPool(db);
+  ASSERT_TRUE(ApplyMigrations(*pool).ok());
+  ASSERT_TRUE(pool->Transact([](pqxx::work& tx) {
+                    tx.exec0("INSERT INTO public.schema_migrations (name) VALUES ('9999_future')");
+                    return absl::OkStatus();
+                  }).ok());
+  auto applied = ApplyMigrations(*pool);
+  EXPECT_EQ(applied.status().code(), absl::StatusCode::kFailedPrecondition) << applied.status();
+}
+
+TEST(PgPoolTest, UnreachableDatabaseIsUnavailable) {
+  PgPoolOptions options;
+  options.connection_string = "host=/nonexistent-dd-socket-dir port=1 user=x dbname=x connect_timeout=2";
+  auto pool = PgPool::Create(options, {});
+  EXPECT_EQ(pool.status().code(), absl::StatusCode::kUnavailable) << pool.status();
+}
+
+class CriticRepositoryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    static int n = 0;
+    const std::string db = dd::testing::SharedPostgres().CreateDatabase("critic_repo_" + std::to_string(n++));
+    auto bootstrap = MustPool(db);
+    ASSERT_TRUE(ApplyMigrations(*bootstrap).ok());
+    pool_ = MustPool(db, CriticRepository::Statements());
+    repository_ = std::make_unique<CriticRepository>(*pool_);
+  }
+  std::unique_ptr<PgPool> pool_;
+  std::unique_ptr<CriticRepository> repository_;
+};
+
+TEST_F(CriticRepositoryTest, CreateStoresConfigAndVersionZero) {
+  critic::CriticConfig config;
+  config.seed = 0xfedcba9876543210ULL;  // Above INT64_MAX: stored as bits.
+  config.dropout = 0.25;
+  auto id = repository_->Create("user-1", config, 291290, {"model", "optimizer", "rng"});
+  ASSERT_TRUE(id.ok()) << id.status();
+  auto record = repository_->Get(*id);
+  ASSERT_TRUE(record.ok()) << record.status();
+  EXPECT_EQ(record->owner, "user-1");
+  EXPECT_EQ(record->config.seed, config.seed);
+  EXPECT_EQ(record->config.dropout, 0.25);
+  EXPECT_EQ(record->latest_version, 0u);
+  auto state = repository_->State(*id, 0);
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(state->model, "model");
+  EXPECT_EQ(repository_->State(*id, 1).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(CriticRepositoryTest, UnknownAndMalformedIds) {
+  EXPECT_EQ(repository_->Get("00000000-0000-0000-0000-000000000000").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(repository_->Get("robert'); DROP TABLE critic.critics;--").status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(CriticRepositoryTest, AFailedRoundWritesNothing) {
+  auto id = repository_->Create("", critic::CriticConfig{}, 1, {"m", "o", "r"});
+  ASSERT_TRUE(id.ok());
+  auto failed = repository_->UpdateLocked(*id, [](LockedCritic&) -> absl::StatusOr<std::vector<NewCriticVersion>> {
+    return absl::InternalError("worker died");
+  });
+  EXPECT_FALSE(failed.ok());
+  auto ok = repository_->UpdateLocked(*id, [](LockedCritic& locked) -> absl::StatusOr<std::vector<NewCriticVersion>> {
+    EXPECT_EQ(locked.record().latest_version, 0u);
+    std::vector<NewCriticVersion> versions(2);
+    for (int i = 0; i < 2; ++i) {
+      versions[i].example_id = "ex" + std::to_string(i);
+      versions[i].example.audio.assign(critic::kClipFrames, 0.5f * i);
+      versions[i].example.liked = i == 0;
+      versions[i].state = {"m" + std::to_string(i), "o" + std::to_string(i), "r"};
+    }
+    return versions;
+  });
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->latest_version, 2u);
+  EXPECT_EQ(Count(*pool_, "SELECT count(*) FROM critic.examples"), 2);
+  // Only the latest version keeps optimizer state.
+  EXPECT_EQ(Count(*pool_, "SELECT count(*) FROM critic.versions WHERE optimizer_state IS NOT NULL"), 1);
+  auto examples = repository_->UpdateLocked(*id, [](LockedCritic& locked) -> absl::StatusOr<std::vector<NewCriticVersion>> {
+    auto clips = locked.Examples();
+    EXPECT_TRUE(clips.ok());
+    EXPECT_EQ(clips->size(), 2u);
+    EXPECT_TRUE((*clips)[0].liked);
+    EXPECT_EQ((*clips)[1].audio[100], 0.5f);
+    auto known = locked.KnownExamples({"ex0", "ex9"});
+    EXPECT_EQ(known->size(), 1u);
+    return std::vector<NewCriticVersion>{};
+  });
+  EXPECT_TRUE(examples.ok());
+  auto deleted = repository_->Delete(*id);
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_EQ(deleted->first, 3);
+  EXPECT_EQ(deleted->second, 2);
+  EXPECT_EQ(Count(*pool_, "SELECT count(*) FROM critic.examples"), 0);
+}
+
+}  // namespace
+}  // namespace dd::storage

@@ -1,0 +1,337 @@
+// Runs real dd-critic workers (subprocesses, so they can be killed) against a real PostgreSQL,
+// and calls them over gRPC.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <thread>
+
+#include "common/critic/critic_config.h"
+#include "deepdrummer/v1/critic.grpc.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "tests/support/postgres_server.h"
+#include "tests/support/test_support.h"
+
+namespace dd {
+namespace {
+namespace v1 = deepdrummer::v1;
+
+// A dd-critic process on a free loopback port.
+class Worker {
+ public:
+  Worker(const std::string& database, std::vector<std::string> extra = {}) {
+    port_file_ = dir_.path() / "port";
+    std::vector<std::string> args = {DD_CRITIC_BIN, "--port=0", "--port_file=" + port_file_.string(),
+                                     "--database=" + database, "--threads=1", "--log_level=warning",
+                                     "--samples=" + dd::testing::DefaultKitDir().string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    pid_ = fork();
+    if (pid_ == 0) {
+      std::vector<char*> argv;
+      for (auto& arg : args) argv.push_back(arg.data());
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    for (int i = 0; i < 600 && port_ == 0; ++i) {
+      std::ifstream in(port_file_);
+      if (!(in >> port_)) port_ = 0;
+      if (port_ == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(port_), grpc::InsecureChannelCredentials());
+    stub_ = v1::CriticService::NewStub(channel_);
+  }
+  ~Worker() { Kill(SIGKILL); }
+  void Kill(int signal) {
+    if (pid_ <= 0) return;
+    kill(pid_, signal);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    exit_status_ = status;
+    pid_ = -1;
+  }
+  int port() const { return port_; }
+  int exit_status() const { return exit_status_; }
+  v1::CriticService::Stub& stub() { return *stub_; }
+  std::shared_ptr<grpc::Channel> channel() { return channel_; }
+
+ private:
+  dd::testing::TempDir dir_;
+  std::filesystem::path port_file_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+  int exit_status_ = 0;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::CriticService::Stub> stub_;
+};
+
+std::unique_ptr<grpc::ClientContext> Context(int seconds = 120) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
+  return context;
+}
+
+std::string ToneClipBytes(double pitch) {
+  std::vector<float> clip(critic::kClipFrames);
+  for (size_t i = 0; i < clip.size(); ++i) {
+    const double t = static_cast<double>(i % 11025) / critic::kClipSampleRate;
+    clip[i] = static_cast<float>(0.5 * std::sin(2 * M_PI * pitch * t) * std::exp(-10 * t));
+  }
+  return std::string(reinterpret_cast<const char*>(clip.data()), clip.size() * sizeof(float));
+}
+
+void AddAudioExample(v1::TrainRequest& request, const std::string& id, bool liked, double pitch) {
+  v1::Example* example = request.add_examples();
+  example->set_example_id(id);
+  example->set_rating(liked ? v1::RATING_LIKE : v1::RATING_DISLIKE);
+  example->mutable_audio()->set_sample_rate(44100);
+  example->mutable_audio()->set_samples_f32le(ToneClipBytes(pitch));
+}
+
+class CriticServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    static int n = 0;
+    database_ = dd::testing::SharedPostgres().CreateDatabase("critic_service_" + std::to_string(n++));
+  }
+
+  std::string CreateSmallCritic(Worker& worker, uint64_t seed = 1, uint32_t minibatches = 2) {
+    v1::CreateCriticRequest request;
+    request.set_owner("test");
+    request.mutable_config()->set_seed(seed);
+    request.mutable_config()->set_minibatches_per_rating(minibatches);
+    request.mutable_config()->set_minibatch_size(4);
+    v1::CreateCriticResponse response;
+    grpc::Status status = worker.stub().CreateCritic(Context().get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(response.version(), 0u);
+    EXPECT_EQ(response.config().learning_rate(), 5.739e-5);  // Defaults filled in.
+    return response.critic_id();
+  }
+
+  std::vector<double> ScoreTones(Worker& worker, const std::string& id, std::optional<uint64_t> version,
+                                 uint64_t* scored_version = nullptr) {
+    v1::ScoreRequest request;
+    request.set_critic_id(id);
+    if (version) request.set_version(*version);
+    for (double pitch : {60.0, 300.0, 2000.0}) {
+      auto* audio = request.add_items()->mutable_audio();
+      audio->set_sample_rate(44100);
+      audio->set_samples_f32le(ToneClipBytes(pitch));
+    }
+    v1::ScoreResponse response;
+    grpc::Status status = worker.stub().Score(Context().get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    if (scored_version) *scored_version = response.version();
+    return {response.like_probability().begin(), response.like_probability().end()};
+  }
+
+  std::string database_;
+};
+
+TEST_F(CriticServiceTest, TrainsIdempotentlyAndScoresAnyVersion) {
+  Worker worker(database_);
+  ASSERT_NE(worker.port(), 0);
+  const std::string id = CreateSmallCritic(worker);
+  const std::vector<double> untrained = ScoreTones(worker, id, std::nullopt);
+  ASSERT_EQ(untrained.size(), 3u);
+
+  v1::TrainRequest train;
+  train.set_critic_id(id);
+  AddAudioExample(train, "r1", true, 60);
+  AddAudioExample(train, "r2", false, 2000);
+  AddAudioExample(train, "r3", true, 70);
+  v1::TrainResponse trained;
+  ASSERT_TRUE(worker.stub().Train(Context().get(), train, &trained).ok());
+  EXPECT_EQ(trained.version(), 3u);
+  EXPECT_EQ(trained.examples_added(), 3u);
+  EXPECT_EQ(trained.liked_count(), 2u);
+  EXPECT_EQ(trained.disliked_count(), 1u);
+  EXPECT_TRUE(trained.has_last_loss());
+
+  // A retry of the same examples changes nothing.
+  v1::TrainResponse retried;
+  ASSERT_TRUE(worker.stub().Train(Context().get(), train, &retried).ok());
+  EXPECT_EQ(retried.version(), 3u);
+  EXPECT_EQ(retried.examples_added(), 0u);
+  EXPECT_EQ(retried.examples_already_known(), 3u);
+
+  // A writer that expects an older version is refused.
+  v1::TrainRequest stale;
+  stale.set_critic_id(id);
+  stale.set_expected_version(1);
+  AddAudioExample(stale, "r4", false, 1500);
+  v1::TrainResponse ignored;
+  EXPECT_EQ(worker.stub().Train(Context().get(), stale, &ignored).error_code(), grpc::StatusCode::ABORTED);
+
+  uint64_t scored_version = 0;
+  const std::vector<double> latest = ScoreTones(worker, id, std::nullopt, &scored_version);
+  EXPECT_EQ(scored_version, 3u);
+  EXPECT_NE(latest, untrained);
+  EXPECT_EQ(ScoreTones(worker, id, 0), untrained);  // Version 0 is kept and served.
+
+  v1::GetCriticRequest get;
+  get.set_critic_id(id);
+  v1::Critic critic;
+  ASSERT_TRUE(worker.stub().GetCritic(Context().get(), get, &critic).ok());
+  EXPECT_EQ(critic.latest_version(), 3u);
+  EXPECT_EQ(critic.parameter_count(), 291290u);
+  ASSERT_EQ(critic.versions_size(), 4);
+  EXPECT_EQ(critic.versions(3).example_id(), "r3");
+  EXPECT_FALSE(critic.versions(1).has_mean_loss());  // Only likes so far: no training.
+  EXPECT_TRUE(critic.versions(2).has_mean_loss());
+
+  v1::GetSnapshotRequest snapshot_request;
+  snapshot_request.set_critic_id(id);
+  v1::CriticSnapshot snapshot;
+  ASSERT_TRUE(worker.stub().GetSnapshot(Context().get(), snapshot_request, &snapshot).ok());
+  EXPECT_EQ(snapshot.version(), 3u);
+  EXPECT_FALSE(snapshot.model_state().empty());
+  EXPECT_FALSE(snapshot.optimizer_state().empty());
+}
+
+TEST_F(CriticServiceTest, TrainsAndScoresLoopsRenderedFromTheKit) {
+  Worker worker(database_);
+  const std::string id = CreateSmallCritic(worker);
+  v1::TrainRequest train;
+  train.set_critic_id(id);
+  for (int i = 0; i < 2; ++i) {
+    v1::Example* example = train.add_examples();
+    example->set_example_id("loop" + std::to_string(i));
+    example->set_rating(i == 0 ? v1::RATING_LIKE : v1::RATING_DISLIKE);
+    v1::DrumLoop* loop = example->mutable_loop();
+    loop->set_steps(16);
+    loop->set_bpm(120);
+    v1::Track* track = loop->add_tracks();
+    track->set_sample_id(i == 0 ? "kick/kick-boom.wav" : "harsh/buzz.wav");
+    for (int s = 0; s < 16; ++s) track->add_hits(s % 4 == 0);
+  }
+  v1::TrainResponse trained;
+  grpc::Status status = worker.stub().Train(Context().get(), train, &trained);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(trained.version(), 2u);
+}
+
+TEST_F(CriticServiceTest, BadRequestsGetClearErrorsAndChangeNothing) {
+  Worker worker(database_, {"--max_batch=4"});
+  const std::string id = CreateSmallCritic(worker);
+  auto code = [&](const v1::TrainRequest& request) {
+    v1::TrainResponse response;
+    return worker.stub().Train(Context().get(), request, &response).error_code();
+  };
+  v1::TrainRequest unknown;
+  unknown.set_critic_id("00000000-0000-0000-0000-000000000000");
+  AddAudioExample(unknown, "x", true, 60);
+  EXPECT_EQ(code(unknown), grpc::StatusCode::NOT_FOUND);
+  v1::TrainRequest malformed = unknown;
+  malformed.set_critic_id("not-a-uuid");
+  EXPECT_EQ(code(malformed), grpc::StatusCode::INVALID_ARGUMENT);
+  v1::TrainRequest short_audio;
+  short_audio.set_critic_id(id);
+  AddAudioExample(short_audio, "x", true, 60);
+  short_audio.mutable_examples(0)->mutable_audio()->mutable_samples_f32le()->resize(1000);
+  EXPECT_EQ(code(short_audio), grpc::StatusCode::INVALID_ARGUMENT);
+  v1::TrainRequest no_rating;
+  no_rating.set_critic_id(id);
+  AddAudioExample(no_rating, "x", true, 60);
+  no_rating.mutable_examples(0)->set_rating(v1::RATING_UNSPECIFIED);
+  EXPECT_EQ(code(no_rating), grpc::StatusCode::INVALID_ARGUMENT);
+
+  v1::ScoreRequest empty;
+  empty.set_critic_id(id);
+  v1::ScoreResponse scored;
+  EXPECT_EQ(worker.stub().Score(Context().get(), empty, &scored).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  v1::ScoreRequest oversized = empty;
+  for (int i = 0; i < 5; ++i) {
+    oversized.add_items()->mutable_audio()->set_sample_rate(44100);
+  }
+  grpc::Status too_many = worker.stub().Score(Context().get(), oversized, &scored);
+  EXPECT_EQ(too_many.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(too_many.error_message().find("at most 4"), std::string::npos) << too_many.error_message();
+  v1::ScoreRequest missing_version;
+  missing_version.set_critic_id(id);
+  missing_version.set_version(7);
+  auto* audio = missing_version.add_items()->mutable_audio();
+  audio->set_sample_rate(44100);
+  audio->set_samples_f32le(ToneClipBytes(100));
+  EXPECT_EQ(worker.stub().Score(Context().get(), missing_version, &scored).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+
+  v1::GetCriticRequest get;
+  get.set_critic_id(id);
+  v1::Critic critic;
+  ASSERT_TRUE(worker.stub().GetCritic(Context().get(), get, &critic).ok());
+  EXPECT_EQ(critic.latest_version(), 0u);  // Nothing was half-written.
+
+  grpc::health::v1::HealthCheckRequest health_request;
+  health_request.set_service("deepdrummer.v1.CriticService");
+  grpc::health::v1::HealthCheckResponse health;
+  auto health_stub = grpc::health::v1::Health::NewStub(worker.channel());
+  ASSERT_TRUE(health_stub->Check(Context().get(), health_request, &health).ok());
+  EXPECT_EQ(health.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+  worker.Kill(SIGTERM);
+  EXPECT_TRUE(WIFEXITED(worker.exit_status()) && WEXITSTATUS(worker.exit_status()) == 0);
+}
+
+// Acceptance: kill a worker between two Train calls, and during one; a fresh worker serves the
+// critic at the right version, with the same weights.
+TEST_F(CriticServiceTest, AFreshWorkerServesTheCriticAfterOneIsKilled) {
+  std::string id;
+  std::vector<double> scores_v3;
+  {
+    Worker first(database_);
+    id = CreateSmallCritic(first);
+    v1::TrainRequest train;
+    train.set_critic_id(id);
+    AddAudioExample(train, "r1", true, 60);
+    AddAudioExample(train, "r2", false, 2000);
+    AddAudioExample(train, "r3", true, 80);
+    v1::TrainResponse trained;
+    ASSERT_TRUE(first.stub().Train(Context().get(), train, &trained).ok());
+    ASSERT_EQ(trained.version(), 3u);
+    scores_v3 = ScoreTones(first, id, 3);
+    first.Kill(SIGKILL);
+  }
+  Worker second(database_);
+  uint64_t version = 0;
+  EXPECT_EQ(ScoreTones(second, id, std::nullopt, &version), scores_v3);
+  EXPECT_EQ(version, 3u);
+
+  // Now kill it in the middle of a long training round (many minibatches).
+  {
+    v1::TrainRequest slow;
+    slow.set_critic_id(id);
+    for (int i = 0; i < 20; ++i) AddAudioExample(slow, "slow" + std::to_string(i), i % 2, 100 + i);
+    std::thread call([&] {
+      v1::TrainResponse ignored;
+      second.stub().Train(Context().get(), slow, &ignored);
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    second.Kill(SIGKILL);
+    call.join();
+  }
+  Worker third(database_);
+  v1::GetCriticRequest get;
+  get.set_critic_id(id);
+  v1::Critic critic;
+  ASSERT_TRUE(third.stub().GetCritic(Context().get(), get, &critic).ok());
+  // All or nothing: the killed call committed its 20 versions or none of them.
+  EXPECT_TRUE(critic.latest_version() == 3u || critic.latest_version() == 23u) << critic.latest_version();
+  v1::TrainRequest next;
+  next.set_critic_id(id);
+  AddAudioExample(next, "r4", false, 1800);
+  v1::TrainResponse trained;
+  ASSERT_TRUE(third.stub().Train(Context().get(), next, &trained).ok());
+  EXPECT_EQ(trained.version(), critic.latest_version() + 1);
+  EXPECT_EQ(trained.liked_count() + trained.disliked_count(), trained.version());
+}
+
+}  // namespace
+}  // namespace dd
