@@ -170,6 +170,7 @@ bool IsEightOhEightKick(const std::string& id) {
 // dislikes the rest; after 40 ratings with the paper's recipe the critic ranks held-out loops.
 TEST(CriticLearningTest, LearnsToPreferLoopsWithAnEightOhEightKick) {
   DD_REQUIRE_SHARED_SAMPLES();
+  ConfigureCpuRuntime(0);  // As the worker does: all cores, activations kept in the heap.
   auto library = SampleLibrary::Load(dd::testing::SharedDrumSamplesDir(), {});
   ASSERT_TRUE(library.ok()) << library.status();
   Renderer renderer(*library);
