@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <thread>
 #include <exception>
+#include <functional>
 #include <sstream>
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -55,26 +56,32 @@ std::optional<torch::Device> ParseDevice(const std::string& text, std::string* e
   return std::nullopt;
 }
 
-std::string SerializeTensor(const torch::Tensor& tensor) {
+// Bytes of whatever `write` puts into a LibTorch archive, and the way back.
+std::string ArchiveBytes(const std::function<void(torch::serialize::OutputArchive&)>& write) {
   torch::serialize::OutputArchive archive;
-  archive.write("tensor", tensor);
+  write(archive);
   std::ostringstream out;
   archive.save_to(out);
   return out.str();
 }
 
-torch::Tensor DeserializeTensor(const std::string& bytes) {
+void ReadArchive(const std::string& bytes, torch::Device device,
+                 const std::function<void(torch::serialize::InputArchive&)>& read) {
   torch::serialize::InputArchive archive;
   std::istringstream in(bytes);
-  archive.load_from(in);
-  torch::Tensor tensor;
-  archive.read("tensor", tensor);
-  return tensor;
+  archive.load_from(in, device);
+  read(archive);
 }
 
 }  // namespace
 
 bool CudaAvailable() { return torch::cuda::is_available(); }
+
+std::string CheckDevice(const std::string& device) {
+  std::string error;
+  ParseDevice(device, &error);
+  return error;
+}
 
 void ConfigureCpuRuntime(int threads) {
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -207,20 +214,18 @@ std::unique_ptr<Critic> Critic::Restore(const CriticConfig& config, const std::s
   if (!parsed) return nullptr;
   try {
     auto impl = std::make_unique<Impl>(config, *parsed);
-    {
-      torch::serialize::InputArchive archive;
-      std::istringstream in(state.model);
-      archive.load_from(in, *parsed);
-      impl->net->load(archive);
-    }
+    ReadArchive(state.model, *parsed, [&](auto& archive) { impl->net->load(archive); });
     if (!state.optimizer.empty()) {
       impl->MakeOptimizer();
-      torch::serialize::InputArchive archive;
-      std::istringstream in(state.optimizer);
-      archive.load_from(in, *parsed);
-      impl->optimizer->load(archive);
+      ReadArchive(state.optimizer, *parsed, [&](auto& archive) { impl->optimizer->load(archive); });
     }
-    if (!state.rng.empty()) impl->random.set_state(DeserializeTensor(state.rng));
+    if (!state.rng.empty()) {
+      ReadArchive(state.rng, torch::kCPU, [&](auto& archive) {
+        torch::Tensor rng;
+        archive.read("rng", rng);
+        impl->random.set_state(rng);
+      });
+    }
     std::vector<torch::Tensor> liked, disliked;
     for (RatedClip& clip : clips) {
       if (static_cast<int64_t>(clip.audio.size()) != kClipFrames) {
@@ -271,21 +276,11 @@ std::vector<float> Critic::Score(const float* clips, int64_t count) {
 
 CriticState Critic::SaveState() const {
   CriticState state;
-  {
-    torch::serialize::OutputArchive archive;
-    impl_->net->save(archive);
-    std::ostringstream out;
-    archive.save_to(out);
-    state.model = out.str();
-  }
+  state.model = ArchiveBytes([&](auto& archive) { impl_->net->save(archive); });
   if (impl_->optimizer) {
-    torch::serialize::OutputArchive archive;
-    impl_->optimizer->save(archive);
-    std::ostringstream out;
-    archive.save_to(out);
-    state.optimizer = out.str();
+    state.optimizer = ArchiveBytes([&](auto& archive) { impl_->optimizer->save(archive); });
   }
-  state.rng = SerializeTensor(impl_->random.get_state());
+  state.rng = ArchiveBytes([&](auto& archive) { archive.write("rng", impl_->random.get_state()); });
   return state;
 }
 

@@ -70,6 +70,9 @@ class Critic {
 // Whether LibTorch was built with CUDA and sees at least one device.
 bool CudaAvailable();
 
+// Empty when critics can run on `device` ("cpu" or "cuda[:N]"), otherwise why not.
+std::string CheckDevice(const std::string& device);
+
 // Process-wide CPU settings for critic work; call once at start-up, before any critic runs.
 // `threads` <= 0 means one per hardware thread (LibTorch otherwise may default to 1). Also keeps
 // large tensor buffers in the heap instead of fresh mmaps: a training step allocates ~13 MB

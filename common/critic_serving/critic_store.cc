@@ -21,9 +21,8 @@ absl::StatusOr<std::unique_ptr<CriticStore>> CriticStore::Create(
     storage::CriticRepository& repository, const CriticStoreOptions& options) {
   if (options.cache_capacity < 1) return absl::InvalidArgumentError("cache capacity must be >= 1");
   if (options.max_batch_clips < 1) return absl::InvalidArgumentError("max batch must be >= 1");
-  std::string error;
-  if (!critic::Critic::Create(critic::CriticConfig{}, options.device, &error)) {
-    return absl::FailedPreconditionError(error);
+  if (std::string problem = critic::CheckDevice(options.device); !problem.empty()) {
+    return absl::FailedPreconditionError(problem);
   }
   return std::unique_ptr<CriticStore>(new CriticStore(repository, options));
 }
@@ -86,7 +85,6 @@ absl::StatusOr<TrainResult> CriticStore::Train(const std::string& critic_id,
                                                const std::vector<TrainExample>& examples,
                                                std::optional<uint64_t> expected_version) {
   std::vector<std::string> ids;
-  std::set<std::string> in_request;
   for (const TrainExample& example : examples) {
     if (example.example_id.empty()) return absl::InvalidArgumentError("example_id must be set");
     if (static_cast<int64_t>(example.clip.size()) != critic::kClipFrames) {

@@ -94,6 +94,16 @@ void AddAudioExample(v1::TrainRequest& request, const std::string& id, bool like
   example->mutable_audio()->set_samples_f32le(ToneClipBytes(pitch));
 }
 
+// Two likes of low tones and a dislike of a high one: versions 1 to 3 of a fresh critic.
+v1::TrainRequest ThreeRatedTones(const std::string& critic_id) {
+  v1::TrainRequest train;
+  train.set_critic_id(critic_id);
+  AddAudioExample(train, "r1", true, 60);
+  AddAudioExample(train, "r2", false, 2000);
+  AddAudioExample(train, "r3", true, 70);
+  return train;
+}
+
 class CriticServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -142,11 +152,7 @@ TEST_F(CriticServiceTest, TrainsIdempotentlyAndScoresAnyVersion) {
   const std::vector<double> untrained = ScoreTones(worker, id, std::nullopt);
   ASSERT_EQ(untrained.size(), 3u);
 
-  v1::TrainRequest train;
-  train.set_critic_id(id);
-  AddAudioExample(train, "r1", true, 60);
-  AddAudioExample(train, "r2", false, 2000);
-  AddAudioExample(train, "r3", true, 70);
+  const v1::TrainRequest train = ThreeRatedTones(id);
   v1::TrainResponse trained;
   ASSERT_TRUE(worker.stub().Train(Context().get(), train, &trained).ok());
   EXPECT_EQ(trained.version(), 3u);
@@ -288,13 +294,8 @@ TEST_F(CriticServiceTest, AFreshWorkerServesTheCriticAfterOneIsKilled) {
   {
     Worker first(database_);
     id = CreateSmallCritic(first);
-    v1::TrainRequest train;
-    train.set_critic_id(id);
-    AddAudioExample(train, "r1", true, 60);
-    AddAudioExample(train, "r2", false, 2000);
-    AddAudioExample(train, "r3", true, 80);
     v1::TrainResponse trained;
-    ASSERT_TRUE(first.stub().Train(Context().get(), train, &trained).ok());
+    ASSERT_TRUE(first.stub().Train(Context().get(), ThreeRatedTones(id), &trained).ok());
     ASSERT_EQ(trained.version(), 3u);
     scores_v3 = ScoreTones(first, id, 3);
     first.Kill(SIGKILL);
