@@ -23,7 +23,9 @@ namespace dd {
 struct CriticStoreOptions {
   std::string device = "cpu";  // "cpu" or "cuda[:N]".
   int cache_capacity = 64;     // Critic instances (trainable or per scored version) kept in memory.
-  absl::Duration batch_window = absl::Milliseconds(2);  // Dynamic batching window for Score.
+  // Extra wait for company when a critic version is idle; calls arriving while its batch runs
+  // batch anyway (score_batcher.h).
+  absl::Duration batch_window = absl::ZeroDuration();
   int64_t max_batch_clips = 256;                        // A coalesced batch closes at this size.
 };
 

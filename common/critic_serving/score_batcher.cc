@@ -15,24 +15,33 @@ absl::StatusOr<std::vector<float>> ScoreBatcher::Score(const std::string& key,
   std::vector<Request*> batch;
   {
     absl::MutexLock lock(&mutex_);
-    Pending& pending = pending_[key];
-    const bool leader = pending.requests.empty();
-    pending.requests.push_back(&mine);
-    pending.clips += count;
+    KeyState& state = keys_[key];
+    const bool leader = state.requests.empty();
+    state.requests.push_back(&mine);
+    state.clips += count;
     if (!leader) {
-      // The leader of this key's batch runs it and fills in our result.
+      // The leader of this key's next batch runs it and fills in our result.
       mutex_.Await(absl::Condition(
           +[](Request* request) { return request->done; }, &mine));
       return std::move(mine.result);
     }
-    // Leader: wait for company until the window ends or the batch is full.
     auto full = [this, &key]() ABSL_SHARED_LOCKS_REQUIRED(mutex_) {
-      return pending_[key].clips >= max_batch_clips_;
+      return keys_[key].clips >= max_batch_clips_;
     };
-    if (window_ > absl::ZeroDuration()) mutex_.AwaitWithTimeout(absl::Condition(&full), window_);
-    Pending taken = std::move(pending_[key]);
-    pending_.erase(key);
+    auto idle_or_full = [this, &key]() ABSL_SHARED_LOCKS_REQUIRED(mutex_) {
+      const KeyState& s = keys_[key];
+      return !s.running || s.clips >= max_batch_clips_;
+    };
+    // Company arrives by itself while the current batch runs; an idle key may wait a window.
+    mutex_.Await(absl::Condition(&idle_or_full));
+    if (window_ > absl::ZeroDuration() && !full()) {
+      mutex_.AwaitWithTimeout(absl::Condition(&full), window_);
+    }
+    KeyState& taken = keys_[key];
     batch = std::move(taken.requests);
+    taken.requests.clear();
+    taken.clips = 0;
+    taken.running = true;
   }
 
   std::vector<float> all;
@@ -49,6 +58,9 @@ absl::StatusOr<std::vector<float>> ScoreBatcher::Score(const std::string& key,
   absl::StatusOr<std::vector<float>> scores = run_(key, all, total);
 
   absl::MutexLock lock(&mutex_);
+  KeyState& state = keys_[key];
+  state.running = false;
+  if (state.requests.empty()) keys_.erase(key);
   ++batches_run_;
   clips_run_ += total;
   int64_t offset = 0;

@@ -4,7 +4,20 @@ BUILD_DIR="${DD_BUILD_DIR:-$ROOT/build}"
 RUN_DIR="${DD_RUN_DIR:-$ROOT/.run}"
 PG_PORT="${DD_PG_PORT:-55432}"
 # name:port of every service that exists, in start order.
-SERVICES=("render:${DD_RENDER_PORT:-50051}" "critic:${DD_CRITIC_PORT:-50052}")
+SERVICES=("render:${DD_RENDER_PORT:-50051}" "critic:${DD_CRITIC_PORT:-50052}"
+          "generator:${DD_GENERATOR_PORT:-50053}")
+
+# Flags for one service beyond host and port: where its peers are, and the sample folder
+# ($DD_SAMPLES, default: the bundled kit) that every service must share.
+dd_service_args() {
+  local name="$1"
+  local args=()
+  [[ -n "${DD_SAMPLES:-}" ]] && args+=("--samples=$(realpath "$DD_SAMPLES")")
+  case "$name" in
+    generator) args+=("--critic=127.0.0.1:${DD_CRITIC_PORT:-50052}") ;;
+  esac
+  echo "${args[@]}"
+}
 
 dd_build() {
   "$ROOT/deploy/local/install-deps"

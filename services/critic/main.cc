@@ -17,8 +17,9 @@ ABSL_FLAG(std::string, device, "cpu", "Where critics run: cpu, or cuda:N when Li
 ABSL_FLAG(int, threads, 0, "CPU threads for LibTorch; 0 means one per hardware thread.");
 ABSL_FLAG(int, cache_critics, 64,
           "Critic instances kept in memory (LRU); a miss reloads from PostgreSQL.");
-ABSL_FLAG(absl::Duration, batch_window, absl::Milliseconds(2),
-          "How long a Score call waits for others on the same critic version to batch with.");
+ABSL_FLAG(absl::Duration, batch_window, absl::ZeroDuration(),
+          "Extra wait of a Score call for others to batch with when its critic version is idle. "
+          "Calls that arrive while a batch runs always go together in the next batch.");
 ABSL_FLAG(int, max_batch, 1024, "Items per Score call; larger calls get RESOURCE_EXHAUSTED.");
 
 int main(int argc, char** argv) {

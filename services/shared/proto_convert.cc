@@ -69,6 +69,41 @@ void PatternToProto(const Pattern& pattern, v1::DrumLoop* loop) {
   }
 }
 
+absl::StatusOr<GenerationOptions> GenerationOptionsFromPriors(const v1::PatternPriors& priors) {
+  GenerationOptions options;
+  // Range checks happen before narrowing to int, so messages quote what the caller sent.
+  if (priors.steps() != 0) {
+    if (priors.steps() > static_cast<uint32_t>(PatternLimits::kMaxSteps)) {
+      return absl::InvalidArgumentError(absl::StrCat("priors.steps must be in [",
+                                                     PatternLimits::kMinSteps, ", ",
+                                                     PatternLimits::kMaxSteps, "], got ",
+                                                     priors.steps()));
+    }
+    options.steps = static_cast<int>(priors.steps());
+  }
+  if (priors.tracks() != 0) {
+    if (priors.tracks() > static_cast<uint32_t>(PatternLimits::kMaxTracks)) {
+      return absl::InvalidArgumentError(absl::StrCat("priors.tracks must be in [",
+                                                     PatternLimits::kMinTracks, ", ",
+                                                     PatternLimits::kMaxTracks, "], got ",
+                                                     priors.tracks()));
+    }
+    options.tracks = static_cast<int>(priors.tracks());
+  }
+  if (priors.bpm() != 0.0) options.bpm = priors.bpm();
+  if (priors.hit_density() != 0.0) options.hit_density = priors.hit_density();
+  options.four_on_the_floor = priors.four_on_the_floor();
+  if (absl::Status s = ValidateSteps(options.steps); !s.ok()) return s;
+  if (absl::Status s = ValidateTrackCount(options.tracks); !s.ok()) return s;
+  if (absl::Status s = ValidateBpm(options.bpm); !s.ok()) return s;
+  if (!std::isfinite(options.hit_density) || options.hit_density <= 0.0 ||
+      options.hit_density > 1.0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("priors.hit_density must be in (0, 1], got ", options.hit_density));
+  }
+  return options;
+}
+
 AudioEncoding EncodingFromProto(v1::AudioFormat format) {
   switch (format) {
     case v1::AUDIO_FORMAT_FLAC:

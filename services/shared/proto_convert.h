@@ -4,6 +4,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/audio/encode.h"
+#include "common/pattern/generation.h"
 #include "common/pattern/pattern.h"
 #include "deepdrummer/v1/loop.pb.h"
 
@@ -13,6 +14,12 @@ namespace dd {
 // validates shape and ranges. INVALID_ARGUMENT with the offending field on failure.
 absl::StatusOr<Pattern> PatternFromProto(const deepdrummer::v1::DrumLoop& loop);
 void PatternToProto(const Pattern& pattern, deepdrummer::v1::DrumLoop* loop);
+
+// The priors' defaults applied (an empty message is the paper's setting) and ranges checked;
+// mutation probabilities keep GenerationOptions' defaults. The sample restriction is applied by
+// SelectSamplePool against the library that will be used.
+absl::StatusOr<GenerationOptions> GenerationOptionsFromPriors(
+    const deepdrummer::v1::PatternPriors& priors);
 
 AudioEncoding EncodingFromProto(deepdrummer::v1::AudioFormat format);
 

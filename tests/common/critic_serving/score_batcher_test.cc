@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -48,6 +50,27 @@ TEST(ScoreBatcherTest, DifferentKeysAreNotMixedAndErrorsReachEveryone) {
   EXPECT_EQ((*a)[0], 1.0f);
   EXPECT_EQ((*b)[0], 2.0f);
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(ScoreBatcherTest, ALoneCallRunsAtOnceAndCallsDuringABatchGoTogetherNext) {
+  std::atomic<int> calls{0};
+  ScoreBatcher batcher(absl::ZeroDuration(), 100, [&calls](const std::string&, const std::vector<float>&, int64_t count) {
+    // The first batch is slow, so that the next callers arrive while it runs.
+    if (calls++ == 0) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    return absl::StatusOr<std::vector<float>>(std::vector<float>(static_cast<size_t>(count), 0.5f));
+  });
+  std::thread first([&] { EXPECT_TRUE(batcher.Score("k", {0}, 1).ok()); });
+  while (calls.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_EQ(batcher.batches_run(), 0);  // Running, not finished.
+  std::vector<std::thread> queued;
+  for (int i = 0; i < 3; ++i) {
+    queued.emplace_back([&] { EXPECT_TRUE(batcher.Score("k", {0}, 1).ok()); });
+  }
+  first.join();
+  for (auto& t : queued) t.join();
+  // One batch for the first call, one for the three that queued behind it.
+  EXPECT_EQ(batcher.batches_run(), 2);
+  EXPECT_EQ(batcher.clips_run(), 4);
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "deepdrummer/v1/critic.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "tests/support/postgres_server.h"
+#include "tests/support/service_process.h"
 #include "tests/support/test_support.h"
 
 namespace dd {
@@ -23,51 +24,21 @@ namespace {
 namespace v1 = deepdrummer::v1;
 
 // A dd-critic process on a free loopback port.
-class Worker {
+class Worker : public dd::testing::ServiceProcess {
  public:
-  Worker(const std::string& database, std::vector<std::string> extra = {}) {
-    port_file_ = dir_.path() / "port";
-    std::vector<std::string> args = {DD_CRITIC_BIN, "--port=0", "--port_file=" + port_file_.string(),
-                                     "--database=" + database, "--threads=1", "--log_level=warning",
-                                     "--samples=" + dd::testing::DefaultKitDir().string()};
-    args.insert(args.end(), extra.begin(), extra.end());
-    pid_ = fork();
-    if (pid_ == 0) {
-      std::vector<char*> argv;
-      for (auto& arg : args) argv.push_back(arg.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    for (int i = 0; i < 600 && port_ == 0; ++i) {
-      std::ifstream in(port_file_);
-      if (!(in >> port_)) port_ = 0;
-      if (port_ == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(port_), grpc::InsecureChannelCredentials());
-    stub_ = v1::CriticService::NewStub(channel_);
-  }
-  ~Worker() { Kill(SIGKILL); }
-  void Kill(int signal) {
-    if (pid_ <= 0) return;
-    kill(pid_, signal);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    exit_status_ = status;
-    pid_ = -1;
-  }
-  int port() const { return port_; }
-  int exit_status() const { return exit_status_; }
+  Worker(const std::string& database, std::vector<std::string> extra = {})
+      : ServiceProcess(DD_CRITIC_BIN, WorkerArgs(database, std::move(extra))),
+        stub_(v1::CriticService::NewStub(channel())) {}
   v1::CriticService::Stub& stub() { return *stub_; }
-  std::shared_ptr<grpc::Channel> channel() { return channel_; }
 
  private:
-  dd::testing::TempDir dir_;
-  std::filesystem::path port_file_;
-  pid_t pid_ = -1;
-  int port_ = 0;
-  int exit_status_ = 0;
-  std::shared_ptr<grpc::Channel> channel_;
+  static std::vector<std::string> WorkerArgs(const std::string& database,
+                                             std::vector<std::string> extra) {
+    std::vector<std::string> args = {"--database=" + database, "--threads=1", "--log_level=warning",
+                                     "--samples=" + dd::testing::DefaultKitDir().string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  }
   std::unique_ptr<v1::CriticService::Stub> stub_;
 };
 
@@ -282,8 +253,8 @@ TEST_F(CriticServiceTest, BadRequestsGetClearErrorsAndChangeNothing) {
   auto health_stub = grpc::health::v1::Health::NewStub(worker.channel());
   ASSERT_TRUE(health_stub->Check(Context().get(), health_request, &health).ok());
   EXPECT_EQ(health.status(), grpc::health::v1::HealthCheckResponse::SERVING);
-  worker.Kill(SIGTERM);
-  EXPECT_TRUE(WIFEXITED(worker.exit_status()) && WEXITSTATUS(worker.exit_status()) == 0);
+  const int exit_status = worker.Kill(SIGTERM);
+  EXPECT_TRUE(WIFEXITED(exit_status) && WEXITSTATUS(exit_status) == 0);
 }
 
 // Acceptance: kill a worker between two Train calls, and during one; a fresh worker serves the

@@ -1,0 +1,55 @@
+// dd-generator: samples drum loops a critic likes, scoring through the critic service.
+// Stateless; run as many as needed.
+#include <cstdlib>
+
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <grpcpp/support/channel_arguments.h>
+
+#include "absl/flags/flag.h"
+#include "common/log/log.h"
+#include "common/samples/library_holder.h"
+#include "services/generator/generator_service.h"
+#include "services/shared/service_main.h"
+
+ABSL_FLAG(std::string, critic, "127.0.0.1:50052", "Address of the critic service.");
+ABSL_FLAG(std::string, samples, DD_DEFAULT_SAMPLES_DIR,
+          "Sample folder whose ids the generator draws from (the same as the critic's and "
+          "dd-render's).");
+ABSL_FLAG(int, max_count, 256, "Most loops one request may ask for.");
+ABSL_FLAG(absl::Duration, default_deadline, absl::Seconds(120),
+          "Deadline applied to requests that set none.");
+ABSL_FLAG(absl::Duration, critic_timeout, absl::Seconds(30),
+          "Upper bound on each Score call to the critic service.");
+
+int main(int argc, char** argv) {
+  dd::InitService(argc, argv, "generator",
+                  "dd-generator: Metropolis-Hastings sampling of drum loops guided by a critic.\n"
+                  "Usage: dd-generator --port=50053 --critic=127.0.0.1:50052");
+  auto fail = [](const absl::Status& status) {
+    dd::log::Error("startup.failed", {{"error", status.ToString()}});
+    return EXIT_FAILURE;
+  };
+  auto samples = dd::SampleLibraryHolder::Create(absl::GetFlag(FLAGS_samples), {});
+  if (!samples.ok()) return fail(samples.status());
+  grpc::ChannelArguments channel_args;
+  // Score replies are small; requests carry up to max_count * chains loops, well under this.
+  channel_args.SetMaxReceiveMessageSize(16 << 20);
+  channel_args.SetMaxSendMessageSize(16 << 20);
+  auto channel = grpc::CreateCustomChannel(absl::GetFlag(FLAGS_critic),
+                                           grpc::InsecureChannelCredentials(), channel_args);
+  auto critic = deepdrummer::v1::CriticService::NewStub(channel);
+  dd::GeneratorServiceOptions options;
+  options.limits.max_count = absl::GetFlag(FLAGS_max_count);
+  options.default_deadline = absl::GetFlag(FLAGS_default_deadline);
+  options.critic_call_timeout = absl::GetFlag(FLAGS_critic_timeout);
+  dd::GeneratorService service(*critic, **samples, options);
+
+  dd::GrpcServerOptions server_options = dd::ServerOptionsFromFlags();
+  server_options.health_service_names = {"deepdrummer.v1.GeneratorService"};
+  auto server = dd::GrpcServer::Start(server_options, {&service});
+  if (!server.ok()) return fail(server.status());
+  dd::log::Info("generator.ready", {{"critic", absl::GetFlag(FLAGS_critic)},
+                                    {"samples", (*samples)->Get()->ids().size()}});
+  return dd::ServeUntilSignalled(**server);
+}

@@ -1,0 +1,105 @@
+#include "services/generator/sampling_plan.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "services/shared/proto_convert.h"
+
+namespace dd {
+namespace v1 = deepdrummer::v1;
+namespace {
+
+// Narrows a proto count to int, saying which field was too large instead of wrapping.
+absl::StatusOr<int> BoundedInt(const char* field, uint32_t value, int max) {
+  if (value > static_cast<uint32_t>(max)) {
+    return absl::InvalidArgumentError(absl::StrCat(field, " must be at most ", max, ", got ", value));
+  }
+  return static_cast<int>(value);
+}
+
+absl::StatusOr<SamplerOptions> SamplerOptionsFromProto(v1::SamplingMode mode,
+                                                       const v1::SamplerOptions& in) {
+  SamplerOptions options;
+  switch (mode) {
+    case v1::SAMPLING_MODE_UNSPECIFIED:
+    case v1::SAMPLING_MODE_METROPOLIS:
+      options.mode = SamplingMode::kMetropolis;
+      break;
+    case v1::SAMPLING_MODE_THRESHOLD:
+      options.mode = SamplingMode::kThreshold;
+      break;
+    case v1::SAMPLING_MODE_HILL_CLIMB:
+      options.mode = SamplingMode::kHillClimb;
+      break;
+    default:
+      return absl::InvalidArgumentError(absl::StrCat("unknown sampling mode ", mode));
+  }
+  if (in.has_temperature()) options.temperature = in.temperature();
+  if (in.has_threshold()) options.threshold = in.threshold();
+  if (in.has_min_steps()) {
+    auto steps = BoundedInt("sampler.min_steps", in.min_steps(), SamplerOptions::kMaxStepLimit);
+    if (!steps.ok()) return steps.status();
+    options.min_steps = *steps;
+  }
+  if (in.has_max_steps()) {
+    auto steps = BoundedInt("sampler.max_steps", in.max_steps(), SamplerOptions::kMaxStepLimit);
+    if (!steps.ok()) return steps.status();
+    options.max_steps = *steps;
+  }
+  if (in.has_chains()) {
+    auto chains = BoundedInt("sampler.chains", in.chains(), SamplerOptions::kMaxChains);
+    if (!chains.ok()) return chains.status();
+    options.chains = *chains;
+  }
+  if (absl::Status status = ValidateSamplerOptions(options); !status.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("sampler.", status.message()));
+  }
+  return options;
+}
+
+std::vector<std::string> ToVector(const google::protobuf::RepeatedPtrField<std::string>& in) {
+  return std::vector<std::string>(in.begin(), in.end());
+}
+
+}  // namespace
+
+absl::StatusOr<SamplingPlan> PlanSampling(const v1::SampleRequest& request,
+                                          absl::Span<const std::string> sample_ids,
+                                          const SamplingLimits& limits) {
+  if (request.critic_id().empty()) return absl::InvalidArgumentError("critic_id is required");
+  auto count = BoundedInt("count", request.count(), limits.max_count);
+  if (!count.ok()) return count.status();
+  if (request.avoid_fingerprints_size() > limits.max_avoid) {
+    return absl::InvalidArgumentError(absl::StrCat("at most ", limits.max_avoid,
+                                                   " avoid_fingerprints, got ",
+                                                   request.avoid_fingerprints_size()));
+  }
+  auto sampler = SamplerOptionsFromProto(request.mode(), request.sampler());
+  if (!sampler.ok()) return sampler.status();
+  auto generation = GenerationOptionsFromPriors(request.priors());
+  if (!generation.ok()) return generation.status();
+  if (request.sampler().has_cell_flip_probability()) {
+    generation->cell_flip_probability = request.sampler().cell_flip_probability();
+  }
+  if (request.sampler().has_sample_swap_probability()) {
+    generation->sample_swap_probability = request.sampler().sample_swap_probability();
+  }
+  const v1::PatternPriors& priors = request.priors();
+  auto pool = SelectSamplePool(sample_ids, ToVector(priors.sample_ids()),
+                               ToVector(priors.sample_folders()),
+                               ToVector(priors.kick_sample_ids()), priors.four_on_the_floor());
+  if (!pool.ok()) return pool.status();
+  auto generator = PatternGenerator::Create(*generation, *std::move(pool));
+  if (!generator.ok()) return generator.status();
+
+  SamplingJob job;
+  job.count = std::max(*count, 1);
+  job.seed = request.seed();
+  job.avoid_fingerprints.insert(request.avoid_fingerprints().begin(),
+                                request.avoid_fingerprints().end());
+  std::optional<uint64_t> version;
+  if (request.has_critic_version()) version = request.critic_version();
+  return SamplingPlan{*sampler, *std::move(generator), std::move(job), version};
+}
+
+}  // namespace dd

@@ -1,0 +1,215 @@
+// dd-generator and dd-critic as real processes on loopback, with a PostgreSQL the test starts;
+// every call goes over gRPC as a client's would.
+#include <gtest/gtest.h>
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <set>
+
+#include "deepdrummer/v1/critic.grpc.pb.h"
+#include "deepdrummer/v1/generator.grpc.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "tests/support/postgres_server.h"
+#include "tests/support/service_process.h"
+#include "tests/support/test_support.h"
+
+namespace dd {
+namespace {
+namespace v1 = deepdrummer::v1;
+
+std::unique_ptr<grpc::ClientContext> Context(std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() + timeout);
+  return context;
+}
+
+class GeneratorServiceTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    const std::string database = dd::testing::SharedPostgres().CreateDatabase("generator_service");
+    const std::string kit = "--samples=" + dd::testing::DefaultKitDir().string();
+    critic_ = new dd::testing::ServiceProcess(
+        DD_CRITIC_BIN, {"--database=" + database, "--threads=1", "--log_level=warning", kit});
+    generator_ = new dd::testing::ServiceProcess(
+        DD_GENERATOR_BIN, {"--critic=" + critic_->address(), "--log_level=warning", kit});
+  }
+  static void TearDownTestSuite() {
+    delete generator_;
+    delete critic_;
+  }
+
+  void SetUp() override {
+    ASSERT_NE(critic_->port(), 0);
+    ASSERT_NE(generator_->port(), 0);
+    critic_stub_ = v1::CriticService::NewStub(critic_->channel());
+    stub_ = v1::GeneratorService::NewStub(generator_->channel());
+    v1::CreateCriticRequest create;
+    create.mutable_config()->set_seed(3);
+    v1::CreateCriticResponse created;
+    ASSERT_TRUE(critic_stub_->CreateCritic(Context().get(), create, &created).ok());
+    critic_id_ = created.critic_id();
+  }
+
+  v1::SampleRequest Request(v1::SamplingMode mode, uint32_t count, uint64_t seed) const {
+    v1::SampleRequest request;
+    request.set_critic_id(critic_id_);
+    request.set_mode(mode);
+    request.set_count(count);
+    request.set_seed(seed);
+    request.mutable_sampler()->set_min_steps(10);
+    request.mutable_sampler()->set_max_steps(10);
+    return request;
+  }
+
+  grpc::StatusCode Code(const v1::SampleRequest& request) {
+    v1::SampleResponse response;
+    grpc::Status status = stub_->Sample(Context().get(), request, &response);
+    EXPECT_FALSE(status.error_message().empty() && !status.ok());
+    return status.error_code();
+  }
+
+  static dd::testing::ServiceProcess* critic_;
+  static dd::testing::ServiceProcess* generator_;
+  std::unique_ptr<v1::CriticService::Stub> critic_stub_;
+  std::unique_ptr<v1::GeneratorService::Stub> stub_;
+  std::string critic_id_;
+};
+dd::testing::ServiceProcess* GeneratorServiceTest::critic_ = nullptr;
+dd::testing::ServiceProcess* GeneratorServiceTest::generator_ = nullptr;
+
+TEST_F(GeneratorServiceTest, SamplesDistinctScoredLoopsFromTheCritic) {
+  v1::SampleRequest request = Request(v1::SAMPLING_MODE_METROPOLIS, 3, 11);
+  request.mutable_priors()->set_four_on_the_floor(true);
+  v1::SampleResponse response;
+  grpc::Status status = stub_->Sample(Context().get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(response.loops_size(), 3);
+  std::set<std::string> fingerprints;
+  for (const v1::SampledLoop& loop : response.loops()) {
+    EXPECT_EQ(loop.steps_taken(), 10u);
+    EXPECT_GT(loop.score(), 0.0);
+    EXPECT_LT(loop.score(), 1.0);
+    EXPECT_EQ(loop.critic_version(), 0u);
+    EXPECT_EQ(loop.loop().tracks_size(), 4);
+    EXPECT_EQ(loop.loop().steps(), 16u);
+    for (int step = 0; step < 16; step += 4) EXPECT_TRUE(loop.loop().tracks(0).hits(step));
+    EXPECT_EQ(loop.fingerprint().size(), 16u);
+    fingerprints.insert(loop.fingerprint());
+  }
+  EXPECT_EQ(fingerprints.size(), 3u);
+
+  // The critic agrees with the score the generator reports.
+  v1::ScoreRequest score;
+  score.set_critic_id(critic_id_);
+  *score.add_items()->mutable_loop() = response.loops(0).loop();
+  v1::ScoreResponse scored;
+  ASSERT_TRUE(critic_stub_->Score(Context().get(), score, &scored).ok());
+  EXPECT_NEAR(scored.like_probability(0), response.loops(0).score(), 1e-6);
+
+  // Same seed: same loops. Avoiding them: none comes back.
+  v1::SampleResponse again;
+  ASSERT_TRUE(stub_->Sample(Context().get(), request, &again).ok());
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(again.loops(i).fingerprint(), response.loops(i).fingerprint());
+    request.add_avoid_fingerprints(response.loops(i).fingerprint());
+  }
+  v1::SampleResponse avoiding;
+  ASSERT_TRUE(stub_->Sample(Context().get(), request, &avoiding).ok());
+  for (const v1::SampledLoop& loop : avoiding.loops()) {
+    EXPECT_FALSE(fingerprints.contains(loop.fingerprint()));
+  }
+}
+
+TEST_F(GeneratorServiceTest, ThresholdModeWithAnUntrainedCriticIsCapped) {
+  v1::SampleResponse response;
+  ASSERT_TRUE(
+      stub_->Sample(Context().get(), Request(v1::SAMPLING_MODE_THRESHOLD, 2, 1), &response).ok());
+  ASSERT_EQ(response.loops_size(), 2);
+  for (const v1::SampledLoop& loop : response.loops()) {
+    // An untrained critic scores about 0.5 everywhere: 0.95 is out of reach.
+    EXPECT_TRUE(loop.capped());
+    EXPECT_FALSE(loop.threshold_reached());
+    EXPECT_LT(loop.score(), 0.95);
+    EXPECT_EQ(loop.steps_taken(), 10u);
+  }
+  v1::SampleRequest reachable = Request(v1::SAMPLING_MODE_HILL_CLIMB, 1, 1);
+  reachable.mutable_sampler()->set_threshold(0.0);
+  ASSERT_TRUE(stub_->Sample(Context().get(), reachable, &response).ok());
+  EXPECT_TRUE(response.loops(response.loops_size() - 1).threshold_reached());
+}
+
+TEST_F(GeneratorServiceTest, StreamsOneMessagePerLoop) {
+  auto context = Context();
+  auto reader = stub_->SampleStream(context.get(), Request(v1::SAMPLING_MODE_METROPOLIS, 4, 2));
+  v1::SampledLoop loop;
+  int received = 0;
+  while (reader->Read(&loop)) ++received;
+  EXPECT_TRUE(reader->Finish().ok());
+  EXPECT_EQ(received, 4);
+}
+
+TEST_F(GeneratorServiceTest, StopsPromptlyAtTheDeadline) {
+  v1::SampleRequest request = Request(v1::SAMPLING_MODE_METROPOLIS, 1, 1);
+  request.mutable_sampler()->set_min_steps(100000);
+  v1::SampleResponse response;
+  const auto start = std::chrono::steady_clock::now();
+  grpc::Status status =
+      stub_->Sample(Context(std::chrono::milliseconds(500)).get(), request, &response);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_LT(seconds, 5.0);  // A bound for "it stopped", not a speed target.
+  // The generator gave up too, instead of sampling on: a follow-up call is served at once.
+  EXPECT_TRUE(stub_->Sample(Context().get(), Request(v1::SAMPLING_MODE_METROPOLIS, 1, 1), &response).ok());
+}
+
+TEST_F(GeneratorServiceTest, BadRequestsGetClearErrors) {
+  v1::SampleRequest request = Request(v1::SAMPLING_MODE_METROPOLIS, 1, 1);
+  request.set_critic_id("");
+  EXPECT_EQ(Code(request), grpc::StatusCode::INVALID_ARGUMENT);
+  request.set_critic_id("00000000-0000-0000-0000-000000000000");
+  EXPECT_EQ(Code(request), grpc::StatusCode::NOT_FOUND);
+  request = Request(v1::SAMPLING_MODE_METROPOLIS, 1, 1);
+  request.set_critic_version(7);
+  EXPECT_EQ(Code(request), grpc::StatusCode::NOT_FOUND);
+  request = Request(v1::SAMPLING_MODE_METROPOLIS, 1000, 1);
+  EXPECT_EQ(Code(request), grpc::StatusCode::INVALID_ARGUMENT);
+  request = Request(v1::SAMPLING_MODE_METROPOLIS, 1, 1);
+  request.mutable_sampler()->set_temperature(-1);
+  EXPECT_EQ(Code(request), grpc::StatusCode::INVALID_ARGUMENT);
+  request = Request(v1::SAMPLING_MODE_METROPOLIS, 1, 1);
+  request.mutable_sampler()->set_chains(100000);
+  EXPECT_EQ(Code(request), grpc::StatusCode::INVALID_ARGUMENT);
+  request = Request(v1::SAMPLING_MODE_METROPOLIS, 1, 1);
+  request.mutable_priors()->set_steps(65);
+  EXPECT_EQ(Code(request), grpc::StatusCode::INVALID_ARGUMENT);
+  request = Request(v1::SAMPLING_MODE_METROPOLIS, 1, 1);
+  request.mutable_priors()->add_sample_ids("no/such.wav");
+  EXPECT_EQ(Code(request), grpc::StatusCode::NOT_FOUND);
+  request = Request(v1::SAMPLING_MODE_METROPOLIS, 1, 1);
+  request.mutable_priors()->add_sample_folders("no-such-folder/");
+  EXPECT_EQ(Code(request), grpc::StatusCode::FAILED_PRECONDITION);
+  request = Request(static_cast<v1::SamplingMode>(42), 1, 1);
+  EXPECT_EQ(Code(request), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(GeneratorServiceTest, ServesHealthAndRestrictsSamplesToAFolder) {
+  auto health = grpc::health::v1::Health::NewStub(generator_->channel());
+  grpc::health::v1::HealthCheckRequest check;
+  check.set_service("deepdrummer.v1.GeneratorService");
+  grpc::health::v1::HealthCheckResponse serving;
+  ASSERT_TRUE(health->Check(Context().get(), check, &serving).ok());
+  EXPECT_EQ(serving.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+
+  v1::SampleRequest request = Request(v1::SAMPLING_MODE_METROPOLIS, 2, 4);
+  request.mutable_priors()->add_sample_ids("kick/kick-deep.wav");
+  v1::SampleResponse response;
+  grpc::Status status = stub_->Sample(Context().get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  for (const v1::SampledLoop& loop : response.loops()) {
+    for (const v1::Track& track : loop.loop().tracks()) EXPECT_EQ(track.sample_id(), "kick/kick-deep.wav");
+  }
+}
+
+}  // namespace
+}  // namespace dd
