@@ -5,16 +5,19 @@ RUN_DIR="${DD_RUN_DIR:-$ROOT/.run}"
 PG_PORT="${DD_PG_PORT:-55432}"
 # name:port of every service that exists, in start order.
 SERVICES=("render:${DD_RENDER_PORT:-50051}" "critic:${DD_CRITIC_PORT:-50052}"
-          "generator:${DD_GENERATOR_PORT:-50053}")
+          "generator:${DD_GENERATOR_PORT:-50053}" "session:${DD_SESSION_PORT:-50054}")
 
 # Flags for one service beyond host and port: where its peers are, and the sample folder
 # ($DD_SAMPLES, default: the bundled kit) that every service must share.
 dd_service_args() {
   local name="$1"
   local args=()
-  [[ -n "${DD_SAMPLES:-}" ]] && args+=("--samples=$(realpath "$DD_SAMPLES")")
+  [[ -n "${DD_SAMPLES:-}" && "$name" != session ]] && args+=("--samples=$(realpath "$DD_SAMPLES")")
   case "$name" in
     generator) args+=("--critic=127.0.0.1:${DD_CRITIC_PORT:-50052}") ;;
+    session) args+=("--critic=127.0.0.1:${DD_CRITIC_PORT:-50052}"
+                    "--generator=127.0.0.1:${DD_GENERATOR_PORT:-50053}"
+                    "--render=127.0.0.1:${DD_RENDER_PORT:-50051}") ;;
   esac
   echo "${args[@]}"
 }

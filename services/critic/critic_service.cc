@@ -44,12 +44,6 @@ void ConfigToProto(const critic::CriticConfig& c, v1::CriticConfig* out) {
   out->set_seed(c.seed);
 }
 
-void SetTimestamp(absl::Time time, google::protobuf::Timestamp* out) {
-  const int64_t micros = absl::ToUnixMicros(time);
-  out->set_seconds(micros / 1000000);
-  out->set_nanos(static_cast<int32_t>((micros % 1000000) * 1000));
-}
-
 // The clip the critic hears, from a loop (rendered to its steady-state bar) or from audio that
 // must already be one: 2 s of 44.1 kHz float samples.
 absl::Status AppendClip(const Renderer& renderer, const v1::DrumLoop* loop,
@@ -175,12 +169,12 @@ grpc::Status CriticService::GetCritic(grpc::ServerContext*, const v1::GetCriticR
   response->set_owner(record->owner);
   ConfigToProto(record->config, response->mutable_config());
   response->set_latest_version(record->latest_version);
-  SetTimestamp(record->created_at, response->mutable_created_at());
+  TimestampToProto(record->created_at, response->mutable_created_at());
   response->set_parameter_count(static_cast<uint64_t>(record->parameter_count));
   for (const storage::CriticVersionRecord& v : *versions) {
     v1::CriticVersion* out = response->add_versions();
     out->set_version(v.version);
-    SetTimestamp(v.created_at, out->mutable_created_at());
+    TimestampToProto(v.created_at, out->mutable_created_at());
     out->set_example_id(v.example_id);
     out->set_liked_count(static_cast<uint32_t>(v.liked_count));
     out->set_disliked_count(static_cast<uint32_t>(v.disliked_count));

@@ -17,46 +17,6 @@ absl::StatusOr<int> BoundedInt(const char* field, uint32_t value, int max) {
   return static_cast<int>(value);
 }
 
-absl::StatusOr<SamplerOptions> SamplerOptionsFromProto(v1::SamplingMode mode,
-                                                       const v1::SamplerOptions& in) {
-  SamplerOptions options;
-  switch (mode) {
-    case v1::SAMPLING_MODE_UNSPECIFIED:
-    case v1::SAMPLING_MODE_METROPOLIS:
-      options.mode = SamplingMode::kMetropolis;
-      break;
-    case v1::SAMPLING_MODE_THRESHOLD:
-      options.mode = SamplingMode::kThreshold;
-      break;
-    case v1::SAMPLING_MODE_HILL_CLIMB:
-      options.mode = SamplingMode::kHillClimb;
-      break;
-    default:
-      return absl::InvalidArgumentError(absl::StrCat("unknown sampling mode ", mode));
-  }
-  if (in.has_temperature()) options.temperature = in.temperature();
-  if (in.has_threshold()) options.threshold = in.threshold();
-  if (in.has_min_steps()) {
-    auto steps = BoundedInt("sampler.min_steps", in.min_steps(), SamplerOptions::kMaxStepLimit);
-    if (!steps.ok()) return steps.status();
-    options.min_steps = *steps;
-  }
-  if (in.has_max_steps()) {
-    auto steps = BoundedInt("sampler.max_steps", in.max_steps(), SamplerOptions::kMaxStepLimit);
-    if (!steps.ok()) return steps.status();
-    options.max_steps = *steps;
-  }
-  if (in.has_chains()) {
-    auto chains = BoundedInt("sampler.chains", in.chains(), SamplerOptions::kMaxChains);
-    if (!chains.ok()) return chains.status();
-    options.chains = *chains;
-  }
-  if (absl::Status status = ValidateSamplerOptions(options); !status.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("sampler.", status.message()));
-  }
-  return options;
-}
-
 std::vector<std::string> ToVector(const google::protobuf::RepeatedPtrField<std::string>& in) {
   return std::vector<std::string>(in.begin(), in.end());
 }

@@ -7,6 +7,58 @@
 namespace dd {
 
 namespace v1 = deepdrummer::v1;
+namespace {
+
+// Narrows a proto count to int, saying which field was too large instead of wrapping.
+absl::StatusOr<int> BoundedInt(const char* field, uint32_t value, int max) {
+  if (value > static_cast<uint32_t>(max)) {
+    return absl::InvalidArgumentError(absl::StrCat(field, " must be at most ", max, ", got ", value));
+  }
+  return static_cast<int>(value);
+}
+
+}  // namespace
+
+absl::StatusOr<SamplerOptions> SamplerOptionsFromProto(v1::SamplingMode mode,
+                                                       const v1::SamplerOptions& in) {
+  SamplerOptions options;
+  switch (mode) {
+    case v1::SAMPLING_MODE_UNSPECIFIED:
+    case v1::SAMPLING_MODE_METROPOLIS:
+      options.mode = SamplingMode::kMetropolis;
+      break;
+    case v1::SAMPLING_MODE_THRESHOLD:
+      options.mode = SamplingMode::kThreshold;
+      break;
+    case v1::SAMPLING_MODE_HILL_CLIMB:
+      options.mode = SamplingMode::kHillClimb;
+      break;
+    default:
+      return absl::InvalidArgumentError(absl::StrCat("unknown sampling mode ", mode));
+  }
+  if (in.has_temperature()) options.temperature = in.temperature();
+  if (in.has_threshold()) options.threshold = in.threshold();
+  if (in.has_min_steps()) {
+    auto steps = BoundedInt("sampler.min_steps", in.min_steps(), SamplerOptions::kMaxStepLimit);
+    if (!steps.ok()) return steps.status();
+    options.min_steps = *steps;
+  }
+  if (in.has_max_steps()) {
+    auto steps = BoundedInt("sampler.max_steps", in.max_steps(), SamplerOptions::kMaxStepLimit);
+    if (!steps.ok()) return steps.status();
+    options.max_steps = *steps;
+  }
+  if (in.has_chains()) {
+    auto chains = BoundedInt("sampler.chains", in.chains(), SamplerOptions::kMaxChains);
+    if (!chains.ok()) return chains.status();
+    options.chains = *chains;
+  }
+  if (absl::Status status = ValidateSamplerOptions(options); !status.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("sampler.", status.message()));
+  }
+  return options;
+}
+
 
 absl::StatusOr<Pattern> PatternFromProto(const v1::DrumLoop& loop) {
   const uint32_t steps = loop.steps() == 0 ? PatternLimits::kDefaultSteps : loop.steps();
@@ -102,6 +154,12 @@ absl::StatusOr<GenerationOptions> GenerationOptionsFromPriors(const v1::PatternP
         absl::StrCat("priors.hit_density must be in (0, 1], got ", options.hit_density));
   }
   return options;
+}
+
+void TimestampToProto(absl::Time time, google::protobuf::Timestamp* out) {
+  const int64_t micros = absl::ToUnixMicros(time);
+  out->set_seconds(micros / 1000000);
+  out->set_nanos(static_cast<int32_t>((micros % 1000000) * 1000));
 }
 
 AudioEncoding EncodingFromProto(v1::AudioFormat format) {

@@ -3,10 +3,14 @@
 #pragma once
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "common/audio/encode.h"
 #include "common/pattern/generation.h"
 #include "common/pattern/pattern.h"
+#include "common/sampler/sampler_options.h"
+#include "deepdrummer/v1/generator.pb.h"
 #include "deepdrummer/v1/loop.pb.h"
+#include "google/protobuf/timestamp.pb.h"
 
 namespace dd {
 
@@ -20,6 +24,12 @@ void PatternToProto(const Pattern& pattern, deepdrummer::v1::DrumLoop* loop);
 // SelectSamplePool against the library that will be used.
 absl::StatusOr<GenerationOptions> GenerationOptionsFromPriors(
     const deepdrummer::v1::PatternPriors& priors);
+
+// Sampler options with the API's defaults, validated (INVALID_ARGUMENT naming the field).
+absl::StatusOr<SamplerOptions> SamplerOptionsFromProto(deepdrummer::v1::SamplingMode mode,
+                                                       const deepdrummer::v1::SamplerOptions& in);
+
+void TimestampToProto(absl::Time time, google::protobuf::Timestamp* out);
 
 AudioEncoding EncodingFromProto(deepdrummer::v1::AudioFormat format);
 

@@ -1,0 +1,402 @@
+#include "common/storage/session_repository.h"
+
+#include <pqxx/binarystring>
+#include <pqxx/result>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+
+namespace dd::storage {
+namespace {
+
+constexpr char kSessionColumns[] =
+    "session_id::text, user_id::text, options, seed, critic_id::text, phase1_total, "
+    "phase2_per_critic, final_critic_version, extract(epoch from created_at), "
+    "extract(epoch from updated_at)";
+
+constexpr char kLoopSelect[] =
+    "SELECT l.loop_id::text, l.session_id::text, s.user_id::text, l.position, l.phase, l.source, "
+    "l.pattern, l.fingerprint, l.critic_version, l.score, l.steps_taken, l.capped, "
+    "extract(epoch from l.prepared_at), extract(epoch from l.presented_at), r.liked, "
+    "r.request_id, extract(epoch from r.rated_at) "
+    "FROM session.loops l JOIN session.sessions s ON s.session_id = l.session_id "
+    "LEFT JOIN session.ratings r ON r.loop_id = l.loop_id ";
+
+pqxx::binarystring Bytes(const std::string& bytes) {
+  return pqxx::binarystring(bytes.data(), bytes.size());
+}
+
+absl::Time TimeFromEpoch(const pqxx::field& field) {
+  return absl::FromUnixMicros(static_cast<int64_t>(field.as<double>() * 1e6));
+}
+
+UserRecord UserFromRow(const pqxx::row& row) {
+  return {row[0].as<std::string>(), row[1].as<std::string>(), TimeFromEpoch(row[2])};
+}
+
+SessionRecord SessionFromRow(const pqxx::row& row) {
+  SessionRecord s;
+  s.session_id = row[0].as<std::string>();
+  s.user_id = row[1].as<std::string>();
+  s.options = pqxx::binarystring(row[2]).str();
+  s.seed = static_cast<uint64_t>(row[3].as<int64_t>());
+  s.critic_id = row[4].as<std::string>();
+  s.phase1_total = row[5].as<int>();
+  s.phase2_per_critic = row[6].as<int>();
+  if (!row[7].is_null()) s.final_critic_version = row[7].as<uint64_t>();
+  s.created_at = TimeFromEpoch(row[8]);
+  s.updated_at = TimeFromEpoch(row[9]);
+  return s;
+}
+
+LoopRecord LoopFromRow(const pqxx::row& row) {
+  LoopRecord l;
+  l.loop_id = row[0].as<std::string>();
+  l.session_id = row[1].as<std::string>();
+  l.user_id = row[2].as<std::string>();
+  l.position = row[3].as<int>();
+  l.phase = row[4].as<int>();
+  l.source = row[5].as<std::string>();
+  l.pattern = pqxx::binarystring(row[6]).str();
+  l.fingerprint = row[7].as<std::string>();
+  l.critic_version = row[8].as<uint64_t>();
+  l.score = row[9].as<double>();
+  l.steps_taken = row[10].as<int>();
+  l.capped = row[11].as<bool>();
+  l.prepared_at = TimeFromEpoch(row[12]);
+  if (!row[13].is_null()) l.presented_at = TimeFromEpoch(row[13]);
+  if (!row[14].is_null()) {
+    l.rating = RatingRecord{row[14].as<bool>(), row[15].as<std::string>(), TimeFromEpoch(row[16])};
+  }
+  return l;
+}
+
+absl::Status UserNotFound(const std::string& user_id) {
+  return absl::NotFoundError(absl::StrCat("user ", user_id, " does not exist"));
+}
+absl::Status SessionNotFound(const std::string& session_id) {
+  return absl::NotFoundError(absl::StrCat("session ", session_id, " does not exist"));
+}
+
+}  // namespace
+
+absl::Status ValidateUuid(const std::string& value, const char* field) {
+  bool ok = value.size() == 36;
+  for (size_t i = 0; ok && i < value.size(); ++i) {
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    ok = dash ? value[i] == '-' : absl::ascii_isxdigit(static_cast<unsigned char>(value[i]));
+  }
+  if (!ok) {
+    return absl::InvalidArgumentError(absl::StrCat(field, " must be a UUID, got \"", value, "\""));
+  }
+  return absl::OkStatus();
+}
+
+PreparedStatements SessionRepository::Statements() {
+  return {
+      {"user_insert",
+       "INSERT INTO session.users (display_name, request_id) VALUES ($1, NULLIF($2, '')) "
+       "ON CONFLICT (request_id) DO NOTHING "
+       "RETURNING user_id::text, display_name, extract(epoch from created_at)"},
+      {"user_by_request",
+       "SELECT user_id::text, display_name, extract(epoch from created_at) FROM session.users "
+       "WHERE request_id = $1"},
+      {"user_get",
+       "SELECT user_id::text, display_name, extract(epoch from created_at) FROM session.users "
+       "WHERE user_id = $1"},
+      {"user_critics", "SELECT critic_id::text FROM session.sessions WHERE user_id = $1"},
+      {"user_delete_counts",
+       "SELECT count(DISTINCT s.session_id), count(DISTINCT l.loop_id), count(DISTINCT r.loop_id) "
+       "FROM session.sessions s LEFT JOIN session.loops l ON l.session_id = s.session_id "
+       "LEFT JOIN session.ratings r ON r.loop_id = l.loop_id WHERE s.user_id = $1"},
+      {"user_delete", "DELETE FROM session.users WHERE user_id = $1"},
+      {"session_insert",
+       absl::StrCat("INSERT INTO session.sessions (user_id, request_id, options, seed, critic_id, "
+                    "phase1_total, phase2_per_critic) VALUES ($1, NULLIF($2, ''), $3, $4, $5, $6, "
+                    "$7) ON CONFLICT (user_id, request_id) DO NOTHING RETURNING ",
+                    kSessionColumns)},
+      {"session_by_request",
+       absl::StrCat("SELECT ", kSessionColumns,
+                    " FROM session.sessions WHERE user_id = $1 AND request_id = $2")},
+      {"session_get",
+       absl::StrCat("SELECT ", kSessionColumns, " FROM session.sessions WHERE session_id = $1")},
+      {"session_list",
+       absl::StrCat("SELECT ", kSessionColumns,
+                    " FROM session.sessions WHERE user_id = $1 ORDER BY created_at, session_id "
+                    "LIMIT $2")},
+      {"session_list_after",
+       absl::StrCat("SELECT ", kSessionColumns,
+                    " FROM session.sessions WHERE user_id = $1 AND (created_at, session_id) > "
+                    "(SELECT created_at, session_id FROM session.sessions WHERE session_id = $3) "
+                    "ORDER BY created_at, session_id LIMIT $2")},
+      {"session_counts",
+       "SELECT count(*), count(l.presented_at), count(r.loop_id) FILTER (WHERE l.phase = 1), "
+       "count(r.loop_id) FILTER (WHERE l.phase = 2), count(*) FILTER (WHERE r.liked), "
+       "count(*) FILTER (WHERE NOT r.liked) FROM session.loops l "
+       "LEFT JOIN session.ratings r ON r.loop_id = l.loop_id WHERE l.session_id = $1"},
+      {"session_set_final",
+       "UPDATE session.sessions SET final_critic_version = $2, updated_at = now() "
+       "WHERE session_id = $1"},
+      {"session_touch", "UPDATE session.sessions SET updated_at = now() WHERE session_id = $1"},
+      {"loops_of_session",
+       absl::StrCat(kLoopSelect, "WHERE l.session_id = $1 ORDER BY l.position")},
+      {"loop_get", absl::StrCat(kLoopSelect, "WHERE l.loop_id = $1")},
+      {"loop_lock", "SELECT presented_at IS NOT NULL FROM session.loops WHERE loop_id = $1 FOR UPDATE"},
+      {"loop_insert",
+       "INSERT INTO session.loops (session_id, position, phase, source, pattern, fingerprint, "
+       "critic_version, score, steps_taken, capped) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+       "$10) ON CONFLICT DO NOTHING RETURNING loop_id"},
+      {"loop_first_unrated",
+       "SELECT l.loop_id::text FROM session.loops l LEFT JOIN session.ratings r "
+       "ON r.loop_id = l.loop_id WHERE l.session_id = $1 AND r.loop_id IS NULL "
+       "ORDER BY l.position LIMIT 1 FOR UPDATE OF l"},
+      {"loop_present",
+       "UPDATE session.loops SET presented_at = now() WHERE loop_id = $1 AND presented_at IS NULL"},
+      {"rating_by_request",
+       "SELECT loop_id::text, extract(epoch from rated_at) FROM session.ratings "
+       "WHERE request_id = $1"},
+      {"rating_of_loop",
+       "SELECT request_id, extract(epoch from rated_at) FROM session.ratings WHERE loop_id = $1"},
+      {"rating_insert",
+       "INSERT INTO session.ratings (loop_id, liked, request_id) VALUES ($1, $2, $3) "
+       "RETURNING extract(epoch from rated_at)"},
+  };
+}
+
+absl::StatusOr<UserRecord> SessionRepository::CreateUser(const std::string& display_name,
+                                                         const std::string& request_id) {
+  UserRecord user;
+  absl::Status status = pool_.Transact([&](pqxx::work& tx) -> absl::Status {
+    pqxx::result rows = tx.exec_prepared("user_insert", display_name, request_id);
+    if (rows.empty()) rows = tx.exec_prepared("user_by_request", request_id);  // A retry.
+    if (rows.empty()) return absl::AbortedError("user insert raced with a delete; retry");
+    user = UserFromRow(rows[0]);
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return user;
+}
+
+absl::StatusOr<UserRecord> SessionRepository::GetUser(const std::string& user_id) {
+  if (absl::Status s = ValidateUuid(user_id, "user_id"); !s.ok()) return s;
+  UserRecord user;
+  absl::Status status = pool_.Transact([&](pqxx::work& tx) -> absl::Status {
+    pqxx::result rows = tx.exec_prepared("user_get", user_id);
+    if (rows.empty()) return UserNotFound(user_id);
+    user = UserFromRow(rows[0]);
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return user;
+}
+
+absl::StatusOr<std::vector<std::string>> SessionRepository::CriticIdsOfUser(
+    const std::string& user_id) {
+  if (absl::Status s = ValidateUuid(user_id, "user_id"); !s.ok()) return s;
+  std::vector<std::string> ids;
+  absl::Status status = pool_.Transact([&](pqxx::work& tx) -> absl::Status {
+    if (tx.exec_prepared("user_get", user_id).empty()) return UserNotFound(user_id);
+    ids.clear();
+    for (const auto& row : tx.exec_prepared("user_critics", user_id)) {
+      ids.push_back(row[0].as<std::string>());
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return ids;
+}
+
+absl::StatusOr<DeletedCounts> SessionRepository::DeleteUser(const std::string& user_id) {
+  if (absl::Status s = ValidateUuid(user_id, "user_id"); !s.ok()) return s;
+  DeletedCounts counts;
+  absl::Status status = pool_.Transact([&](pqxx::work& tx) -> absl::Status {
+    if (tx.exec_prepared("user_get", user_id).empty()) return UserNotFound(user_id);
+    pqxx::row row = tx.exec_prepared1("user_delete_counts", user_id);
+    counts = {row[0].as<int>(), row[1].as<int>(), row[2].as<int>()};
+    tx.exec_prepared0("user_delete", user_id);
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return counts;
+}
+
+absl::StatusOr<std::pair<SessionRecord, bool>> SessionRepository::CreateSession(
+    const SessionRecord& session, const std::string& request_id) {
+  std::pair<SessionRecord, bool> result;
+  absl::Status status = pool_.Transact([&](pqxx::work& tx) -> absl::Status {
+    if (tx.exec_prepared("user_get", session.user_id).empty()) return UserNotFound(session.user_id);
+    pqxx::result rows = tx.exec_prepared(
+        "session_insert", session.user_id, request_id, Bytes(session.options),
+        static_cast<int64_t>(session.seed), session.critic_id, session.phase1_total,
+        session.phase2_per_critic);
+    result.second = !rows.empty();
+    if (rows.empty()) rows = tx.exec_prepared("session_by_request", session.user_id, request_id);
+    if (rows.empty()) return absl::AbortedError("session insert raced with a delete; retry");
+    result.first = SessionFromRow(rows[0]);
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return result;
+}
+
+absl::StatusOr<SessionRecord> SessionRepository::GetSession(const std::string& session_id) {
+  if (absl::Status s = ValidateUuid(session_id, "session_id"); !s.ok()) return s;
+  SessionRecord session;
+  absl::Status status = pool_.Transact([&](pqxx::work& tx) -> absl::Status {
+    pqxx::result rows = tx.exec_prepared("session_get", session_id);
+    if (rows.empty()) return SessionNotFound(session_id);
+    session = SessionFromRow(rows[0]);
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return session;
+}
+
+absl::StatusOr<std::vector<SessionRecord>> SessionRepository::ListSessions(
+    const std::string& user_id, const std::string& after_session_id, int limit) {
+  if (absl::Status s = ValidateUuid(user_id, "user_id"); !s.ok()) return s;
+  if (!after_session_id.empty()) {
+    if (absl::Status s = ValidateUuid(after_session_id, "page_token"); !s.ok()) return s;
+  }
+  std::vector<SessionRecord> sessions;
+  absl::Status status = pool_.Transact([&](pqxx::work& tx) -> absl::Status {
+    if (tx.exec_prepared("user_get", user_id).empty()) return UserNotFound(user_id);
+    pqxx::result rows = after_session_id.empty()
+                            ? tx.exec_prepared("session_list", user_id, limit)
+                            : tx.exec_prepared("session_list_after", user_id, limit, after_session_id);
+    sessions.clear();
+    for (const auto& row : rows) sessions.push_back(SessionFromRow(row));
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return sessions;
+}
+
+absl::StatusOr<SessionCounts> SessionRepository::Counts(const std::string& session_id) {
+  SessionCounts counts;
+  absl::Status status = pool_.Transact([&](pqxx::work& tx) -> absl::Status {
+    pqxx::row row = tx.exec_prepared1("session_counts", session_id);
+    counts = {row[0].as<int>(), row[1].as<int>(), row[2].as<int>(),
+              row[3].as<int>(), row[4].as<int>(), row[5].as<int>()};
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return counts;
+}
+
+absl::Status SessionRepository::SetFinalCriticVersion(const std::string& session_id,
+                                                      uint64_t version) {
+  return pool_.Transact([&](pqxx::work& tx) -> absl::Status {
+    tx.exec_prepared0("session_set_final", session_id, version);
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<LoopRecord>> SessionRepository::Loops(const std::string& session_id) {
+  std::vector<LoopRecord> loops;
+  absl::Status status = pool_.Transact([&](pqxx::work& tx) -> absl::Status {
+    loops.clear();
+    for (const auto& row : tx.exec_prepared("loops_of_session", session_id)) {
+      loops.push_back(LoopFromRow(row));
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return loops;
+}
+
+absl::StatusOr<LoopRecord> SessionRepository::GetLoop(const std::string& loop_id) {
+  if (absl::Status s = ValidateUuid(loop_id, "loop_id"); !s.ok()) return s;
+  LoopRecord loop;
+  absl::Status status = pool_.Transact([&](pqxx::work& tx) -> absl::Status {
+    pqxx::result rows = tx.exec_prepared("loop_get", loop_id);
+    if (rows.empty()) return absl::NotFoundError(absl::StrCat("loop ", loop_id, " does not exist"));
+    loop = LoopFromRow(rows[0]);
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return loop;
+}
+
+absl::StatusOr<bool> SessionRepository::InsertLoop(const std::string& session_id,
+                                                   const NewLoop& loop) {
+  bool inserted = false;
+  absl::Status status = pool_.Transact([&](pqxx::work& tx) -> absl::Status {
+    inserted = !tx.exec_prepared("loop_insert", session_id, loop.position, loop.phase, loop.source,
+                                 Bytes(loop.pattern), loop.fingerprint, loop.critic_version,
+                                 loop.score, loop.steps_taken, loop.capped)
+                    .empty();
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return inserted;
+}
+
+absl::StatusOr<std::optional<LoopRecord>> SessionRepository::PresentNext(
+    const std::string& session_id) {
+  std::optional<LoopRecord> loop;
+  absl::Status status = pool_.Transact([&](pqxx::work& tx) -> absl::Status {
+    loop.reset();
+    pqxx::result rows = tx.exec_prepared("loop_first_unrated", session_id);
+    if (rows.empty()) return absl::OkStatus();
+    const std::string loop_id = rows[0][0].as<std::string>();
+    tx.exec_prepared0("loop_present", loop_id);
+    loop = LoopFromRow(tx.exec_prepared1("loop_get", loop_id));
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return loop;
+}
+
+absl::StatusOr<RateOutcome> SessionRepository::Rate(const std::string& loop_id, bool liked,
+                                                    const std::string& request_id,
+                                                    const std::string& user_id) {
+  if (absl::Status s = ValidateUuid(loop_id, "loop_id"); !s.ok()) return s;
+  if (request_id.empty()) return absl::InvalidArgumentError("request_id is required");
+  RateOutcome outcome;
+  absl::Status status = pool_.Transact([&](pqxx::work& tx) -> absl::Status {
+    outcome = RateOutcome{};
+    pqxx::result earlier = tx.exec_prepared("rating_by_request", request_id);
+    if (!earlier.empty()) {
+      if (earlier[0][0].as<std::string>() != loop_id) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("request_id ", request_id, " was already used to rate another loop"));
+      }
+      outcome.duplicate = true;
+      outcome.rated_at = TimeFromEpoch(earlier[0][1]);
+    }
+    pqxx::result rows = tx.exec_prepared("loop_get", loop_id);
+    if (rows.empty()) return absl::NotFoundError(absl::StrCat("loop ", loop_id, " does not exist"));
+    const LoopRecord loop = LoopFromRow(rows[0]);
+    outcome.session_id = loop.session_id;
+    if (!user_id.empty() && user_id != loop.user_id) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("loop ", loop_id, " belongs to another user's session"));
+    }
+    if (outcome.duplicate) return absl::OkStatus();
+    // Serialises concurrent ratings of this loop; what follows sees any that committed first.
+    pqxx::row presented = tx.exec_prepared1("loop_lock", loop_id);
+    if (!presented[0].as<bool>()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("loop ", loop_id, " has not been presented yet; call NextLoop"));
+    }
+    pqxx::result existing = tx.exec_prepared("rating_of_loop", loop_id);
+    if (!existing.empty()) {
+      if (existing[0][0].as<std::string>() == request_id) {  // A concurrent retry won.
+        outcome.duplicate = true;
+        outcome.rated_at = TimeFromEpoch(existing[0][1]);
+        return absl::OkStatus();
+      }
+      return absl::AlreadyExistsError(
+          absl::StrCat("loop ", loop_id, " was already rated under another request_id"));
+    }
+    outcome.rated_at =
+        TimeFromEpoch(tx.exec_prepared1("rating_insert", loop_id, liked, request_id)[0]);
+    tx.exec_prepared0("session_touch", loop.session_id);
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return outcome;
+}
+
+}  // namespace dd::storage

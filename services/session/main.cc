@@ -1,0 +1,69 @@
+// dd-session: users, sessions and the two-phase protocol, in PostgreSQL; what clients talk to.
+// Any number of replicas may serve the same database.
+#include <cstdlib>
+
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <grpcpp/support/channel_arguments.h>
+
+#include "absl/flags/flag.h"
+#include "common/log/log.h"
+#include "common/storage/session_repository.h"
+#include "services/session/session_coordinator.h"
+#include "services/session/session_service.h"
+#include "services/shared/database_flags.h"
+#include "services/shared/service_main.h"
+
+ABSL_FLAG(std::string, critic, "127.0.0.1:50052", "Address of the critic service.");
+ABSL_FLAG(std::string, generator, "127.0.0.1:50053", "Address of the generator service.");
+ABSL_FLAG(std::string, render, "127.0.0.1:50051", "Address of the render service.");
+ABSL_FLAG(int, background_threads, 4,
+          "Sessions whose next loop is prepared concurrently in the background.");
+ABSL_FLAG(absl::Duration, critic_timeout, absl::Minutes(10),
+          "Deadline of each Train call (a catch-up after a crash trains on many ratings).");
+ABSL_FLAG(absl::Duration, generator_timeout, absl::Minutes(2), "Deadline of each Sample call.");
+
+namespace {
+
+std::shared_ptr<grpc::Channel> Channel(const std::string& address) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(64 << 20);  // Rendered audio: a 9 s WAV is 0.8 MB.
+  args.SetMaxSendMessageSize(64 << 20);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  dd::InitService(argc, argv, "session",
+                  "dd-session: users, sessions and the two-phase protocol.\n"
+                  "Usage: dd-session --port=50054 --critic=127.0.0.1:50052 "
+                  "--generator=127.0.0.1:50053 --render=127.0.0.1:50051");
+  auto fail = [](const absl::Status& status) {
+    dd::log::Error("startup.failed", {{"error", status.ToString()}});
+    return EXIT_FAILURE;
+  };
+  auto pool = dd::OpenDatabaseFromFlags(dd::storage::SessionRepository::Statements());
+  if (!pool.ok()) return fail(pool.status());
+  if (dd::MigrateOnly()) return EXIT_SUCCESS;
+  dd::storage::SessionRepository repository(**pool);
+  auto critic = deepdrummer::v1::CriticService::NewStub(Channel(absl::GetFlag(FLAGS_critic)));
+  auto generator =
+      deepdrummer::v1::GeneratorService::NewStub(Channel(absl::GetFlag(FLAGS_generator)));
+  auto render = deepdrummer::v1::RenderService::NewStub(Channel(absl::GetFlag(FLAGS_render)));
+  dd::SessionCoordinatorOptions coordinator_options;
+  coordinator_options.background_threads = absl::GetFlag(FLAGS_background_threads);
+  coordinator_options.critic_timeout = absl::GetFlag(FLAGS_critic_timeout);
+  coordinator_options.generator_timeout = absl::GetFlag(FLAGS_generator_timeout);
+  dd::SessionCoordinator coordinator(repository, *critic, *generator, coordinator_options);
+  dd::SessionService service(repository, coordinator, *critic, *render, {});
+
+  dd::GrpcServerOptions server_options = dd::ServerOptionsFromFlags();
+  server_options.health_service_names = {"deepdrummer.v1.SessionService"};
+  auto server = dd::GrpcServer::Start(server_options, {&service});
+  if (!server.ok()) return fail(server.status());
+  dd::log::Info("session.ready", {{"critic", absl::GetFlag(FLAGS_critic)},
+                                  {"generator", absl::GetFlag(FLAGS_generator)},
+                                  {"render", absl::GetFlag(FLAGS_render)}});
+  return dd::ServeUntilSignalled(**server);
+}

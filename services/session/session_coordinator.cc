@@ -1,0 +1,216 @@
+#include "services/session/session_coordinator.h"
+
+#include <grpcpp/client_context.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/log/log.h"
+#include "common/session/protocol.h"
+#include "deepdrummer/v1/session.pb.h"
+#include "services/shared/status_mapping.h"
+
+namespace dd {
+namespace v1 = deepdrummer::v1;
+namespace {
+
+session::ProtocolShape ShapeOf(const storage::SessionRecord& session) {
+  return {session.phase1_total, session.phase2_per_critic, session.seed};
+}
+
+absl::Status FromCall(const grpc::Status& status, const char* service) {
+  if (status.ok()) return absl::OkStatus();
+  const absl::Status inner = FromGrpcStatus(status);
+  return absl::Status(inner.code(), absl::StrCat(service, ": ", inner.message()));
+}
+
+}  // namespace
+
+SessionCoordinator::SessionCoordinator(storage::SessionRepository& repository,
+                                       v1::CriticService::StubInterface& critic,
+                                       v1::GeneratorService::StubInterface& generator,
+                                       SessionCoordinatorOptions options)
+    : repository_(repository), critic_(critic), generator_(generator), options_(options) {
+  for (int i = 0; i < options_.background_threads; ++i) {
+    workers_.emplace_back([this] { BackgroundLoop(); });
+  }
+}
+
+SessionCoordinator::~SessionCoordinator() {
+  {
+    absl::MutexLock lock(&mutex_);
+    stopping_ = true;
+    queue_.clear();
+  }
+  for (std::thread& worker : workers_) worker.join();
+}
+
+void SessionCoordinator::PrepareInBackground(const std::string& session_id) {
+  absl::MutexLock lock(&mutex_);
+  if (stopping_ || !queued_.insert(session_id).second) return;
+  queue_.push_back(session_id);
+}
+
+void SessionCoordinator::BackgroundLoop() {
+  while (true) {
+    std::string session_id;
+    {
+      absl::MutexLock lock(&mutex_);
+      mutex_.Await(absl::Condition(
+          +[](SessionCoordinator* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mutex_) {
+            return self->stopping_ || !self->queue_.empty();
+          },
+          this));
+      if (stopping_) return;
+      session_id = std::move(queue_.front());
+      queue_.pop_front();
+      queued_.erase(session_id);
+    }
+    // A failure here is not lost: NextLoop prepares again and reports the error to the client.
+    if (absl::Status status = Prepare(session_id); !status.ok()) {
+      log::Warning("session.prepare_failed",
+                   {{"session_id", session_id}, {"error", status.ToString()}});
+    }
+  }
+}
+
+absl::Status SessionCoordinator::Prepare(const std::string& session_id) {
+  std::shared_ptr<Flight> flight;
+  bool leader = false;
+  {
+    absl::MutexLock lock(&mutex_);
+    auto it = in_flight_.find(session_id);
+    if (it == in_flight_.end()) {
+      flight = std::make_shared<Flight>();
+      in_flight_.emplace(session_id, flight);
+      leader = true;
+    } else {
+      flight = it->second;
+    }
+  }
+  if (!leader) {
+    flight->done.WaitForNotification();
+    // What the leader prepared may not be all we need (e.g. it ran before our rating landed).
+    return DoPrepare(session_id);
+  }
+  flight->status = DoPrepare(session_id);
+  {
+    absl::MutexLock lock(&mutex_);
+    in_flight_.erase(session_id);
+  }
+  flight->done.Notify();
+  return flight->status;
+}
+
+absl::StatusOr<std::optional<storage::LoopRecord>> SessionCoordinator::Present(
+    const std::string& session_id) {
+  auto loop = repository_.PresentNext(session_id);
+  if (!loop.ok() || loop->has_value()) return loop;
+  if (absl::Status status = Prepare(session_id); !status.ok()) return status;
+  return repository_.PresentNext(session_id);
+}
+
+absl::StatusOr<uint64_t> SessionCoordinator::TrainOnRatings(
+    const storage::SessionRecord& session, const std::vector<storage::LoopRecord>& loops) {
+  v1::TrainRequest request;
+  request.set_critic_id(session.critic_id);
+  for (const storage::LoopRecord& loop : loops) {
+    if (loop.phase != 1 || !loop.rating.has_value()) continue;
+    v1::Example* example = request.add_examples();
+    example->set_example_id(loop.loop_id);
+    example->set_rating(loop.rating->liked ? v1::RATING_LIKE : v1::RATING_DISLIKE);
+    if (!example->mutable_loop()->ParseFromString(loop.pattern)) {
+      return absl::DataLossError(absl::StrCat("stored pattern of loop ", loop.loop_id, " is corrupt"));
+    }
+  }
+  if (request.examples_size() == 0) return 0;
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + options_.critic_timeout));
+  v1::TrainResponse response;
+  if (absl::Status s = FromCall(critic_.Train(&context, request, &response), "critic service");
+      !s.ok()) {
+    return s;
+  }
+  return response.version();
+}
+
+absl::Status SessionCoordinator::DoPrepare(const std::string& session_id) {
+  auto session = repository_.GetSession(session_id);
+  if (!session.ok()) return session.status();
+  auto loops = repository_.Loops(session_id);
+  if (!loops.ok()) return loops.status();
+  const session::ProtocolShape shape = ShapeOf(*session);
+  int unrated = 0, phase1_rated = 0;
+  for (const storage::LoopRecord& loop : *loops) {
+    if (!loop.rating.has_value()) ++unrated;
+    if (loop.phase == 1 && loop.rating.has_value()) ++phase1_rated;
+  }
+  const int position = static_cast<int>(loops->size()) + 1;
+  const std::optional<session::LoopPlan> plan = session::PlanLoop(shape, position);
+  if (!plan.has_value()) return absl::OkStatus();  // Every loop of the session exists.
+  // Phase I: the next loop needs every rating so far. Phase II: one loop may wait behind the one
+  // being listened to, since nothing it depends on can change any more.
+  if (plan->phase == 1 && unrated > 0) return absl::OkStatus();
+  if (plan->phase == 2 && (phase1_rated < shape.phase1_total || unrated > 1)) return absl::OkStatus();
+
+  const absl::Time start = absl::Now();
+  std::optional<uint64_t> version = plan->critic_version;
+  if (plan->phase == 1 || (plan->source == session::LoopSource::kFinal &&
+                           !session->final_critic_version.has_value())) {
+    auto trained = TrainOnRatings(*session, *loops);
+    if (!trained.ok()) return trained.status();
+    if (plan->phase == 1 && *trained != *plan->critic_version) {
+      return absl::InternalError(absl::StrCat("critic ", session->critic_id, " is at version ",
+                                              *trained, " after ", phase1_rated, " ratings"));
+    }
+    if (phase1_rated == shape.phase1_total) {
+      if (absl::Status s = repository_.SetFinalCriticVersion(session_id, *trained); !s.ok()) return s;
+      session->final_critic_version = *trained;
+    }
+  }
+  if (plan->source == session::LoopSource::kFinal) version = session->final_critic_version;
+
+  v1::SessionOptions options;
+  if (!options.ParseFromString(session->options)) {
+    return absl::DataLossError(absl::StrCat("stored options of session ", session_id, " are corrupt"));
+  }
+  v1::SampleRequest request;
+  request.set_critic_id(session->critic_id);
+  request.set_critic_version(*version);
+  request.set_mode(plan->phase == 1 ? v1::SAMPLING_MODE_METROPOLIS : v1::SAMPLING_MODE_THRESHOLD);
+  *request.mutable_sampler() = options.sampler();
+  *request.mutable_priors() = options.priors();
+  request.set_count(1);
+  request.set_seed(plan->sampling_seed);
+  for (const storage::LoopRecord& loop : *loops) request.add_avoid_fingerprints(loop.fingerprint);
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + options_.generator_timeout));
+  v1::SampleResponse response;
+  if (absl::Status s = FromCall(generator_.Sample(&context, request, &response), "generator service");
+      !s.ok()) {
+    return s;
+  }
+  if (response.loops_size() != 1) return absl::InternalError("generator returned no loop");
+  const v1::SampledLoop& sampled = response.loops(0);
+  storage::NewLoop loop;
+  loop.position = position;
+  loop.phase = plan->phase;
+  loop.source = std::string(session::SourceName(plan->source));
+  loop.pattern = sampled.loop().SerializeAsString();
+  loop.fingerprint = sampled.fingerprint();
+  loop.critic_version = sampled.critic_version();
+  loop.score = sampled.score();
+  loop.steps_taken = static_cast<int>(sampled.steps_taken());
+  loop.capped = sampled.capped();
+  auto inserted = repository_.InsertLoop(session_id, loop);
+  if (!inserted.ok()) return inserted.status();
+  log::Info("session.loop_prepared",
+            {{"session_id", session_id},
+             {"position", position},
+             {"source", loop.source},
+             {"critic_version", static_cast<unsigned long long>(loop.critic_version)},
+             {"score", loop.score},
+             {"inserted", *inserted},
+             {"ms", absl::ToDoubleMilliseconds(absl::Now() - start)}});
+  return absl::OkStatus();
+}
+
+}  // namespace dd

@@ -1,0 +1,452 @@
+#include "services/session/session_service.h"
+
+#include <grpcpp/client_context.h>
+
+#include <algorithm>
+#include <random>
+
+#include <google/protobuf/util/json_util.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/session/protocol.h"
+#include "services/shared/proto_convert.h"
+#include "services/shared/status_mapping.h"
+
+namespace dd {
+namespace v1 = deepdrummer::v1;
+namespace {
+
+constexpr uint32_t kDefaultPhase1Loops = 80;
+constexpr uint32_t kDefaultPhase2PerCritic = 30;
+constexpr uint32_t kDefaultPageSize = 50;
+constexpr uint32_t kMaxPageSize = 500;
+
+session::ProtocolShape ShapeOf(const storage::SessionRecord& session) {
+  return {session.phase1_total, session.phase2_per_critic, session.seed};
+}
+
+v1::Phase ToProto(session::Phase phase) {
+  switch (phase) {
+    case session::Phase::kLearning:
+      return v1::PHASE_LEARNING;
+    case session::Phase::kEvaluation:
+      return v1::PHASE_EVALUATION;
+    case session::Phase::kComplete:
+      return v1::PHASE_COMPLETE;
+  }
+  return v1::PHASE_UNSPECIFIED;
+}
+
+void FillProgress(const storage::SessionRecord& session, const storage::SessionCounts& counts,
+                  v1::Progress* out) {
+  out->set_phase1_rated(static_cast<uint32_t>(counts.phase1_rated));
+  out->set_phase1_total(static_cast<uint32_t>(session.phase1_total));
+  out->set_phase2_rated(static_cast<uint32_t>(counts.phase2_rated));
+  out->set_phase2_total(static_cast<uint32_t>(2 * session.phase2_per_critic));
+}
+
+v1::Phase PhaseOf(const storage::SessionRecord& session, const storage::SessionCounts& counts) {
+  return ToProto(session::PhaseAfter(ShapeOf(session), counts.phase1_rated, counts.phase2_rated));
+}
+
+void FillUser(const storage::UserRecord& user, v1::User* out) {
+  out->set_user_id(user.user_id);
+  out->set_display_name(user.display_name);
+  TimestampToProto(user.created_at, out->mutable_created_at());
+}
+
+// Fills the defaults of everything the session will use, and checks it, so that a session never
+// fails later on options it accepted.
+absl::Status CompleteOptions(v1::SessionOptions& options, const SessionServiceOptions& limits) {
+  if (!options.has_phase1_loops()) options.set_phase1_loops(kDefaultPhase1Loops);
+  if (!options.has_phase2_loops_per_critic()) {
+    options.set_phase2_loops_per_critic(kDefaultPhase2PerCritic);
+  }
+  if (options.phase1_loops() < 1 ||
+      options.phase1_loops() > static_cast<uint32_t>(limits.max_phase1_loops)) {
+    return absl::InvalidArgumentError(absl::StrCat("options.phase1_loops must be in [1, ",
+                                                   limits.max_phase1_loops, "], got ",
+                                                   options.phase1_loops()));
+  }
+  if (options.phase2_loops_per_critic() >
+      static_cast<uint32_t>(limits.max_phase2_loops_per_critic)) {
+    return absl::InvalidArgumentError(absl::StrCat("options.phase2_loops_per_critic must be in [0, ",
+                                                   limits.max_phase2_loops_per_critic, "], got ",
+                                                   options.phase2_loops_per_critic()));
+  }
+  if (auto priors = GenerationOptionsFromPriors(options.priors()); !priors.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("options.", priors.status().message()));
+  }
+  for (v1::SamplingMode mode : {v1::SAMPLING_MODE_METROPOLIS, v1::SAMPLING_MODE_THRESHOLD}) {
+    if (auto sampler = SamplerOptionsFromProto(mode, options.sampler()); !sampler.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("options.", sampler.status().message()));
+    }
+  }
+  if (!options.has_seed()) {
+    std::random_device random;
+    options.set_seed((static_cast<uint64_t>(random()) << 32) ^ random());
+  }
+  // The critic's own randomness follows from the session's seed, so a session can be replayed.
+  if (!options.critic().has_seed()) options.mutable_critic()->set_seed(options.seed() ^ 0xC417);
+  return absl::OkStatus();
+}
+
+std::unique_ptr<grpc::ClientContext> CallContext(absl::Duration timeout) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  return context;
+}
+
+absl::Status FromCall(const grpc::Status& status, const char* service) {
+  if (status.ok()) return absl::OkStatus();
+  const absl::Status inner = FromGrpcStatus(status);
+  return absl::Status(inner.code(), absl::StrCat(service, ": ", inner.message()));
+}
+
+absl::Status CheckOwner(const std::string& owner, const std::string& caller, const char* what,
+                        const std::string& id) {
+  if (!caller.empty() && caller != owner) {
+    return absl::PermissionDeniedError(absl::StrCat(what, " ", id, " belongs to another user"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<storage::SessionRecord> SessionService::OwnedSession(const std::string& session_id,
+                                                                    const std::string& user_id) {
+  auto session = repository_.GetSession(session_id);
+  if (!session.ok()) return session.status();
+  if (absl::Status s = CheckOwner(session->user_id, user_id, "session", session_id); !s.ok()) return s;
+  return session;
+}
+
+absl::Status SessionService::FillSession(const storage::SessionRecord& record, v1::Session* out) {
+  auto counts = repository_.Counts(record.session_id);
+  if (!counts.ok()) return counts.status();
+  out->set_session_id(record.session_id);
+  out->set_user_id(record.user_id);
+  if (!out->mutable_options()->ParseFromString(record.options)) {
+    return absl::DataLossError("stored session options are corrupt");
+  }
+  out->set_phase(PhaseOf(record, *counts));
+  FillProgress(record, *counts, out->mutable_progress());
+  out->set_likes(static_cast<uint32_t>(counts->likes));
+  out->set_dislikes(static_cast<uint32_t>(counts->dislikes));
+  TimestampToProto(record.created_at, out->mutable_created_at());
+  TimestampToProto(record.updated_at, out->mutable_updated_at());
+  return absl::OkStatus();
+}
+
+grpc::Status SessionService::CreateUser(grpc::ServerContext*, const v1::CreateUserRequest* request,
+                                        v1::User* response) {
+  if (request->display_name().size() > 200) {
+    return ToGrpcStatus(absl::InvalidArgumentError("display_name is longer than 200 bytes"));
+  }
+  auto user = repository_.CreateUser(request->display_name(), request->request_id());
+  if (!user.ok()) return ToGrpcStatus(user.status());
+  FillUser(*user, response);
+  return grpc::Status::OK;
+}
+
+grpc::Status SessionService::GetUser(grpc::ServerContext*, const v1::GetUserRequest* request,
+                                     v1::User* response) {
+  auto user = repository_.GetUser(request->user_id());
+  if (!user.ok()) return ToGrpcStatus(user.status());
+  FillUser(*user, response);
+  return grpc::Status::OK;
+}
+
+grpc::Status SessionService::DeleteUser(grpc::ServerContext*, const v1::DeleteUserRequest* request,
+                                        v1::DeleteUserResponse* response) {
+  auto critic_ids = repository_.CriticIdsOfUser(request->user_id());
+  if (!critic_ids.ok()) return ToGrpcStatus(critic_ids.status());
+  // Critics first: if this fails half-way the user still exists and a retry finishes the job.
+  uint32_t critics_deleted = 0;
+  for (const std::string& critic_id : *critic_ids) {
+    v1::DeleteCriticRequest delete_critic;
+    delete_critic.set_critic_id(critic_id);
+    v1::DeleteCriticResponse deleted;
+    const grpc::Status status =
+        critic_.DeleteCritic(CallContext(options_.critic_timeout).get(), delete_critic, &deleted);
+    if (status.ok()) {
+      ++critics_deleted;
+    } else if (status.error_code() != grpc::StatusCode::NOT_FOUND) {
+      return ToGrpcStatus(FromCall(status, "critic service"));
+    }
+  }
+  auto counts = repository_.DeleteUser(request->user_id());
+  if (!counts.ok()) return ToGrpcStatus(counts.status());
+  response->set_sessions_deleted(static_cast<uint32_t>(counts->sessions));
+  response->set_loops_deleted(static_cast<uint32_t>(counts->loops));
+  response->set_ratings_deleted(static_cast<uint32_t>(counts->ratings));
+  response->set_critics_deleted(critics_deleted);
+  return grpc::Status::OK;
+}
+
+grpc::Status SessionService::StartSession(grpc::ServerContext*,
+                                          const v1::StartSessionRequest* request,
+                                          v1::Session* response) {
+  auto user = repository_.GetUser(request->user_id());
+  if (!user.ok()) return ToGrpcStatus(user.status());
+  v1::SessionOptions options = request->options();
+  if (absl::Status s = CompleteOptions(options, options_); !s.ok()) return ToGrpcStatus(s);
+
+  v1::CreateCriticRequest create;
+  *create.mutable_config() = options.critic();
+  create.set_owner(absl::StrCat("user:", user->user_id));
+  v1::CreateCriticResponse created;
+  if (absl::Status s = FromCall(critic_.CreateCritic(CallContext(options_.critic_timeout).get(),
+                                                     create, &created),
+                                "critic service");
+      !s.ok()) {
+    return ToGrpcStatus(s);
+  }
+  *options.mutable_critic() = created.config();  // Every hyper-parameter, as used.
+  storage::SessionRecord record;
+  record.user_id = user->user_id;
+  record.options = options.SerializeAsString();
+  record.seed = options.seed();
+  record.critic_id = created.critic_id();
+  record.phase1_total = static_cast<int>(options.phase1_loops());
+  record.phase2_per_critic = static_cast<int>(options.phase2_loops_per_critic());
+  auto stored = repository_.CreateSession(record, request->request_id());
+  if (!stored.ok() || !stored->second) {
+    // Not stored, or a retry that found the first attempt's session: this critic is not needed.
+    v1::DeleteCriticRequest cleanup;
+    cleanup.set_critic_id(created.critic_id());
+    v1::DeleteCriticResponse ignored;
+    (void)critic_.DeleteCritic(CallContext(options_.critic_timeout).get(), cleanup, &ignored);
+  }
+  if (!stored.ok()) return ToGrpcStatus(stored.status());
+  coordinator_.PrepareInBackground(stored->first.session_id);  // The first loop, while we reply.
+  return ToGrpcStatus(FillSession(stored->first, response));
+}
+
+grpc::Status SessionService::GetSession(grpc::ServerContext*, const v1::GetSessionRequest* request,
+                                        v1::Session* response) {
+  auto session = OwnedSession(request->session_id(), request->user_id());
+  if (!session.ok()) return ToGrpcStatus(session.status());
+  return ToGrpcStatus(FillSession(*session, response));
+}
+
+grpc::Status SessionService::ListSessions(grpc::ServerContext*,
+                                          const v1::ListSessionsRequest* request,
+                                          v1::ListSessionsResponse* response) {
+  const uint32_t page_size =
+      request->page_size() == 0 ? kDefaultPageSize : std::min(request->page_size(), kMaxPageSize);
+  auto sessions = repository_.ListSessions(request->user_id(), request->page_token(),
+                                           static_cast<int>(page_size));
+  if (!sessions.ok()) return ToGrpcStatus(sessions.status());
+  for (const storage::SessionRecord& session : *sessions) {
+    if (absl::Status s = FillSession(session, response->add_sessions()); !s.ok()) {
+      return ToGrpcStatus(s);
+    }
+  }
+  if (sessions->size() == page_size) response->set_next_page_token(sessions->back().session_id);
+  return grpc::Status::OK;
+}
+
+absl::StatusOr<v1::RenderResponse> SessionService::RenderLoop(const storage::LoopRecord& loop,
+                                                              v1::AudioFormat format) {
+  v1::RenderRequest request;
+  if (!request.mutable_loop()->ParseFromString(loop.pattern)) {
+    return absl::DataLossError(absl::StrCat("stored pattern of loop ", loop.loop_id, " is corrupt"));
+  }
+  request.set_format(format);
+  v1::RenderResponse response;
+  if (absl::Status s = FromCall(
+          render_.Render(CallContext(options_.render_timeout).get(), request, &response),
+          "render service");
+      !s.ok()) {
+    return s;
+  }
+  return response;
+}
+
+grpc::Status SessionService::NextLoop(grpc::ServerContext*, const v1::NextLoopRequest* request,
+                                      v1::NextLoopResponse* response) {
+  auto session = OwnedSession(request->session_id(), request->user_id());
+  if (!session.ok()) return ToGrpcStatus(session.status());
+  auto loop = coordinator_.Present(session->session_id);
+  if (!loop.ok()) return ToGrpcStatus(loop.status());
+  if (!loop->has_value()) {
+    return ToGrpcStatus(absl::FailedPreconditionError(absl::StrCat(
+        "session ", session->session_id, " is complete: every loop is rated; see GetResults")));
+  }
+  const storage::LoopRecord& presented = **loop;
+  if (presented.phase == 2) coordinator_.PrepareInBackground(session->session_id);
+  auto counts = repository_.Counts(session->session_id);
+  if (!counts.ok()) return ToGrpcStatus(counts.status());
+  response->set_loop_id(presented.loop_id);
+  if (!response->mutable_loop()->ParseFromString(presented.pattern)) {
+    return ToGrpcStatus(absl::DataLossError("stored pattern is corrupt"));
+  }
+  response->set_phase(presented.phase == 1 ? v1::PHASE_LEARNING : v1::PHASE_EVALUATION);
+  FillProgress(*session, *counts, response->mutable_progress());
+  response->set_position(static_cast<uint32_t>(presented.position));
+  response->set_audio_ref(presented.loop_id);
+  v1::SessionOptions options;
+  options.ParseFromString(session->options);
+  const v1::AudioFormat format =
+      options.audio_format() == v1::AUDIO_FORMAT_UNSPECIFIED ? v1::AUDIO_FORMAT_WAV
+                                                              : options.audio_format();
+  response->set_audio_format(format);
+  if (request->audio_delivery() != v1::AUDIO_DELIVERY_REFERENCE) {
+    auto audio = RenderLoop(presented, format);
+    if (!audio.ok()) return ToGrpcStatus(audio.status());
+    response->set_audio(std::move(*audio->mutable_audio()));
+    response->set_duration_seconds(audio->duration_seconds());
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status SessionService::Rate(grpc::ServerContext*, const v1::RateRequest* request,
+                                  v1::RateResponse* response) {
+  if (request->rating() != v1::RATING_LIKE && request->rating() != v1::RATING_DISLIKE) {
+    return ToGrpcStatus(absl::InvalidArgumentError("rating must be RATING_LIKE or RATING_DISLIKE"));
+  }
+  if (request->request_id().empty() || request->request_id().size() > 200) {
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        "request_id is required (a client-generated key of at most 200 bytes, unique per rating)"));
+  }
+  auto outcome = repository_.Rate(request->loop_id(), request->rating() == v1::RATING_LIKE,
+                                  request->request_id(), request->user_id());
+  if (!outcome.ok()) return ToGrpcStatus(outcome.status());
+  // Stored and committed: training on it and drawing the next loop start now, in the background.
+  coordinator_.PrepareInBackground(outcome->session_id);
+  auto session = repository_.GetSession(outcome->session_id);
+  if (!session.ok()) return ToGrpcStatus(session.status());
+  auto counts = repository_.Counts(outcome->session_id);
+  if (!counts.ok()) return ToGrpcStatus(counts.status());
+  response->set_phase(PhaseOf(*session, *counts));
+  FillProgress(*session, *counts, response->mutable_progress());
+  response->set_duplicate(outcome->duplicate);
+  TimestampToProto(outcome->rated_at, response->mutable_rated_at());
+  return grpc::Status::OK;
+}
+
+absl::StatusOr<v1::SessionResults> SessionService::Results(
+    const storage::SessionRecord& record, const std::vector<storage::LoopRecord>& loops) {
+  int phase1_rated = 0, phase1_liked = 0;
+  std::vector<session::RatedPhaseTwoLoop> phase2;
+  for (const storage::LoopRecord& loop : loops) {
+    if (!loop.rating.has_value()) continue;
+    if (loop.phase == 1) {
+      ++phase1_rated;
+      phase1_liked += loop.rating->liked;
+    } else if (auto source = session::ParseSource(loop.source); source.has_value()) {
+      phase2.push_back({*source, loop.rating->liked});
+    }
+  }
+  const session::Results r =
+      session::ComputeResults(ShapeOf(record), phase1_rated, phase1_liked, phase2);
+  v1::SessionResults out;
+  out.set_session_id(record.session_id);
+  out.set_theta_init(r.theta_init);
+  out.set_theta_final(r.theta_final);
+  out.set_delta(r.delta);
+  out.set_init_rated(static_cast<uint32_t>(r.initial_rated));
+  out.set_init_liked(static_cast<uint32_t>(r.initial_liked));
+  out.set_final_rated(static_cast<uint32_t>(r.final_rated));
+  out.set_final_liked(static_cast<uint32_t>(r.final_liked));
+  out.set_phase1_like_rate(r.phase1_like_rate);
+  out.set_final_critic_version(record.final_critic_version.value_or(0));
+  out.set_complete(r.complete);
+  return out;
+}
+
+grpc::Status SessionService::GetResults(grpc::ServerContext*, const v1::GetResultsRequest* request,
+                                        v1::SessionResults* response) {
+  auto session = OwnedSession(request->session_id(), request->user_id());
+  if (!session.ok()) return ToGrpcStatus(session.status());
+  auto loops = repository_.Loops(session->session_id);
+  if (!loops.ok()) return ToGrpcStatus(loops.status());
+  auto results = Results(*session, *loops);
+  if (!results.ok()) return ToGrpcStatus(results.status());
+  if (!session->final_critic_version.has_value() || results->init_rated() + results->final_rated() == 0) {
+    return ToGrpcStatus(absl::FailedPreconditionError(
+        "no results before Phase II: rate every Phase I loop and at least one Phase II loop"));
+  }
+  *response = *std::move(results);
+  return grpc::Status::OK;
+}
+
+grpc::Status SessionService::ExportSession(grpc::ServerContext*,
+                                           const v1::ExportSessionRequest* request,
+                                           v1::ExportSessionResponse* response) {
+  auto session = OwnedSession(request->session_id(), request->user_id());
+  if (!session.ok()) return ToGrpcStatus(session.status());
+  auto loops = repository_.Loops(session->session_id);
+  if (!loops.ok()) return ToGrpcStatus(loops.status());
+  v1::SessionExport document;
+  if (absl::Status s = FillSession(*session, document.mutable_session()); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
+  document.set_critic_id(session->critic_id);
+  for (const storage::LoopRecord& loop : *loops) {
+    v1::ExportedLoop* out = document.add_loops();
+    out->set_loop_id(loop.loop_id);
+    out->set_position(static_cast<uint32_t>(loop.position));
+    out->set_phase(loop.phase == 1 ? v1::PHASE_LEARNING : v1::PHASE_EVALUATION);
+    out->set_source(loop.source);
+    out->mutable_loop()->ParseFromString(loop.pattern);
+    out->set_critic_version(loop.critic_version);
+    out->set_score(loop.score);
+    out->set_steps_taken(static_cast<uint32_t>(loop.steps_taken));
+    out->set_capped(loop.capped);
+    TimestampToProto(loop.prepared_at, out->mutable_prepared_at());
+    if (loop.presented_at) TimestampToProto(*loop.presented_at, out->mutable_presented_at());
+    if (loop.rating) {
+      out->set_rating(loop.rating->liked ? v1::RATING_LIKE : v1::RATING_DISLIKE);
+      TimestampToProto(loop.rating->rated_at, out->mutable_rated_at());
+      out->set_request_id(loop.rating->request_id);
+      if (loop.presented_at) {
+        out->set_seconds_to_rate(absl::ToDoubleSeconds(loop.rating->rated_at - *loop.presented_at));
+      }
+    }
+    if (request->include_audio() && loop.presented_at) {
+      auto audio = RenderLoop(loop, v1::AUDIO_FORMAT_WAV);
+      if (!audio.ok()) return ToGrpcStatus(audio.status());
+      v1::LoopAudio* entry = response->add_audio();
+      entry->set_loop_id(loop.loop_id);
+      entry->set_format(v1::AUDIO_FORMAT_WAV);
+      entry->set_audio(std::move(*audio->mutable_audio()));
+    }
+  }
+  if (auto results = Results(*session, *loops); results.ok()) *document.mutable_results() = *results;
+  google::protobuf::util::JsonPrintOptions json;
+  json.add_whitespace = true;
+  json.preserve_proto_field_names = true;
+  if (!google::protobuf::util::MessageToJsonString(document, response->mutable_json_document(), json)
+           .ok()) {
+    return ToGrpcStatus(absl::InternalError("could not write the export as JSON"));
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status SessionService::StreamLoopAudio(grpc::ServerContext*,
+                                             const v1::StreamLoopAudioRequest* request,
+                                             grpc::ServerWriter<v1::AudioChunk>* writer) {
+  auto loop = repository_.GetLoop(request->loop_id());
+  if (!loop.ok()) return ToGrpcStatus(loop.status());
+  if (absl::Status s = CheckOwner(loop->user_id, request->user_id(), "loop", loop->loop_id); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
+  if (!loop->presented_at.has_value()) {
+    // Unpresented Phase II loops must stay unknown to clients until their turn.
+    return ToGrpcStatus(absl::NotFoundError(absl::StrCat("loop ", loop->loop_id, " does not exist")));
+  }
+  auto audio = RenderLoop(*loop, request->format());
+  if (!audio.ok()) return ToGrpcStatus(audio.status());
+  const std::string& bytes = audio->audio();
+  for (size_t at = 0; at < bytes.size(); at += static_cast<size_t>(options_.audio_chunk_bytes)) {
+    v1::AudioChunk chunk;
+    if (at == 0) chunk.set_mime_type(audio->mime_type());
+    chunk.set_data(bytes.substr(at, static_cast<size_t>(options_.audio_chunk_bytes)));
+    if (!writer->Write(chunk)) return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace dd

@@ -1,0 +1,71 @@
+// SessionService's gRPC handler: validates requests, checks ownership, converts between API
+// messages and stored records, and fetches audio from the render service. The protocol's rules
+// are in common/session/protocol.h, the coordination in session_coordinator.h, and all SQL in
+// storage::SessionRepository.
+#pragma once
+
+#include "absl/time/time.h"
+#include "common/storage/session_repository.h"
+#include "deepdrummer/v1/critic.grpc.pb.h"
+#include "deepdrummer/v1/render.grpc.pb.h"
+#include "deepdrummer/v1/session.grpc.pb.h"
+#include "services/session/session_coordinator.h"
+
+namespace dd {
+
+struct SessionServiceOptions {
+  int max_phase1_loops = 1000;           // StartSession limits.
+  int max_phase2_loops_per_critic = 500;
+  absl::Duration render_timeout = absl::Seconds(20);  // Per Render call.
+  absl::Duration critic_timeout = absl::Seconds(30);  // CreateCritic and DeleteCritic calls.
+  int audio_chunk_bytes = 256 << 10;                  // StreamLoopAudio chunk size.
+};
+
+class SessionService final : public deepdrummer::v1::SessionService::Service {
+ public:
+  SessionService(storage::SessionRepository& repository, SessionCoordinator& coordinator,
+                 deepdrummer::v1::CriticService::StubInterface& critic,
+                 deepdrummer::v1::RenderService::StubInterface& render, SessionServiceOptions options)
+      : repository_(repository), coordinator_(coordinator), critic_(critic), render_(render),
+        options_(options) {}
+
+  grpc::Status CreateUser(grpc::ServerContext*, const deepdrummer::v1::CreateUserRequest*,
+                          deepdrummer::v1::User*) override;
+  grpc::Status GetUser(grpc::ServerContext*, const deepdrummer::v1::GetUserRequest*,
+                       deepdrummer::v1::User*) override;
+  grpc::Status DeleteUser(grpc::ServerContext*, const deepdrummer::v1::DeleteUserRequest*,
+                          deepdrummer::v1::DeleteUserResponse*) override;
+  grpc::Status StartSession(grpc::ServerContext*, const deepdrummer::v1::StartSessionRequest*,
+                            deepdrummer::v1::Session*) override;
+  grpc::Status GetSession(grpc::ServerContext*, const deepdrummer::v1::GetSessionRequest*,
+                          deepdrummer::v1::Session*) override;
+  grpc::Status ListSessions(grpc::ServerContext*, const deepdrummer::v1::ListSessionsRequest*,
+                            deepdrummer::v1::ListSessionsResponse*) override;
+  grpc::Status NextLoop(grpc::ServerContext*, const deepdrummer::v1::NextLoopRequest*,
+                        deepdrummer::v1::NextLoopResponse*) override;
+  grpc::Status Rate(grpc::ServerContext*, const deepdrummer::v1::RateRequest*,
+                    deepdrummer::v1::RateResponse*) override;
+  grpc::Status GetResults(grpc::ServerContext*, const deepdrummer::v1::GetResultsRequest*,
+                          deepdrummer::v1::SessionResults*) override;
+  grpc::Status ExportSession(grpc::ServerContext*, const deepdrummer::v1::ExportSessionRequest*,
+                             deepdrummer::v1::ExportSessionResponse*) override;
+  grpc::Status StreamLoopAudio(grpc::ServerContext*, const deepdrummer::v1::StreamLoopAudioRequest*,
+                               grpc::ServerWriter<deepdrummer::v1::AudioChunk>*) override;
+
+ private:
+  absl::StatusOr<storage::SessionRecord> OwnedSession(const std::string& session_id,
+                                                      const std::string& user_id);
+  absl::Status FillSession(const storage::SessionRecord& record, deepdrummer::v1::Session* out);
+  absl::StatusOr<deepdrummer::v1::SessionResults> Results(const storage::SessionRecord& record,
+                                                          const std::vector<storage::LoopRecord>& loops);
+  absl::StatusOr<deepdrummer::v1::RenderResponse> RenderLoop(const storage::LoopRecord& loop,
+                                                             deepdrummer::v1::AudioFormat format);
+
+  storage::SessionRepository& repository_;
+  SessionCoordinator& coordinator_;
+  deepdrummer::v1::CriticService::StubInterface& critic_;
+  deepdrummer::v1::RenderService::StubInterface& render_;
+  const SessionServiceOptions options_;
+};
+
+}  // namespace dd

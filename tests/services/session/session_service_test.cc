@@ -1,0 +1,299 @@
+// The session service with every other service running for real: full two-phase sessions, kills
+// of the session service and of a critic worker, and the error cases, each checked against what
+// PostgreSQL holds afterwards.
+#include <gtest/gtest.h>
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include "deepdrummer/v1/critic.grpc.pb.h"
+#include "tests/services/session/session_stack.h"
+
+namespace dd {
+namespace {
+namespace v1 = deepdrummer::v1;
+
+std::unique_ptr<grpc::ClientContext> Context(int seconds = 120) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
+  return context;
+}
+
+// A listener with a simple, fixed taste: likes loops whose first track plays on the downbeat.
+bool ScriptedRaterLikes(const v1::DrumLoop& loop) {
+  return loop.tracks_size() > 0 && loop.tracks(0).hits_size() > 0 && loop.tracks(0).hits(0);
+}
+
+// Small but complete: the paper's 80 + 30 + 30 loops, a critic that trains cheaply, short chains.
+v1::SessionOptions FastOptions(uint32_t phase1 = 80, uint32_t phase2 = 30) {
+  v1::SessionOptions options;
+  options.set_phase1_loops(phase1);
+  options.set_phase2_loops_per_critic(phase2);
+  options.set_seed(17);
+  options.mutable_critic()->set_minibatches_per_rating(1);
+  options.mutable_critic()->set_minibatch_size(2);
+  options.mutable_sampler()->set_min_steps(4);
+  options.mutable_sampler()->set_max_steps(6);
+  return options;
+}
+
+class SessionServiceTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { stack_ = new dd::testing::SessionStack("session_service"); }
+  static void TearDownTestSuite() { delete stack_; }
+  void SetUp() override { ASSERT_TRUE(stack_->up()); }
+
+  std::string NewUser() {
+    v1::CreateUserRequest request;
+    request.set_display_name("listener");
+    v1::User user;
+    EXPECT_TRUE(stack_->session().CreateUser(Context().get(), request, &user).ok());
+    return user.user_id();
+  }
+
+  v1::Session Start(const std::string& user_id, const v1::SessionOptions& options) {
+    v1::StartSessionRequest request;
+    request.set_user_id(user_id);
+    *request.mutable_options() = options;
+    v1::Session session;
+    grpc::Status status = stack_->session().StartSession(Context().get(), request, &session);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return session;
+  }
+
+  // NextLoop, retried while a dependency is being restarted.
+  v1::NextLoopResponse Next(const std::string& session_id, grpc::Status* last = nullptr) {
+    v1::NextLoopRequest request;
+    request.set_session_id(session_id);
+    request.set_audio_delivery(v1::AUDIO_DELIVERY_REFERENCE);
+    v1::NextLoopResponse response;
+    grpc::Status status;
+    for (int attempt = 0; attempt < 20; ++attempt) {
+      status = stack_->session().NextLoop(Context().get(), request, &response);
+      if (status.error_code() != grpc::StatusCode::UNAVAILABLE) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    if (last != nullptr) *last = status;
+    EXPECT_TRUE(last != nullptr || status.ok()) << status.error_message();
+    return response;
+  }
+
+  grpc::Status Rate(const std::string& loop_id, bool like, const std::string& request_id,
+                    v1::RateResponse* response = nullptr) {
+    v1::RateRequest request;
+    request.set_loop_id(loop_id);
+    request.set_rating(like ? v1::RATING_LIKE : v1::RATING_DISLIKE);
+    request.set_request_id(request_id);
+    v1::RateResponse ignored;
+    return stack_->session().Rate(Context().get(), request, response ? response : &ignored);
+  }
+
+  int64_t Count(const std::string& sql) { return stack_->Count(sql); }
+
+  static dd::testing::SessionStack* stack_;
+};
+dd::testing::SessionStack* SessionServiceTest::stack_ = nullptr;
+
+TEST_F(SessionServiceTest, AFullSessionFollowsThePapersProtocol) {
+  const std::string user = NewUser();
+  const v1::Session session = Start(user, FastOptions());
+  EXPECT_EQ(session.phase(), v1::PHASE_LEARNING);
+  EXPECT_EQ(session.progress().phase1_total(), 80u);
+  EXPECT_EQ(session.progress().phase2_total(), 60u);
+  int liked_phase1 = 0;
+  for (int i = 1; i <= 140; ++i) {
+    v1::NextLoopResponse loop = Next(session.session_id());
+    ASSERT_EQ(loop.position(), static_cast<uint32_t>(i));
+    EXPECT_EQ(loop.phase(), i <= 80 ? v1::PHASE_LEARNING : v1::PHASE_EVALUATION);
+    if (i == 1 || i == 81) {  // Asking again before rating gives the same loop.
+      EXPECT_EQ(Next(session.session_id()).loop_id(), loop.loop_id());
+    }
+    const bool like = ScriptedRaterLikes(loop.loop());
+    if (i <= 80) liked_phase1 += like;
+    v1::RateResponse rated;
+    ASSERT_TRUE(Rate(loop.loop_id(), like, "full-" + std::to_string(i), &rated).ok());
+    EXPECT_FALSE(rated.duplicate());
+  }
+  grpc::Status finished;
+  Next(session.session_id(), &finished);
+  EXPECT_EQ(finished.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+
+  const std::string where = "FROM session.loops WHERE session_id = '" + session.session_id() + "'";
+  EXPECT_EQ(Count("SELECT count(*) " + where), 140);
+  EXPECT_EQ(Count("SELECT count(*) FROM session.ratings r JOIN session.loops l USING (loop_id) "
+                  "WHERE l.session_id = '" + session.session_id() + "'"),
+            140);
+  EXPECT_EQ(Count("SELECT count(DISTINCT fingerprint) " + where), 140);  // Nothing repeated.
+  EXPECT_EQ(Count("SELECT count(*) " + where + " AND phase = 2 AND source = 'initial' AND critic_version = 0"), 30);
+  EXPECT_EQ(Count("SELECT count(*) " + where + " AND phase = 2 AND source = 'final' AND critic_version = 80"), 30);
+  // Each Phase I loop came from the critic that had seen every earlier rating.
+  EXPECT_EQ(Count("SELECT count(*) " + where + " AND phase = 1 AND critic_version = position - 1"), 80);
+  // Phase II is shuffled: the sources alternate at least a few times.
+  EXPECT_GT(Count("SELECT count(*) FROM (SELECT source <> lag(source) OVER (ORDER BY position) AS "
+                  "changed " + where + " AND phase = 2) t WHERE changed"),
+            5);
+
+  v1::GetResultsRequest results_request;
+  results_request.set_session_id(session.session_id());
+  v1::SessionResults results;
+  ASSERT_TRUE(stack_->session().GetResults(Context().get(), results_request, &results).ok());
+  EXPECT_TRUE(results.complete());
+  EXPECT_EQ(results.init_rated(), 30u);
+  EXPECT_EQ(results.final_rated(), 30u);
+  EXPECT_EQ(results.final_critic_version(), 80u);
+  const int64_t init_liked = Count(
+      "SELECT count(*) FROM session.ratings r JOIN session.loops l USING (loop_id) WHERE "
+      "l.session_id = '" + session.session_id() + "' AND l.source = 'initial' AND r.liked");
+  EXPECT_EQ(results.init_liked(), static_cast<uint32_t>(init_liked));
+  EXPECT_DOUBLE_EQ(results.theta_init(), init_liked / 30.0);
+  EXPECT_DOUBLE_EQ(results.delta(), results.theta_final() - results.theta_init());
+  EXPECT_DOUBLE_EQ(results.phase1_like_rate(), liked_phase1 / 80.0);
+
+  v1::ExportSessionRequest export_request;
+  export_request.set_session_id(session.session_id());
+  v1::ExportSessionResponse exported;
+  ASSERT_TRUE(stack_->session().ExportSession(Context().get(), export_request, &exported).ok());
+  size_t loops_in_json = 0;
+  for (size_t at = exported.json_document().find("\"loop_id\""); at != std::string::npos;
+       at = exported.json_document().find("\"loop_id\"", at + 1)) {
+    ++loops_in_json;
+  }
+  EXPECT_EQ(loops_in_json, 140u);
+  EXPECT_NE(exported.json_document().find("\"theta_final\""), std::string::npos);
+}
+
+TEST_F(SessionServiceTest, ASessionSurvivesItsServiceBeingKilledAndRatingsCountOnce) {
+  const std::string user = NewUser();
+  const v1::Session session = Start(user, FastOptions(12, 2));
+  std::string last_loop;
+  for (int i = 1; i <= 5; ++i) {
+    v1::NextLoopResponse loop = Next(session.session_id());
+    last_loop = loop.loop_id();
+    ASSERT_TRUE(Rate(loop.loop_id(), i % 2 == 0, "kill-" + std::to_string(i)).ok());
+  }
+  stack_->RestartSession();  // SIGKILL right after an acknowledged rating.
+  v1::RateResponse retried;
+  ASSERT_TRUE(Rate(last_loop, true, "kill-5", &retried).ok());  // The client's retry.
+  EXPECT_TRUE(retried.duplicate());
+  EXPECT_EQ(retried.progress().phase1_rated(), 5u);
+  v1::NextLoopResponse resumed = Next(session.session_id());
+  EXPECT_EQ(resumed.position(), 6u);
+  const v1::NextLoopResponse presented = resumed;
+  stack_->RestartSession();  // Killed while a loop is being listened to.
+  EXPECT_EQ(Next(session.session_id()).loop_id(), presented.loop_id());
+  ASSERT_TRUE(Rate(presented.loop_id(), true, "kill-6").ok());
+  EXPECT_EQ(Count("SELECT count(*) FROM session.ratings WHERE request_id LIKE 'kill-%'"), 6);
+
+  // A critic worker killed while it trains (the paper's 40 minibatches take seconds), then
+  // brought back: no rating is lost and the critic is at one version per rating.
+  v1::SessionOptions slow = FastOptions(4, 1);
+  slow.clear_critic();
+  const v1::Session trained = Start(user, slow);
+  for (int i = 1; i <= 2; ++i) {
+    v1::NextLoopResponse loop = Next(trained.session_id());
+    ASSERT_TRUE(Rate(loop.loop_id(), i == 1, "critic-kill-" + std::to_string(i)).ok());
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // Training has started.
+  stack_->KillCritic();
+  grpc::Status during;
+  Next(trained.session_id(), &during);  // Fails or waits; never wrong.
+  stack_->StartCritic();
+  for (int i = 3; i <= 6; ++i) {
+    v1::NextLoopResponse loop = Next(trained.session_id());
+    ASSERT_EQ(loop.position(), static_cast<uint32_t>(i));
+    ASSERT_TRUE(Rate(loop.loop_id(), i % 2 == 0, "critic-kill-" + std::to_string(i)).ok());
+  }
+  const std::string where = "FROM session.loops WHERE session_id = '" + trained.session_id() + "'";
+  EXPECT_EQ(Count("SELECT count(*) " + where + " AND phase = 1 AND critic_version = position - 1"), 4);
+  EXPECT_EQ(Count("SELECT count(*) " + where + " AND phase = 2 AND source = 'final' AND critic_version = 4"), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM session.ratings WHERE request_id LIKE 'critic-kill-%'"), 6);
+}
+
+TEST_F(SessionServiceTest, BadRequestsGetClearErrorsAndChangeNothing) {
+  const std::string owner = NewUser();
+  const std::string stranger = NewUser();
+  const v1::Session session = Start(owner, FastOptions(1, 0));
+  v1::NextLoopResponse loop = Next(session.session_id());
+  const auto snapshot = [&] {
+    return std::make_pair(Count("SELECT count(*) FROM session.ratings"),
+                          Count("SELECT count(*) FROM session.loops"));
+  };
+  const auto before = snapshot();
+
+  EXPECT_EQ(Rate("00000000-0000-0000-0000-000000000000", true, "e-1").error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(Rate("not-a-uuid", true, "e-2").error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Rate(loop.loop_id(), true, "").error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  v1::RateRequest unspecified;
+  unspecified.set_loop_id(loop.loop_id());
+  unspecified.set_request_id("e-3");
+  v1::RateResponse ignored;
+  EXPECT_EQ(stack_->session().Rate(Context().get(), unspecified, &ignored).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  v1::RateRequest foreign = unspecified;
+  foreign.set_rating(v1::RATING_LIKE);
+  foreign.set_user_id(stranger);
+  EXPECT_EQ(stack_->session().Rate(Context().get(), foreign, &ignored).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  v1::NextLoopRequest foreign_next;
+  foreign_next.set_session_id(session.session_id());
+  foreign_next.set_user_id(stranger);
+  v1::NextLoopResponse unused;
+  EXPECT_EQ(stack_->session().NextLoop(Context().get(), foreign_next, &unused).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(snapshot(), before);
+
+  ASSERT_TRUE(Rate(loop.loop_id(), true, "e-4").ok());
+  EXPECT_EQ(Rate(loop.loop_id(), false, "e-5").error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  grpc::Status finished;
+  Next(session.session_id(), &finished);
+  EXPECT_EQ(finished.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Count("SELECT count(*) FROM session.ratings") , before.first + 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM session.ratings WHERE request_id = 'e-5'"), 0);
+
+  v1::StartSessionRequest bad;
+  bad.set_user_id(owner);
+  bad.mutable_options()->set_phase1_loops(0);
+  v1::Session none;
+  EXPECT_EQ(stack_->session().StartSession(Context().get(), bad, &none).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  bad.mutable_options()->set_phase1_loops(10);
+  bad.mutable_options()->mutable_sampler()->set_temperature(-1);
+  EXPECT_EQ(stack_->session().StartSession(Context().get(), bad, &none).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  bad.set_user_id("00000000-0000-0000-0000-000000000000");
+  EXPECT_EQ(stack_->session().StartSession(Context().get(), bad, &none).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(SessionServiceTest, DeleteUserRemovesSessionsRatingsAndCritics) {
+  const std::string user = NewUser();
+  const v1::Session session = Start(user, FastOptions(3, 1));
+  v1::NextLoopResponse loop = Next(session.session_id());
+  ASSERT_TRUE(Rate(loop.loop_id(), true, "delete-1").ok());
+  v1::ListSessionsRequest list;
+  list.set_user_id(user);
+  v1::ListSessionsResponse listed;
+  ASSERT_TRUE(stack_->session().ListSessions(Context().get(), list, &listed).ok());
+  ASSERT_EQ(listed.sessions_size(), 1);
+
+  v1::DeleteUserRequest request;
+  request.set_user_id(user);
+  v1::DeleteUserResponse deleted;
+  ASSERT_TRUE(stack_->session().DeleteUser(Context().get(), request, &deleted).ok());
+  EXPECT_EQ(deleted.sessions_deleted(), 1u);
+  EXPECT_EQ(deleted.ratings_deleted(), 1u);
+  EXPECT_EQ(deleted.critics_deleted(), 1u);
+  EXPECT_EQ(Count("SELECT count(*) FROM session.sessions WHERE user_id = '" + user + "'"), 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM critic.critics WHERE owner = 'user:" + user + "'"), 0);
+  v1::GetUserRequest get;
+  get.set_user_id(user);
+  v1::User gone;
+  EXPECT_EQ(stack_->session().GetUser(Context().get(), get, &gone).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+}  // namespace
+}  // namespace dd

@@ -1,0 +1,45 @@
+// The whole backend for session tests: dd-render, dd-critic, dd-generator and dd-session as real
+// processes on loopback, over a PostgreSQL database the test starts. Any service can be killed
+// and started again on the same port, as an orchestrator would restart a pod.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <pqxx/connection>
+
+#include "deepdrummer/v1/session.grpc.pb.h"
+#include "tests/support/service_process.h"
+
+namespace dd::testing {
+
+class SessionStack {
+ public:
+  explicit SessionStack(const std::string& database_name);
+
+  bool up() const;
+  deepdrummer::v1::SessionService::Stub& session() { return *session_stub_; }
+  std::shared_ptr<grpc::Channel> critic_channel() const { return critic_->channel(); }
+
+  // SIGKILL, then a fresh process on the same port.
+  void RestartSession();
+  void KillCritic();
+  void StartCritic();
+
+  // A direct connection, for checking what the database holds.
+  pqxx::connection& db() { return *db_; }
+  int64_t Count(const std::string& sql);
+
+ private:
+  std::unique_ptr<ServiceProcess> Start(const std::string& name, int port);
+
+  std::string database_;
+  std::string kit_;
+  std::unique_ptr<pqxx::connection> db_;
+  std::unique_ptr<ServiceProcess> render_, critic_, generator_, session_;
+  int critic_port_ = 0, session_port_ = 0;
+  std::unique_ptr<deepdrummer::v1::SessionService::Stub> session_stub_;
+};
+
+}  // namespace dd::testing
