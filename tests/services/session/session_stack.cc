@@ -10,7 +10,8 @@
 
 namespace dd::testing {
 
-SessionStack::SessionStack(const std::string& database_name) {
+SessionStack::SessionStack(const std::string& database_name, int critic_threads)
+    : critic_threads_(critic_threads) {
   database_ = SharedPostgres().CreateDatabase(database_name);
   kit_ = "--samples=" + DefaultKitDir().string();
   render_ = Start("render", 0);
@@ -32,7 +33,7 @@ std::unique_ptr<ServiceProcess> SessionStack::Start(const std::string& name, int
     return std::make_unique<ServiceProcess>(DD_RENDER_BIN, args);
   }
   if (name == "critic") {
-    args.insert(args.end(), {kit_, "--database=" + database_, "--threads=1"});
+    args.insert(args.end(), {kit_, "--database=" + database_, "--threads=" + std::to_string(critic_threads_)});
     return std::make_unique<ServiceProcess>(DD_CRITIC_BIN, args);
   }
   if (name == "generator") {

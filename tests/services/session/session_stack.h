@@ -16,7 +16,8 @@ namespace dd::testing {
 
 class SessionStack {
  public:
-  explicit SessionStack(const std::string& database_name);
+  // critic_threads: LibTorch threads of the critic worker (tests use 1 to share the machine).
+  explicit SessionStack(const std::string& database_name, int critic_threads = 1);
 
   bool up() const;
   deepdrummer::v1::SessionService::Stub& session() { return *session_stub_; }
@@ -36,6 +37,7 @@ class SessionStack {
 
   std::string database_;
   std::string kit_;
+  int critic_threads_ = 1;
   std::unique_ptr<pqxx::connection> db_;
   std::unique_ptr<ServiceProcess> render_, critic_, generator_, session_;
   int critic_port_ = 0, session_port_ = 0;
