@@ -5,8 +5,8 @@
 #include <pqxx/binarystring>
 #include <pqxx/result>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/storage/uuid.h"
 
 namespace dd::storage {
 namespace {
@@ -108,11 +108,7 @@ class LockedCriticInTransaction : public LockedCritic {
 }  // namespace
 
 absl::Status ValidateCriticId(const std::string& critic_id) {
-  bool ok = critic_id.size() == 36;
-  for (size_t i = 0; ok && i < critic_id.size(); ++i) {
-    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    ok = dash ? critic_id[i] == '-' : absl::ascii_isxdigit(static_cast<unsigned char>(critic_id[i]));
-  }
+  const bool ok = IsUuid(critic_id);
   if (!ok) {
     return absl::InvalidArgumentError(
         absl::StrCat("critic_id must be a UUID as returned by CreateCritic, got \"", critic_id, "\""));

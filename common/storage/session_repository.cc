@@ -3,8 +3,8 @@
 #include <pqxx/binarystring>
 #include <pqxx/result>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/storage/uuid.h"
 
 namespace dd::storage {
 namespace {
@@ -81,11 +81,7 @@ absl::Status SessionNotFound(const std::string& session_id) {
 }  // namespace
 
 absl::Status ValidateUuid(const std::string& value, const char* field) {
-  bool ok = value.size() == 36;
-  for (size_t i = 0; ok && i < value.size(); ++i) {
-    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    ok = dash ? value[i] == '-' : absl::ascii_isxdigit(static_cast<unsigned char>(value[i]));
-  }
+  const bool ok = IsUuid(value);
   if (!ok) {
     return absl::InvalidArgumentError(absl::StrCat(field, " must be a UUID, got \"", value, "\""));
   }

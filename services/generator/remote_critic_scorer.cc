@@ -18,10 +18,7 @@ absl::StatusOr<std::vector<double>> RemoteCriticScorer::Score(absl::Span<const P
   context.set_deadline(absl::ToChronoTime(std::min(deadline_, absl::Now() + call_timeout_)));
   v1::ScoreResponse response;
   const grpc::Status status = critic_.Score(&context, request, &response);
-  if (!status.ok()) {
-    const absl::Status inner = FromGrpcStatus(status);
-    return absl::Status(inner.code(), absl::StrCat("critic service: ", inner.message()));
-  }
+  if (!status.ok()) return FromGrpcCall(status, "critic service");
   if (response.like_probability_size() != static_cast<int>(patterns.size())) {
     return absl::InternalError(absl::StrCat("critic service returned ",
                                             response.like_probability_size(), " scores for ",

@@ -9,14 +9,6 @@ namespace dd {
 namespace v1 = deepdrummer::v1;
 namespace {
 
-// Narrows a proto count to int, saying which field was too large instead of wrapping.
-absl::StatusOr<int> BoundedInt(const char* field, uint32_t value, int max) {
-  if (value > static_cast<uint32_t>(max)) {
-    return absl::InvalidArgumentError(absl::StrCat(field, " must be at most ", max, ", got ", value));
-  }
-  return static_cast<int>(value);
-}
-
 std::vector<std::string> ToVector(const google::protobuf::RepeatedPtrField<std::string>& in) {
   return std::vector<std::string>(in.begin(), in.end());
 }

@@ -10,20 +10,6 @@
 
 namespace dd {
 namespace v1 = deepdrummer::v1;
-namespace {
-
-session::ProtocolShape ShapeOf(const storage::SessionRecord& session) {
-  return {session.phase1_total, session.phase2_per_critic, session.seed};
-}
-
-absl::Status FromCall(const grpc::Status& status, const char* service) {
-  if (status.ok()) return absl::OkStatus();
-  const absl::Status inner = FromGrpcStatus(status);
-  return absl::Status(inner.code(), absl::StrCat(service, ": ", inner.message()));
-}
-
-}  // namespace
-
 SessionCoordinator::SessionCoordinator(storage::SessionRepository& repository,
                                        v1::CriticService::StubInterface& critic,
                                        v1::GeneratorService::StubInterface& generator,
@@ -125,7 +111,7 @@ absl::StatusOr<uint64_t> SessionCoordinator::TrainOnRatings(
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + options_.critic_timeout));
   v1::TrainResponse response;
-  if (absl::Status s = FromCall(critic_.Train(&context, request, &response), "critic service");
+  if (absl::Status s = FromGrpcCall(critic_.Train(&context, request, &response), "critic service");
       !s.ok()) {
     return s;
   }
@@ -184,7 +170,7 @@ absl::Status SessionCoordinator::DoPrepare(const std::string& session_id) {
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + options_.generator_timeout));
   v1::SampleResponse response;
-  if (absl::Status s = FromCall(generator_.Sample(&context, request, &response), "generator service");
+  if (absl::Status s = FromGrpcCall(generator_.Sample(&context, request, &response), "generator service");
       !s.ok()) {
     return s;
   }

@@ -21,11 +21,17 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "common/session/protocol.h"
 #include "common/storage/session_repository.h"
 #include "deepdrummer/v1/critic.grpc.pb.h"
 #include "deepdrummer/v1/generator.grpc.pb.h"
 
 namespace dd {
+
+// The protocol's shape of a stored session.
+inline session::ProtocolShape ShapeOf(const storage::SessionRecord& session) {
+  return {session.phase1_total, session.phase2_per_critic, session.seed};
+}
 
 struct SessionCoordinatorOptions {
   // Per Train call: a catch-up after a crash may train on many ratings at ~3 s each on a CPU.

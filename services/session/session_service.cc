@@ -21,10 +21,6 @@ constexpr uint32_t kDefaultPhase2PerCritic = 30;
 constexpr uint32_t kDefaultPageSize = 50;
 constexpr uint32_t kMaxPageSize = 500;
 
-session::ProtocolShape ShapeOf(const storage::SessionRecord& session) {
-  return {session.phase1_total, session.phase2_per_critic, session.seed};
-}
-
 v1::Phase ToProto(session::Phase phase) {
   switch (phase) {
     case session::Phase::kLearning:
@@ -97,12 +93,6 @@ std::unique_ptr<grpc::ClientContext> CallContext(absl::Duration timeout) {
   return context;
 }
 
-absl::Status FromCall(const grpc::Status& status, const char* service) {
-  if (status.ok()) return absl::OkStatus();
-  const absl::Status inner = FromGrpcStatus(status);
-  return absl::Status(inner.code(), absl::StrCat(service, ": ", inner.message()));
-}
-
 absl::Status CheckOwner(const std::string& owner, const std::string& caller, const char* what,
                         const std::string& id) {
   if (!caller.empty() && caller != owner) {
@@ -172,7 +162,7 @@ grpc::Status SessionService::DeleteUser(grpc::ServerContext*, const v1::DeleteUs
     if (status.ok()) {
       ++critics_deleted;
     } else if (status.error_code() != grpc::StatusCode::NOT_FOUND) {
-      return ToGrpcStatus(FromCall(status, "critic service"));
+      return ToGrpcStatus(FromGrpcCall(status, "critic service"));
     }
   }
   auto counts = repository_.DeleteUser(request->user_id());
@@ -196,7 +186,7 @@ grpc::Status SessionService::StartSession(grpc::ServerContext*,
   *create.mutable_config() = options.critic();
   create.set_owner(absl::StrCat("user:", user->user_id));
   v1::CreateCriticResponse created;
-  if (absl::Status s = FromCall(critic_.CreateCritic(CallContext(options_.critic_timeout).get(),
+  if (absl::Status s = FromGrpcCall(critic_.CreateCritic(CallContext(options_.critic_timeout).get(),
                                                      create, &created),
                                 "critic service");
       !s.ok()) {
@@ -255,7 +245,7 @@ absl::StatusOr<v1::RenderResponse> SessionService::RenderLoop(const storage::Loo
   }
   request.set_format(format);
   v1::RenderResponse response;
-  if (absl::Status s = FromCall(
+  if (absl::Status s = FromGrpcCall(
           render_.Render(CallContext(options_.render_timeout).get(), request, &response),
           "render service");
       !s.ok()) {

@@ -7,17 +7,12 @@
 namespace dd {
 
 namespace v1 = deepdrummer::v1;
-namespace {
-
-// Narrows a proto count to int, saying which field was too large instead of wrapping.
 absl::StatusOr<int> BoundedInt(const char* field, uint32_t value, int max) {
   if (value > static_cast<uint32_t>(max)) {
     return absl::InvalidArgumentError(absl::StrCat(field, " must be at most ", max, ", got ", value));
   }
   return static_cast<int>(value);
 }
-
-}  // namespace
 
 absl::StatusOr<SamplerOptions> SamplerOptionsFromProto(v1::SamplingMode mode,
                                                        const v1::SamplerOptions& in) {

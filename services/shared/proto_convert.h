@@ -25,6 +25,9 @@ void PatternToProto(const Pattern& pattern, deepdrummer::v1::DrumLoop* loop);
 absl::StatusOr<GenerationOptions> GenerationOptionsFromPriors(
     const deepdrummer::v1::PatternPriors& priors);
 
+// Narrows a proto count to int, naming the field when it is above `max` instead of wrapping.
+absl::StatusOr<int> BoundedInt(const char* field, uint32_t value, int max);
+
 // Sampler options with the API's defaults, validated (INVALID_ARGUMENT naming the field).
 absl::StatusOr<SamplerOptions> SamplerOptionsFromProto(deepdrummer::v1::SamplingMode mode,
                                                        const deepdrummer::v1::SamplerOptions& in);

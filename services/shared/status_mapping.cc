@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
+
 namespace dd {
 namespace {
 
@@ -99,6 +101,12 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
 absl::Status FromGrpcStatus(const grpc::Status& status) {
   if (status.ok()) return absl::OkStatus();
   return absl::Status(FromGrpcCode(status.error_code()), status.error_message());
+}
+
+absl::Status FromGrpcCall(const grpc::Status& status, absl::string_view service) {
+  if (status.ok()) return absl::OkStatus();
+  const absl::Status inner = FromGrpcStatus(status);
+  return absl::Status(inner.code(), absl::StrCat(service, ": ", inner.message()));
 }
 
 }  // namespace dd

@@ -12,9 +12,17 @@
 #include <string>
 #include <vector>
 
+#include "tests/bench/bench_flags.h"
+
 #include "common/critic/critic.h"
 
 namespace {
+
+constexpr char kUsage[] = "[--device=cpu|cuda:N] [--ratings=N] [--repeats=N] [--batch=N] [--threads=N]";
+
+std::string Flag(int argc, char** argv, const std::string& name, const std::string& fallback) {
+  return dd::bench::Flag(argc, argv, name, fallback, kUsage);
+}
 
 using Clock = std::chrono::steady_clock;
 using dd::critic::kClipFrames;
@@ -29,20 +37,6 @@ std::vector<float> SyntheticClip(std::mt19937_64& random) {
     clip[i] = static_cast<float>(0.5 * std::sin(2 * M_PI * f * t) * std::exp(-10 * t)) + noise(random);
   }
   return clip;
-}
-
-std::string Flag(int argc, char** argv, const std::string& name, const std::string& fallback) {
-  const std::string prefix = "--" + name + "=";
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg.rfind(prefix, 0) == 0) return arg.substr(prefix.size());
-    if (arg == "--help" || arg == "-h") {
-      std::printf("usage: %s [--device=cpu|cuda:N] [--ratings=N] [--repeats=N] [--batch=N] [--threads=N]\n",
-                  argv[0]);
-      std::exit(0);
-    }
-  }
-  return fallback;
 }
 
 double Millis(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/bench/bench_flags.h"
+
 #include "common/critic/critic.h"
 #include "common/sampler/local_critic_scorer.h"
 #include "common/sampler/sampler.h"
@@ -26,21 +28,14 @@
 
 namespace {
 
-namespace v1 = deepdrummer::v1;
-using Clock = std::chrono::steady_clock;
+constexpr char kUsage[] = "[--repeats=N] [--threads=N] [--samples=DIR]";
 
 std::string Flag(int argc, char** argv, const std::string& name, const std::string& fallback) {
-  const std::string prefix = "--" + name + "=";
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg.rfind(prefix, 0) == 0) return arg.substr(prefix.size());
-    if (arg == "--help" || arg == "-h") {
-      std::printf("usage: %s [--repeats=N] [--threads=N] [--samples=DIR]\n", argv[0]);
-      std::exit(0);
-    }
-  }
-  return fallback;
+  return dd::bench::Flag(argc, argv, name, fallback, kUsage);
 }
+
+namespace v1 = deepdrummer::v1;
+using Clock = std::chrono::steady_clock;
 
 struct Timing {
   double median_ms = 0;

@@ -17,26 +17,21 @@
 #include <thread>
 #include <vector>
 
+#include "tests/bench/bench_flags.h"
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "tests/services/session/session_stack.h"
 
 namespace {
-namespace v1 = deepdrummer::v1;
-using Clock = std::chrono::steady_clock;
+
+constexpr char kUsage[] = "[--raters=1,4,16] [--ratings=6] [--think_ms=0] [--minibatches=40]";
 
 std::string Flag(int argc, char** argv, const std::string& name, const std::string& fallback) {
-  const std::string prefix = "--" + name + "=";
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg.rfind(prefix, 0) == 0) return arg.substr(prefix.size());
-    if (arg == "--help" || arg == "-h") {
-      std::printf("usage: %s [--raters=1,4,16] [--ratings=6] [--think_ms=0] [--minibatches=40]\n", argv[0]);
-      std::exit(0);
-    }
-  }
-  return fallback;
+  return dd::bench::Flag(argc, argv, name, fallback, kUsage);
 }
+namespace v1 = deepdrummer::v1;
+using Clock = std::chrono::steady_clock;
 
 double Percentile(std::vector<double> values, double p) {
   if (values.empty()) return 0;
