@@ -10,10 +10,11 @@
 
 namespace dd::testing {
 
-SessionStack::SessionStack(const std::string& database_name, int critic_threads)
+SessionStack::SessionStack(const std::string& database_name, int critic_threads,
+                           const std::string& samples_dir)
     : critic_threads_(critic_threads) {
   database_ = SharedPostgres().CreateDatabase(database_name);
-  kit_ = "--samples=" + DefaultKitDir().string();
+  kit_ = "--samples=" + (samples_dir.empty() ? DefaultKitDir().string() : samples_dir);
   render_ = Start("render", 0);
   critic_ = Start("critic", 0);
   critic_port_ = critic_->port();
@@ -33,16 +34,17 @@ std::unique_ptr<ServiceProcess> SessionStack::Start(const std::string& name, int
     return std::make_unique<ServiceProcess>(DD_RENDER_BIN, args);
   }
   if (name == "critic") {
-    args.insert(args.end(), {kit_, "--database=" + database_, "--threads=" + std::to_string(critic_threads_)});
+    args.insert(args.end(),
+                {kit_, "--database=" + database_, "--threads=" + std::to_string(critic_threads_)});
     return std::make_unique<ServiceProcess>(DD_CRITIC_BIN, args);
   }
   if (name == "generator") {
     args.insert(args.end(), {kit_, "--critic=127.0.0.1:" + std::to_string(critic_port_)});
     return std::make_unique<ServiceProcess>(DD_GENERATOR_BIN, args);
   }
-  args.insert(args.end(), {"--database=" + database_,
-                           "--critic=127.0.0.1:" + std::to_string(critic_port_),
-                           "--generator=" + generator_->address(), "--render=" + render_->address()});
+  args.insert(args.end(),
+              {"--database=" + database_, "--critic=127.0.0.1:" + std::to_string(critic_port_),
+               "--generator=" + generator_->address(), "--render=" + render_->address()});
   return std::make_unique<ServiceProcess>(DD_SESSION_BIN, args);
 }
 
@@ -56,9 +58,13 @@ void SessionStack::RestartSession() {
   session_stub_ = deepdrummer::v1::SessionService::NewStub(session_->channel());
 }
 
-void SessionStack::KillCritic() { critic_->Kill(SIGKILL); }
+void SessionStack::KillCritic() {
+  critic_->Kill(SIGKILL);
+}
 
-void SessionStack::StartCritic() { critic_ = Start("critic", critic_port_); }
+void SessionStack::StartCritic() {
+  critic_ = Start("critic", critic_port_);
+}
 
 int64_t SessionStack::Count(const std::string& sql) {
   pqxx::nontransaction tx(*db_);

@@ -17,10 +17,14 @@ namespace dd::testing {
 class SessionStack {
  public:
   // critic_threads: LibTorch threads of the critic worker (tests use 1 to share the machine).
-  explicit SessionStack(const std::string& database_name, int critic_threads = 1);
+  // samples_dir: the kit every service loads; empty means samples/default-kit.
+  explicit SessionStack(const std::string& database_name, int critic_threads = 1,
+                        const std::string& samples_dir = "");
 
   bool up() const;
   deepdrummer::v1::SessionService::Stub& session() { return *session_stub_; }
+  std::string session_address() const { return session_->address(); }
+  std::string render_address() const { return render_->address(); }
   std::shared_ptr<grpc::Channel> critic_channel() const { return critic_->channel(); }
 
   // SIGKILL, then a fresh process on the same port.
