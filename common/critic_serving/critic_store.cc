@@ -21,6 +21,7 @@ absl::StatusOr<std::unique_ptr<CriticStore>> CriticStore::Create(
     storage::CriticRepository& repository, const CriticStoreOptions& options) {
   if (options.cache_capacity < 1) return absl::InvalidArgumentError("cache capacity must be >= 1");
   if (options.max_batch_clips < 1) return absl::InvalidArgumentError("max batch must be >= 1");
+  if (options.training_slots < 1) return absl::InvalidArgumentError("training slots must be >= 1");
   if (std::string problem = critic::CheckDevice(options.device); !problem.empty()) {
     return absl::FailedPreconditionError(problem);
   }
@@ -33,7 +34,8 @@ CriticStore::CriticStore(storage::CriticRepository& repository, CriticStoreOptio
       batcher_(options_.batch_window, options_.max_batch_clips,
                [this](const std::string& key, const std::vector<float>& clips, int64_t count) {
                  return ScoreNow(key, clips, count);
-               }) {}
+               }),
+      free_training_slots_(options_.training_slots) {}
 
 std::shared_ptr<CriticStore::Entry> CriticStore::CacheEntry(const std::string& key) {
   absl::MutexLock lock(&cache_mutex_);
@@ -158,7 +160,16 @@ absl::StatusOr<TrainResult> CriticStore::Train(const std::string& critic_id,
     result.last_loss = versions.back().mean_loss;
     return versions;
   };
+  // Waiting here, before the transaction, holds neither a database connection nor a row lock.
+  training_mutex_.LockWhen(
+      absl::Condition(+[](int* free) { return *free > 0; }, &free_training_slots_));
+  --free_training_slots_;
+  training_mutex_.Unlock();
   auto after = repository_.UpdateLocked(critic_id, round);
+  {
+    absl::MutexLock slot_lock(&training_mutex_);
+    ++free_training_slots_;
+  }
   if (!after.ok()) {
     entry->critic.reset();  // It may hold training that was never committed.
     entry->dirty = false;

@@ -27,6 +27,10 @@ struct CriticStoreOptions {
   // batch anyway (score_batcher.h).
   absl::Duration batch_window = absl::ZeroDuration();
   int64_t max_batch_clips = 256;                        // A coalesced batch closes at this size.
+  // Training rounds (one per new rating) running at once in this worker, across all critics.
+  // Each round already uses every LibTorch thread; two at once on the same cores only contend
+  // (measured: 16 raters on 2 cores held 0.23 ratings/s with unbounded concurrency).
+  int training_slots = 1;
 };
 
 struct TrainExample {
@@ -85,6 +89,8 @@ class CriticStore {
   storage::CriticRepository& repository_;
   const CriticStoreOptions options_;
   ScoreBatcher batcher_;
+  absl::Mutex training_mutex_;
+  int free_training_slots_ ABSL_GUARDED_BY(training_mutex_) = 0;
   absl::Mutex cache_mutex_;
   std::list<std::string> lru_ ABSL_GUARDED_BY(cache_mutex_);  // Most recent first.
   absl::flat_hash_map<std::string,

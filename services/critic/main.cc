@@ -20,6 +20,9 @@ ABSL_FLAG(int, cache_critics, 64,
 ABSL_FLAG(absl::Duration, batch_window, absl::ZeroDuration(),
           "Extra wait of a Score call for others to batch with when its critic version is idle. "
           "Calls that arrive while a batch runs always go together in the next batch.");
+ABSL_FLAG(int, training_slots, 1,
+          "Training rounds run at once across all critics of this worker. Each round uses every "
+          "LibTorch thread, so more than one per set of cores only makes them contend.");
 ABSL_FLAG(int, max_batch, 1024, "Items per Score call; larger calls get RESOURCE_EXHAUSTED.");
 
 int main(int argc, char** argv) {
@@ -42,6 +45,7 @@ int main(int argc, char** argv) {
   store_options.device = absl::GetFlag(FLAGS_device);
   store_options.cache_capacity = absl::GetFlag(FLAGS_cache_critics);
   store_options.batch_window = absl::GetFlag(FLAGS_batch_window);
+  store_options.training_slots = absl::GetFlag(FLAGS_training_slots);
   auto store = dd::CriticStore::Create(repository, store_options);
   if (!store.ok()) return fail(store.status());
   dd::CriticServiceOptions options;
