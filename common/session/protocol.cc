@@ -1,5 +1,6 @@
 #include "common/session/protocol.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "common/random/rng.h"
@@ -45,7 +46,7 @@ std::optional<LoopPlan> PlanLoop(const ProtocolShape& shape, int position) {
   if (position <= shape.phase1_total) {
     plan.phase = 1;
     plan.source = LoopSource::kLearning;
-    plan.critic_version = static_cast<uint64_t>(position - 1);
+    plan.critic_version = static_cast<uint64_t>(std::max(0, position - 1 - shape.phase1_critic_lag));
     return plan;
   }
   plan.phase = 2;

@@ -3,7 +3,8 @@
 // of section 5.
 //
 // Phase I, positions 1..phase1_total: each loop is sampled (Metropolis-Hastings) from the critic
-// as it is after every earlier rating, i.e. critic version position - 1. Phase II, the next
+// as it is after every earlier rating, i.e. critic version position - 1; with a critic lag of 1,
+// after every earlier rating but the last, version max(0, position - 2). Phase II, the next
 // 2 * per_critic positions: threshold-mode loops, half from the untrained critic (version 0) and
 // half from the final one, in an order shuffled from the session's seed and never revealed.
 #pragma once
@@ -25,6 +26,7 @@ struct ProtocolShape {
   int phase1_total = 80;
   int phase2_per_critic = 30;
   uint64_t seed = 0;
+  int phase1_critic_lag = 0;  // 0 (the paper) or 1.
 
   int total() const { return phase1_total + 2 * phase2_per_critic; }
 };
@@ -33,7 +35,8 @@ struct LoopPlan {
   int position = 0;  // 1-based.
   int phase = 1;     // 1 or 2.
   LoopSource source = LoopSource::kLearning;
-  // Phase I: the critic version to sample from (= ratings before this loop). Phase II initial: 0.
+  // Phase I: the critic version to sample from (= ratings before this loop, less the lag).
+  // Phase II initial: 0.
   // Phase II final: unset, the version that ended Phase I.
   std::optional<uint64_t> critic_version;
   uint64_t sampling_seed = 0;  // Derived from the session seed and the position.

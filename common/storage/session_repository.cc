@@ -12,7 +12,7 @@ namespace {
 constexpr char kSessionColumns[] =
     "session_id::text, user_id::text, options, seed, critic_id::text, phase1_total, "
     "phase2_per_critic, final_critic_version, extract(epoch from created_at), "
-    "extract(epoch from updated_at)";
+    "extract(epoch from updated_at), phase1_critic_lag";
 
 constexpr char kLoopSelect[] =
     "SELECT l.loop_id::text, l.session_id::text, s.user_id::text, l.position, l.phase, l.source, "
@@ -46,6 +46,7 @@ SessionRecord SessionFromRow(const pqxx::row& row) {
   if (!row[7].is_null()) s.final_critic_version = row[7].as<uint64_t>();
   s.created_at = TimeFromEpoch(row[8]);
   s.updated_at = TimeFromEpoch(row[9]);
+  s.phase1_critic_lag = row[10].as<int>();
   return s;
 }
 
@@ -108,8 +109,8 @@ PreparedStatements SessionRepository::Statements() {
       {"user_delete", "DELETE FROM session.users WHERE user_id = $1"},
       {"session_insert",
        absl::StrCat("INSERT INTO session.sessions (user_id, request_id, options, seed, critic_id, "
-                    "phase1_total, phase2_per_critic) VALUES ($1, NULLIF($2, ''), $3, $4, $5, $6, "
-                    "$7) ON CONFLICT (user_id, request_id) DO NOTHING RETURNING ",
+                    "phase1_total, phase2_per_critic, phase1_critic_lag) VALUES ($1, NULLIF($2, ''), "
+                    "$3, $4, $5, $6, $7, $8) ON CONFLICT (user_id, request_id) DO NOTHING RETURNING ",
                     kSessionColumns)},
       {"session_by_request",
        absl::StrCat("SELECT ", kSessionColumns,
@@ -224,7 +225,7 @@ absl::StatusOr<std::pair<SessionRecord, bool>> SessionRepository::CreateSession(
     pqxx::result rows = tx.exec_prepared(
         "session_insert", session.user_id, request_id, Bytes(session.options),
         static_cast<int64_t>(session.seed), session.critic_id, session.phase1_total,
-        session.phase2_per_critic);
+        session.phase2_per_critic, session.phase1_critic_lag);
     result.second = !rows.empty();
     if (rows.empty()) rows = tx.exec_prepared("session_by_request", session.user_id, request_id);
     if (rows.empty()) return absl::AbortedError("session insert raced with a delete; retry");

@@ -28,6 +28,7 @@ struct SessionRecord {
   std::string critic_id;
   int phase1_total = 0;
   int phase2_per_critic = 0;
+  int phase1_critic_lag = 0;  // SessionOptions.phase1_critic_lag: 0 or 1.
   std::optional<uint64_t> final_critic_version;
   absl::Time created_at;
   absl::Time updated_at;

@@ -22,6 +22,10 @@ ABSL_FLAG(int, background_threads, 4,
 ABSL_FLAG(absl::Duration, critic_timeout, absl::Minutes(10),
           "Deadline of each Train call (a catch-up after a crash trains on many ratings).");
 ABSL_FLAG(absl::Duration, generator_timeout, absl::Minutes(2), "Deadline of each Sample call.");
+ABSL_FLAG(int, phase1_critic_lag, 0,
+          "Default SessionOptions.phase1_critic_lag: 0 is the paper's order (the NextLoop after a "
+          "Rate waits for one training round); 1 draws each Phase I loop from the critic that saw "
+          "every rating but the last, so training hides in the listening time. 0 or 1.");
 
 namespace {
 
@@ -56,7 +60,14 @@ int main(int argc, char** argv) {
   coordinator_options.critic_timeout = absl::GetFlag(FLAGS_critic_timeout);
   coordinator_options.generator_timeout = absl::GetFlag(FLAGS_generator_timeout);
   dd::SessionCoordinator coordinator(repository, *critic, *generator, coordinator_options);
-  dd::SessionService service(repository, coordinator, *critic, *render, {});
+  const int critic_lag = absl::GetFlag(FLAGS_phase1_critic_lag);
+  if (critic_lag < 0 || critic_lag > 1) {
+    return fail(absl::InvalidArgumentError(
+        absl::StrCat("--phase1_critic_lag must be 0 or 1, got ", critic_lag)));
+  }
+  dd::SessionServiceOptions service_options;
+  service_options.default_phase1_critic_lag = critic_lag;
+  dd::SessionService service(repository, coordinator, *critic, *render, service_options);
 
   dd::GrpcServerOptions server_options = dd::ServerOptionsFromFlags();
   server_options.health_service_names = {"deepdrummer.v1.SessionService"};

@@ -95,11 +95,13 @@ absl::StatusOr<std::optional<storage::LoopRecord>> SessionCoordinator::Present(
 }
 
 absl::StatusOr<uint64_t> SessionCoordinator::TrainOnRatings(
-    const storage::SessionRecord& session, const std::vector<storage::LoopRecord>& loops) {
+    const storage::SessionRecord& session, const std::vector<storage::LoopRecord>& loops,
+    int ratings) {
   v1::TrainRequest request;
   request.set_critic_id(session.critic_id);
   for (const storage::LoopRecord& loop : loops) {
     if (loop.phase != 1 || !loop.rating.has_value()) continue;
+    if (request.examples_size() == ratings) break;
     v1::Example* example = request.add_examples();
     example->set_example_id(loop.loop_id);
     example->set_rating(loop.rating->liked ? v1::RATING_LIKE : v1::RATING_DISLIKE);
@@ -132,16 +134,28 @@ absl::Status SessionCoordinator::DoPrepare(const std::string& session_id) {
   const int position = static_cast<int>(loops->size()) + 1;
   const std::optional<session::LoopPlan> plan = session::PlanLoop(shape, position);
   if (!plan.has_value()) return absl::OkStatus();  // Every loop of the session exists.
-  // Phase I: the next loop needs every rating so far. Phase II: one loop may wait behind the one
-  // being listened to, since nothing it depends on can change any more.
-  if (plan->phase == 1 && unrated > 0) return absl::OkStatus();
-  if (plan->phase == 2 && (phase1_rated < shape.phase1_total || unrated > 1)) return absl::OkStatus();
+  // Phase I: the next loop needs every rating its critic covers, i.e. all but `lag` of the loops
+  // before it rated. Phase II: one loop may wait behind the one being listened to, since nothing
+  // it depends on can change any more.
+  const int lag = shape.phase1_critic_lag;
+  if (plan->phase == 1 && unrated > lag) return absl::OkStatus();
+  if (plan->phase == 2 && (phase1_rated < shape.phase1_total || unrated > 1)) {
+    if (lag > 0 && unrated <= 1 && phase1_rated < shape.phase1_total) {
+      // The last Phase I loop is out and came from a lagging critic: train ahead on every rating
+      // so far, so that the final critic waits for one round only, the last rating's.
+      if (auto trained = TrainOnRatings(*session, *loops, phase1_rated); !trained.ok()) {
+        return trained.status();
+      }
+    }
+    return absl::OkStatus();
+  }
 
   const absl::Time start = absl::Now();
   std::optional<uint64_t> version = plan->critic_version;
   if (plan->phase == 1 || (plan->source == session::LoopSource::kFinal &&
                            !session->final_critic_version.has_value())) {
-    auto trained = TrainOnRatings(*session, *loops);
+    const int ratings = plan->phase == 1 ? static_cast<int>(*plan->critic_version) : phase1_rated;
+    auto trained = TrainOnRatings(*session, *loops, ratings);
     if (!trained.ok()) return trained.status();
     if (plan->phase == 1 && *trained != *plan->critic_version) {
       return absl::InternalError(absl::StrCat("critic ", session->critic_id, " is at version ",

@@ -30,7 +30,7 @@ namespace dd {
 
 // The protocol's shape of a stored session.
 inline session::ProtocolShape ShapeOf(const storage::SessionRecord& session) {
-  return {session.phase1_total, session.phase2_per_critic, session.seed};
+  return {session.phase1_total, session.phase2_per_critic, session.seed, session.phase1_critic_lag};
 }
 
 struct SessionCoordinatorOptions {
@@ -63,9 +63,11 @@ class SessionCoordinator {
     absl::Status status;
   };
   absl::Status DoPrepare(const std::string& session_id);
-  // Trains the critic on every Phase I rating so far, in order (idempotent); returns its version.
+  // Trains the critic on the first `ratings` Phase I ratings, in order (idempotent); returns its
+  // version.
   absl::StatusOr<uint64_t> TrainOnRatings(const storage::SessionRecord& session,
-                                          const std::vector<storage::LoopRecord>& loops);
+                                          const std::vector<storage::LoopRecord>& loops,
+                                          int ratings);
   void BackgroundLoop();
 
   storage::SessionRepository& repository_;

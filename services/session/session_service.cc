@@ -78,6 +78,14 @@ absl::Status CompleteOptions(v1::SessionOptions& options, const SessionServiceOp
       return absl::InvalidArgumentError(absl::StrCat("options.", sampler.status().message()));
     }
   }
+  if (!options.has_phase1_critic_lag()) {
+    options.set_phase1_critic_lag(static_cast<uint32_t>(limits.default_phase1_critic_lag));
+  }
+  if (options.phase1_critic_lag() > 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "options.phase1_critic_lag must be 0 (the paper's order) or 1, got ",
+        options.phase1_critic_lag()));
+  }
   if (!options.has_seed()) {
     std::random_device random;
     options.set_seed((static_cast<uint64_t>(random()) << 32) ^ random());
@@ -200,6 +208,7 @@ grpc::Status SessionService::StartSession(grpc::ServerContext*,
   record.critic_id = created.critic_id();
   record.phase1_total = static_cast<int>(options.phase1_loops());
   record.phase2_per_critic = static_cast<int>(options.phase2_loops_per_critic());
+  record.phase1_critic_lag = static_cast<int>(options.phase1_critic_lag());
   auto stored = repository_.CreateSession(record, request->request_id());
   if (!stored.ok() || !stored->second) {
     // Not stored, or a retry that found the first attempt's session: this critic is not needed.
@@ -265,7 +274,11 @@ grpc::Status SessionService::NextLoop(grpc::ServerContext*, const v1::NextLoopRe
         "session ", session->session_id, " is complete: every loop is rated; see GetResults")));
   }
   const storage::LoopRecord& presented = **loop;
-  if (presented.phase == 2) coordinator_.PrepareInBackground(session->session_id);
+  // The next loop's inputs are complete once this one is out: in Phase II always, in Phase I when
+  // its critic may lag this loop's rating.
+  if (presented.phase == 2 || session->phase1_critic_lag > 0) {
+    coordinator_.PrepareInBackground(session->session_id);
+  }
   auto counts = repository_.Counts(session->session_id);
   if (!counts.ok()) return ToGrpcStatus(counts.status());
   response->set_loop_id(presented.loop_id);

@@ -19,6 +19,9 @@ struct SessionServiceOptions {
   absl::Duration render_timeout = absl::Seconds(20);  // Per Render call.
   absl::Duration critic_timeout = absl::Seconds(30);  // CreateCritic and DeleteCritic calls.
   int audio_chunk_bytes = 256 << 10;                  // StreamLoopAudio chunk size.
+  // SessionOptions.phase1_critic_lag for sessions that leave it unset: 0 keeps the paper's order;
+  // 1 suits critic workers whose training round takes longer than a NextLoop should wait.
+  int default_phase1_critic_lag = 0;
 };
 
 class SessionService final : public deepdrummer::v1::SessionService::Service {

@@ -4,7 +4,7 @@
 // and the ratings per second held.
 //
 //   build/tests/bench/session/dd_session_bench [--raters=1,4,16] [--ratings=6] [--think_ms=0]
-//                                              [--minibatches=40]
+//                                              [--minibatches=40] [--critic_lag=0]
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
@@ -25,7 +25,8 @@
 
 namespace {
 
-constexpr char kUsage[] = "[--raters=1,4,16] [--ratings=6] [--think_ms=0] [--minibatches=40]";
+constexpr char kUsage[] =
+    "[--raters=1,4,16] [--ratings=6] [--think_ms=0] [--minibatches=40] [--critic_lag=0]";
 
 std::string Flag(int argc, char** argv, const std::string& name, const std::string& fallback) {
   return dd::bench::Flag(argc, argv, name, fallback, kUsage);
@@ -53,6 +54,7 @@ int main(int argc, char** argv) {
   const int ratings = std::stoi(Flag(argc, argv, "ratings", "6"));
   const int think_ms = std::stoi(Flag(argc, argv, "think_ms", "0"));
   const int minibatches = std::stoi(Flag(argc, argv, "minibatches", "40"));
+  const int critic_lag = std::stoi(Flag(argc, argv, "critic_lag", "0"));
   std::vector<int> rater_counts;
   for (absl::string_view part : absl::StrSplit(Flag(argc, argv, "raters", "1,4,16"), ',')) {
     int n = 0;
@@ -63,8 +65,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "services did not start\n");
     return 1;
   }
-  std::printf("ratings per rater %d, think time %d ms, critic %d minibatches per rating\n", ratings,
-              think_ms, minibatches);
+  std::printf(
+      "ratings per rater %d, think time %d ms, critic %d minibatches per rating, critic lag %d\n",
+      ratings, think_ms, minibatches, critic_lag);
   std::printf("| raters | Rate p50 | Rate p99 | NextLoop p50 | NextLoop p99 | ratings/s |\n");
   std::printf("|---|---|---|---|---|---|\n");
   for (int raters : rater_counts) {
@@ -81,6 +84,7 @@ int main(int argc, char** argv) {
         v1::StartSessionRequest start_request;
         start_request.set_user_id(user.user_id());
         start_request.mutable_options()->set_phase1_loops(static_cast<uint32_t>(ratings + 1));
+        start_request.mutable_options()->set_phase1_critic_lag(static_cast<uint32_t>(critic_lag));
         start_request.mutable_options()->mutable_critic()->set_minibatches_per_rating(
             static_cast<uint32_t>(minibatches));
         v1::Session session;

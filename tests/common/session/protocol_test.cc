@@ -20,6 +20,22 @@ TEST(ProtocolTest, PhaseOneLoopsComeFromTheCriticThatSawEveryEarlierRating) {
   EXPECT_FALSE(PlanLoop(shape, 141).has_value());
 }
 
+TEST(ProtocolTest, WithALagOfOnePhaseOneLoopsComeFromTheCriticThatSawAllButTheLastRating) {
+  const ProtocolShape shape{80, 30, 5, /*phase1_critic_lag=*/1};
+  EXPECT_EQ(PlanLoop(shape, 1)->critic_version, 0u);
+  EXPECT_EQ(PlanLoop(shape, 2)->critic_version, 0u);
+  for (int position = 3; position <= 80; ++position) {
+    EXPECT_EQ(PlanLoop(shape, position)->critic_version, static_cast<uint64_t>(position - 2));
+  }
+  // Phase II does not lag: its final loops come from the critic that saw all 80 ratings.
+  EXPECT_EQ(PhaseTwoOrder(shape), PhaseTwoOrder({80, 30, 5}));
+  for (int position = 81; position <= 140; ++position) {
+    auto plan = PlanLoop(shape, position);
+    EXPECT_EQ(plan->phase, 2);
+    EXPECT_EQ(plan->critic_version.has_value(), plan->source == LoopSource::kInitial);
+  }
+}
+
 TEST(ProtocolTest, PhaseTwoIsAnEvenShuffleFixedBySeed) {
   const ProtocolShape shape{80, 30, 5};
   int initial = 0, final_count = 0;

@@ -164,6 +164,31 @@ TEST_F(SessionServiceTest, AFullSessionFollowsThePapersProtocol) {
   EXPECT_NE(exported.json_document().find("\"theta_final\""), std::string::npos);
 }
 
+TEST_F(SessionServiceTest, WithACriticLagOfOneEachLoopComesFromTheCriticBeforeTheLastRating) {
+  const std::string user = NewUser();
+  v1::SessionOptions options = FastOptions(10, 3);
+  options.set_phase1_critic_lag(1);
+  const v1::Session session = Start(user, options);
+  EXPECT_EQ(session.options().phase1_critic_lag(), 1u);
+  for (int i = 1; i <= 16; ++i) {
+    v1::NextLoopResponse loop = Next(session.session_id());
+    ASSERT_EQ(loop.position(), static_cast<uint32_t>(i));
+    ASSERT_TRUE(Rate(loop.loop_id(), ScriptedRaterLikes(loop.loop()), "lag-" + std::to_string(i)).ok());
+  }
+  const std::string where = "FROM session.loops WHERE session_id = '" + session.session_id() + "'";
+  EXPECT_EQ(Count("SELECT count(*) " + where), 16);
+  EXPECT_EQ(Count("SELECT count(DISTINCT fingerprint) " + where), 16);
+  EXPECT_EQ(Count("SELECT count(*) " + where + " AND phase = 1 AND critic_version = "
+                  "greatest(0, position - 2)"),
+            10);
+  // Phase II does not lag: the final critic saw all ten ratings.
+  EXPECT_EQ(Count("SELECT count(*) " + where + " AND phase = 2 AND source = 'final' AND critic_version = 10"), 3);
+  EXPECT_EQ(Count("SELECT count(*) " + where + " AND phase = 2 AND source = 'initial' AND critic_version = 0"), 3);
+  EXPECT_EQ(Count("SELECT phase1_critic_lag FROM session.sessions WHERE session_id = '" +
+                  session.session_id() + "'"),
+            1);
+}
+
 TEST_F(SessionServiceTest, ASessionSurvivesItsServiceBeingKilledAndRatingsCountOnce) {
   const std::string user = NewUser();
   const v1::Session session = Start(user, FastOptions(12, 2));
@@ -263,6 +288,12 @@ TEST_F(SessionServiceTest, BadRequestsGetClearErrorsAndChangeNothing) {
   bad.mutable_options()->mutable_sampler()->set_temperature(-1);
   EXPECT_EQ(stack_->session().StartSession(Context().get(), bad, &none).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+  bad.mutable_options()->clear_sampler();
+  bad.mutable_options()->set_phase1_critic_lag(2);
+  grpc::Status lag_status = stack_->session().StartSession(Context().get(), bad, &none);
+  EXPECT_EQ(lag_status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(lag_status.error_message().find("phase1_critic_lag"), std::string::npos);
+  EXPECT_EQ(Count("SELECT count(*) FROM session.sessions WHERE user_id = '" + owner + "'"), 1);
   bad.set_user_id("00000000-0000-0000-0000-000000000000");
   EXPECT_EQ(stack_->session().StartSession(Context().get(), bad, &none).error_code(),
             grpc::StatusCode::NOT_FOUND);
