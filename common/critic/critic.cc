@@ -3,10 +3,10 @@
 #include <malloc.h>
 
 #include <algorithm>
-#include <thread>
 #include <exception>
 #include <functional>
 #include <sstream>
+#include <thread>
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/cuda.h>
@@ -30,7 +30,9 @@ MfccOptions MfccFor(const CriticConfig& config) {
   return options;
 }
 
-int64_t TimeFrames(const MfccOptions& options) { return 1 + kClipFrames / options.hop_length; }
+int64_t TimeFrames(const MfccOptions& options) {
+  return 1 + kClipFrames / options.hop_length;
+}
 
 std::optional<torch::Device> ParseDevice(const std::string& text, std::string* error) {
   try {
@@ -75,7 +77,9 @@ void ReadArchive(const std::string& bytes, torch::Device device,
 
 }  // namespace
 
-bool CudaAvailable() { return torch::cuda::is_available(); }
+bool CudaAvailable() {
+  return torch::cuda::is_available();
+}
 
 std::string CheckDevice(const std::string& device) {
   std::string error;
@@ -143,19 +147,19 @@ struct Critic::Impl {
   }
 
   torch::Tensor Draw(const torch::Tensor& clips, int64_t count) {
-    torch::Tensor order = torch::randperm(clips.size(0), random,
-                                          torch::TensorOptions().dtype(torch::kInt64));
+    torch::Tensor order =
+        torch::randperm(clips.size(0), random, torch::TensorOptions().dtype(torch::kInt64));
     return clips.index_select(0, order.slice(0, 0, count).to(device));
   }
 
   TrainingRound Train() {
     TrainingRound round;
-    const int64_t half = std::min<int64_t>(
-        {config.minibatch_size / 2, liked.size(0), disliked.size(0)});
+    const int64_t half =
+        std::min<int64_t>({config.minibatch_size / 2, liked.size(0), disliked.size(0)});
     if (half == 0 || config.minibatches_per_rating == 0) return round;
     const auto label_options = torch::TensorOptions().dtype(torch::kInt64).device(device);
-    torch::Tensor labels = torch::cat({torch::ones({half}, label_options),
-                                       torch::zeros({half}, label_options)});
+    torch::Tensor labels =
+        torch::cat({torch::ones({half}, label_options), torch::zeros({half}, label_options)});
     net->train();
     torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().device(device));
     for (int step = 0; step < config.minibatches_per_rating; ++step) {
@@ -247,9 +251,9 @@ std::unique_ptr<Critic> Critic::Restore(const CriticConfig& config, const std::s
 }
 
 TrainingRound Critic::AddRatingAndTrain(const std::vector<float>& clip, bool liked) {
-  torch::Tensor row = torch::from_blob(const_cast<float*>(clip.data()), {1, kClipFrames},
-                                       torch::kFloat32)
-                          .to(impl_->device, /*non_blocking=*/false, /*copy=*/true);
+  torch::Tensor row =
+      torch::from_blob(const_cast<float*>(clip.data()), {1, kClipFrames}, torch::kFloat32)
+          .to(impl_->device, /*non_blocking=*/false, /*copy=*/true);
   torch::Tensor& pool = liked ? impl_->liked : impl_->disliked;
   pool = torch::cat({pool, row});
   return impl_->Train();
@@ -263,10 +267,9 @@ std::vector<float> Critic::Score(const float* clips, int64_t count) {
   const int64_t chunk = impl_->device.is_cpu() ? kScoreChunk : 64 * kScoreChunk;
   for (int64_t begin = 0; begin < count; begin += chunk) {
     const int64_t n = std::min(chunk, count - begin);
-    torch::Tensor audio =
-        torch::from_blob(const_cast<float*>(clips + begin * kClipFrames), {n, kClipFrames},
-                         torch::kFloat32)
-            .to(impl_->device);
+    torch::Tensor audio = torch::from_blob(const_cast<float*>(clips + begin * kClipFrames),
+                                           {n, kClipFrames}, torch::kFloat32)
+                              .to(impl_->device);
     torch::Tensor log_probs = impl_->net->forward(impl_->mfcc.Compute(audio), 0.0, c10::nullopt);
     torch::Tensor like = log_probs.select(1, 1).exp().to(torch::kCPU).contiguous();
     scores.insert(scores.end(), like.data_ptr<float>(), like.data_ptr<float>() + n);
@@ -284,11 +287,23 @@ CriticState Critic::SaveState() const {
   return state;
 }
 
-bool Critic::can_train() const { return impl_->optimizer != nullptr; }
-int Critic::liked_count() const { return static_cast<int>(impl_->liked.size(0)); }
-int Critic::disliked_count() const { return static_cast<int>(impl_->disliked.size(0)); }
-int64_t Critic::parameter_count() const { return impl_->net->TrainableParameterCount(); }
-const CriticConfig& Critic::config() const { return impl_->config; }
-std::string Critic::device() const { return impl_->device.str(); }
+bool Critic::can_train() const {
+  return impl_->optimizer != nullptr;
+}
+int Critic::liked_count() const {
+  return static_cast<int>(impl_->liked.size(0));
+}
+int Critic::disliked_count() const {
+  return static_cast<int>(impl_->disliked.size(0));
+}
+int64_t Critic::parameter_count() const {
+  return impl_->net->TrainableParameterCount();
+}
+const CriticConfig& Critic::config() const {
+  return impl_->config;
+}
+std::string Critic::device() const {
+  return impl_->device.str();
+}
 
 }  // namespace dd::critic

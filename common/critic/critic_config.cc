@@ -21,7 +21,8 @@ std::string ValidateConfig(const CriticConfig& config) {
   if (config.minibatch_size < 2 || config.minibatch_size > 256 || config.minibatch_size % 2 != 0) {
     return "minibatch_size must be even and in [2, 256]";
   }
-  if (!InRange(config.augment_gain_stddev, 0.0, 1.0)) return "augment_gain_stddev must be in [0, 1]";
+  if (!InRange(config.augment_gain_stddev, 0.0, 1.0))
+    return "augment_gain_stddev must be in [0, 1]";
   if (!InRange(config.augment_dc_offset_stddev, 0.0, 1.0)) {
     return "augment_dc_offset_stddev must be in [0, 1]";
   }

@@ -17,18 +17,19 @@ inline constexpr int kClipSampleRate = 44100;
 inline constexpr int64_t kClipFrames = 2 * kClipSampleRate;
 
 struct CriticConfig {
-  double learning_rate = 5.739e-5;    // Adam learning rate.
-  double weight_decay = 5.896e-6;     // Adam (L2) weight decay.
-  double dropout = 0.1674;            // Dropout after the first three conv layers.
-  int minibatches_per_rating = 40;    // Gradient steps after each rating.
-  int minibatch_size = 16;            // Clips per minibatch: half liked, half disliked.
-  double augment_gain_stddev = 0.05;  // Gain ~ N(1, s), per clip.
+  double learning_rate = 5.739e-5;         // Adam learning rate.
+  double weight_decay = 5.896e-6;          // Adam (L2) weight decay.
+  double dropout = 0.1674;                 // Dropout after the first three conv layers.
+  int minibatches_per_rating = 40;         // Gradient steps after each rating.
+  int minibatch_size = 16;                 // Clips per minibatch: half liked, half disliked.
+  double augment_gain_stddev = 0.05;       // Gain ~ N(1, s), per clip.
   double augment_dc_offset_stddev = 0.05;  // DC offset ~ N(0, s), per clip.
   double augment_noise_stddev = 0.006;     // White noise ~ N(0, s), per sample.
   int augment_max_shift = 128;             // Circular shift ~ U[0, n) samples, per clip.
   // The sample rate the mel filter bank assumes. torchaudio's default (16000) applied to 44.1 kHz
   // audio is what the original did, so the bank spans 0..8 kHz "as if" at 16 kHz, which really
-  // covers 0..22 kHz with stretched bands. Kept as the default for fidelity; 44100 is the honest rate.
+  // covers 0..22 kHz with stretched bands. Kept as the default for fidelity; 44100 is the honest
+  // rate.
   int mel_sample_rate = 16000;
   uint64_t seed = 0;  // Initial weights, minibatch draws, dropout and augmentation.
 };

@@ -18,7 +18,9 @@ constexpr int kLastConvChannels = 8;
 constexpr int kDenseUnits = 128;
 constexpr int64_t kKernelH = 4, kKernelW = 8, kStrideH = 2, kStrideW = 4;
 
-int64_t ConvOut(int64_t in, int64_t kernel, int64_t stride) { return (in - kernel) / stride + 1; }
+int64_t ConvOut(int64_t in, int64_t kernel, int64_t stride) {
+  return (in - kernel) / stride + 1;
+}
 
 torch::nn::Conv2dOptions StridedConv(int in_channels, int out_channels) {
   return torch::nn::Conv2dOptions(in_channels, out_channels, {kKernelH, kKernelW})
@@ -27,7 +29,9 @@ torch::nn::Conv2dOptions StridedConv(int in_channels, int out_channels) {
 
 // In place: every input here is a fresh layer output that nothing else reads (conv and linear
 // backward need their inputs, not their outputs), so this saves a large allocation per layer.
-torch::Tensor LeakyRelu(torch::Tensor x) { return torch::leaky_relu_(x, 0.01); }
+torch::Tensor LeakyRelu(torch::Tensor x) {
+  return torch::leaky_relu_(x, 0.01);
+}
 
 uint64_t SplitMix64(uint64_t x) {
   x += 0x9e3779b97f4a7c15ULL;
@@ -42,10 +46,10 @@ uint64_t SplitMix64(uint64_t x) {
 // thread count. One 64-bit seed per mask comes from the critic's generator, which keeps training
 // reproducible. On a GPU the device's own bernoulli_ is fast and used instead.
 torch::Tensor DropoutMask(const torch::Tensor& like, double p, at::Generator& generator) {
-  const uint64_t seed = static_cast<uint64_t>(
-      torch::randint(std::numeric_limits<int64_t>::max(), {1}, generator,
-                     torch::TensorOptions().dtype(torch::kInt64))
-          .item<int64_t>());
+  const uint64_t seed =
+      static_cast<uint64_t>(torch::randint(std::numeric_limits<int64_t>::max(), {1}, generator,
+                                           torch::TensorOptions().dtype(torch::kInt64))
+                                .item<int64_t>());
   const float scale = static_cast<float>(1.0 / (1.0 - p));
   const auto threshold = static_cast<uint32_t>(p * 65536.0);
   torch::Tensor mask = torch::empty(like.sizes(), torch::TensorOptions().dtype(torch::kFloat32));
@@ -88,7 +92,8 @@ CriticNetImpl::CriticNetImpl(int n_mfcc, int64_t time_frames) {
     height = ConvOut(height, kKernelH, kStrideH);
     width = ConvOut(width, kKernelW, kStrideW);
   }
-  dense_ = register_module("dense", torch::nn::Linear(kLastConvChannels * height * width, kDenseUnits));
+  dense_ =
+      register_module("dense", torch::nn::Linear(kLastConvChannels * height * width, kDenseUnits));
   output_ = register_module("output", torch::nn::Linear(kDenseUnits, 2));
 }
 
@@ -111,7 +116,8 @@ void CriticNetImpl::ResetParameters(at::Generator& generator) {
     weight.uniform_(-bound, bound, generator);
     bias.uniform_(-bound, bound, generator);
   };
-  for (auto* conv : {&conv1_, &conv2_, &conv3_, &conv4_}) reset((*conv)->weight, (*conv)->bias);
+  for (auto* conv : {&conv1_, &conv2_, &conv3_, &conv4_})
+    reset((*conv)->weight, (*conv)->bias);
   reset(dense_->weight, dense_->bias);
   reset(output_->weight, output_->bias);
 }

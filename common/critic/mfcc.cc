@@ -8,7 +8,9 @@
 namespace dd::critic {
 namespace {
 
-double HzToMelHtk(double hz) { return 2595.0 * std::log10(1.0 + hz / 700.0); }
+double HzToMelHtk(double hz) {
+  return 2595.0 * std::log10(1.0 + hz / 700.0);
+}
 
 torch::Tensor MelToHzHtk(const torch::Tensor& mel) {
   return 700.0 * (torch::pow(10.0, mel / 2595.0) - 1.0);
@@ -23,7 +25,8 @@ torch::Tensor MelFilterBank(int n_freqs, int n_mels, double sample_rate) {
   torch::Tensor mel_points = torch::linspace(HzToMelHtk(0.0), mel_max, n_mels + 2, f64);
   torch::Tensor freq_points = MelToHzHtk(mel_points);
   torch::Tensor widths = freq_points.slice(0, 1) - freq_points.slice(0, 0, -1);  // (n_mels + 1)
-  torch::Tensor slopes = freq_points.unsqueeze(0) - all_freqs.unsqueeze(1);    // (n_freqs, n_mels + 2)
+  torch::Tensor slopes =
+      freq_points.unsqueeze(0) - all_freqs.unsqueeze(1);  // (n_freqs, n_mels + 2)
   torch::Tensor down = -slopes.slice(1, 0, -2) / widths.slice(0, 0, -1);
   torch::Tensor up = slopes.slice(1, 2) / widths.slice(0, 1);
   return torch::clamp_min(torch::minimum(down, up), 0.0).to(torch::kFloat32);
@@ -43,8 +46,10 @@ torch::Tensor OrthoDct(int n_mfcc, int n_mels) {
 }  // namespace
 
 Mfcc::Mfcc(const MfccOptions& options, torch::Device device) : options_(options) {
-  window_ = torch::hann_window(options.n_fft, torch::TensorOptions().dtype(torch::kFloat32)).to(device);
-  mel_bank_ = MelFilterBank(options.n_fft / 2 + 1, options.n_mels, options.mel_sample_rate).to(device);
+  window_ =
+      torch::hann_window(options.n_fft, torch::TensorOptions().dtype(torch::kFloat32)).to(device);
+  mel_bank_ =
+      MelFilterBank(options.n_fft / 2 + 1, options.n_mels, options.mel_sample_rate).to(device);
   dct_ = OrthoDct(options.n_mfcc, options.n_mels).to(device);
 }
 
@@ -53,7 +58,7 @@ torch::Tensor Mfcc::Compute(const torch::Tensor& audio) const {
                                        window_, /*center=*/true, /*pad_mode=*/"reflect",
                                        /*normalized=*/false, /*onesided=*/true,
                                        /*return_complex=*/true);
-  torch::Tensor power = spectrum.abs().square_();  // (batch, n_freqs, time)
+  torch::Tensor power = spectrum.abs().square_();                       // (batch, n_freqs, time)
   torch::Tensor mel = torch::matmul(power.transpose(1, 2), mel_bank_);  // (batch, time, n_mels)
   // Power to dB against a reference of 1, floored at 1e-10, then at top_db below each clip's peak.
   torch::Tensor mel_db = 10.0 * torch::log10(torch::clamp_min(mel, 1e-10));

@@ -10,7 +10,9 @@
 namespace dd {
 namespace {
 
-std::string TrainKey(const std::string& critic_id) { return critic_id + "#train"; }
+std::string TrainKey(const std::string& critic_id) {
+  return critic_id + "#train";
+}
 std::string ScoreKey(const std::string& critic_id, uint64_t version) {
   return absl::StrCat(critic_id, "@", version);
 }
@@ -63,8 +65,8 @@ void CriticStore::Evict(const std::string& key) {
   cache_.erase(found);
 }
 
-absl::StatusOr<storage::CriticRecord> CriticStore::CreateCritic(const std::string& owner,
-                                                                const critic::CriticConfig& config) {
+absl::StatusOr<storage::CriticRecord> CriticStore::CreateCritic(
+    const std::string& owner, const critic::CriticConfig& config) {
   if (std::string problem = critic::ValidateConfig(config); !problem.empty()) {
     return absl::InvalidArgumentError(problem);
   }
@@ -102,8 +104,8 @@ absl::StatusOr<TrainResult> CriticStore::Train(const std::string& critic_id,
   std::shared_ptr<Entry> entry = CacheEntry(key);
   absl::MutexLock entry_lock(&entry->mutex);
   TrainResult result;
-  auto round = [&](storage::LockedCritic& locked)
-      -> absl::StatusOr<std::vector<storage::NewCriticVersion>> {
+  auto round =
+      [&](storage::LockedCritic& locked) -> absl::StatusOr<std::vector<storage::NewCriticVersion>> {
     const storage::CriticRecord& record = locked.record();
     if (expected_version.has_value() && *expected_version != record.latest_version) {
       return absl::AbortedError(absl::StrCat("critic ", critic_id, " is at version ",
@@ -134,7 +136,8 @@ absl::StatusOr<TrainResult> CriticStore::Train(const std::string& critic_id,
       std::string error;
       entry->critic = critic::Critic::Restore(record.config, options_.device, *state,
                                               *std::move(clips), &error);
-      if (!entry->critic) return absl::DataLossError(absl::StrCat("critic ", critic_id, ": ", error));
+      if (!entry->critic)
+        return absl::DataLossError(absl::StrCat("critic ", critic_id, ": ", error));
       entry->version = record.latest_version;
       log::Debug("critic.loaded", {{"critic_id", critic_id}, {"version", entry->version}});
     }
@@ -161,8 +164,8 @@ absl::StatusOr<TrainResult> CriticStore::Train(const std::string& critic_id,
     return versions;
   };
   // Waiting here, before the transaction, holds neither a database connection nor a row lock.
-  training_mutex_.LockWhen(
-      absl::Condition(+[](int* free) { return *free > 0; }, &free_training_slots_));
+  training_mutex_.LockWhen(absl::Condition(
+      +[](int* free) { return *free > 0; }, &free_training_slots_));
   --free_training_slots_;
   training_mutex_.Unlock();
   auto after = repository_.UpdateLocked(critic_id, round);

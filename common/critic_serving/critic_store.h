@@ -26,7 +26,7 @@ struct CriticStoreOptions {
   // Extra wait for company when a critic version is idle; calls arriving while its batch runs
   // batch anyway (score_batcher.h).
   absl::Duration batch_window = absl::ZeroDuration();
-  int64_t max_batch_clips = 256;                        // A coalesced batch closes at this size.
+  int64_t max_batch_clips = 256;  // A coalesced batch closes at this size.
   // Training rounds (one per new rating) running at once in this worker, across all critics.
   // Each round already uses every LibTorch thread; two at once on the same cores only contend
   // (measured: 16 raters on 2 cores held 0.23 ratings/s with unbounded concurrency).
@@ -83,8 +83,8 @@ class CriticStore {
   CriticStore(storage::CriticRepository& repository, CriticStoreOptions options);
   std::shared_ptr<Entry> CacheEntry(const std::string& key);
   void Evict(const std::string& key);
-  absl::StatusOr<std::vector<float>> ScoreNow(const std::string& key, const std::vector<float>& clips,
-                                              int64_t count);
+  absl::StatusOr<std::vector<float>> ScoreNow(const std::string& key,
+                                              const std::vector<float>& clips, int64_t count);
 
   storage::CriticRepository& repository_;
   const CriticStoreOptions options_;

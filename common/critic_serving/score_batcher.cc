@@ -66,8 +66,8 @@ absl::StatusOr<std::vector<float>> ScoreBatcher::Score(const std::string& key,
   int64_t offset = 0;
   for (Request* request : batch) {
     if (scores.ok()) {
-      request->result = std::vector<float>(scores->begin() + offset,
-                                           scores->begin() + offset + request->count);
+      request->result =
+          std::vector<float>(scores->begin() + offset, scores->begin() + offset + request->count);
     } else {
       request->result = scores.status();
     }

@@ -46,7 +46,7 @@ class ScoreBatcher {
   struct KeyState {
     std::vector<Request*> requests;  // Queued for the next batch; the first is its leader.
     int64_t clips = 0;
-    bool running = false;            // A batch of this key is being scored.
+    bool running = false;  // A batch of this key is being scored.
   };
 
   const absl::Duration window_;

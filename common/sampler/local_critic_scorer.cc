@@ -14,7 +14,8 @@ absl::StatusOr<std::vector<double>> LocalCriticScorer::Score(absl::Span<const Pa
     absl::StatusOr<std::vector<float>> clip =
         RenderSteadyClip(renderer_, patterns[i], critic::kClipFrames);
     if (!clip.ok()) return clip.status();
-    std::copy(clip->begin(), clip->end(), clips_.begin() + static_cast<std::ptrdiff_t>(i * clip->size()));
+    std::copy(clip->begin(), clip->end(),
+              clips_.begin() + static_cast<std::ptrdiff_t>(i * clip->size()));
   }
   const std::vector<float> probabilities =
       critic_.Score(clips_.data(), static_cast<int64_t>(patterns.size()));

@@ -36,13 +36,17 @@ class LockstepSampler {
  public:
   LockstepSampler(const PatternGenerator& generator, PatternScorer& scorer,
                   const SamplerOptions& options, SamplingJob job)
-      : generator_(generator), scorer_(scorer), options_(options), job_(std::move(job)),
+      : generator_(generator),
+        scorer_(scorer),
+        options_(options),
+        job_(std::move(job)),
         seeds_(job_.seed) {}
 
   absl::Status Run() {
     const int in_flight = std::min(options_.chains, job_.count);
     chains_.reserve(static_cast<size_t>(in_flight));
-    for (int i = 0; i < in_flight; ++i) StartChain(nullptr);
+    for (int i = 0; i < in_flight; ++i)
+      StartChain(nullptr);
     std::vector<Pattern> batch;
     while (emitted_ < job_.count) {
       if (job_.keep_going) {
@@ -65,7 +69,8 @@ class LockstepSampler {
         const double score = (*scores)[next];
         Pattern& proposal = batch[next++];
         if (!std::isfinite(score) || score < 0.0 || score > 1.0) {
-          return absl::InternalError(absl::StrFormat("scorer returned %g, not a probability", score));
+          return absl::InternalError(
+              absl::StrFormat("scorer returned %g, not a probability", score));
         }
         Advance(chain, std::move(proposal), score);
         if (absl::Status status = FinishIfDone(chain); !status.ok()) return status;
@@ -94,9 +99,10 @@ class LockstepSampler {
       chain.score = score;
     } else {
       ++chain.steps;
-      const bool accept = options_.mode == SamplingMode::kHillClimb
-                              ? score > chain.score
-                              : MetropolisAccepts(chain.score, score, options_.temperature, chain.rng);
+      const bool accept =
+          options_.mode == SamplingMode::kHillClimb
+              ? score > chain.score
+              : MetropolisAccepts(chain.score, score, options_.temperature, chain.rng);
       if (!accept) return;
       ++chain.accepted;
       chain.current = std::move(proposal);
@@ -112,8 +118,8 @@ class LockstepSampler {
 
   absl::Status FinishIfDone(Chain& chain) {
     const bool metropolis = options_.mode == SamplingMode::kMetropolis;
-    const bool at_goal = metropolis ? chain.steps >= options_.min_steps
-                                    : chain.score >= options_.threshold;
+    const bool at_goal =
+        metropolis ? chain.steps >= options_.min_steps : chain.score >= options_.threshold;
     if (at_goal && !Avoided(chain.current)) {
       return Deliver(chain, chain.current, chain.score, /*capped=*/false);
     }

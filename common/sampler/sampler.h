@@ -21,9 +21,9 @@ namespace dd {
 
 struct SampledPattern {
   Pattern pattern;
-  double score = 0;            // The critic's P(like) for `pattern`.
-  int steps_taken = 0;         // Proposals its chain evaluated.
-  double acceptance_rate = 0;  // Accepted proposals / steps_taken (0 when no step was taken).
+  double score = 0;                // The critic's P(like) for `pattern`.
+  int steps_taken = 0;             // Proposals its chain evaluated.
+  double acceptance_rate = 0;      // Accepted proposals / steps_taken (0 when no step was taken).
   bool threshold_reached = false;  // score >= threshold (threshold and hill-climb modes).
   bool capped = false;             // The step cap ended the chain (threshold and hill-climb).
 };

@@ -24,8 +24,8 @@ absl::Status ValidateSamplerOptions(const SamplerOptions& options) {
         absl::StrFormat("threshold must be in [0, 1], got %g", options.threshold));
   }
   if (options.chains < 1 || options.chains > SamplerOptions::kMaxChains) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "chains must be in [1, %d], got %d", SamplerOptions::kMaxChains, options.chains));
+    return absl::InvalidArgumentError(absl::StrFormat("chains must be in [1, %d], got %d",
+                                                      SamplerOptions::kMaxChains, options.chains));
   }
   return absl::OkStatus();
 }

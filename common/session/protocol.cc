@@ -28,8 +28,10 @@ std::optional<LoopSource> ParseSource(std::string_view name) {
 
 std::vector<LoopSource> PhaseTwoOrder(const ProtocolShape& shape) {
   std::vector<LoopSource> order;
-  for (int i = 0; i < shape.phase2_per_critic; ++i) order.push_back(LoopSource::kInitial);
-  for (int i = 0; i < shape.phase2_per_critic; ++i) order.push_back(LoopSource::kFinal);
+  for (int i = 0; i < shape.phase2_per_critic; ++i)
+    order.push_back(LoopSource::kInitial);
+  for (int i = 0; i < shape.phase2_per_critic; ++i)
+    order.push_back(LoopSource::kFinal);
   // Fisher-Yates from a stream of its own, so every replica derives the same order.
   Rng rng(Rng::SplitMix(shape.seed ^ 0x5048415345324f52ULL));
   for (size_t i = order.size(); i > 1; --i) {
@@ -46,7 +48,8 @@ std::optional<LoopPlan> PlanLoop(const ProtocolShape& shape, int position) {
   if (position <= shape.phase1_total) {
     plan.phase = 1;
     plan.source = LoopSource::kLearning;
-    plan.critic_version = static_cast<uint64_t>(std::max(0, position - 1 - shape.phase1_critic_lag));
+    plan.critic_version =
+        static_cast<uint64_t>(std::max(0, position - 1 - shape.phase1_critic_lag));
     return plan;
   }
   plan.phase = 2;
@@ -73,13 +76,15 @@ Results ComputeResults(const ProtocolShape& shape, int phase1_rated, int phase1_
       r.final_liked += loop.liked;
     }
   }
-  auto share = [](int part, int whole) { return whole > 0 ? static_cast<double>(part) / whole : 0.0; };
+  auto share = [](int part, int whole) {
+    return whole > 0 ? static_cast<double>(part) / whole : 0.0;
+  };
   r.theta_init = share(r.initial_liked, r.initial_rated);
   r.theta_final = share(r.final_liked, r.final_rated);
   r.delta = r.theta_final - r.theta_init;
   r.phase1_like_rate = share(phase1_liked, phase1_rated);
-  r.complete = phase1_rated == shape.phase1_total &&
-               r.initial_rated == shape.phase2_per_critic && r.final_rated == shape.phase2_per_critic;
+  r.complete = phase1_rated == shape.phase1_total && r.initial_rated == shape.phase2_per_critic &&
+               r.final_rated == shape.phase2_per_critic;
   return r;
 }
 

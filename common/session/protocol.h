@@ -17,7 +17,7 @@
 namespace dd::session {
 
 enum class LoopSource { kLearning, kInitial, kFinal };
-std::string_view SourceName(LoopSource source);            // "learning", "initial", "final".
+std::string_view SourceName(LoopSource source);  // "learning", "initial", "final".
 std::optional<LoopSource> ParseSource(std::string_view name);
 
 enum class Phase { kLearning, kEvaluation, kComplete };

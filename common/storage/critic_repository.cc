@@ -110,8 +110,8 @@ class LockedCriticInTransaction : public LockedCritic {
 absl::Status ValidateCriticId(const std::string& critic_id) {
   const bool ok = IsUuid(critic_id);
   if (!ok) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("critic_id must be a UUID as returned by CreateCritic, got \"", critic_id, "\""));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "critic_id must be a UUID as returned by CreateCritic, got \"", critic_id, "\""));
   }
   return absl::OkStatus();
 }
@@ -130,9 +130,10 @@ PreparedStatements CriticRepository::Statements() {
       {"critic_example_insert",
        "INSERT INTO critic.examples (critic_id, example_id, seq, liked, clip) "
        "VALUES ($1, $2, $3, $4, $5)"},
-      {"critic_get", absl::StrCat("SELECT ", kCriticColumns, " FROM critic.critics WHERE critic_id = $1")},
-      {"critic_lock",
-       absl::StrCat("SELECT ", kCriticColumns, " FROM critic.critics WHERE critic_id = $1 FOR UPDATE")},
+      {"critic_get",
+       absl::StrCat("SELECT ", kCriticColumns, " FROM critic.critics WHERE critic_id = $1")},
+      {"critic_lock", absl::StrCat("SELECT ", kCriticColumns,
+                                   " FROM critic.critics WHERE critic_id = $1 FOR UPDATE")},
       {"critic_set_latest", "UPDATE critic.critics SET latest_version = $2 WHERE critic_id = $1"},
       {"critic_drop_old_optimizers",
        "UPDATE critic.versions SET optimizer_state = NULL "
@@ -145,7 +146,8 @@ PreparedStatements CriticRepository::Statements() {
        "WHERE critic_id = $1 AND version = $2"},
       {"critic_example_exists",
        "SELECT 1 FROM critic.examples WHERE critic_id = $1 AND example_id = $2"},
-      {"critic_examples", "SELECT clip, liked FROM critic.examples WHERE critic_id = $1 ORDER BY seq"},
+      {"critic_examples",
+       "SELECT clip, liked FROM critic.examples WHERE critic_id = $1 ORDER BY seq"},
       {"critic_example_count", "SELECT count(*) FROM critic.examples WHERE critic_id = $1"},
       {"critic_version_count", "SELECT count(*) FROM critic.versions WHERE critic_id = $1"},
       {"critic_delete", "DELETE FROM critic.critics WHERE critic_id = $1"},
@@ -159,13 +161,12 @@ absl::StatusOr<std::string> CriticRepository::Create(const std::string& owner,
   std::string critic_id;
   absl::Status status = pool_.Transact([&](pqxx::work& tx) -> absl::Status {
     const critic::CriticConfig& c = config;
-    critic_id = tx.exec_prepared1("critic_insert", owner, parameter_count, c.learning_rate,
-                                  c.weight_decay, c.dropout, c.minibatches_per_rating,
-                                  c.minibatch_size, c.augment_gain_stddev,
-                                  c.augment_dc_offset_stddev, c.augment_noise_stddev,
-                                  c.augment_max_shift, c.mel_sample_rate,
-                                  static_cast<int64_t>(c.seed))[0]
-                    .as<std::string>();
+    critic_id =
+        tx.exec_prepared1("critic_insert", owner, parameter_count, c.learning_rate, c.weight_decay,
+                          c.dropout, c.minibatches_per_rating, c.minibatch_size,
+                          c.augment_gain_stddev, c.augment_dc_offset_stddev, c.augment_noise_stddev,
+                          c.augment_max_shift, c.mel_sample_rate, static_cast<int64_t>(c.seed))[0]
+            .as<std::string>();
     tx.exec_prepared0("critic_version_insert", critic_id, 0, nullptr, 0, 0, nullptr,
                       Bytes(initial.model), Bytes(initial.optimizer), Bytes(initial.rng));
     return absl::OkStatus();
@@ -218,8 +219,7 @@ absl::StatusOr<critic::CriticState> CriticRepository::State(const std::string& c
     pqxx::result rows = tx.exec_prepared("critic_state", critic_id, version);
     if (rows.empty()) {
       if (tx.exec_prepared("critic_get", critic_id).empty()) return NotFound(critic_id);
-      return absl::NotFoundError(
-          absl::StrCat("critic ", critic_id, " has no version ", version));
+      return absl::NotFoundError(absl::StrCat("critic ", critic_id, " has no version ", version));
     }
     state = {StringFromBytea(rows[0][0]), StringFromBytea(rows[0][1]), StringFromBytea(rows[0][2])};
     return absl::OkStatus();

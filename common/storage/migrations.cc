@@ -29,11 +29,13 @@ absl::StatusOr<std::vector<std::string>> ApplyMigrations(PgPool& pool) {
       done.insert(row[0].as<std::string>());
     }
     std::set<std::string> known;
-    for (const Migration& migration : AllMigrations()) known.insert(migration.name);
+    for (const Migration& migration : AllMigrations())
+      known.insert(migration.name);
     for (const std::string& name : done) {
       if (!known.count(name)) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "database has migration ", name, " that this binary does not know; deploy a newer build"));
+        return absl::FailedPreconditionError(
+            absl::StrCat("database has migration ", name,
+                         " that this binary does not know; deploy a newer build"));
       }
     }
     for (const Migration& migration : AllMigrations()) {
@@ -45,7 +47,8 @@ absl::StatusOr<std::vector<std::string>> ApplyMigrations(PgPool& pool) {
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
-  for (const std::string& name : applied) log::Info("db.migrated", {{"migration", name}});
+  for (const std::string& name : applied)
+    log::Info("db.migrated", {{"migration", name}});
   return applied;
 }
 

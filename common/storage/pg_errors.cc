@@ -10,9 +10,11 @@ absl::Status StatusFromCurrentException(const char* what_was_done) {
   try {
     throw;
   } catch (const pqxx::broken_connection& e) {
-    return absl::UnavailableError(absl::StrCat(what_was_done, ": database connection lost: ", e.what()));
+    return absl::UnavailableError(
+        absl::StrCat(what_was_done, ": database connection lost: ", e.what()));
   } catch (const pqxx::in_doubt_error& e) {
-    return absl::UnavailableError(absl::StrCat(what_was_done, ": commit outcome unknown: ", e.what()));
+    return absl::UnavailableError(
+        absl::StrCat(what_was_done, ": commit outcome unknown: ", e.what()));
   } catch (const pqxx::serialization_failure& e) {
     return absl::AbortedError(absl::StrCat(what_was_done, ": serialization failure: ", e.what()));
   } catch (const pqxx::deadlock_detected& e) {

@@ -32,7 +32,8 @@ PgPool::~PgPool() = default;
 absl::StatusOr<std::unique_ptr<pqxx::connection>> PgPool::Connect() const {
   try {
     auto connection = std::make_unique<pqxx::connection>(options_.connection_string);
-    for (const auto& [name, sql] : statements_) connection->prepare(name, sql);
+    for (const auto& [name, sql] : statements_)
+      connection->prepare(name, sql);
     return connection;
   } catch (...) {
     absl::Status status = StatusFromCurrentException("connecting to PostgreSQL");
@@ -91,9 +92,11 @@ absl::Status PgPool::Retrying(const std::function<absl::Status(Transaction&)>& b
       status = StatusFromCurrentException("database transaction");
       database_failed = true;
     }
-    const bool broken = !(*connection)->is_open() || (database_failed && absl::IsUnavailable(status));
+    const bool broken =
+        !(*connection)->is_open() || (database_failed && absl::IsUnavailable(status));
     Release(broken ? nullptr : *std::move(connection));
-    if (status.ok() || !database_failed || !IsTransient(status) || attempt == options_.max_attempts) {
+    if (status.ok() || !database_failed || !IsTransient(status) ||
+        attempt == options_.max_attempts) {
       break;
     }
     log::Warning("db.retry", {{"attempt", attempt}, {"error", std::string(status.message())}});

@@ -23,7 +23,7 @@ struct PgPoolOptions {
   // libpq connection string, e.g. "host=127.0.0.1 port=55432 dbname=deepdrummer user=deepdrummer".
   // Empty: libpq's defaults and the standard PG* environment variables (PGHOST, PGPORT...).
   std::string connection_string;
-  int size = 8;                                    // Connections held open.
+  int size = 8;                                        // Connections held open.
   absl::Duration acquire_timeout = absl::Seconds(10);  // Wait for a free connection.
   int max_attempts = 4;  // Tries of a transaction that fails transiently (lost connection,
                          // serialization failure, deadlock).

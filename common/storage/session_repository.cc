@@ -108,10 +108,11 @@ PreparedStatements SessionRepository::Statements() {
        "LEFT JOIN session.ratings r ON r.loop_id = l.loop_id WHERE s.user_id = $1"},
       {"user_delete", "DELETE FROM session.users WHERE user_id = $1"},
       {"session_insert",
-       absl::StrCat("INSERT INTO session.sessions (user_id, request_id, options, seed, critic_id, "
-                    "phase1_total, phase2_per_critic, phase1_critic_lag) VALUES ($1, NULLIF($2, ''), "
-                    "$3, $4, $5, $6, $7, $8) ON CONFLICT (user_id, request_id) DO NOTHING RETURNING ",
-                    kSessionColumns)},
+       absl::StrCat(
+           "INSERT INTO session.sessions (user_id, request_id, options, seed, critic_id, "
+           "phase1_total, phase2_per_critic, phase1_critic_lag) VALUES ($1, NULLIF($2, ''), "
+           "$3, $4, $5, $6, $7, $8) ON CONFLICT (user_id, request_id) DO NOTHING RETURNING ",
+           kSessionColumns)},
       {"session_by_request",
        absl::StrCat("SELECT ", kSessionColumns,
                     " FROM session.sessions WHERE user_id = $1 AND request_id = $2")},
@@ -138,7 +139,8 @@ PreparedStatements SessionRepository::Statements() {
       {"loops_of_session",
        absl::StrCat(kLoopSelect, "WHERE l.session_id = $1 ORDER BY l.position")},
       {"loop_get", absl::StrCat(kLoopSelect, "WHERE l.loop_id = $1")},
-      {"loop_lock", "SELECT presented_at IS NOT NULL FROM session.loops WHERE loop_id = $1 FOR UPDATE"},
+      {"loop_lock",
+       "SELECT presented_at IS NOT NULL FROM session.loops WHERE loop_id = $1 FOR UPDATE"},
       {"loop_insert",
        "INSERT INTO session.loops (session_id, position, phase, source, pattern, fingerprint, "
        "critic_version, score, steps_taken, capped) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
@@ -222,10 +224,10 @@ absl::StatusOr<std::pair<SessionRecord, bool>> SessionRepository::CreateSession(
   std::pair<SessionRecord, bool> result;
   absl::Status status = pool_.Transact([&](pqxx::work& tx) -> absl::Status {
     if (tx.exec_prepared("user_get", session.user_id).empty()) return UserNotFound(session.user_id);
-    pqxx::result rows = tx.exec_prepared(
-        "session_insert", session.user_id, request_id, Bytes(session.options),
-        static_cast<int64_t>(session.seed), session.critic_id, session.phase1_total,
-        session.phase2_per_critic, session.phase1_critic_lag);
+    pqxx::result rows = tx.exec_prepared("session_insert", session.user_id, request_id,
+                                         Bytes(session.options), static_cast<int64_t>(session.seed),
+                                         session.critic_id, session.phase1_total,
+                                         session.phase2_per_critic, session.phase1_critic_lag);
     result.second = !rows.empty();
     if (rows.empty()) rows = tx.exec_prepared("session_by_request", session.user_id, request_id);
     if (rows.empty()) return absl::AbortedError("session insert raced with a delete; retry");
@@ -258,11 +260,12 @@ absl::StatusOr<std::vector<SessionRecord>> SessionRepository::ListSessions(
   std::vector<SessionRecord> sessions;
   absl::Status status = pool_.Transact([&](pqxx::work& tx) -> absl::Status {
     if (tx.exec_prepared("user_get", user_id).empty()) return UserNotFound(user_id);
-    pqxx::result rows = after_session_id.empty()
-                            ? tx.exec_prepared("session_list", user_id, limit)
-                            : tx.exec_prepared("session_list_after", user_id, limit, after_session_id);
+    pqxx::result rows = after_session_id.empty() ? tx.exec_prepared("session_list", user_id, limit)
+                                                 : tx.exec_prepared("session_list_after", user_id,
+                                                                    limit, after_session_id);
     sessions.clear();
-    for (const auto& row : rows) sessions.push_back(SessionFromRow(row));
+    for (const auto& row : rows)
+      sessions.push_back(SessionFromRow(row));
     return absl::OkStatus();
   });
   if (!status.ok()) return status;

@@ -35,7 +35,7 @@ struct SessionRecord {
 };
 
 struct SessionCounts {
-  int loops = 0;      // Prepared or presented.
+  int loops = 0;  // Prepared or presented.
   int presented = 0;
   int phase1_rated = 0;
   int phase2_rated = 0;

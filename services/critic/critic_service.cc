@@ -19,14 +19,19 @@ critic::CriticConfig ConfigFromProto(const v1::CriticConfig& in) {
   if (in.has_learning_rate()) c.learning_rate = in.learning_rate();
   if (in.has_weight_decay()) c.weight_decay = in.weight_decay();
   if (in.has_dropout()) c.dropout = in.dropout();
-  if (in.has_minibatches_per_rating()) c.minibatches_per_rating = static_cast<int>(std::min(in.minibatches_per_rating(), 100000u));
-  if (in.has_minibatch_size()) c.minibatch_size = static_cast<int>(std::min(in.minibatch_size(), 100000u));
+  if (in.has_minibatches_per_rating())
+    c.minibatches_per_rating = static_cast<int>(std::min(in.minibatches_per_rating(), 100000u));
+  if (in.has_minibatch_size())
+    c.minibatch_size = static_cast<int>(std::min(in.minibatch_size(), 100000u));
   if (in.has_augment_gain_stddev()) c.augment_gain_stddev = in.augment_gain_stddev();
   if (in.has_augment_dc_offset_stddev()) c.augment_dc_offset_stddev = in.augment_dc_offset_stddev();
   if (in.has_augment_noise_stddev()) c.augment_noise_stddev = in.augment_noise_stddev();
-  if (in.has_augment_max_shift()) c.augment_max_shift = static_cast<int>(std::min(in.augment_max_shift(), 1000000u));
-  if (in.has_mel_sample_rate()) c.mel_sample_rate = static_cast<int>(std::min(in.mel_sample_rate(), 1000000u));
-  c.seed = in.has_seed() ? in.seed() : std::random_device{}() * 0x100000001ULL + std::random_device{}();
+  if (in.has_augment_max_shift())
+    c.augment_max_shift = static_cast<int>(std::min(in.augment_max_shift(), 1000000u));
+  if (in.has_mel_sample_rate())
+    c.mel_sample_rate = static_cast<int>(std::min(in.mel_sample_rate(), 1000000u));
+  c.seed =
+      in.has_seed() ? in.seed() : std::random_device{}() * 0x100000001ULL + std::random_device{}();
   return c;
 }
 
@@ -51,7 +56,8 @@ absl::Status AppendClip(const Renderer& renderer, const v1::DrumLoop* loop,
                         std::vector<float>& out) {
   if (loop != nullptr) {
     auto pattern = PatternFromProto(*loop);
-    if (!pattern.ok()) return absl::InvalidArgumentError(absl::StrCat(what, ": ", pattern.status().message()));
+    if (!pattern.ok())
+      return absl::InvalidArgumentError(absl::StrCat(what, ": ", pattern.status().message()));
     auto clip = RenderSteadyClip(renderer, *pattern, critic::kClipFrames);
     if (!clip.ok()) {
       return absl::Status(clip.status().code(), absl::StrCat(what, ": ", clip.status().message()));
@@ -59,16 +65,18 @@ absl::Status AppendClip(const Renderer& renderer, const v1::DrumLoop* loop,
     out.insert(out.end(), clip->begin(), clip->end());
     return absl::OkStatus();
   }
-  if (audio == nullptr) return absl::InvalidArgumentError(absl::StrCat(what, ": set loop or audio"));
+  if (audio == nullptr)
+    return absl::InvalidArgumentError(absl::StrCat(what, ": set loop or audio"));
   if (audio->sample_rate() != critic::kClipSampleRate) {
-    return absl::InvalidArgumentError(absl::StrCat(what, ": audio must be at 44100 Hz, got ",
-                                                   audio->sample_rate()));
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": audio must be at 44100 Hz, got ", audio->sample_rate()));
   }
   const std::string& bytes = audio->samples_f32le();
   if (bytes.size() != critic::kClipFrames * sizeof(float)) {
     return absl::InvalidArgumentError(absl::StrCat(
-        what, ": audio must be ", critic::kClipFrames, " float samples (2 s, one steady-state bar), got ",
-        bytes.size() / sizeof(float), bytes.size() % sizeof(float) ? " and a partial sample" : ""));
+        what, ": audio must be ", critic::kClipFrames,
+        " float samples (2 s, one steady-state bar), got ", bytes.size() / sizeof(float),
+        bytes.size() % sizeof(float) ? " and a partial sample" : ""));
   }
   const size_t at = out.size();
   out.resize(at + critic::kClipFrames);
@@ -78,7 +86,8 @@ absl::Status AppendClip(const Renderer& renderer, const v1::DrumLoop* loop,
 
 }  // namespace
 
-grpc::Status CriticService::CreateCritic(grpc::ServerContext*, const v1::CreateCriticRequest* request,
+grpc::Status CriticService::CreateCritic(grpc::ServerContext*,
+                                         const v1::CreateCriticRequest* request,
                                          v1::CreateCriticResponse* response) {
   const critic::CriticConfig config = ConfigFromProto(request->config());
   auto record = store_.CreateCritic(request->owner(), config);
@@ -92,9 +101,9 @@ grpc::Status CriticService::CreateCritic(grpc::ServerContext*, const v1::CreateC
 grpc::Status CriticService::Train(grpc::ServerContext*, const v1::TrainRequest* request,
                                   v1::TrainResponse* response) {
   if (request->examples_size() > options_.max_train_examples) {
-    return ToGrpcStatus(absl::ResourceExhaustedError(absl::StrCat(
-        "at most ", options_.max_train_examples, " examples per Train call, got ",
-        request->examples_size())));
+    return ToGrpcStatus(absl::ResourceExhaustedError(
+        absl::StrCat("at most ", options_.max_train_examples, " examples per Train call, got ",
+                     request->examples_size())));
   }
   Renderer renderer(samples_.Get());
   std::vector<TrainExample> examples;
@@ -134,8 +143,9 @@ grpc::Status CriticService::Score(grpc::ServerContext*, const v1::ScoreRequest* 
     return ToGrpcStatus(absl::InvalidArgumentError("nothing to score: items is empty"));
   }
   if (request->items_size() > options_.max_score_batch) {
-    return ToGrpcStatus(absl::ResourceExhaustedError(absl::StrCat(
-        "at most ", options_.max_score_batch, " items per Score call, got ", request->items_size())));
+    return ToGrpcStatus(absl::ResourceExhaustedError(
+        absl::StrCat("at most ", options_.max_score_batch, " items per Score call, got ",
+                     request->items_size())));
   }
   if (absl::Status valid = storage::ValidateCriticId(request->critic_id()); !valid.ok()) {
     return ToGrpcStatus(valid);
@@ -152,10 +162,12 @@ grpc::Status CriticService::Score(grpc::ServerContext*, const v1::ScoreRequest* 
   }
   std::optional<uint64_t> version;
   if (request->has_version()) version = request->version();
-  auto result = store_.Score(request->critic_id(), version, std::move(clips), request->items_size());
+  auto result =
+      store_.Score(request->critic_id(), version, std::move(clips), request->items_size());
   if (!result.ok()) return ToGrpcStatus(result.status());
   response->set_version(result->version);
-  for (float p : result->like_probability) response->add_like_probability(p);
+  for (float p : result->like_probability)
+    response->add_like_probability(p);
   return grpc::Status::OK;
 }
 
@@ -201,7 +213,8 @@ grpc::Status CriticService::GetSnapshot(grpc::ServerContext*, const v1::GetSnaps
   return grpc::Status::OK;
 }
 
-grpc::Status CriticService::DeleteCritic(grpc::ServerContext*, const v1::DeleteCriticRequest* request,
+grpc::Status CriticService::DeleteCritic(grpc::ServerContext*,
+                                         const v1::DeleteCriticRequest* request,
                                          v1::DeleteCriticResponse* response) {
   auto counts = repository_.Delete(request->critic_id());
   if (!counts.ok()) return ToGrpcStatus(counts.status());

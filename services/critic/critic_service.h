@@ -10,8 +10,8 @@
 namespace dd {
 
 struct CriticServiceOptions {
-  int max_score_batch = 1024;   // Items per Score call; more is RESOURCE_EXHAUSTED.
-  int max_train_examples = 256; // Examples per Train call.
+  int max_score_batch = 1024;    // Items per Score call; more is RESOURCE_EXHAUSTED.
+  int max_train_examples = 256;  // Examples per Train call.
 };
 
 class CriticService final : public deepdrummer::v1::CriticService::Service {

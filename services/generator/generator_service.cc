@@ -53,12 +53,11 @@ absl::Status GeneratorService::Run(grpc::ServerContext& context, const v1::Sampl
   if (!status.ok() && absl::Now() >= deadline) {
     status = absl::DeadlineExceededError("the deadline passed before every loop was sampled");
   }
-  log::Info("generator.sample",
-            {{"critic_id", request.critic_id()},
-             {"mode", v1::SamplingMode_Name(request.mode())},
-             {"count", count},
-             {"ms", absl::ToDoubleMilliseconds(absl::Now() - start)},
-             {"status", status.ok() ? std::string("OK") : status.ToString()}});
+  log::Info("generator.sample", {{"critic_id", request.critic_id()},
+                                 {"mode", v1::SamplingMode_Name(request.mode())},
+                                 {"count", count},
+                                 {"ms", absl::ToDoubleMilliseconds(absl::Now() - start)},
+                                 {"status", status.ok() ? std::string("OK") : status.ToString()}});
   return status;
 }
 

@@ -13,7 +13,8 @@ absl::StatusOr<std::vector<double>> RemoteCriticScorer::Score(absl::Span<const P
   v1::ScoreRequest request;
   request.set_critic_id(critic_id_);
   if (version_.has_value()) request.set_version(*version_);
-  for (const Pattern& pattern : patterns) PatternToProto(pattern, request.add_items()->mutable_loop());
+  for (const Pattern& pattern : patterns)
+    PatternToProto(pattern, request.add_items()->mutable_loop());
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(std::min(deadline_, absl::Now() + call_timeout_)));
   v1::ScoreResponse response;
@@ -25,7 +26,8 @@ absl::StatusOr<std::vector<double>> RemoteCriticScorer::Score(absl::Span<const P
                                             patterns.size(), " loops"));
   }
   version_ = response.version();
-  return std::vector<double>(response.like_probability().begin(), response.like_probability().end());
+  return std::vector<double>(response.like_probability().begin(),
+                             response.like_probability().end());
 }
 
 }  // namespace dd

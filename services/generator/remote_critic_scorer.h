@@ -21,7 +21,10 @@ class RemoteCriticScorer final : public PatternScorer {
   RemoteCriticScorer(deepdrummer::v1::CriticService::StubInterface& critic, std::string critic_id,
                      std::optional<uint64_t> version, absl::Time deadline,
                      absl::Duration call_timeout)
-      : critic_(critic), critic_id_(std::move(critic_id)), version_(version), deadline_(deadline),
+      : critic_(critic),
+        critic_id_(std::move(critic_id)),
+        version_(version),
+        deadline_(deadline),
         call_timeout_(call_timeout) {}
 
   absl::StatusOr<std::vector<double>> Score(absl::Span<const Pattern> patterns) override;

@@ -37,9 +37,9 @@ absl::StatusOr<SamplingPlan> PlanSampling(const v1::SampleRequest& request,
     generation->sample_swap_probability = request.sampler().sample_swap_probability();
   }
   const v1::PatternPriors& priors = request.priors();
-  auto pool = SelectSamplePool(sample_ids, ToVector(priors.sample_ids()),
-                               ToVector(priors.sample_folders()),
-                               ToVector(priors.kick_sample_ids()), priors.four_on_the_floor());
+  auto pool =
+      SelectSamplePool(sample_ids, ToVector(priors.sample_ids()), ToVector(priors.sample_folders()),
+                       ToVector(priors.kick_sample_ids()), priors.four_on_the_floor());
   if (!pool.ok()) return pool.status();
   auto generator = PatternGenerator::Create(*generation, *std::move(pool));
   if (!generator.ok()) return generator.status();

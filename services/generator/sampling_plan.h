@@ -16,8 +16,8 @@
 namespace dd {
 
 struct SamplingLimits {
-  int max_count = 256;          // Loops per request.
-  int max_avoid = 100000;       // Fingerprints to avoid per request.
+  int max_count = 256;     // Loops per request.
+  int max_avoid = 100000;  // Fingerprints to avoid per request.
 };
 
 struct SamplingPlan {

@@ -26,7 +26,8 @@ SessionCoordinator::~SessionCoordinator() {
     stopping_ = true;
     queue_.clear();
   }
-  for (std::thread& worker : workers_) worker.join();
+  for (std::thread& worker : workers_)
+    worker.join();
 }
 
 void SessionCoordinator::PrepareInBackground(const std::string& session_id) {
@@ -106,7 +107,8 @@ absl::StatusOr<uint64_t> SessionCoordinator::TrainOnRatings(
     example->set_example_id(loop.loop_id);
     example->set_rating(loop.rating->liked ? v1::RATING_LIKE : v1::RATING_DISLIKE);
     if (!example->mutable_loop()->ParseFromString(loop.pattern)) {
-      return absl::DataLossError(absl::StrCat("stored pattern of loop ", loop.loop_id, " is corrupt"));
+      return absl::DataLossError(
+          absl::StrCat("stored pattern of loop ", loop.loop_id, " is corrupt"));
     }
   }
   if (request.examples_size() == 0) return 0;
@@ -152,8 +154,8 @@ absl::Status SessionCoordinator::DoPrepare(const std::string& session_id) {
 
   const absl::Time start = absl::Now();
   std::optional<uint64_t> version = plan->critic_version;
-  if (plan->phase == 1 || (plan->source == session::LoopSource::kFinal &&
-                           !session->final_critic_version.has_value())) {
+  if (plan->phase == 1 ||
+      (plan->source == session::LoopSource::kFinal && !session->final_critic_version.has_value())) {
     const int ratings = plan->phase == 1 ? static_cast<int>(*plan->critic_version) : phase1_rated;
     auto trained = TrainOnRatings(*session, *loops, ratings);
     if (!trained.ok()) return trained.status();
@@ -162,7 +164,8 @@ absl::Status SessionCoordinator::DoPrepare(const std::string& session_id) {
                                               *trained, " after ", phase1_rated, " ratings"));
     }
     if (phase1_rated == shape.phase1_total) {
-      if (absl::Status s = repository_.SetFinalCriticVersion(session_id, *trained); !s.ok()) return s;
+      if (absl::Status s = repository_.SetFinalCriticVersion(session_id, *trained); !s.ok())
+        return s;
       session->final_critic_version = *trained;
     }
   }
@@ -170,7 +173,8 @@ absl::Status SessionCoordinator::DoPrepare(const std::string& session_id) {
 
   v1::SessionOptions options;
   if (!options.ParseFromString(session->options)) {
-    return absl::DataLossError(absl::StrCat("stored options of session ", session_id, " are corrupt"));
+    return absl::DataLossError(
+        absl::StrCat("stored options of session ", session_id, " are corrupt"));
   }
   v1::SampleRequest request;
   request.set_critic_id(session->critic_id);
@@ -180,11 +184,13 @@ absl::Status SessionCoordinator::DoPrepare(const std::string& session_id) {
   *request.mutable_priors() = options.priors();
   request.set_count(1);
   request.set_seed(plan->sampling_seed);
-  for (const storage::LoopRecord& loop : *loops) request.add_avoid_fingerprints(loop.fingerprint);
+  for (const storage::LoopRecord& loop : *loops)
+    request.add_avoid_fingerprints(loop.fingerprint);
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + options_.generator_timeout));
   v1::SampleResponse response;
-  if (absl::Status s = FromGrpcCall(generator_.Sample(&context, request, &response), "generator service");
+  if (absl::Status s =
+          FromGrpcCall(generator_.Sample(&context, request, &response), "generator service");
       !s.ok()) {
     return s;
   }

@@ -66,9 +66,9 @@ absl::Status CompleteOptions(v1::SessionOptions& options, const SessionServiceOp
   }
   if (options.phase2_loops_per_critic() >
       static_cast<uint32_t>(limits.max_phase2_loops_per_critic)) {
-    return absl::InvalidArgumentError(absl::StrCat("options.phase2_loops_per_critic must be in [0, ",
-                                                   limits.max_phase2_loops_per_critic, "], got ",
-                                                   options.phase2_loops_per_critic()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "options.phase2_loops_per_critic must be in [0, ", limits.max_phase2_loops_per_critic,
+        "], got ", options.phase2_loops_per_critic()));
   }
   if (auto priors = GenerationOptionsFromPriors(options.priors()); !priors.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("options.", priors.status().message()));
@@ -82,9 +82,9 @@ absl::Status CompleteOptions(v1::SessionOptions& options, const SessionServiceOp
     options.set_phase1_critic_lag(static_cast<uint32_t>(limits.default_phase1_critic_lag));
   }
   if (options.phase1_critic_lag() > 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "options.phase1_critic_lag must be 0 (the paper's order) or 1, got ",
-        options.phase1_critic_lag()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("options.phase1_critic_lag must be 0 (the paper's order) or 1, got ",
+                     options.phase1_critic_lag()));
   }
   if (!options.has_seed()) {
     std::random_device random;
@@ -115,7 +115,8 @@ absl::StatusOr<storage::SessionRecord> SessionService::OwnedSession(const std::s
                                                                     const std::string& user_id) {
   auto session = repository_.GetSession(session_id);
   if (!session.ok()) return session.status();
-  if (absl::Status s = CheckOwner(session->user_id, user_id, "session", session_id); !s.ok()) return s;
+  if (absl::Status s = CheckOwner(session->user_id, user_id, "session", session_id); !s.ok())
+    return s;
   return session;
 }
 
@@ -194,9 +195,9 @@ grpc::Status SessionService::StartSession(grpc::ServerContext*,
   *create.mutable_config() = options.critic();
   create.set_owner(absl::StrCat("user:", user->user_id));
   v1::CreateCriticResponse created;
-  if (absl::Status s = FromGrpcCall(critic_.CreateCritic(CallContext(options_.critic_timeout).get(),
-                                                     create, &created),
-                                "critic service");
+  if (absl::Status s = FromGrpcCall(
+          critic_.CreateCritic(CallContext(options_.critic_timeout).get(), create, &created),
+          "critic service");
       !s.ok()) {
     return ToGrpcStatus(s);
   }
@@ -250,7 +251,8 @@ absl::StatusOr<v1::RenderResponse> SessionService::RenderLoop(const storage::Loo
                                                               v1::AudioFormat format) {
   v1::RenderRequest request;
   if (!request.mutable_loop()->ParseFromString(loop.pattern)) {
-    return absl::DataLossError(absl::StrCat("stored pattern of loop ", loop.loop_id, " is corrupt"));
+    return absl::DataLossError(
+        absl::StrCat("stored pattern of loop ", loop.loop_id, " is corrupt"));
   }
   request.set_format(format);
   v1::RenderResponse response;
@@ -291,9 +293,9 @@ grpc::Status SessionService::NextLoop(grpc::ServerContext*, const v1::NextLoopRe
   response->set_audio_ref(presented.loop_id);
   v1::SessionOptions options;
   options.ParseFromString(session->options);
-  const v1::AudioFormat format =
-      options.audio_format() == v1::AUDIO_FORMAT_UNSPECIFIED ? v1::AUDIO_FORMAT_WAV
-                                                              : options.audio_format();
+  const v1::AudioFormat format = options.audio_format() == v1::AUDIO_FORMAT_UNSPECIFIED
+                                     ? v1::AUDIO_FORMAT_WAV
+                                     : options.audio_format();
   response->set_audio_format(format);
   if (request->audio_delivery() != v1::AUDIO_DELIVERY_REFERENCE) {
     auto audio = RenderLoop(presented, format);
@@ -367,7 +369,8 @@ grpc::Status SessionService::GetResults(grpc::ServerContext*, const v1::GetResul
   if (!loops.ok()) return ToGrpcStatus(loops.status());
   auto results = Results(*session, *loops);
   if (!results.ok()) return ToGrpcStatus(results.status());
-  if (!session->final_critic_version.has_value() || results->init_rated() + results->final_rated() == 0) {
+  if (!session->final_critic_version.has_value() ||
+      results->init_rated() + results->final_rated() == 0) {
     return ToGrpcStatus(absl::FailedPreconditionError(
         "no results before Phase II: rate every Phase I loop and at least one Phase II loop"));
   }
@@ -417,11 +420,13 @@ grpc::Status SessionService::ExportSession(grpc::ServerContext*,
       entry->set_audio(std::move(*audio->mutable_audio()));
     }
   }
-  if (auto results = Results(*session, *loops); results.ok()) *document.mutable_results() = *results;
+  if (auto results = Results(*session, *loops); results.ok())
+    *document.mutable_results() = *results;
   google::protobuf::util::JsonPrintOptions json;
   json.add_whitespace = true;
   json.preserve_proto_field_names = true;
-  if (!google::protobuf::util::MessageToJsonString(document, response->mutable_json_document(), json)
+  if (!google::protobuf::util::MessageToJsonString(document, response->mutable_json_document(),
+                                                   json)
            .ok()) {
     return ToGrpcStatus(absl::InternalError("could not write the export as JSON"));
   }
@@ -433,12 +438,14 @@ grpc::Status SessionService::StreamLoopAudio(grpc::ServerContext*,
                                              grpc::ServerWriter<v1::AudioChunk>* writer) {
   auto loop = repository_.GetLoop(request->loop_id());
   if (!loop.ok()) return ToGrpcStatus(loop.status());
-  if (absl::Status s = CheckOwner(loop->user_id, request->user_id(), "loop", loop->loop_id); !s.ok()) {
+  if (absl::Status s = CheckOwner(loop->user_id, request->user_id(), "loop", loop->loop_id);
+      !s.ok()) {
     return ToGrpcStatus(s);
   }
   if (!loop->presented_at.has_value()) {
     // Unpresented Phase II loops must stay unknown to clients until their turn.
-    return ToGrpcStatus(absl::NotFoundError(absl::StrCat("loop ", loop->loop_id, " does not exist")));
+    return ToGrpcStatus(
+        absl::NotFoundError(absl::StrCat("loop ", loop->loop_id, " does not exist")));
   }
   auto audio = RenderLoop(*loop, request->format());
   if (!audio.ok()) return ToGrpcStatus(audio.status());

@@ -14,7 +14,7 @@
 namespace dd {
 
 struct SessionServiceOptions {
-  int max_phase1_loops = 1000;           // StartSession limits.
+  int max_phase1_loops = 1000;  // StartSession limits.
   int max_phase2_loops_per_critic = 500;
   absl::Duration render_timeout = absl::Seconds(20);  // Per Render call.
   absl::Duration critic_timeout = absl::Seconds(30);  // CreateCritic and DeleteCritic calls.
@@ -28,8 +28,12 @@ class SessionService final : public deepdrummer::v1::SessionService::Service {
  public:
   SessionService(storage::SessionRepository& repository, SessionCoordinator& coordinator,
                  deepdrummer::v1::CriticService::StubInterface& critic,
-                 deepdrummer::v1::RenderService::StubInterface& render, SessionServiceOptions options)
-      : repository_(repository), coordinator_(coordinator), critic_(critic), render_(render),
+                 deepdrummer::v1::RenderService::StubInterface& render,
+                 SessionServiceOptions options)
+      : repository_(repository),
+        coordinator_(coordinator),
+        critic_(critic),
+        render_(render),
         options_(options) {}
 
   grpc::Status CreateUser(grpc::ServerContext*, const deepdrummer::v1::CreateUserRequest*,
@@ -59,8 +63,8 @@ class SessionService final : public deepdrummer::v1::SessionService::Service {
   absl::StatusOr<storage::SessionRecord> OwnedSession(const std::string& session_id,
                                                       const std::string& user_id);
   absl::Status FillSession(const storage::SessionRecord& record, deepdrummer::v1::Session* out);
-  absl::StatusOr<deepdrummer::v1::SessionResults> Results(const storage::SessionRecord& record,
-                                                          const std::vector<storage::LoopRecord>& loops);
+  absl::StatusOr<deepdrummer::v1::SessionResults> Results(
+      const storage::SessionRecord& record, const std::vector<storage::LoopRecord>& loops);
   absl::StatusOr<deepdrummer::v1::RenderResponse> RenderLoop(const storage::LoopRecord& loop,
                                                              deepdrummer::v1::AudioFormat format);
 

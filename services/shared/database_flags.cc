@@ -10,8 +10,9 @@ ABSL_FLAG(std::string, database, "",
           "user=deepdrummer\". Empty: the standard PG* environment variables (PGHOST, PGPORT, "
           "PGDATABASE, PGUSER, PGPASSWORD).");
 ABSL_FLAG(int, db_pool_size, 8, "PostgreSQL connections this process holds at most.");
-ABSL_FLAG(int, db_max_attempts, 4,
-          "Tries of a transaction that fails transiently (lost connection, serialization failure).");
+ABSL_FLAG(
+    int, db_max_attempts, 4,
+    "Tries of a transaction that fails transiently (lost connection, serialization failure).");
 ABSL_FLAG(bool, migrate_only, false, "Apply pending schema migrations, then exit (deploy jobs).");
 
 namespace dd {
@@ -37,6 +38,8 @@ absl::StatusOr<std::unique_ptr<storage::PgPool>> OpenDatabaseFromFlags(
   return storage::PgPool::Create(options, std::move(statements));
 }
 
-bool MigrateOnly() { return absl::GetFlag(FLAGS_migrate_only); }
+bool MigrateOnly() {
+  return absl::GetFlag(FLAGS_migrate_only);
+}
 
 }  // namespace dd

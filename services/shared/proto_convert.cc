@@ -9,7 +9,8 @@ namespace dd {
 namespace v1 = deepdrummer::v1;
 absl::StatusOr<int> BoundedInt(const char* field, uint32_t value, int max) {
   if (value > static_cast<uint32_t>(max)) {
-    return absl::InvalidArgumentError(absl::StrCat(field, " must be at most ", max, ", got ", value));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " must be at most ", max, ", got ", value));
   }
   return static_cast<int>(value);
 }
@@ -53,7 +54,6 @@ absl::StatusOr<SamplerOptions> SamplerOptionsFromProto(v1::SamplingMode mode,
   }
   return options;
 }
-
 
 absl::StatusOr<Pattern> PatternFromProto(const v1::DrumLoop& loop) {
   const uint32_t steps = loop.steps() == 0 ? PatternLimits::kDefaultSteps : loop.steps();
@@ -121,19 +121,17 @@ absl::StatusOr<GenerationOptions> GenerationOptionsFromPriors(const v1::PatternP
   // Range checks happen before narrowing to int, so messages quote what the caller sent.
   if (priors.steps() != 0) {
     if (priors.steps() > static_cast<uint32_t>(PatternLimits::kMaxSteps)) {
-      return absl::InvalidArgumentError(absl::StrCat("priors.steps must be in [",
-                                                     PatternLimits::kMinSteps, ", ",
-                                                     PatternLimits::kMaxSteps, "], got ",
-                                                     priors.steps()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("priors.steps must be in [", PatternLimits::kMinSteps, ", ",
+                       PatternLimits::kMaxSteps, "], got ", priors.steps()));
     }
     options.steps = static_cast<int>(priors.steps());
   }
   if (priors.tracks() != 0) {
     if (priors.tracks() > static_cast<uint32_t>(PatternLimits::kMaxTracks)) {
-      return absl::InvalidArgumentError(absl::StrCat("priors.tracks must be in [",
-                                                     PatternLimits::kMinTracks, ", ",
-                                                     PatternLimits::kMaxTracks, "], got ",
-                                                     priors.tracks()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("priors.tracks must be in [", PatternLimits::kMinTracks, ", ",
+                       PatternLimits::kMaxTracks, "], got ", priors.tracks()));
     }
     options.tracks = static_cast<int>(priors.tracks());
   }

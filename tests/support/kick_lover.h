@@ -36,8 +36,11 @@ class KickLover {
  private:
   KickLover(std::shared_ptr<const SampleLibrary> library, PatternGenerator generator,
             std::vector<std::string> kicks, std::vector<std::string> others)
-      : library_(library), renderer_(library), generator_(std::move(generator)),
-        kicks_(std::move(kicks)), others_(std::move(others)) {}
+      : library_(library),
+        renderer_(library),
+        generator_(std::move(generator)),
+        kicks_(std::move(kicks)),
+        others_(std::move(others)) {}
 
   std::shared_ptr<const SampleLibrary> library_;
   Renderer renderer_;

@@ -17,11 +17,13 @@ std::string NewestPostgresBin() {
   std::vector<std::filesystem::path> bins;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator("/usr/lib/postgresql", ec)) {
-    if (std::filesystem::exists(entry.path() / "bin" / "initdb")) bins.push_back(entry.path() / "bin");
+    if (std::filesystem::exists(entry.path() / "bin" / "initdb"))
+      bins.push_back(entry.path() / "bin");
   }
   if (bins.empty()) return "";
   std::sort(bins.begin(), bins.end(), [](const auto& a, const auto& b) {
-    return std::stoi(a.parent_path().filename().string()) < std::stoi(b.parent_path().filename().string());
+    return std::stoi(a.parent_path().filename().string()) <
+           std::stoi(b.parent_path().filename().string());
   });
   return bins.back().string();
 }
@@ -37,7 +39,9 @@ std::unique_ptr<PostgresServer> PostgresServer::Start(std::string* error) {
   std::unique_ptr<PostgresServer> server(new PostgresServer());
   server->bin_ = NewestPostgresBin();
   if (server->bin_.empty()) {
-    *error = "PostgreSQL server binaries not found under /usr/lib/postgresql (apt-get install postgresql)";
+    *error =
+        "PostgreSQL server binaries not found under /usr/lib/postgresql (apt-get install "
+        "postgresql)";
     return nullptr;
   }
   std::string pattern = (std::filesystem::temp_directory_path() / "dd-pg-XXXXXX").string();
@@ -70,9 +74,10 @@ std::unique_ptr<PostgresServer> PostgresServer::Start(std::string* error) {
     return nullptr;
   }
   // fsync off: a test database does not need to survive a power cut, and it makes tests faster.
-  command = AsPostgresUser(server->bin_ + "/pg_ctl -D " + data.string() + " -w -l " + log +
-                           " -o \"-p " + std::to_string(kPort) + " -k " + server->dir_.string() +
-                           " -c listen_addresses='' -c fsync=off -c max_connections=200\" start > /dev/null");
+  command = AsPostgresUser(
+      server->bin_ + "/pg_ctl -D " + data.string() + " -w -l " + log + " -o \"-p " +
+      std::to_string(kPort) + " -k " + server->dir_.string() +
+      " -c listen_addresses='' -c fsync=off -c max_connections=200\" start > /dev/null");
   if (std::system(command.c_str()) != 0) {
     *error = "pg_ctl start failed; see " + log;
     return nullptr;
@@ -100,7 +105,8 @@ std::string PostgresServer::CreateDatabase(const std::string& name) {
   const std::string command = bin_ + "/psql \"" + ConnectionString("postgres") +
                               "\" -q -v ON_ERROR_STOP=1 -c 'CREATE DATABASE \"" + name +
                               "\"' > /dev/null";
-  if (std::system(command.c_str()) != 0) throw std::runtime_error("CREATE DATABASE " + name + " failed");
+  if (std::system(command.c_str()) != 0)
+    throw std::runtime_error("CREATE DATABASE " + name + " failed");
   return ConnectionString(name);
 }
 

@@ -20,7 +20,8 @@ ServiceProcess::ServiceProcess(const std::string& binary, const std::vector<std:
   pid_ = fork();
   if (pid_ == 0) {
     std::vector<char*> argv;
-    for (std::string& arg : argv_strings) argv.push_back(arg.data());
+    for (std::string& arg : argv_strings)
+      argv.push_back(arg.data());
     argv.push_back(nullptr);
     execv(argv[0], argv.data());
     _exit(127);
@@ -38,7 +39,9 @@ ServiceProcess::ServiceProcess(const std::string& binary, const std::vector<std:
   channel_ = grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
 }
 
-ServiceProcess::~ServiceProcess() { Kill(SIGKILL); }
+ServiceProcess::~ServiceProcess() {
+  Kill(SIGKILL);
+}
 
 int ServiceProcess::Kill(int signal) {
   if (pid_ <= 0) return exit_status_;

@@ -18,7 +18,8 @@
 
 namespace {
 
-constexpr char kUsage[] = "[--device=cpu|cuda:N] [--ratings=N] [--repeats=N] [--batch=N] [--threads=N]";
+constexpr char kUsage[] =
+    "[--device=cpu|cuda:N] [--ratings=N] [--repeats=N] [--batch=N] [--threads=N]";
 
 std::string Flag(int argc, char** argv, const std::string& name, const std::string& fallback) {
   return dd::bench::Flag(argc, argv, name, fallback, kUsage);
@@ -34,12 +35,15 @@ std::vector<float> SyntheticClip(std::mt19937_64& random) {
   std::vector<float> clip(kClipFrames);
   for (int64_t i = 0; i < kClipFrames; ++i) {
     const double t = static_cast<double>(i % 11025) / dd::critic::kClipSampleRate;
-    clip[i] = static_cast<float>(0.5 * std::sin(2 * M_PI * f * t) * std::exp(-10 * t)) + noise(random);
+    clip[i] =
+        static_cast<float>(0.5 * std::sin(2 * M_PI * f * t) * std::exp(-10 * t)) + noise(random);
   }
   return clip;
 }
 
-double Millis(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+double Millis(Clock::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
 
 }  // namespace
 
@@ -61,7 +65,8 @@ int main(int argc, char** argv) {
   std::mt19937_64 random(7);
   // 16 rated clips first, so every timed round trains on full 8 + 8 minibatches, as after the
   // first ratings of a session.
-  for (int i = 0; i < 16; ++i) critic->AddRatingAndTrain(SyntheticClip(random), i % 2 == 0);
+  for (int i = 0; i < 16; ++i)
+    critic->AddRatingAndTrain(SyntheticClip(random), i % 2 == 0);
 
   std::vector<float> clips;
   for (int i = 0; i < batch; ++i) {
@@ -72,16 +77,19 @@ int main(int argc, char** argv) {
   critic->Score(clips.data(), batch);
 
   auto start = Clock::now();
-  for (int i = 0; i < repeats; ++i) critic->Score(clips.data() + (i % batch) * kClipFrames, 1);
+  for (int i = 0; i < repeats; ++i)
+    critic->Score(clips.data() + (i % batch) * kClipFrames, 1);
   const double single_ms = Millis(Clock::now() - start) / repeats;
 
   start = Clock::now();
   const int batch_repeats = std::max(1, repeats / 4);
-  for (int i = 0; i < batch_repeats; ++i) critic->Score(clips.data(), batch);
+  for (int i = 0; i < batch_repeats; ++i)
+    critic->Score(clips.data(), batch);
   const double batched_ms_per_clip = Millis(Clock::now() - start) / batch_repeats / batch;
 
   start = Clock::now();
-  for (int i = 0; i < ratings; ++i) critic->AddRatingAndTrain(SyntheticClip(random), i % 2 == 0);
+  for (int i = 0; i < ratings; ++i)
+    critic->AddRatingAndTrain(SyntheticClip(random), i % 2 == 0);
   const double train_ms = Millis(Clock::now() - start) / ratings;
 
   std::printf("critic benchmark on %s (%lld parameters, %d x %d minibatches per rating)\n",
@@ -90,7 +98,8 @@ int main(int argc, char** argv) {
   std::printf("| %-36s | %12s |\n", "measure", "time");
   std::printf("|%s|%s|\n", std::string(38, '-').c_str(), std::string(14, '-').c_str());
   std::printf("| %-36s | %9.3f ms |\n", "score, single clip", single_ms);
-  std::printf("| %-36s | %9.1f us |\n", ("score, batch of " + std::to_string(batch) + ", per clip").c_str(),
+  std::printf("| %-36s | %9.1f us |\n",
+              ("score, batch of " + std::to_string(batch) + ", per clip").c_str(),
               batched_ms_per_clip * 1000);
   std::printf("| %-36s | %9.1f ms |\n", "train on one rating (40 x 16)", train_ms);
   return 0;

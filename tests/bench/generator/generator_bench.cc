@@ -116,7 +116,8 @@ int main(int argc, char** argv) {
   create.mutable_config()->set_seed(1);
   v1::CreateCriticResponse created;
   grpc::ClientContext create_context;
-  if (!critic_stub->CreateCritic(&create_context, create, &created).ok()) Die("CreateCritic failed");
+  if (!critic_stub->CreateCritic(&create_context, create, &created).ok())
+    Die("CreateCritic failed");
 
   auto remote = [&](v1::SamplingMode mode) {
     return [&, mode](int i) {
@@ -132,7 +133,9 @@ int main(int argc, char** argv) {
       if (!status.ok()) Die(status.error_message());
     };
   };
-  Row("Phase I (Metropolis, 100 steps)", "gRPC", Measure(repeats, remote(v1::SAMPLING_MODE_METROPOLIS)));
-  Row("Phase II (threshold 0.95, cap 500)", "gRPC", Measure(repeats, remote(v1::SAMPLING_MODE_THRESHOLD)));
+  Row("Phase I (Metropolis, 100 steps)", "gRPC",
+      Measure(repeats, remote(v1::SAMPLING_MODE_METROPOLIS)));
+  Row("Phase II (threshold 0.95, cap 500)", "gRPC",
+      Measure(repeats, remote(v1::SAMPLING_MODE_THRESHOLD)));
   return 0;
 }

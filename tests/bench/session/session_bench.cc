@@ -37,10 +37,13 @@ using Clock = std::chrono::steady_clock;
 double Percentile(std::vector<double> values, double p) {
   if (values.empty()) return 0;
   std::sort(values.begin(), values.end());
-  return values[std::min(values.size() - 1, static_cast<size_t>(p * static_cast<double>(values.size())))];
+  return values[std::min(values.size() - 1,
+                         static_cast<size_t>(p * static_cast<double>(values.size())))];
 }
 
-double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+double Ms(Clock::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
 
 std::unique_ptr<grpc::ClientContext> Context() {
   auto context = std::make_unique<grpc::ClientContext>();
@@ -114,7 +117,8 @@ int main(int argc, char** argv) {
         }
       });
     }
-    for (std::thread& t : threads) t.join();
+    for (std::thread& t : threads)
+      t.join();
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     std::printf("| %d | %.0f ms | %.0f ms | %.0f ms | %.0f ms | %.2f |%s\n", raters,
                 Percentile(rate_ms, 0.5), Percentile(rate_ms, 0.99), Percentile(next_ms, 0.5),

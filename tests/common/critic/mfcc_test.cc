@@ -30,8 +30,8 @@ class MfccFixtureTest : public ::testing::TestWithParam<int> {};
 TEST_P(MfccFixtureTest, MatchesTorchaudio) {
   const int mel_rate = GetParam();
   std::vector<float> input = ReadFloats(kFixtures / "mfcc_input_3x22050.f32");
-  std::vector<float> expected = ReadFloats(
-      kFixtures / ("mfcc_expected_sr" + std::to_string(mel_rate) + "_3x60x111.f32"));
+  std::vector<float> expected =
+      ReadFloats(kFixtures / ("mfcc_expected_sr" + std::to_string(mel_rate) + "_3x60x111.f32"));
   ASSERT_EQ(input.size(), 3u * 22050u);
   ASSERT_EQ(expected.size(), 3u * 60u * 111u);
 
@@ -64,8 +64,8 @@ TEST(MfccTest, GainShiftsOnlyTheFirstCoefficient) {
   torch::Tensor audio = torch::randn({1, 22050}) * 0.1;
   Mfcc mfcc(MfccOptions{}, torch::kCPU);
   torch::Tensor diff = mfcc.Compute(audio * 2.0) - mfcc.Compute(audio);
-  EXPECT_NEAR(diff.select(1, 0).mean().item<float>(),
-              20.0 * std::log10(2.0) * std::sqrt(128.0), 0.05);
+  EXPECT_NEAR(diff.select(1, 0).mean().item<float>(), 20.0 * std::log10(2.0) * std::sqrt(128.0),
+              0.05);
   EXPECT_LT(diff.slice(1, 1).abs().max().item<float>(), 0.01);
 }
 

@@ -11,12 +11,15 @@ namespace dd {
 namespace {
 
 TEST(ScoreBatcherTest, ConcurrentCallsForOneKeyRunAsOneBatchAndGetTheirOwnScores) {
-  ScoreBatcher batcher(absl::Milliseconds(200), 8, [](const std::string&, const std::vector<float>& clips, int64_t count) {
-    // Score = the clip's first sample, so every caller can check it got its own.
-    std::vector<float> scores;
-    for (int64_t i = 0; i < count; ++i) scores.push_back(clips[static_cast<size_t>(i) * 2]);
-    return absl::StatusOr<std::vector<float>>(scores);
-  });
+  ScoreBatcher batcher(absl::Milliseconds(200), 8,
+                       [](const std::string&, const std::vector<float>& clips, int64_t count) {
+                         // Score = the clip's first sample, so every caller can check it got its
+                         // own.
+                         std::vector<float> scores;
+                         for (int64_t i = 0; i < count; ++i)
+                           scores.push_back(clips[static_cast<size_t>(i) * 2]);
+                         return absl::StatusOr<std::vector<float>>(scores);
+                       });
   std::vector<std::thread> callers;
   std::vector<float> got(4, -1);
   for (int i = 0; i < 4; ++i) {
@@ -29,8 +32,10 @@ TEST(ScoreBatcherTest, ConcurrentCallsForOneKeyRunAsOneBatchAndGetTheirOwnScores
       got[i] = (*scores)[0];
     });
   }
-  for (auto& t : callers) t.join();
-  for (int i = 0; i < 4; ++i) EXPECT_EQ(got[i], i);
+  for (auto& t : callers)
+    t.join();
+  for (int i = 0; i < 4; ++i)
+    EXPECT_EQ(got[i], i);
   EXPECT_EQ(batcher.clips_run(), 8);
   // The batch closes when it holds 8 clips, long before the 200 ms window ends; all four callers
   // normally land in one batch, and never in more than four.
@@ -39,10 +44,13 @@ TEST(ScoreBatcherTest, ConcurrentCallsForOneKeyRunAsOneBatchAndGetTheirOwnScores
 }
 
 TEST(ScoreBatcherTest, DifferentKeysAreNotMixedAndErrorsReachEveryone) {
-  ScoreBatcher batcher(absl::Milliseconds(5), 100, [](const std::string& key, const std::vector<float>&, int64_t count) -> absl::StatusOr<std::vector<float>> {
-    if (key == "bad") return absl::NotFoundError("no such critic");
-    return std::vector<float>(static_cast<size_t>(count), key == "a" ? 1.0f : 2.0f);
-  });
+  ScoreBatcher batcher(absl::Milliseconds(5), 100,
+                       [](const std::string& key, const std::vector<float>&,
+                          int64_t count) -> absl::StatusOr<std::vector<float>> {
+                         if (key == "bad") return absl::NotFoundError("no such critic");
+                         return std::vector<float>(static_cast<size_t>(count),
+                                                   key == "a" ? 1.0f : 2.0f);
+                       });
   auto a = batcher.Score("a", {0}, 1);
   auto b = batcher.Score("b", {0}, 1);
   auto bad = batcher.Score("bad", {0}, 1);
@@ -54,20 +62,25 @@ TEST(ScoreBatcherTest, DifferentKeysAreNotMixedAndErrorsReachEveryone) {
 
 TEST(ScoreBatcherTest, ALoneCallRunsAtOnceAndCallsDuringABatchGoTogetherNext) {
   std::atomic<int> calls{0};
-  ScoreBatcher batcher(absl::ZeroDuration(), 100, [&calls](const std::string&, const std::vector<float>&, int64_t count) {
-    // The first batch is slow, so that the next callers arrive while it runs.
-    if (calls++ == 0) std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    return absl::StatusOr<std::vector<float>>(std::vector<float>(static_cast<size_t>(count), 0.5f));
-  });
+  ScoreBatcher batcher(absl::ZeroDuration(), 100,
+                       [&calls](const std::string&, const std::vector<float>&, int64_t count) {
+                         // The first batch is slow, so that the next callers arrive while it runs.
+                         if (calls++ == 0)
+                           std::this_thread::sleep_for(std::chrono::milliseconds(300));
+                         return absl::StatusOr<std::vector<float>>(
+                             std::vector<float>(static_cast<size_t>(count), 0.5f));
+                       });
   std::thread first([&] { EXPECT_TRUE(batcher.Score("k", {0}, 1).ok()); });
-  while (calls.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  while (calls.load() == 0)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   EXPECT_EQ(batcher.batches_run(), 0);  // Running, not finished.
   std::vector<std::thread> queued;
   for (int i = 0; i < 3; ++i) {
     queued.emplace_back([&] { EXPECT_TRUE(batcher.Score("k", {0}, 1).ok()); });
   }
   first.join();
-  for (auto& t : queued) t.join();
+  for (auto& t : queued)
+    t.join();
   // One batch for the first call, one for the three that queued behind it.
   EXPECT_EQ(batcher.batches_run(), 2);
   EXPECT_EQ(batcher.clips_run(), 4);

@@ -62,7 +62,8 @@ TEST(LearnedCriticSamplingTest, SampledLoopsScoreHigherThanRandomOnesAndStayVari
 
   std::vector<Pattern> random_loops, sampled_loops;
   Rng random_rng(77);
-  for (int i = 0; i < kLoops; ++i) random_loops.push_back(rater->generator().Random(random_rng));
+  for (int i = 0; i < kLoops; ++i)
+    random_loops.push_back(rater->generator().Random(random_rng));
   auto random_scores = scorer.Score(random_loops);
   ASSERT_TRUE(random_scores.ok());
   std::vector<double> sampled_scores;
@@ -74,7 +75,8 @@ TEST(LearnedCriticSamplingTest, SampledLoopsScoreHigherThanRandomOnesAndStayVari
     sampled_liked += rater->Likes(loop.pattern);
     acceptance += loop.acceptance_rate / kLoops;
   }
-  for (const Pattern& loop : random_loops) random_liked += rater->Likes(loop);
+  for (const Pattern& loop : random_loops)
+    random_liked += rater->Likes(loop);
 
   const double sampled_diversity = MeanPairwiseDistance(sampled_loops);
   const double random_diversity = MeanPairwiseDistance(random_loops);

@@ -50,7 +50,8 @@ class ClosedFormScorer : public PatternScorer {
   absl::StatusOr<std::vector<double>> Score(absl::Span<const Pattern> patterns) override {
     batch_sizes.push_back(patterns.size());
     std::vector<double> scores;
-    for (const Pattern& pattern : patterns) scores.push_back(ClosedFormScore(StateIndex(pattern)));
+    for (const Pattern& pattern : patterns)
+      scores.push_back(ClosedFormScore(StateIndex(pattern)));
     return scores;
   }
   std::vector<size_t> batch_sizes;
@@ -68,7 +69,8 @@ PatternGenerator SmallGenerator(bool four_on_the_floor = false) {
   options.steps = kSteps;
   options.tracks = kTracks;
   options.four_on_the_floor = four_on_the_floor;
-  auto generator = PatternGenerator::Create(options, SamplePool{{"one/kick.wav"}, {"one/kick.wav"}});
+  auto generator =
+      PatternGenerator::Create(options, SamplePool{{"one/kick.wav"}, {"one/kick.wav"}});
   EXPECT_TRUE(generator.ok()) << generator.status();
   return *generator;
 }
@@ -83,7 +85,8 @@ std::vector<SampledPattern> MustSample(const SamplerOptions& options, SamplingJo
 // Pearson's statistic of observed state counts against probabilities proportional to `weight`.
 double ChiSquare(const std::vector<int>& counts, const std::vector<double>& weight) {
   double total_weight = 0, total = 0;
-  for (int i = 0; i < kStates; ++i) total_weight += weight[i], total += counts[i];
+  for (int i = 0; i < kStates; ++i)
+    total_weight += weight[i], total += counts[i];
   double chi2 = 0;
   for (int i = 0; i < kStates; ++i) {
     const double expected = total * weight[i] / total_weight;
@@ -242,10 +245,12 @@ TEST(SamplerTest, ScoresAllChainsInOneBatchPerStep) {
   EXPECT_EQ(loops.size(), 6u);
   ASSERT_FALSE(scorer.batch_sizes.empty());
   EXPECT_EQ(scorer.batch_sizes.front(), 4u);
-  for (size_t size : scorer.batch_sizes) EXPECT_LE(size, 4u);
+  for (size_t size : scorer.batch_sizes)
+    EXPECT_LE(size, 4u);
   // Six loops of 11 scorings each (start + 10 steps), in batches of at most four.
   size_t scored = 0;
-  for (size_t size : scorer.batch_sizes) scored += size;
+  for (size_t size : scorer.batch_sizes)
+    scored += size;
   EXPECT_EQ(scored, 66u);
   EXPECT_LT(scorer.batch_sizes.size(), 66u / 2);
 }

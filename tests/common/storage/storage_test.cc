@@ -14,7 +14,8 @@
 namespace dd::storage {
 namespace {
 
-std::unique_ptr<PgPool> MustPool(const std::string& connection, PreparedStatements statements = {}) {
+std::unique_ptr<PgPool> MustPool(const std::string& connection,
+                                 PreparedStatements statements = {}) {
   PgPoolOptions options;
   options.connection_string = connection;
   options.size = 4;
@@ -28,7 +29,8 @@ int Count(PgPool& pool, const std::string& sql) {
   EXPECT_TRUE(pool.Transact([&](pqxx::work& tx) {
                     count = tx.exec1(sql)[0].as<int>();
                     return absl::OkStatus();
-                  }).ok());
+                  })
+                  .ok());
   return count;
 }
 
@@ -45,7 +47,8 @@ TEST(MigrationsTest, ConcurrentStartersApplyEachMigrationOnce) {
       applied_total += static_cast<int>(applied->size());
     });
   }
-  for (auto& t : starters) t.join();
+  for (auto& t : starters)
+    t.join();
   EXPECT_EQ(failures, 0);
   EXPECT_EQ(applied_total, static_cast<int>(AllMigrations().size()));
   auto pool = MustPool(db);
@@ -63,14 +66,16 @@ TEST(MigrationsTest, RefusesADatabaseNewerThanTheBinary) {
   ASSERT_TRUE(pool->Transact([](pqxx::work& tx) {
                     tx.exec0("INSERT INTO public.schema_migrations (name) VALUES ('9999_future')");
                     return absl::OkStatus();
-                  }).ok());
+                  })
+                  .ok());
   auto applied = ApplyMigrations(*pool);
   EXPECT_EQ(applied.status().code(), absl::StatusCode::kFailedPrecondition) << applied.status();
 }
 
 TEST(PgPoolTest, UnreachableDatabaseIsUnavailable) {
   PgPoolOptions options;
-  options.connection_string = "host=/nonexistent-dd-socket-dir port=1 user=x dbname=x connect_timeout=2";
+  options.connection_string =
+      "host=/nonexistent-dd-socket-dir port=1 user=x dbname=x connect_timeout=2";
   auto pool = PgPool::Create(options, {});
   EXPECT_EQ(pool.status().code(), absl::StatusCode::kUnavailable) << pool.status();
 }
@@ -79,7 +84,8 @@ class CriticRepositoryTest : public ::testing::Test {
  protected:
   void SetUp() override {
     static int n = 0;
-    const std::string db = dd::testing::SharedPostgres().CreateDatabase("critic_repo_" + std::to_string(n++));
+    const std::string db =
+        dd::testing::SharedPostgres().CreateDatabase("critic_repo_" + std::to_string(n++));
     auto bootstrap = MustPool(db);
     ASSERT_TRUE(ApplyMigrations(*bootstrap).ok());
     pool_ = MustPool(db, CriticRepository::Statements());
@@ -117,36 +123,40 @@ TEST_F(CriticRepositoryTest, UnknownAndMalformedIds) {
 TEST_F(CriticRepositoryTest, AFailedRoundWritesNothing) {
   auto id = repository_->Create("", critic::CriticConfig{}, 1, {"m", "o", "r"});
   ASSERT_TRUE(id.ok());
-  auto failed = repository_->UpdateLocked(*id, [](LockedCritic&) -> absl::StatusOr<std::vector<NewCriticVersion>> {
-    return absl::InternalError("worker died");
-  });
+  auto failed = repository_->UpdateLocked(
+      *id, [](LockedCritic&) -> absl::StatusOr<std::vector<NewCriticVersion>> {
+        return absl::InternalError("worker died");
+      });
   EXPECT_FALSE(failed.ok());
-  auto ok = repository_->UpdateLocked(*id, [](LockedCritic& locked) -> absl::StatusOr<std::vector<NewCriticVersion>> {
-    EXPECT_EQ(locked.record().latest_version, 0u);
-    std::vector<NewCriticVersion> versions(2);
-    for (int i = 0; i < 2; ++i) {
-      versions[i].example_id = "ex" + std::to_string(i);
-      versions[i].example.audio.assign(critic::kClipFrames, 0.5f * i);
-      versions[i].example.liked = i == 0;
-      versions[i].state = {"m" + std::to_string(i), "o" + std::to_string(i), "r"};
-    }
-    return versions;
-  });
+  auto ok = repository_->UpdateLocked(
+      *id, [](LockedCritic& locked) -> absl::StatusOr<std::vector<NewCriticVersion>> {
+        EXPECT_EQ(locked.record().latest_version, 0u);
+        std::vector<NewCriticVersion> versions(2);
+        for (int i = 0; i < 2; ++i) {
+          versions[i].example_id = "ex" + std::to_string(i);
+          versions[i].example.audio.assign(critic::kClipFrames, 0.5f * i);
+          versions[i].example.liked = i == 0;
+          versions[i].state = {"m" + std::to_string(i), "o" + std::to_string(i), "r"};
+        }
+        return versions;
+      });
   ASSERT_TRUE(ok.ok()) << ok.status();
   EXPECT_EQ(ok->latest_version, 2u);
   EXPECT_EQ(Count(*pool_, "SELECT count(*) FROM critic.examples"), 2);
   // Only the latest version keeps optimizer state.
-  EXPECT_EQ(Count(*pool_, "SELECT count(*) FROM critic.versions WHERE optimizer_state IS NOT NULL"), 1);
-  auto examples = repository_->UpdateLocked(*id, [](LockedCritic& locked) -> absl::StatusOr<std::vector<NewCriticVersion>> {
-    auto clips = locked.Examples();
-    EXPECT_TRUE(clips.ok());
-    EXPECT_EQ(clips->size(), 2u);
-    EXPECT_TRUE((*clips)[0].liked);
-    EXPECT_EQ((*clips)[1].audio[100], 0.5f);
-    auto known = locked.KnownExamples({"ex0", "ex9"});
-    EXPECT_EQ(known->size(), 1u);
-    return std::vector<NewCriticVersion>{};
-  });
+  EXPECT_EQ(Count(*pool_, "SELECT count(*) FROM critic.versions WHERE optimizer_state IS NOT NULL"),
+            1);
+  auto examples = repository_->UpdateLocked(
+      *id, [](LockedCritic& locked) -> absl::StatusOr<std::vector<NewCriticVersion>> {
+        auto clips = locked.Examples();
+        EXPECT_TRUE(clips.ok());
+        EXPECT_EQ(clips->size(), 2u);
+        EXPECT_TRUE((*clips)[0].liked);
+        EXPECT_EQ((*clips)[1].audio[100], 0.5f);
+        auto known = locked.KnownExamples({"ex0", "ex9"});
+        EXPECT_EQ(known->size(), 1u);
+        return std::vector<NewCriticVersion>{};
+      });
   EXPECT_TRUE(examples.ok());
   auto deleted = repository_->Delete(*id);
   ASSERT_TRUE(deleted.ok());

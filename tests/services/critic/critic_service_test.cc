@@ -4,8 +4,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 
 #include <chrono>
 #include <cmath>
@@ -79,7 +79,8 @@ class CriticServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
     static int n = 0;
-    database_ = dd::testing::SharedPostgres().CreateDatabase("critic_service_" + std::to_string(n++));
+    database_ =
+        dd::testing::SharedPostgres().CreateDatabase("critic_service_" + std::to_string(n++));
   }
 
   std::string CreateSmallCritic(Worker& worker, uint64_t seed = 1, uint32_t minibatches = 2) {
@@ -96,7 +97,8 @@ class CriticServiceTest : public ::testing::Test {
     return response.critic_id();
   }
 
-  std::vector<double> ScoreTones(Worker& worker, const std::string& id, std::optional<uint64_t> version,
+  std::vector<double> ScoreTones(Worker& worker, const std::string& id,
+                                 std::optional<uint64_t> version,
                                  uint64_t* scored_version = nullptr) {
     v1::ScoreRequest request;
     request.set_critic_id(id);
@@ -145,7 +147,8 @@ TEST_F(CriticServiceTest, TrainsIdempotentlyAndScoresAnyVersion) {
   stale.set_expected_version(1);
   AddAudioExample(stale, "r4", false, 1500);
   v1::TrainResponse ignored;
-  EXPECT_EQ(worker.stub().Train(Context().get(), stale, &ignored).error_code(), grpc::StatusCode::ABORTED);
+  EXPECT_EQ(worker.stub().Train(Context().get(), stale, &ignored).error_code(),
+            grpc::StatusCode::ABORTED);
 
   uint64_t scored_version = 0;
   const std::vector<double> latest = ScoreTones(worker, id, std::nullopt, &scored_version);
@@ -187,7 +190,8 @@ TEST_F(CriticServiceTest, TrainsAndScoresLoopsRenderedFromTheKit) {
     loop->set_bpm(120);
     v1::Track* track = loop->add_tracks();
     track->set_sample_id(i == 0 ? "kick/kick-boom.wav" : "harsh/buzz.wav");
-    for (int s = 0; s < 16; ++s) track->add_hits(s % 4 == 0);
+    for (int s = 0; s < 16; ++s)
+      track->add_hits(s % 4 == 0);
   }
   v1::TrainResponse trained;
   grpc::Status status = worker.stub().Train(Context().get(), train, &trained);
@@ -231,7 +235,8 @@ TEST_F(CriticServiceTest, BadRequestsGetClearErrorsAndChangeNothing) {
   }
   grpc::Status too_many = worker.stub().Score(Context().get(), oversized, &scored);
   EXPECT_EQ(too_many.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
-  EXPECT_NE(too_many.error_message().find("at most 4"), std::string::npos) << too_many.error_message();
+  EXPECT_NE(too_many.error_message().find("at most 4"), std::string::npos)
+      << too_many.error_message();
   v1::ScoreRequest missing_version;
   missing_version.set_critic_id(id);
   missing_version.set_version(7);
@@ -280,7 +285,8 @@ TEST_F(CriticServiceTest, AFreshWorkerServesTheCriticAfterOneIsKilled) {
   {
     v1::TrainRequest slow;
     slow.set_critic_id(id);
-    for (int i = 0; i < 20; ++i) AddAudioExample(slow, "slow" + std::to_string(i), i % 2, 100 + i);
+    for (int i = 0; i < 20; ++i)
+      AddAudioExample(slow, "slow" + std::to_string(i), i % 2, 100 + i);
     std::thread call([&] {
       v1::TrainResponse ignored;
       second.stub().Train(Context().get(), slow, &ignored);
@@ -295,7 +301,8 @@ TEST_F(CriticServiceTest, AFreshWorkerServesTheCriticAfterOneIsKilled) {
   v1::Critic critic;
   ASSERT_TRUE(third.stub().GetCritic(Context().get(), get, &critic).ok());
   // All or nothing: the killed call committed its 20 versions or none of them.
-  EXPECT_TRUE(critic.latest_version() == 3u || critic.latest_version() == 23u) << critic.latest_version();
+  EXPECT_TRUE(critic.latest_version() == 3u || critic.latest_version() == 23u)
+      << critic.latest_version();
   v1::TrainRequest next;
   next.set_critic_id(id);
   AddAudioExample(next, "r4", false, 1800);

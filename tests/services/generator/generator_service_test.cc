@@ -1,7 +1,7 @@
 // dd-generator and dd-critic as real processes on loopback, with a PostgreSQL the test starts;
 // every call goes over gRPC as a client's would.
-#include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 
 #include <chrono>
 #include <set>
@@ -17,7 +17,8 @@ namespace dd {
 namespace {
 namespace v1 = deepdrummer::v1;
 
-std::unique_ptr<grpc::ClientContext> Context(std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
+std::unique_ptr<grpc::ClientContext> Context(
+    std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
   auto context = std::make_unique<grpc::ClientContext>();
   context->set_deadline(std::chrono::system_clock::now() + timeout);
   return context;
@@ -92,7 +93,8 @@ TEST_F(GeneratorServiceTest, SamplesDistinctScoredLoopsFromTheCritic) {
     EXPECT_EQ(loop.critic_version(), 0u);
     EXPECT_EQ(loop.loop().tracks_size(), 4);
     EXPECT_EQ(loop.loop().steps(), 16u);
-    for (int step = 0; step < 16; step += 4) EXPECT_TRUE(loop.loop().tracks(0).hits(step));
+    for (int step = 0; step < 16; step += 4)
+      EXPECT_TRUE(loop.loop().tracks(0).hits(step));
     EXPECT_EQ(loop.fingerprint().size(), 16u);
     fingerprints.insert(loop.fingerprint());
   }
@@ -143,7 +145,8 @@ TEST_F(GeneratorServiceTest, StreamsOneMessagePerLoop) {
   auto reader = stub_->SampleStream(context.get(), Request(v1::SAMPLING_MODE_METROPOLIS, 4, 2));
   v1::SampledLoop loop;
   int received = 0;
-  while (reader->Read(&loop)) ++received;
+  while (reader->Read(&loop))
+    ++received;
   EXPECT_TRUE(reader->Finish().ok());
   EXPECT_EQ(received, 4);
 }
@@ -160,7 +163,8 @@ TEST_F(GeneratorServiceTest, StopsPromptlyAtTheDeadline) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   EXPECT_LT(seconds, 5.0);  // A bound for "it stopped", not a speed target.
   // The generator gave up too, instead of sampling on: a follow-up call is served at once.
-  EXPECT_TRUE(stub_->Sample(Context().get(), Request(v1::SAMPLING_MODE_METROPOLIS, 1, 1), &response).ok());
+  EXPECT_TRUE(
+      stub_->Sample(Context().get(), Request(v1::SAMPLING_MODE_METROPOLIS, 1, 1), &response).ok());
 }
 
 TEST_F(GeneratorServiceTest, BadRequestsGetClearErrors) {
@@ -207,7 +211,8 @@ TEST_F(GeneratorServiceTest, ServesHealthAndRestrictsSamplesToAFolder) {
   grpc::Status status = stub_->Sample(Context().get(), request, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   for (const v1::SampledLoop& loop : response.loops()) {
-    for (const v1::Track& track : loop.loop().tracks()) EXPECT_EQ(track.sample_id(), "kick/kick-deep.wav");
+    for (const v1::Track& track : loop.loop().tracks())
+      EXPECT_EQ(track.sample_id(), "kick/kick-deep.wav");
   }
 }
 

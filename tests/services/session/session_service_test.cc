@@ -1,8 +1,8 @@
 // The session service with every other service running for real: full two-phase sessions, kills
 // of the session service and of a critic worker, and the error cases, each checked against what
 // PostgreSQL holds afterwards.
-#include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 
 #include <chrono>
 #include <set>
@@ -123,16 +123,23 @@ TEST_F(SessionServiceTest, AFullSessionFollowsThePapersProtocol) {
   const std::string where = "FROM session.loops WHERE session_id = '" + session.session_id() + "'";
   EXPECT_EQ(Count("SELECT count(*) " + where), 140);
   EXPECT_EQ(Count("SELECT count(*) FROM session.ratings r JOIN session.loops l USING (loop_id) "
-                  "WHERE l.session_id = '" + session.session_id() + "'"),
+                  "WHERE l.session_id = '" +
+                  session.session_id() + "'"),
             140);
   EXPECT_EQ(Count("SELECT count(DISTINCT fingerprint) " + where), 140);  // Nothing repeated.
-  EXPECT_EQ(Count("SELECT count(*) " + where + " AND phase = 2 AND source = 'initial' AND critic_version = 0"), 30);
-  EXPECT_EQ(Count("SELECT count(*) " + where + " AND phase = 2 AND source = 'final' AND critic_version = 80"), 30);
+  EXPECT_EQ(Count("SELECT count(*) " + where +
+                  " AND phase = 2 AND source = 'initial' AND critic_version = 0"),
+            30);
+  EXPECT_EQ(Count("SELECT count(*) " + where +
+                  " AND phase = 2 AND source = 'final' AND critic_version = 80"),
+            30);
   // Each Phase I loop came from the critic that had seen every earlier rating.
-  EXPECT_EQ(Count("SELECT count(*) " + where + " AND phase = 1 AND critic_version = position - 1"), 80);
+  EXPECT_EQ(Count("SELECT count(*) " + where + " AND phase = 1 AND critic_version = position - 1"),
+            80);
   // Phase II is shuffled: the sources alternate at least a few times.
   EXPECT_GT(Count("SELECT count(*) FROM (SELECT source <> lag(source) OVER (ORDER BY position) AS "
-                  "changed " + where + " AND phase = 2) t WHERE changed"),
+                  "changed " +
+                  where + " AND phase = 2) t WHERE changed"),
             5);
 
   v1::GetResultsRequest results_request;
@@ -145,7 +152,8 @@ TEST_F(SessionServiceTest, AFullSessionFollowsThePapersProtocol) {
   EXPECT_EQ(results.final_critic_version(), 80u);
   const int64_t init_liked = Count(
       "SELECT count(*) FROM session.ratings r JOIN session.loops l USING (loop_id) WHERE "
-      "l.session_id = '" + session.session_id() + "' AND l.source = 'initial' AND r.liked");
+      "l.session_id = '" +
+      session.session_id() + "' AND l.source = 'initial' AND r.liked");
   EXPECT_EQ(results.init_liked(), static_cast<uint32_t>(init_liked));
   EXPECT_DOUBLE_EQ(results.theta_init(), init_liked / 30.0);
   EXPECT_DOUBLE_EQ(results.delta(), results.theta_final() - results.theta_init());
@@ -173,17 +181,23 @@ TEST_F(SessionServiceTest, WithACriticLagOfOneEachLoopComesFromTheCriticBeforeTh
   for (int i = 1; i <= 16; ++i) {
     v1::NextLoopResponse loop = Next(session.session_id());
     ASSERT_EQ(loop.position(), static_cast<uint32_t>(i));
-    ASSERT_TRUE(Rate(loop.loop_id(), ScriptedRaterLikes(loop.loop()), "lag-" + std::to_string(i)).ok());
+    ASSERT_TRUE(
+        Rate(loop.loop_id(), ScriptedRaterLikes(loop.loop()), "lag-" + std::to_string(i)).ok());
   }
   const std::string where = "FROM session.loops WHERE session_id = '" + session.session_id() + "'";
   EXPECT_EQ(Count("SELECT count(*) " + where), 16);
   EXPECT_EQ(Count("SELECT count(DISTINCT fingerprint) " + where), 16);
-  EXPECT_EQ(Count("SELECT count(*) " + where + " AND phase = 1 AND critic_version = "
+  EXPECT_EQ(Count("SELECT count(*) " + where +
+                  " AND phase = 1 AND critic_version = "
                   "greatest(0, position - 2)"),
             10);
   // Phase II does not lag: the final critic saw all ten ratings.
-  EXPECT_EQ(Count("SELECT count(*) " + where + " AND phase = 2 AND source = 'final' AND critic_version = 10"), 3);
-  EXPECT_EQ(Count("SELECT count(*) " + where + " AND phase = 2 AND source = 'initial' AND critic_version = 0"), 3);
+  EXPECT_EQ(Count("SELECT count(*) " + where +
+                  " AND phase = 2 AND source = 'final' AND critic_version = 10"),
+            3);
+  EXPECT_EQ(Count("SELECT count(*) " + where +
+                  " AND phase = 2 AND source = 'initial' AND critic_version = 0"),
+            3);
   EXPECT_EQ(Count("SELECT phase1_critic_lag FROM session.sessions WHERE session_id = '" +
                   session.session_id() + "'"),
             1);
@@ -231,8 +245,11 @@ TEST_F(SessionServiceTest, ASessionSurvivesItsServiceBeingKilledAndRatingsCountO
     ASSERT_TRUE(Rate(loop.loop_id(), i % 2 == 0, "critic-kill-" + std::to_string(i)).ok());
   }
   const std::string where = "FROM session.loops WHERE session_id = '" + trained.session_id() + "'";
-  EXPECT_EQ(Count("SELECT count(*) " + where + " AND phase = 1 AND critic_version = position - 1"), 4);
-  EXPECT_EQ(Count("SELECT count(*) " + where + " AND phase = 2 AND source = 'final' AND critic_version = 4"), 1);
+  EXPECT_EQ(Count("SELECT count(*) " + where + " AND phase = 1 AND critic_version = position - 1"),
+            4);
+  EXPECT_EQ(Count("SELECT count(*) " + where +
+                  " AND phase = 2 AND source = 'final' AND critic_version = 4"),
+            1);
   EXPECT_EQ(Count("SELECT count(*) FROM session.ratings WHERE request_id LIKE 'critic-kill-%'"), 6);
 }
 
@@ -275,7 +292,7 @@ TEST_F(SessionServiceTest, BadRequestsGetClearErrorsAndChangeNothing) {
   grpc::Status finished;
   Next(session.session_id(), &finished);
   EXPECT_EQ(finished.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_EQ(Count("SELECT count(*) FROM session.ratings") , before.first + 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM session.ratings"), before.first + 1);
   EXPECT_EQ(Count("SELECT count(*) FROM session.ratings WHERE request_id = 'e-5'"), 0);
 
   v1::StartSessionRequest bad;
