@@ -16,6 +16,7 @@
 
 #include "common/critic/critic_net.h"
 #include "common/critic/mfcc.h"
+#include "common/critic/step_onsets.h"
 
 namespace dd::critic {
 namespace {
@@ -99,7 +100,8 @@ struct Critic::Impl {
       : config(config),
         device(device),
         mfcc(MfccFor(config), device),
-        net(MfccOptions().n_mfcc, TimeFrames(MfccFor(config))),
+        net(MfccOptions().n_mfcc, TimeFrames(MfccFor(config)),
+            config.rhythm_branch ? kStepOnsetFeatures : 0),
         random(at::make_generator<at::CPUGeneratorImpl>(config.seed)) {
     net->to(device);
     const auto clip_options = torch::TensorOptions().dtype(torch::kFloat32).device(device);
@@ -146,6 +148,15 @@ struct Critic::Impl {
     return out;
   }
 
+  // Log-probabilities for a batch of clips (batch, kClipFrames) on the device.
+  torch::Tensor Forward(const torch::Tensor& audio, double dropout_p,
+                        c10::optional<at::Generator> generator) {
+    torch::Tensor mel_db = mfcc.MelDb(audio);
+    torch::Tensor rhythm;
+    if (config.rhythm_branch) rhythm = StepOnsets(mel_db, mfcc.options().hop_length, kClipFrames);
+    return net->forward(mfcc.FromMelDb(mel_db), rhythm, dropout_p, std::move(generator));
+  }
+
   torch::Tensor Draw(const torch::Tensor& clips, int64_t count) {
     torch::Tensor order =
         torch::randperm(clips.size(0), random, torch::TensorOptions().dtype(torch::kInt64));
@@ -164,7 +175,7 @@ struct Critic::Impl {
     torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().device(device));
     for (int step = 0; step < config.minibatches_per_rating; ++step) {
       torch::Tensor batch = Augment(torch::cat({Draw(liked, half), Draw(disliked, half)}));
-      torch::Tensor log_probs = net->forward(mfcc.Compute(batch), config.dropout, DeviceRandom());
+      torch::Tensor log_probs = Forward(batch, config.dropout, DeviceRandom());
       torch::Tensor loss = torch::nll_loss(log_probs, labels);
       optimizer->zero_grad();
       loss.backward();
@@ -270,7 +281,7 @@ std::vector<float> Critic::Score(const float* clips, int64_t count) {
     torch::Tensor audio = torch::from_blob(const_cast<float*>(clips + begin * kClipFrames),
                                            {n, kClipFrames}, torch::kFloat32)
                               .to(impl_->device);
-    torch::Tensor log_probs = impl_->net->forward(impl_->mfcc.Compute(audio), 0.0, c10::nullopt);
+    torch::Tensor log_probs = impl_->Forward(audio, 0.0, c10::nullopt);
     torch::Tensor like = log_probs.select(1, 1).exp().to(torch::kCPU).contiguous();
     scores.insert(scores.end(), like.data_ptr<float>(), like.data_ptr<float>() + n);
   }

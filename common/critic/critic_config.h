@@ -31,6 +31,10 @@ struct CriticConfig {
   // covers 0..22 kHz with stretched bands. Kept as the default for fidelity; 44100 is the honest
   // rate.
   int mel_sample_rate = 16000;
+  // Adds a second input beside the MFCC image: onset strength per sixteenth-note step and band
+  // (step_onsets.h) through a dense layer of 32, joined to the CNN's output before its dense
+  // layer (+6,176 parameters). Off by default: the paper's network.
+  bool rhythm_branch = false;
   uint64_t seed = 0;  // Initial weights, minibatch draws, dropout and augmentation.
 };
 

@@ -16,6 +16,7 @@ namespace {
 constexpr int kConvChannels = 64;
 constexpr int kLastConvChannels = 8;
 constexpr int kDenseUnits = 128;
+constexpr int kRhythmUnits = 32;
 constexpr int64_t kKernelH = 4, kKernelW = 8, kStrideH = 2, kStrideW = 4;
 
 int64_t ConvOut(int64_t in, int64_t kernel, int64_t stride) {
@@ -77,7 +78,7 @@ torch::Tensor Dropout(const torch::Tensor& x, double p, bool training,
 
 }  // namespace
 
-CriticNetImpl::CriticNetImpl(int n_mfcc, int64_t time_frames) {
+CriticNetImpl::CriticNetImpl(int n_mfcc, int64_t time_frames, int rhythm_features) {
   conv1_ = register_module("conv1", torch::nn::Conv2d(StridedConv(1, kConvChannels)));
   norm1_ = register_module("norm1", torch::nn::BatchNorm2d(kConvChannels));
   conv2_ = register_module("conv2", torch::nn::Conv2d(StridedConv(kConvChannels, kConvChannels)));
@@ -92,19 +93,24 @@ CriticNetImpl::CriticNetImpl(int n_mfcc, int64_t time_frames) {
     height = ConvOut(height, kKernelH, kStrideH);
     width = ConvOut(width, kKernelW, kStrideW);
   }
-  dense_ =
-      register_module("dense", torch::nn::Linear(kLastConvChannels * height * width, kDenseUnits));
+  int64_t dense_inputs = kLastConvChannels * height * width;
+  if (rhythm_features > 0) {
+    rhythm_ = register_module("rhythm", torch::nn::Linear(rhythm_features, kRhythmUnits));
+    dense_inputs += kRhythmUnits;
+  }
+  dense_ = register_module("dense", torch::nn::Linear(dense_inputs, kDenseUnits));
   output_ = register_module("output", torch::nn::Linear(kDenseUnits, 2));
 }
 
-torch::Tensor CriticNetImpl::forward(const torch::Tensor& features, double dropout,
-                                     c10::optional<at::Generator> generator) {
+torch::Tensor CriticNetImpl::forward(const torch::Tensor& features, const torch::Tensor& rhythm,
+                                     double dropout, c10::optional<at::Generator> generator) {
   torch::Tensor x = features.unsqueeze(1);
   x = norm1_(Dropout(LeakyRelu(conv1_(x)), dropout, is_training(), generator));
   x = norm2_(Dropout(LeakyRelu(conv2_(x)), dropout, is_training(), generator));
   x = norm3_(Dropout(LeakyRelu(conv3_(x)), dropout, is_training(), generator));
-  x = norm4_(LeakyRelu(conv4_(x)));
-  x = LeakyRelu(dense_(x.flatten(1)));
+  x = norm4_(LeakyRelu(conv4_(x))).flatten(1);
+  if (rhythm_) x = torch::cat({x, LeakyRelu(rhythm_(rhythm))}, 1);
+  x = LeakyRelu(dense_(x));
   x = LeakyRelu(output_(x));
   return torch::log_softmax(x, 1);
 }
@@ -118,6 +124,7 @@ void CriticNetImpl::ResetParameters(at::Generator& generator) {
   };
   for (auto* conv : {&conv1_, &conv2_, &conv3_, &conv4_})
     reset((*conv)->weight, (*conv)->bias);
+  if (rhythm_) reset(rhythm_->weight, rhythm_->bias);
   reset(dense_->weight, dense_->bias);
   reset(output_->weight, output_->bias);
 }

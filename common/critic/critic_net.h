@@ -2,6 +2,8 @@
 // layers of 64, 64, 64 and 8 channels (kernel (4,8) stride (2,4); the last 1x1), each followed by
 // leaky ReLU, dropout (not after the last) and batch norm, then dense 128 + leaky ReLU and two
 // outputs + leaky ReLU + log-softmax, in the original's order. 291,290 parameters on a 2 s clip.
+// Optionally a rhythm branch (CriticConfig::rhythm_branch): a second input of per-step features
+// through dense 32 + leaky ReLU, concatenated with the last conv layer's output.
 #pragma once
 
 #include <c10/util/Optional.h>
@@ -16,12 +18,14 @@ namespace dd::critic {
 
 class CriticNetImpl : public torch::nn::Module {
  public:
-  CriticNetImpl(int n_mfcc, int64_t time_frames);
+  // rhythm_features: width of the rhythm branch's input; 0 for the paper's network.
+  CriticNetImpl(int n_mfcc, int64_t time_frames, int rhythm_features = 0);
 
-  // features: (batch, n_mfcc, time). Returns log-probabilities (batch, 2); column 1 is "like".
+  // features: (batch, n_mfcc, time); rhythm: (batch, rhythm_features), ignored (may be undefined)
+  // without a rhythm branch. Returns log-probabilities (batch, 2); column 1 is "like".
   // Dropout masks are drawn from `generator` (nullopt: the device's default generator), so that a
   // seeded critic on the CPU trains bit-for-bit reproducibly.
-  torch::Tensor forward(const torch::Tensor& features, double dropout,
+  torch::Tensor forward(const torch::Tensor& features, const torch::Tensor& rhythm, double dropout,
                         c10::optional<at::Generator> generator);
 
   // PyTorch's default initialisation (uniform +-1/sqrt(fan_in) for weights and biases), drawn from
@@ -33,7 +37,7 @@ class CriticNetImpl : public torch::nn::Module {
  private:
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr}, conv4_{nullptr};
   torch::nn::BatchNorm2d norm1_{nullptr}, norm2_{nullptr}, norm3_{nullptr}, norm4_{nullptr};
-  torch::nn::Linear dense_{nullptr}, output_{nullptr};
+  torch::nn::Linear rhythm_{nullptr}, dense_{nullptr}, output_{nullptr};
 };
 
 TORCH_MODULE(CriticNet);

@@ -54,6 +54,10 @@ Mfcc::Mfcc(const MfccOptions& options, torch::Device device) : options_(options)
 }
 
 torch::Tensor Mfcc::Compute(const torch::Tensor& audio) const {
+  return FromMelDb(MelDb(audio));
+}
+
+torch::Tensor Mfcc::MelDb(const torch::Tensor& audio) const {
   torch::Tensor spectrum = torch::stft(audio, options_.n_fft, options_.hop_length, options_.n_fft,
                                        window_, /*center=*/true, /*pad_mode=*/"reflect",
                                        /*normalized=*/false, /*onesided=*/true,
@@ -63,7 +67,10 @@ torch::Tensor Mfcc::Compute(const torch::Tensor& audio) const {
   // Power to dB against a reference of 1, floored at 1e-10, then at top_db below each clip's peak.
   torch::Tensor mel_db = 10.0 * torch::log10(torch::clamp_min(mel, 1e-10));
   torch::Tensor floor = std::get<0>(mel_db.flatten(1).max(1)) - options_.top_db;
-  mel_db = torch::maximum(mel_db, floor.view({-1, 1, 1}));
+  return torch::maximum(mel_db, floor.view({-1, 1, 1}));
+}
+
+torch::Tensor Mfcc::FromMelDb(const torch::Tensor& mel_db) const {
   return torch::matmul(mel_db, dct_).transpose(1, 2).contiguous();  // (batch, n_mfcc, time)
 }
 

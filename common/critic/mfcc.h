@@ -25,6 +25,10 @@ class Mfcc {
 
   // audio: (batch, frames) float32 on the device. Returns (batch, n_mfcc, 1 + frames / hop).
   torch::Tensor Compute(const torch::Tensor& audio) const;
+  // The two halves of Compute, for callers that also use the mel levels: (batch, time, n_mels)
+  // in dB with the top_db floor, and the DCT of that.
+  torch::Tensor MelDb(const torch::Tensor& audio) const;
+  torch::Tensor FromMelDb(const torch::Tensor& mel_db) const;
 
   // (n_fft / 2 + 1, n_mels), exposed for tests.
   const torch::Tensor& mel_filter_bank() const { return mel_bank_; }

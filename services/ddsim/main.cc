@@ -51,6 +51,12 @@ ABSL_FLAG(uint32_t, phase2_loops_per_critic, 0,
 ABSL_FLAG(uint32_t, minibatches_per_rating, 0,
           "Critic training steps after each rating; 0 = the paper's 40.");
 ABSL_FLAG(double, learning_rate, 0, "Critic Adam learning rate; 0 = the paper's 5.739e-5.");
+ABSL_FLAG(
+    bool, rhythm_branch, false,
+    "Critics with the per-step onset input beside the MFCC image (CriticConfig.rhythm_branch); "
+    "false = the paper's network.");
+ABSL_FLAG(int, phase1_critic_lag, -1,
+          "SessionOptions.phase1_critic_lag (0 or 1); -1 = the service's default.");
 ABSL_FLAG(uint32_t, max_steps, 0,
           "Phase II sampler step cap per loop; 0 = the service's default (500).");
 ABSL_FLAG(double, like_rate, 0.37, "Share of random loops each listener likes.");
@@ -96,6 +102,10 @@ v1::SessionOptions SessionOptionsFromFlags(uint64_t seed) {
   }
   if (double lr = absl::GetFlag(FLAGS_learning_rate); lr > 0) {
     options.mutable_critic()->set_learning_rate(lr);
+  }
+  if (absl::GetFlag(FLAGS_rhythm_branch)) options.mutable_critic()->set_rhythm_branch(true);
+  if (int lag = absl::GetFlag(FLAGS_phase1_critic_lag); lag >= 0) {
+    options.set_phase1_critic_lag(static_cast<uint32_t>(lag));
   }
   if (uint32_t n = absl::GetFlag(FLAGS_max_steps)) options.mutable_sampler()->set_max_steps(n);
   options.set_seed(seed);

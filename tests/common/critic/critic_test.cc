@@ -52,6 +52,30 @@ TEST(CriticTest, HasThePapersParameterCountOnATwoSecondClip) {
   EXPECT_EQ(critic->parameter_count(), 291290);
 }
 
+TEST(CriticTest, RhythmBranchAddsItsDenseLayerAndTrainsAndRestores) {
+  CriticConfig config = SmallTrainingConfig(11);
+  config.rhythm_branch = true;
+  auto critic = MustCreate(config);
+  // Dense 64 -> 32 (2,080) and 32 more inputs to the dense 128 (4,096).
+  EXPECT_EQ(critic->parameter_count(), 291290 + 2080 + 4096);
+  std::vector<RatedClip> history;
+  for (int i = 0; i < 3; ++i) {
+    RatedClip rated{ToneClip(i % 2 ? 900 : 80, i), i % 2 == 0};
+    const TrainingRound round = critic->AddRatingAndTrain(rated.audio, rated.liked);
+    EXPECT_EQ(round.trained, i > 0);
+    EXPECT_TRUE(std::isfinite(round.mean_loss));
+    history.push_back(rated);
+  }
+  std::string error;
+  auto restored = Critic::Restore(config, "cpu", critic->SaveState(), history, &error);
+  ASSERT_NE(restored, nullptr) << error;
+  std::vector<float> probe = ToneClip(400, 5);
+  EXPECT_EQ(critic->Score(probe.data(), 1), restored->Score(probe.data(), 1));
+  // The paper's network cannot load a rhythm critic's weights: the config is part of the state.
+  EXPECT_EQ(Critic::Restore(SmallTrainingConfig(11), "cpu", critic->SaveState(), history, &error),
+            nullptr);
+}
+
 TEST(CriticTest, RejectsBadConfigAndDevice) {
   std::string error;
   CriticConfig odd_batch;

@@ -1,11 +1,18 @@
-// The LibTorch MFCC against torchaudio's, on fixtures written by make_mfcc_fixtures.py.
+// The LibTorch MFCC against torchaudio's, on fixtures written by make_mfcc_fixtures.py, and the
+// per-step onsets computed from the same mel levels.
 #include "common/critic/mfcc.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <string>
 #include <vector>
+
+#include "common/critic/critic_config.h"
+#include "common/critic/step_onsets.h"
 
 namespace dd::critic {
 namespace {
@@ -67,6 +74,61 @@ TEST(MfccTest, GainShiftsOnlyTheFirstCoefficient) {
   EXPECT_NEAR(diff.select(1, 0).mean().item<float>(), 20.0 * std::log10(2.0) * std::sqrt(128.0),
               0.05);
   EXPECT_LT(diff.slice(1, 1).abs().max().item<float>(), 0.01);
+}
+
+// A bar with a low thump on the four beats and a high tick on steps 2, 6, 10, 14, each faded in
+// over 64 samples so that neither starts with a broadband click.
+std::vector<float> ThumpsAndTicks(int64_t shift) {
+  std::vector<float> clip(kClipFrames, 0.0f);
+  auto add = [&](int step, double hz, double decay) {
+    const auto start = static_cast<int64_t>(step * kClipFrames / 16) + shift;
+    for (int64_t i = 0; i < 8000; ++i) {
+      const double t = static_cast<double>(i) / kClipSampleRate;
+      const double fade = std::min(1.0, static_cast<double>(i) / 64.0);
+      clip[static_cast<size_t>((start + i) % kClipFrames)] +=
+          static_cast<float>(0.5 * fade * std::sin(2 * M_PI * hz * t) * std::exp(-decay * t));
+    }
+  };
+  for (int step : {0, 4, 8, 12})
+    add(step, 60.0, 20.0);
+  for (int step : {2, 6, 10, 14})
+    add(step, 7000.0, 200.0);
+  return clip;
+}
+
+TEST(StepOnsetsTest, RisesShowWhereEachBandIsHitWhateverTheAugmentationShift) {
+  Mfcc mfcc(MfccOptions{}, torch::kCPU);
+  for (int64_t shift : {0, 127}) {
+    std::vector<float> clip = ThumpsAndTicks(shift);
+    torch::Tensor onsets =
+        StepOnsets(mfcc.MelDb(torch::from_blob(clip.data(), {1, kClipFrames}, torch::kFloat32)),
+                   MfccOptions{}.hop_length, kClipFrames);
+    ASSERT_EQ(onsets.sizes(), torch::IntArrayRef({1, kStepOnsetFeatures}));
+    torch::Tensor by_step = onsets.view({kOnsetSteps, kOnsetBands});
+    const torch::Tensor low = by_step.select(1, 0), high = by_step.select(1, kOnsetBands - 1);
+    for (int step = 0; step < kOnsetSteps; ++step) {
+      SCOPED_TRACE("shift " + std::to_string(shift) + ", step " + std::to_string(step));
+      const float low_rise = low[step].item<float>(), high_rise = high[step].item<float>();
+      if (step % 4 == 0) {
+        EXPECT_GT(low_rise, 1.0f);  // Tens of dB up from the decayed tail.
+      } else {
+        EXPECT_LT(low_rise, 0.3f * low[0].item<float>());
+      }
+      if (step % 4 == 2) {
+        EXPECT_GT(high_rise, 1.0f);
+      } else {
+        EXPECT_LT(high_rise, 0.3f * high[2].item<float>());
+      }
+    }
+  }
+}
+
+TEST(StepOnsetsTest, SilenceHasNoOnsets) {
+  Mfcc mfcc(MfccOptions{}, torch::kCPU);
+  torch::Tensor onsets =
+      StepOnsets(mfcc.MelDb(torch::zeros({2, kClipFrames})), MfccOptions{}.hop_length, kClipFrames);
+  EXPECT_EQ(onsets.sizes(), torch::IntArrayRef({2, kStepOnsetFeatures}));
+  EXPECT_EQ(onsets.abs().max().item<float>(), 0.0f);
 }
 
 }  // namespace

@@ -176,6 +176,38 @@ TEST_F(CriticServiceTest, TrainsIdempotentlyAndScoresAnyVersion) {
   EXPECT_FALSE(snapshot.optimizer_state().empty());
 }
 
+TEST_F(CriticServiceTest, ARhythmCriticIsStoredAsSuchAndServedByAnotherWorker) {
+  std::string id;
+  {
+    Worker first(database_);
+    v1::CreateCriticRequest request;
+    request.mutable_config()->set_seed(5);
+    request.mutable_config()->set_minibatches_per_rating(1);
+    request.mutable_config()->set_minibatch_size(2);
+    request.mutable_config()->set_rhythm_branch(true);
+    v1::CreateCriticResponse created;
+    ASSERT_TRUE(first.stub().CreateCritic(Context().get(), request, &created).ok());
+    EXPECT_TRUE(created.config().rhythm_branch());
+    id = created.critic_id();
+    v1::TrainRequest train;
+    train.set_critic_id(id);
+    AddAudioExample(train, "a", true, 80);
+    AddAudioExample(train, "b", false, 900);
+    v1::TrainResponse trained;
+    ASSERT_TRUE(first.stub().Train(Context().get(), train, &trained).ok());
+    EXPECT_EQ(trained.version(), 2u);
+  }
+  Worker second(database_);
+  v1::GetCriticRequest get;
+  get.set_critic_id(id);
+  v1::Critic critic;
+  ASSERT_TRUE(second.stub().GetCritic(Context().get(), get, &critic).ok());
+  EXPECT_TRUE(critic.config().rhythm_branch());
+  EXPECT_EQ(critic.parameter_count(), 291290u + 2080u + 4096u);
+  EXPECT_EQ(ScoreTones(second, id, std::nullopt).size(), ScoreTones(second, id, 0).size());
+  EXPECT_NE(ScoreTones(second, id, std::nullopt), ScoreTones(second, id, 0));
+}
+
 TEST_F(CriticServiceTest, TrainsAndScoresLoopsRenderedFromTheKit) {
   Worker worker(database_);
   const std::string id = CreateSmallCritic(worker);

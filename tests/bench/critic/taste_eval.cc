@@ -1,0 +1,187 @@
+// dd_critic_taste_eval: can a critic recipe learn a simulated listener's taste? A quick, in-process
+// check of recipes before a full ddsim run through the services: for each taste, a listener
+// (common/listeners, calibrated as ddsim does) rates `ratings` random loops, a fresh critic trains
+// on them one rating at a time, and the table shows how well it ranks `held_out` new random loops
+// by the listener's P(like) (AUC against the listener's verdicts, and rank correlation with its
+// preference). Random loops, not the sampler's: this isolates what the critic can learn.
+//
+//   build/tests/bench/critic/dd_critic_taste_eval [--samples=DIR] [--tastes=a,b] [--ratings=80]
+//       [--held_out=200] [--minibatches=10] [--recipes=paper,rhythm] [--seed=1] [--threads=0]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "tests/bench/bench_flags.h"
+
+#include "absl/strings/str_split.h"
+#include "common/critic/critic.h"
+#include "common/listeners/listener.h"
+#include "common/pattern/generation.h"
+#include "common/render/steady_clip.h"
+#include "common/samples/sample_library.h"
+#include "tests/support/test_support.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    "[--samples=DIR] [--tastes=a,b] [--ratings=80] [--held_out=200] [--minibatches=10] "
+    "[--recipes=paper,rhythm] [--seed=1] [--threads=0]";
+
+std::string Flag(int argc, char** argv, const std::string& name, const std::string& fallback) {
+  return dd::bench::Flag(argc, argv, name, fallback, kUsage);
+}
+
+struct HeardClip {
+  std::vector<float> clip;  // What the critic hears: the steady-state bar.
+  dd::listeners::HeardLoop heard;
+};
+
+std::vector<HeardClip> RandomClips(const dd::Renderer& renderer,
+                                   const dd::PatternGenerator& generator, int count, dd::Rng& rng) {
+  std::vector<HeardClip> clips;
+  while (static_cast<int>(clips.size()) < count) {
+    const dd::Pattern pattern = generator.Random(rng);
+    auto clip = dd::RenderSteadyClip(renderer, pattern, dd::critic::kClipFrames);
+    if (!clip.ok()) continue;
+    auto features =
+        dd::listeners::ComputeLoopFeatures(*clip, pattern.steps(), dd::critic::kClipSampleRate);
+    if (!features.ok()) continue;
+    HeardClip heard{std::move(*clip), {std::move(*features), {}}};
+    for (int t = 0; t < pattern.num_tracks(); ++t) {
+      for (int s = 0; s < pattern.steps(); ++s) {
+        if (pattern.velocity(t, s) > 0) {
+          heard.heard.sample_ids.push_back(pattern.track(t).sample_id);
+          break;
+        }
+      }
+    }
+    clips.push_back(std::move(heard));
+  }
+  return clips;
+}
+
+// P(score of a liked loop > score of a disliked one), ties counting half.
+double Auc(const std::vector<float>& scores, const std::vector<bool>& liked) {
+  double wins = 0, pairs = 0;
+  for (size_t i = 0; i < scores.size(); ++i) {
+    for (size_t j = 0; j < scores.size(); ++j) {
+      if (!liked[i] || liked[j]) continue;
+      pairs += 1;
+      wins += scores[i] > scores[j] ? 1.0 : scores[i] == scores[j] ? 0.5 : 0.0;
+    }
+  }
+  return pairs > 0 ? wins / pairs : 0.5;
+}
+
+std::vector<double> Ranks(const std::vector<double>& values) {
+  std::vector<size_t> order(values.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return values[a] < values[b]; });
+  std::vector<double> ranks(values.size());
+  for (size_t i = 0; i < order.size(); ++i)
+    ranks[order[i]] = static_cast<double>(i);
+  return ranks;
+}
+
+double SpearmanCorrelation(const std::vector<double>& a, const std::vector<double>& b) {
+  const std::vector<double> ra = Ranks(a), rb = Ranks(b);
+  const double mean = (static_cast<double>(a.size()) - 1) / 2;
+  double num = 0, da = 0, db = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    num += (ra[i] - mean) * (rb[i] - mean);
+    da += (ra[i] - mean) * (ra[i] - mean);
+    db += (rb[i] - mean) * (rb[i] - mean);
+  }
+  return da > 0 && db > 0 ? num / std::sqrt(da * db) : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string samples = Flag(argc, argv, "samples", "");
+  if (samples.empty()) samples = dd::testing::DefaultKitDir().string();
+  const int ratings = std::stoi(Flag(argc, argv, "ratings", "80"));
+  const int held_out = std::stoi(Flag(argc, argv, "held_out", "200"));
+  const int minibatches = std::stoi(Flag(argc, argv, "minibatches", "10"));
+  const uint64_t seed = std::stoull(Flag(argc, argv, "seed", "1"));
+  const std::vector<std::string> tastes = absl::StrSplit(
+      Flag(argc, argv, "tastes", "kick-on-beat,offbeat,sparse,steady,bright,dark"), ',');
+  const std::vector<std::string> recipes =
+      absl::StrSplit(Flag(argc, argv, "recipes", "paper,rhythm"), ',');
+  dd::critic::ConfigureCpuRuntime(std::stoi(Flag(argc, argv, "threads", "0")));
+
+  auto library = dd::SampleLibrary::Load(samples);
+  if (!library.ok() || (*library)->samples().empty()) {
+    std::fprintf(stderr, "cannot load samples from %s\n", samples.c_str());
+    return 1;
+  }
+  const dd::Renderer renderer(*library);
+  auto pool = dd::SelectSamplePool((*library)->ids(), {}, {}, {}, false);
+  auto generator = dd::PatternGenerator::Create({}, *pool);
+  if (!pool.ok() || !generator.ok()) {
+    std::fprintf(stderr, "no usable sample pool\n");
+    return 1;
+  }
+  dd::Rng rng(seed);
+  const std::vector<HeardClip> calibration = RandomClips(renderer, *generator, 200, rng);
+  const std::vector<HeardClip> training = RandomClips(renderer, *generator, ratings, rng);
+  const std::vector<HeardClip> test = RandomClips(renderer, *generator, held_out, rng);
+  std::vector<dd::listeners::HeardLoop> calibration_heard;
+  for (const HeardClip& c : calibration)
+    calibration_heard.push_back(c.heard);
+
+  std::printf("samples %s, %d random training loops, %d held out, %d minibatches per rating\n",
+              samples.c_str(), ratings, held_out, minibatches);
+  std::printf(
+      "| taste | recipe | liked in training | AUC (held-out verdicts) | Spearman vs "
+      "P(like) | train s |\n|---|---|---|---|---|---|\n");
+  for (const std::string& name : tastes) {
+    auto taste = dd::listeners::TasteByName(name);
+    if (!taste.ok()) {
+      std::fprintf(stderr, "%s\n", std::string(taste.status().message()).c_str());
+      return 1;
+    }
+    auto calibrated = dd::listeners::Calibrate(*taste, calibration_heard, {});
+    if (!calibrated.ok()) return 1;
+    for (const std::string& recipe : recipes) {
+      // Same listener stream and critic seed for every recipe: only the recipe differs.
+      dd::listeners::Listener listener(*taste, *calibrated, seed ^ 0x11573);
+      dd::critic::CriticConfig config;
+      config.seed = seed;
+      config.minibatches_per_rating = minibatches;
+      config.rhythm_branch = recipe == "rhythm";
+      std::string error;
+      auto critic = dd::critic::Critic::Create(config, "cpu", &error);
+      if (!critic) {
+        std::fprintf(stderr, "%s\n", error.c_str());
+        return 1;
+      }
+      int liked = 0;
+      const auto start = std::chrono::steady_clock::now();
+      for (const HeardClip& c : training) {
+        const bool likes = listener.Likes(c.heard);
+        liked += likes;
+        critic->AddRatingAndTrain(c.clip, likes);
+      }
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      std::vector<float> scores;
+      std::vector<bool> verdicts;
+      std::vector<double> score_values, probabilities;
+      for (const HeardClip& c : test) {
+        scores.push_back(critic->Score(c.clip.data(), 1)[0]);
+        verdicts.push_back(listener.Likes(c.heard));
+        score_values.push_back(scores.back());
+        probabilities.push_back(listener.LikeProbability(c.heard));
+      }
+      std::printf("| %s | %s | %d/%d | %.3f | %.3f | %.0f |\n", name.c_str(), recipe.c_str(), liked,
+                  ratings, Auc(scores, verdicts), SpearmanCorrelation(score_values, probabilities),
+                  seconds);
+      std::fflush(stdout);
+    }
+  }
+  return 0;
+}
