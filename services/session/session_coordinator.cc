@@ -138,10 +138,14 @@ absl::Status SessionCoordinator::DoPrepare(const std::string& session_id) {
   if (!plan.has_value()) return absl::OkStatus();  // Every loop of the session exists.
   // Phase I: the next loop needs every rating its critic covers, i.e. all but `lag` of the loops
   // before it rated. Phase II: one loop may wait behind the one being listened to, since nothing
-  // it depends on can change any more.
+  // it depends on can change any more; a loop of the initial critic (version 0, avoiding every
+  // Phase I loop, all of which exist) does not even need the last Phase I rating, so it can be
+  // drawn while loop 80 is heard, and is the same loop whenever it is drawn.
   const int lag = shape.phase1_critic_lag;
   if (plan->phase == 1 && unrated > lag) return absl::OkStatus();
-  if (plan->phase == 2 && (phase1_rated < shape.phase1_total || unrated > 1)) {
+  const bool needs_final_critic = plan->source == session::LoopSource::kFinal;
+  if (plan->phase == 2 &&
+      (unrated > 1 || (needs_final_critic && phase1_rated < shape.phase1_total))) {
     if (lag > 0 && unrated <= 1 && phase1_rated < shape.phase1_total) {
       // The last Phase I loop is out and came from a lagging critic: train ahead on every rating
       // so far, so that the final critic waits for one round only, the last rating's.

@@ -7,6 +7,9 @@
 //
 //   build/tests/bench/critic/dd_critic_taste_eval [--samples=DIR] [--tastes=a,b] [--ratings=80]
 //       [--held_out=200] [--minibatches=10] [--recipes=paper,rhythm] [--seed=1] [--threads=0]
+//
+// A recipe is "paper" or "rhythm" (CriticConfig::rhythm_branch), optionally with "@" and an Adam
+// learning rate, e.g. "rhythm@2e-4".
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -152,7 +155,14 @@ int main(int argc, char** argv) {
       dd::critic::CriticConfig config;
       config.seed = seed;
       config.minibatches_per_rating = minibatches;
-      config.rhythm_branch = recipe == "rhythm";
+      const std::vector<std::string> parts = absl::StrSplit(recipe, '@');
+      if (parts[0] != "paper" && parts[0] != "rhythm") {
+        std::fprintf(stderr, "unknown recipe %s: paper or rhythm[@learning_rate]\n",
+                     recipe.c_str());
+        return 1;
+      }
+      config.rhythm_branch = parts[0] == "rhythm";
+      if (parts.size() > 1) config.learning_rate = std::stod(parts[1]);
       std::string error;
       auto critic = dd::critic::Critic::Create(config, "cpu", &error);
       if (!critic) {
