@@ -91,6 +91,11 @@ class SessionServiceTest : public ::testing::Test {
   }
 
   int64_t Count(const std::string& sql) { return stack_->Count(sql); }
+  // Loops of the session that meet `condition` (SQL over session.loops).
+  int64_t LoopsWhere(const std::string& session_id, const std::string& condition) {
+    return Count("SELECT count(*) FROM session.loops WHERE session_id = '" + session_id + "' AND " +
+                 condition);
+  }
 
   static dd::testing::SessionStack* stack_;
 };
@@ -127,12 +132,12 @@ TEST_F(SessionServiceTest, AFullSessionFollowsThePapersProtocol) {
                   session.session_id() + "'"),
             140);
   EXPECT_EQ(Count("SELECT count(DISTINCT fingerprint) " + where), 140);  // Nothing repeated.
-  EXPECT_EQ(Count("SELECT count(*) " + where +
-                  " AND phase = 2 AND source = 'initial' AND critic_version = 0"),
-            30);
-  EXPECT_EQ(Count("SELECT count(*) " + where +
-                  " AND phase = 2 AND source = 'final' AND critic_version = 80"),
-            30);
+  EXPECT_EQ(
+      LoopsWhere(session.session_id(), "phase = 2 AND source = 'initial' AND critic_version = 0"),
+      30);
+  EXPECT_EQ(
+      LoopsWhere(session.session_id(), "phase = 2 AND source = 'final' AND critic_version = 80"),
+      30);
   // Each Phase I loop came from the critic that had seen every earlier rating.
   EXPECT_EQ(Count("SELECT count(*) " + where + " AND phase = 1 AND critic_version = position - 1"),
             80);
@@ -187,17 +192,16 @@ TEST_F(SessionServiceTest, WithACriticLagOfOneEachLoopComesFromTheCriticBeforeTh
   const std::string where = "FROM session.loops WHERE session_id = '" + session.session_id() + "'";
   EXPECT_EQ(Count("SELECT count(*) " + where), 16);
   EXPECT_EQ(Count("SELECT count(DISTINCT fingerprint) " + where), 16);
-  EXPECT_EQ(Count("SELECT count(*) " + where +
-                  " AND phase = 1 AND critic_version = "
-                  "greatest(0, position - 2)"),
-            10);
+  EXPECT_EQ(
+      LoopsWhere(session.session_id(), "phase = 1 AND critic_version = greatest(0, position - 2)"),
+      10);
   // Phase II does not lag: the final critic saw all ten ratings.
-  EXPECT_EQ(Count("SELECT count(*) " + where +
-                  " AND phase = 2 AND source = 'final' AND critic_version = 10"),
-            3);
-  EXPECT_EQ(Count("SELECT count(*) " + where +
-                  " AND phase = 2 AND source = 'initial' AND critic_version = 0"),
-            3);
+  EXPECT_EQ(
+      LoopsWhere(session.session_id(), "phase = 2 AND source = 'final' AND critic_version = 10"),
+      3);
+  EXPECT_EQ(
+      LoopsWhere(session.session_id(), "phase = 2 AND source = 'initial' AND critic_version = 0"),
+      3);
   EXPECT_EQ(Count("SELECT phase1_critic_lag FROM session.sessions WHERE session_id = '" +
                   session.session_id() + "'"),
             1);
