@@ -101,7 +101,7 @@ struct Critic::Impl {
         device(device),
         mfcc(MfccFor(config), device),
         net(MfccOptions().n_mfcc, TimeFrames(MfccFor(config)),
-            config.rhythm_branch ? kStepOnsetFeatures : 0),
+            config.rhythm_branch ? kRhythmFeatures : 0),
         random(at::make_generator<at::CPUGeneratorImpl>(config.seed)) {
     net->to(device);
     const auto clip_options = torch::TensorOptions().dtype(torch::kFloat32).device(device);
@@ -117,9 +117,25 @@ struct Critic::Impl {
   }
 
   void MakeOptimizer() {
-    optimizer = std::make_unique<torch::optim::Adam>(
-        net->parameters(),
-        torch::optim::AdamOptions(config.learning_rate).weight_decay(config.weight_decay));
+    const torch::optim::AdamOptions defaults =
+        torch::optim::AdamOptions(config.learning_rate).weight_decay(config.weight_decay);
+    if (config.rhythm_learning_rate == 0) {
+      optimizer = std::make_unique<torch::optim::Adam>(net->parameters(), defaults);
+      return;
+    }
+    // Two groups: the rhythm branch's layer at its own rate, everything else at the paper's.
+    std::vector<torch::Tensor> rhythm_parameters, other_parameters;
+    for (const auto& named : net->named_parameters()) {
+      (named.key().rfind("rhythm", 0) == 0 ? rhythm_parameters : other_parameters)
+          .push_back(named.value());
+    }
+    std::vector<torch::optim::OptimizerParamGroup> groups;
+    groups.emplace_back(std::move(other_parameters));
+    groups.emplace_back(std::move(rhythm_parameters),
+                        std::make_unique<torch::optim::AdamOptions>(
+                            torch::optim::AdamOptions(config.rhythm_learning_rate)
+                                .weight_decay(config.weight_decay)));
+    optimizer = std::make_unique<torch::optim::Adam>(std::move(groups), defaults);
   }
 
   // Gain, DC offset and shift per clip and noise per sample, in the original's order. Written as
@@ -153,7 +169,9 @@ struct Critic::Impl {
                         c10::optional<at::Generator> generator) {
     torch::Tensor mel_db = mfcc.MelDb(audio);
     torch::Tensor rhythm;
-    if (config.rhythm_branch) rhythm = StepOnsets(mel_db, mfcc.options().hop_length, kClipFrames);
+    if (config.rhythm_branch) {
+      rhythm = RhythmFeatures(mel_db, mfcc.options().hop_length, kClipFrames);
+    }
     return net->forward(mfcc.FromMelDb(mel_db), rhythm, dropout_p, std::move(generator));
   }
 

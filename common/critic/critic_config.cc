@@ -13,6 +13,9 @@ bool InRange(double value, double low, double high) {
 
 std::string ValidateConfig(const CriticConfig& config) {
   if (!InRange(config.learning_rate, 1e-9, 1.0)) return "learning_rate must be in [1e-9, 1]";
+  if (config.rhythm_learning_rate != 0 && !InRange(config.rhythm_learning_rate, 1e-9, 1.0)) {
+    return "rhythm_learning_rate must be 0 (same as learning_rate) or in [1e-9, 1]";
+  }
   if (!InRange(config.weight_decay, 0.0, 1.0)) return "weight_decay must be in [0, 1]";
   if (!InRange(config.dropout, 0.0, 0.9)) return "dropout must be in [0, 0.9]";
   if (config.minibatches_per_rating < 0 || config.minibatches_per_rating > 1000) {

@@ -32,9 +32,14 @@ struct CriticConfig {
   // rate.
   int mel_sample_rate = 16000;
   // Adds a second input beside the MFCC image: onset strength per sixteenth-note step and band
-  // (step_onsets.h) through a dense layer of 32, joined to the CNN's output before its dense
-  // layer (+6,176 parameters). Off by default: the paper's network.
+  // and their summaries (step_onsets.h), through a dense layer of 32 joined to the CNN's output
+  // before its dense layer, and through a linear skip to the outputs (+7,122 parameters). Off by
+  // default: the paper's network.
   bool rhythm_branch = false;
+  // Adam learning rate of the rhythm branch's own layer; 0 means learning_rate. The branch sees a
+  // few dozen numbers where the CNN sees an image, so it can afford (and, with 80 ratings, needs)
+  // larger steps than the paper's rate, which was tuned for the CNN.
+  double rhythm_learning_rate = 0;
   uint64_t seed = 0;  // Initial weights, minibatch draws, dropout and augmentation.
 };
 

@@ -96,6 +96,7 @@ CriticNetImpl::CriticNetImpl(int n_mfcc, int64_t time_frames, int rhythm_feature
   int64_t dense_inputs = kLastConvChannels * height * width;
   if (rhythm_features > 0) {
     rhythm_ = register_module("rhythm", torch::nn::Linear(rhythm_features, kRhythmUnits));
+    rhythm_skip_ = register_module("rhythm_skip", torch::nn::Linear(rhythm_features, 2));
     dense_inputs += kRhythmUnits;
   }
   dense_ = register_module("dense", torch::nn::Linear(dense_inputs, kDenseUnits));
@@ -112,6 +113,7 @@ torch::Tensor CriticNetImpl::forward(const torch::Tensor& features, const torch:
   if (rhythm_) x = torch::cat({x, LeakyRelu(rhythm_(rhythm))}, 1);
   x = LeakyRelu(dense_(x));
   x = LeakyRelu(output_(x));
+  if (rhythm_skip_) x = x + rhythm_skip_(rhythm);
   return torch::log_softmax(x, 1);
 }
 
@@ -125,6 +127,11 @@ void CriticNetImpl::ResetParameters(at::Generator& generator) {
   for (auto* conv : {&conv1_, &conv2_, &conv3_, &conv4_})
     reset((*conv)->weight, (*conv)->bias);
   if (rhythm_) reset(rhythm_->weight, rhythm_->bias);
+  // The skip starts silent, so an untrained critic still scores about one half everywhere.
+  if (rhythm_skip_) {
+    rhythm_skip_->weight.zero_();
+    rhythm_skip_->bias.zero_();
+  }
   reset(dense_->weight, dense_->bias);
   reset(output_->weight, output_->bias);
 }

@@ -3,7 +3,10 @@
 // leaky ReLU, dropout (not after the last) and batch norm, then dense 128 + leaky ReLU and two
 // outputs + leaky ReLU + log-softmax, in the original's order. 291,290 parameters on a 2 s clip.
 // Optionally a rhythm branch (CriticConfig::rhythm_branch): a second input of per-step features
-// through dense 32 + leaky ReLU, concatenated with the last conv layer's output.
+// through dense 32 + leaky ReLU, concatenated with the last conv layer's output, and a linear skip
+// from the same features straight to the two outputs (zero at init). The skip is a logistic
+// regression on the rhythm features that 80 ratings can fit; the path through the dense layers
+// alone learned positional tastes too slowly at any rate tried.
 #pragma once
 
 #include <c10/util/Optional.h>
@@ -37,7 +40,7 @@ class CriticNetImpl : public torch::nn::Module {
  private:
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr}, conv4_{nullptr};
   torch::nn::BatchNorm2d norm1_{nullptr}, norm2_{nullptr}, norm3_{nullptr}, norm4_{nullptr};
-  torch::nn::Linear rhythm_{nullptr}, dense_{nullptr}, output_{nullptr};
+  torch::nn::Linear rhythm_{nullptr}, rhythm_skip_{nullptr}, dense_{nullptr}, output_{nullptr};
 };
 
 TORCH_MODULE(CriticNet);

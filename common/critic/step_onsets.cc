@@ -16,6 +16,8 @@ constexpr int kBandEdges[kOnsetBands + 1] = {0, 6, 24, 64, 128};
 // 128 samples later; a step is ~27 frames, so windows never touch.
 constexpr int64_t kFramesBefore = 2;
 constexpr int64_t kFramesAfter = 4;
+// Below this (tenths of a dB summed over a bar) a band is silent; keeps the ratios finite.
+constexpr double kSilentBand = 1e-2;
 
 }  // namespace
 
@@ -44,6 +46,31 @@ torch::Tensor StepOnsets(const torch::Tensor& mel_db, int hop_length, int64_t cl
   torch::Tensor windows = rise.index_select(1, index).view(
       {batch, kOnsetSteps, kFramesBefore + kFramesAfter, kOnsetBands});
   return std::get<0>(windows.max(2)).flatten(1);
+}
+
+torch::Tensor RhythmSummary(const torch::Tensor& step_onsets) {
+  const int64_t batch = step_onsets.size(0);
+  torch::Tensor onsets = step_onsets.view({batch, kOnsetSteps, kOnsetBands});
+  torch::Tensor total = onsets.sum(1);  // (batch, bands)
+  torch::Tensor density = torch::log1p(total);
+  torch::Tensor by_position =
+      onsets.view({batch, kOnsetSteps / kBeatPositions, kBeatPositions, kOnsetBands}).sum(1);
+  torch::Tensor position_share = (by_position / (total.unsqueeze(1) + kSilentBand)).flatten(1);
+  // Pearson, not cosine: onsets are never negative, so an uncentred cosine is high for any two
+  // busy halves whether or not they match.
+  torch::Tensor first = onsets.slice(1, 0, kOnsetSteps / 2);
+  torch::Tensor second = onsets.slice(1, kOnsetSteps / 2);
+  first = first - first.mean(1, true);
+  second = second - second.mean(1, true);
+  torch::Tensor repetition =
+      (first * second).sum(1) /
+      (first.square().sum(1).sqrt() * second.square().sum(1).sqrt() + kSilentBand);
+  return torch::cat({density, position_share, repetition}, 1);
+}
+
+torch::Tensor RhythmFeatures(const torch::Tensor& mel_db, int hop_length, int64_t clip_frames) {
+  torch::Tensor onsets = StepOnsets(mel_db, hop_length, clip_frames);
+  return torch::cat({onsets, RhythmSummary(onsets)}, 1);
 }
 
 }  // namespace dd::critic

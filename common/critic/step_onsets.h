@@ -22,4 +22,21 @@ inline constexpr int kStepOnsetFeatures = kOnsetSteps * kOnsetBands;
 // hop_length. Returns (batch, kStepOnsetFeatures), step-major: [step][band], in tenths of a dB.
 torch::Tensor StepOnsets(const torch::Tensor& mel_db, int hop_length, int64_t clip_frames);
 
+// Summaries of the step onsets that a dense layer cannot form itself from 80 examples: per band,
+// how much happens (log of the bar's total), where in the beat it happens (share of the band's
+// onsets on each of the four sixteenths of a beat, over the four beats: "kicks on the beat",
+// "hats on the offbeat"), and whether the second half-bar repeats the first (correlation of the
+// two halves). Ratios and products, which is why they are given rather than left to be learned.
+inline constexpr int kBeatPositions = 4;
+inline constexpr int kRhythmSummaryFeatures = kOnsetBands * (1 + kBeatPositions + 1);
+inline constexpr int kRhythmFeatures = kStepOnsetFeatures + kRhythmSummaryFeatures;
+
+// step_onsets: (batch, kStepOnsetFeatures) from StepOnsets. Returns (batch,
+// kRhythmSummaryFeatures).
+torch::Tensor RhythmSummary(const torch::Tensor& step_onsets);
+
+// The rhythm branch's input: StepOnsets and their RhythmSummary side by side,
+// (batch, kRhythmFeatures).
+torch::Tensor RhythmFeatures(const torch::Tensor& mel_db, int hop_length, int64_t clip_frames);
+
 }  // namespace dd::critic

@@ -15,7 +15,7 @@ constexpr char kCriticColumns[] =
     "critic_id::text, owner, extract(epoch from created_at), latest_version, parameter_count, "
     "learning_rate, weight_decay, dropout, minibatches_per_rating, minibatch_size, "
     "augment_gain_stddev, augment_dc_offset_stddev, augment_noise_stddev, augment_max_shift, "
-    "mel_sample_rate, seed, rhythm_branch";
+    "mel_sample_rate, seed, rhythm_branch, rhythm_learning_rate";
 
 pqxx::binarystring Bytes(const std::string& bytes) {
   return pqxx::binarystring(bytes.data(), bytes.size());
@@ -61,6 +61,7 @@ CriticRecord RecordFromRow(const pqxx::row& row) {
   c.mel_sample_rate = row[14].as<int>();
   c.seed = static_cast<uint64_t>(row[15].as<int64_t>());
   c.rhythm_branch = row[16].as<bool>();
+  c.rhythm_learning_rate = row[17].as<double>();
   return record;
 }
 
@@ -122,8 +123,9 @@ PreparedStatements CriticRepository::Statements() {
       {"critic_insert",
        "INSERT INTO critic.critics (owner, parameter_count, learning_rate, weight_decay, dropout, "
        "minibatches_per_rating, minibatch_size, augment_gain_stddev, augment_dc_offset_stddev, "
-       "augment_noise_stddev, augment_max_shift, mel_sample_rate, seed, rhythm_branch) "
-       "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
+       "augment_noise_stddev, augment_max_shift, mel_sample_rate, seed, rhythm_branch, "
+       "rhythm_learning_rate) "
+       "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) "
        "RETURNING critic_id::text"},
       {"critic_version_insert",
        "INSERT INTO critic.versions (critic_id, version, example_id, liked_count, disliked_count, "
@@ -163,12 +165,13 @@ absl::StatusOr<std::string> CriticRepository::Create(const std::string& owner,
   std::string critic_id;
   absl::Status status = pool_.Transact([&](pqxx::work& tx) -> absl::Status {
     const critic::CriticConfig& c = config;
-    critic_id = tx.exec_prepared1(
-                      "critic_insert", owner, parameter_count, c.learning_rate, c.weight_decay,
-                      c.dropout, c.minibatches_per_rating, c.minibatch_size, c.augment_gain_stddev,
-                      c.augment_dc_offset_stddev, c.augment_noise_stddev, c.augment_max_shift,
-                      c.mel_sample_rate, static_cast<int64_t>(c.seed), c.rhythm_branch)[0]
-                    .as<std::string>();
+    critic_id =
+        tx.exec_prepared1("critic_insert", owner, parameter_count, c.learning_rate, c.weight_decay,
+                          c.dropout, c.minibatches_per_rating, c.minibatch_size,
+                          c.augment_gain_stddev, c.augment_dc_offset_stddev, c.augment_noise_stddev,
+                          c.augment_max_shift, c.mel_sample_rate, static_cast<int64_t>(c.seed),
+                          c.rhythm_branch, c.rhythm_learning_rate)[0]
+            .as<std::string>();
     tx.exec_prepared0("critic_version_insert", critic_id, 0, nullptr, 0, 0, nullptr,
                       Bytes(initial.model), Bytes(initial.optimizer), Bytes(initial.rng));
     return absl::OkStatus();

@@ -31,6 +31,7 @@ critic::CriticConfig ConfigFromProto(const v1::CriticConfig& in) {
   if (in.has_mel_sample_rate())
     c.mel_sample_rate = static_cast<int>(std::min(in.mel_sample_rate(), 1000000u));
   if (in.has_rhythm_branch()) c.rhythm_branch = in.rhythm_branch();
+  if (in.has_rhythm_learning_rate()) c.rhythm_learning_rate = in.rhythm_learning_rate();
   c.seed =
       in.has_seed() ? in.seed() : std::random_device{}() * 0x100000001ULL + std::random_device{}();
   return c;
@@ -48,6 +49,7 @@ void ConfigToProto(const critic::CriticConfig& c, v1::CriticConfig* out) {
   out->set_augment_max_shift(static_cast<uint32_t>(c.augment_max_shift));
   out->set_mel_sample_rate(static_cast<uint32_t>(c.mel_sample_rate));
   out->set_rhythm_branch(c.rhythm_branch);
+  out->set_rhythm_learning_rate(c.rhythm_learning_rate);
   out->set_seed(c.seed);
 }
 

@@ -55,6 +55,8 @@ ABSL_FLAG(
     bool, rhythm_branch, false,
     "Critics with the per-step onset input beside the MFCC image (CriticConfig.rhythm_branch); "
     "false = the paper's network.");
+ABSL_FLAG(double, rhythm_learning_rate, 0,
+          "Adam rate of the rhythm branch (CriticConfig.rhythm_learning_rate); 0 = learning_rate.");
 ABSL_FLAG(int, phase1_critic_lag, -1,
           "SessionOptions.phase1_critic_lag (0 or 1); -1 = the service's default.");
 ABSL_FLAG(uint32_t, max_steps, 0,
@@ -104,6 +106,9 @@ v1::SessionOptions SessionOptionsFromFlags(uint64_t seed) {
     options.mutable_critic()->set_learning_rate(lr);
   }
   if (absl::GetFlag(FLAGS_rhythm_branch)) options.mutable_critic()->set_rhythm_branch(true);
+  if (double lr = absl::GetFlag(FLAGS_rhythm_learning_rate); lr > 0) {
+    options.mutable_critic()->set_rhythm_learning_rate(lr);
+  }
   if (int lag = absl::GetFlag(FLAGS_phase1_critic_lag); lag >= 0) {
     options.set_phase1_critic_lag(static_cast<uint32_t>(lag));
   }

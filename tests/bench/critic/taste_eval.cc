@@ -9,7 +9,9 @@
 //       [--held_out=200] [--minibatches=10] [--recipes=paper,rhythm] [--seed=1] [--threads=0]
 //
 // A recipe is "paper" or "rhythm" (CriticConfig::rhythm_branch), optionally with "@" and an Adam
-// learning rate, e.g. "rhythm@2e-4".
+// learning rate, e.g. "rhythm@2e-4", and for rhythm a second "@" and the branch's own rate, e.g.
+// "rhythm@5.739e-5@1e-3". The "oracle" row ranks the held-out loops by the listener's own
+// P(like): the best AUC any critic could reach against its noisy verdicts.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -149,6 +151,20 @@ int main(int argc, char** argv) {
     }
     auto calibrated = dd::listeners::Calibrate(*taste, calibration_heard, {});
     if (!calibrated.ok()) return 1;
+    {
+      // The same verdict stream every recipe sees: training draws first, then the held-out ones.
+      dd::listeners::Listener listener(*taste, *calibrated, seed ^ 0x11573);
+      for (const HeardClip& c : training)
+        listener.Likes(c.heard);
+      std::vector<float> probabilities;
+      std::vector<bool> verdicts;
+      for (const HeardClip& c : test) {
+        verdicts.push_back(listener.Likes(c.heard));
+        probabilities.push_back(static_cast<float>(listener.LikeProbability(c.heard)));
+      }
+      std::printf("| %s | oracle | | %.3f | 1.000 | |\n", name.c_str(),
+                  Auc(probabilities, verdicts));
+    }
     for (const std::string& recipe : recipes) {
       // Same listener stream and critic seed for every recipe: only the recipe differs.
       dd::listeners::Listener listener(*taste, *calibrated, seed ^ 0x11573);
@@ -163,6 +179,7 @@ int main(int argc, char** argv) {
       }
       config.rhythm_branch = parts[0] == "rhythm";
       if (parts.size() > 1) config.learning_rate = std::stod(parts[1]);
+      if (parts.size() > 2) config.rhythm_learning_rate = std::stod(parts[2]);
       std::string error;
       auto critic = dd::critic::Critic::Create(config, "cpu", &error);
       if (!critic) {

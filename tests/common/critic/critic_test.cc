@@ -55,9 +55,10 @@ TEST(CriticTest, HasThePapersParameterCountOnATwoSecondClip) {
 TEST(CriticTest, RhythmBranchAddsItsDenseLayerAndTrainsAndRestores) {
   CriticConfig config = SmallTrainingConfig(11);
   config.rhythm_branch = true;
+  config.rhythm_learning_rate = 1e-3;  // Two optimizer groups, which must survive the snapshot.
   auto critic = MustCreate(config);
-  // Dense 64 -> 32 (2,080) and 32 more inputs to the dense 128 (4,096).
-  EXPECT_EQ(critic->parameter_count(), 291290 + 2080 + 4096);
+  // Dense 88 -> 32 (2,848), 32 more inputs to the dense 128 (4,096), the skip 88 -> 2 (178).
+  EXPECT_EQ(critic->parameter_count(), 291290 + 2848 + 4096 + 178);
   std::vector<RatedClip> history;
   for (int i = 0; i < 3; ++i) {
     RatedClip rated{ToneClip(i % 2 ? 900 : 80, i), i % 2 == 0};
@@ -71,13 +72,36 @@ TEST(CriticTest, RhythmBranchAddsItsDenseLayerAndTrainsAndRestores) {
   ASSERT_NE(restored, nullptr) << error;
   std::vector<float> probe = ToneClip(400, 5);
   EXPECT_EQ(critic->Score(probe.data(), 1), restored->Score(probe.data(), 1));
+  std::vector<float> next = ToneClip(85, 99);
+  EXPECT_EQ(critic->AddRatingAndTrain(next, true).mean_loss,
+            restored->AddRatingAndTrain(next, true).mean_loss);
+  EXPECT_TRUE(critic->SaveState().model == restored->SaveState().model);
   // The paper's network cannot load a rhythm critic's weights: the config is part of the state.
   EXPECT_EQ(Critic::Restore(SmallTrainingConfig(11), "cpu", critic->SaveState(), history, &error),
             nullptr);
 }
 
+TEST(CriticTest, RhythmLearningRateMovesOnlyTheRhythmBranchFaster) {
+  CriticConfig shared_rate = SmallTrainingConfig(3);
+  shared_rate.rhythm_branch = true;
+  CriticConfig own_rate = shared_rate;
+  own_rate.rhythm_learning_rate = 1e-2;
+  auto slow = MustCreate(shared_rate), fast = MustCreate(own_rate);
+  for (int i = 0; i < 4; ++i) {
+    std::vector<float> clip = ToneClip(i % 2 ? 900 : 80, i);
+    slow->AddRatingAndTrain(clip, i % 2 == 0);
+    fast->AddRatingAndTrain(clip, i % 2 == 0);
+  }
+  std::vector<float> probe = ToneClip(400, 5);
+  EXPECT_NE(slow->Score(probe.data(), 1), fast->Score(probe.data(), 1));
+}
+
 TEST(CriticTest, RejectsBadConfigAndDevice) {
   std::string error;
+  CriticConfig negative_rhythm_rate;
+  negative_rhythm_rate.rhythm_learning_rate = -1e-3;
+  EXPECT_EQ(Critic::Create(negative_rhythm_rate, "cpu", &error), nullptr);
+  EXPECT_NE(error.find("rhythm_learning_rate"), std::string::npos) << error;
   CriticConfig odd_batch;
   odd_batch.minibatch_size = 15;
   EXPECT_EQ(Critic::Create(odd_batch, "cpu", &error), nullptr);

@@ -123,6 +123,36 @@ TEST(StepOnsetsTest, RisesShowWhereEachBandIsHitWhateverTheAugmentationShift) {
   }
 }
 
+TEST(RhythmSummaryTest, DensityBeatPositionSharesAndHalfBarRepetition) {
+  // Band 0 on every beat (steps 0, 4, 8, 12); band 1 on the second sixteenth of the first half
+  // only (steps 1, 5); bands 2 and 3 silent.
+  torch::Tensor onsets = torch::zeros({1, kOnsetSteps, kOnsetBands});
+  for (int step : {0, 4, 8, 12})
+    onsets[0][step][0] = 2.0f;
+  for (int step : {1, 5})
+    onsets[0][step][1] = 3.0f;
+  torch::Tensor summary = RhythmSummary(onsets.flatten(1));
+  ASSERT_EQ(summary.sizes(), torch::IntArrayRef({1, kRhythmSummaryFeatures}));
+  const auto at = [&](int index) { return summary[0][index].item<float>(); };
+  // Density: log(1 + total) per band.
+  EXPECT_NEAR(at(0), std::log1p(8.0f), 1e-5);
+  EXPECT_NEAR(at(1), std::log1p(6.0f), 1e-5);
+  EXPECT_EQ(at(2), 0.0f);
+  // Shares, [position][band] after the four densities: band 0 all on position 0, band 1 all on
+  // position 1.
+  const auto share = [&](int position, int band) {
+    return at(kOnsetBands + position * kOnsetBands + band);
+  };
+  EXPECT_NEAR(share(0, 0), 1.0f, 1e-2);
+  EXPECT_EQ(share(1, 0) + share(2, 0) + share(3, 0), 0.0f);
+  EXPECT_NEAR(share(1, 1), 1.0f, 1e-2);
+  EXPECT_EQ(share(0, 1), 0.0f);
+  // Repetition: band 0's halves are equal, band 1's second half is empty.
+  const int repetition = kOnsetBands * (1 + kBeatPositions);
+  EXPECT_NEAR(at(repetition + 0), 1.0f, 1e-2);
+  EXPECT_EQ(at(repetition + 1), 0.0f);
+}
+
 TEST(StepOnsetsTest, SilenceHasNoOnsets) {
   Mfcc mfcc(MfccOptions{}, torch::kCPU);
   torch::Tensor onsets =

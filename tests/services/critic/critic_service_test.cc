@@ -185,6 +185,7 @@ TEST_F(CriticServiceTest, ARhythmCriticIsStoredAsSuchAndServedByAnotherWorker) {
     request.mutable_config()->set_minibatches_per_rating(1);
     request.mutable_config()->set_minibatch_size(2);
     request.mutable_config()->set_rhythm_branch(true);
+    request.mutable_config()->set_rhythm_learning_rate(2e-3);
     v1::CreateCriticResponse created;
     ASSERT_TRUE(first.stub().CreateCritic(Context().get(), request, &created).ok());
     EXPECT_TRUE(created.config().rhythm_branch());
@@ -203,7 +204,8 @@ TEST_F(CriticServiceTest, ARhythmCriticIsStoredAsSuchAndServedByAnotherWorker) {
   v1::Critic critic;
   ASSERT_TRUE(second.stub().GetCritic(Context().get(), get, &critic).ok());
   EXPECT_TRUE(critic.config().rhythm_branch());
-  EXPECT_EQ(critic.parameter_count(), 291290u + 2080u + 4096u);
+  EXPECT_EQ(critic.config().rhythm_learning_rate(), 2e-3);
+  EXPECT_EQ(critic.parameter_count(), 291290u + 2848u + 4096u + 178u);
   EXPECT_EQ(ScoreTones(second, id, std::nullopt).size(), ScoreTones(second, id, 0).size());
   EXPECT_NE(ScoreTones(second, id, std::nullopt), ScoreTones(second, id, 0));
 }
@@ -277,6 +279,14 @@ TEST_F(CriticServiceTest, BadRequestsGetClearErrorsAndChangeNothing) {
   audio->set_samples_f32le(ToneClipBytes(100));
   EXPECT_EQ(worker.stub().Score(Context().get(), missing_version, &scored).error_code(),
             grpc::StatusCode::NOT_FOUND);
+
+  v1::CreateCriticRequest bad_config;
+  bad_config.mutable_config()->set_rhythm_learning_rate(-1);
+  v1::CreateCriticResponse not_created;
+  grpc::Status rejected = worker.stub().CreateCritic(Context().get(), bad_config, &not_created);
+  EXPECT_EQ(rejected.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(rejected.error_message().find("rhythm_learning_rate"), std::string::npos)
+      << rejected.error_message();
 
   v1::GetCriticRequest get;
   get.set_critic_id(id);
