@@ -119,7 +119,7 @@ struct Critic::Impl {
   void MakeOptimizer() {
     const torch::optim::AdamOptions defaults =
         torch::optim::AdamOptions(config.learning_rate).weight_decay(config.weight_decay);
-    if (config.rhythm_learning_rate == 0) {
+    if (config.rhythm_learning_rate == 0 || !config.rhythm_branch) {
       optimizer = std::make_unique<torch::optim::Adam>(net->parameters(), defaults);
       return;
     }
