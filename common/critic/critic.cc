@@ -123,15 +123,10 @@ struct Critic::Impl {
       optimizer = std::make_unique<torch::optim::Adam>(net->parameters(), defaults);
       return;
     }
-    // Two groups: the rhythm branch's layer at its own rate, everything else at the paper's.
-    std::vector<torch::Tensor> rhythm_parameters, other_parameters;
-    for (const auto& named : net->named_parameters()) {
-      (named.key().rfind("rhythm", 0) == 0 ? rhythm_parameters : other_parameters)
-          .push_back(named.value());
-    }
+    // Two groups: the rhythm branch's layers at their own rate, everything else at the paper's.
     std::vector<torch::optim::OptimizerParamGroup> groups;
-    groups.emplace_back(std::move(other_parameters));
-    groups.emplace_back(std::move(rhythm_parameters),
+    groups.emplace_back(net->NonRhythmParameters());
+    groups.emplace_back(net->RhythmParameters(),
                         std::make_unique<torch::optim::AdamOptions>(
                             torch::optim::AdamOptions(config.rhythm_learning_rate)
                                 .weight_decay(config.weight_decay)));

@@ -144,4 +144,25 @@ int64_t CriticNetImpl::TrainableParameterCount() const {
   return count;
 }
 
+std::vector<torch::Tensor> CriticNetImpl::RhythmParameters() const {
+  std::vector<torch::Tensor> out;
+  for (const auto& layer : {rhythm_, rhythm_skip_}) {
+    if (!layer) continue;
+    for (const torch::Tensor& p : layer->parameters())
+      out.push_back(p);
+  }
+  return out;
+}
+
+std::vector<torch::Tensor> CriticNetImpl::NonRhythmParameters() const {
+  const std::vector<torch::Tensor> rhythm = RhythmParameters();
+  std::vector<torch::Tensor> out;
+  for (const torch::Tensor& p : parameters()) {
+    const bool in_rhythm = std::any_of(rhythm.begin(), rhythm.end(),
+                                       [&](const torch::Tensor& r) { return r.is_same(p); });
+    if (!in_rhythm) out.push_back(p);
+  }
+  return out;
+}
+
 }  // namespace dd::critic

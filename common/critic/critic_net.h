@@ -37,6 +37,11 @@ class CriticNetImpl : public torch::nn::Module {
 
   int64_t TrainableParameterCount() const;
 
+  // The rhythm branch's parameters (its dense layer and skip; empty without a branch) and all the
+  // others, so the optimizer can give the branch its own rate without knowing module names.
+  std::vector<torch::Tensor> RhythmParameters() const;
+  std::vector<torch::Tensor> NonRhythmParameters() const;
+
  private:
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr}, conv4_{nullptr};
   torch::nn::BatchNorm2d norm1_{nullptr}, norm2_{nullptr}, norm3_{nullptr}, norm4_{nullptr};
