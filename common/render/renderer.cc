@@ -6,18 +6,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/audio/audio_constants.h"
+#include "common/render/mix_kernels.h"
 
 namespace dd {
 namespace {
-
-// Adds gain * source into destination. The plain loop vectorises; target_clones adds an AVX2
-// version picked at load time on CPUs that have it, without raising the build's baseline.
-__attribute__((target_clones("avx2", "default"))) void MixInto(float* __restrict destination,
-                                                               const float* __restrict source,
-                                                               int64_t count, float gain) {
-  for (int64_t i = 0; i < count; ++i)
-    destination[i] += gain * source[i];
-}
 
 // Calls mix(start_frame, sample_pcm, gain) for every hit of the first `bars` bars, start_frame
 // counted from the start of the first bar. The one walk over the grid all render paths share.
@@ -36,30 +28,24 @@ void ForEachHit(const Pattern& pattern, const std::vector<const Sample*>& sample
   }
 }
 
-// destination = a + b, for building one bar from the previous bar and the next chunk in one pass.
-__attribute__((target_clones("avx2", "default"))) void SumInto(float* __restrict destination,
-                                                               const float* __restrict a,
-                                                               const float* __restrict b,
-                                                               int64_t count) {
-  for (int64_t i = 0; i < count; ++i)
-    destination[i] = a[i] + b[i];
-}
-
-// Counts the samples beyond full scale and clips them, in one branch-free pass that vectorises.
-__attribute__((target_clones("avx2", "default"))) int64_t ClipToFullScale(float* __restrict pcm,
-                                                                          int64_t count) {
-  int32_t clipped = 0;  // 32-bit lanes vectorise; a clip is far shorter than 2^31 samples.
-  for (int64_t i = 0; i < count; ++i) {
-    const float x = pcm[i];
-    clipped += (x > 1.0f) | (x < -1.0f);
-    pcm[i] = x > 1.0f ? 1.0f : (x < -1.0f ? -1.0f : x);
-  }
-  return clipped;
+// The hits of the first `bars` bars as segments cut to end before `limit`.
+std::vector<mix::Segment>& HitSegments(const Pattern& pattern,
+                                       const std::vector<const Sample*>& samples, float mix_gain,
+                                       int bars, int64_t limit) {
+  thread_local std::vector<mix::Segment> segments;
+  segments.clear();
+  ForEachHit(pattern, samples, mix_gain, bars,
+             [&](int64_t start, const std::vector<float>& sample, float gain) {
+               const int64_t count =
+                   std::min<int64_t>(static_cast<int64_t>(sample.size()), limit - start);
+               if (count > 0) segments.push_back({start, sample.data(), count, gain});
+             });
+  return segments;
 }
 
 int64_t ApplyPeakPolicy(std::vector<float>& pcm, PeakPolicy policy) {
   if (policy == PeakPolicy::kClip) {
-    return ClipToFullScale(pcm.data(), static_cast<int64_t>(pcm.size()));
+    return mix::ClipInPlace(pcm.data(), static_cast<int64_t>(pcm.size()));
   }
   int64_t clipped = 0;
   float peak = 0.0f;
@@ -90,11 +76,50 @@ bool HasWholeBars(int steps, double bpm, int repeats) {
   return true;
 }
 
-// Mixes the hits of one bar once, into a buffer as long as the longest sample rings past it,
-// then sums its bar-long chunks: bar r of the loop is chunk 0 + ... + chunk r, and the tail is
-// chunks 1..repeats. Every sample frame is read once per render instead of once per repeat.
-void RenderRepeatedBar(const Pattern& pattern, const std::vector<const Sample*>& samples,
-                       const RenderOptions& options, int64_t total, std::vector<float>& pcm) {
+// Writes a loop of `repeats` whole bars and a tail from the mix of one bar's hits, `chunks` bars
+// long (as far as its longest sample rings): bar r is chunk 0 + ... + chunk r (every chunk once r
+// passes the last) and the tail is chunks 1..repeats. Works in bar-offset blocks whose running sum
+// stays in L1, so each output frame is written once, clipped on the way when `clip` is set.
+// Returns the frames beyond full scale when clipping.
+int64_t AssembleLoop(const float* chunk, int64_t chunks, int64_t bar, int repeats, int64_t tail,
+                     bool clip, float* out) {
+  int64_t clipped = 0;
+  auto write = [&](float* to, const float* from, int64_t count) {
+    if (clip) {
+      clipped += mix::CopyClipped(to, from, count);
+    } else {
+      std::copy(from, from + count, to);
+    }
+  };
+  alignas(64) float sum[mix::kBlockFrames];
+  for (int64_t offset = 0; offset < bar; offset += mix::kBlockFrames) {
+    const int64_t count = std::min(mix::kBlockFrames, bar - offset);
+    std::copy(chunk + offset, chunk + offset + count, sum);
+    write(out + offset, sum, count);
+    for (int r = 1; r < repeats; ++r) {
+      if (r < chunks) mix::AddInto(sum, chunk + r * bar + offset, count);
+      write(out + r * bar + offset, sum, count);
+    }
+  }
+  const int64_t mixed = chunks * bar;
+  float* const tail_out = out + static_cast<int64_t>(repeats) * bar;
+  for (int64_t offset = 0; offset < tail; offset += mix::kBlockFrames) {
+    const int64_t count = std::min(mix::kBlockFrames, tail - offset);
+    std::fill(sum, sum + count, 0.0f);
+    for (int64_t j = 1; j <= repeats; ++j) {
+      const int64_t source = j * bar + offset;
+      if (source >= mixed) break;
+      mix::AddInto(sum, chunk + source, std::min(count, mixed - source));
+    }
+    write(tail_out + offset, sum, count);
+  }
+  return clipped;
+}
+
+// Mixes the hits of one bar once and builds the loop from it: every sample frame is read once
+// per render instead of once per repeat.
+int64_t RenderRepeatedBar(const Pattern& pattern, const std::vector<const Sample*>& samples,
+                          const RenderOptions& options, int64_t total, std::vector<float>& pcm) {
   const int64_t bar = BarFrames(pattern.steps(), pattern.bpm());
   int64_t ring = 0;
   for (int t = 0; t < pattern.num_tracks(); ++t) {
@@ -104,38 +129,13 @@ void RenderRepeatedBar(const Pattern& pattern, const std::vector<const Sample*>&
   const int64_t chunks = (bar + ring + bar - 1) / bar;
   thread_local std::vector<float> one_bar;
   one_bar.assign(static_cast<size_t>(chunks * bar), 0.0f);
-  ForEachHit(pattern, samples, options.mix_gain, 1,
-             [&](int64_t start, const std::vector<float>& sample, float gain) {
-               MixInto(one_bar.data() + start, sample.data(), static_cast<int64_t>(sample.size()),
-                       gain);
-             });
+  mix::MixSegments(HitSegments(pattern, samples, options.mix_gain, 1, chunks * bar), one_bar.data(),
+                   chunks * bar);
   pcm.resize(static_cast<size_t>(total));
-  float* const out = pcm.data();
-  const float* const chunk = one_bar.data();
-  // Bar 0 is chunk 0; each later bar is the previous one plus the next chunk, while chunks last.
-  const int64_t first = std::min(bar, total);
-  std::copy(chunk, chunk + first, out);
-  for (int r = 1; r < options.repeats; ++r) {
-    float* const bar_out = out + r * bar;
-    if (r < chunks) {
-      SumInto(bar_out, bar_out - bar, chunk + r * bar, bar);
-    } else {
-      std::copy(bar_out - bar, bar_out, bar_out);
-    }
-  }
-  // The tail holds what rings on from every bar: chunks 1..repeats.
-  const int64_t body = options.repeats * bar;
-  float* const tail_out = out + body;
-  const int64_t tail = total - body;
-  std::fill(tail_out, tail_out + tail, 0.0f);
-  for (int64_t j = 1; j <= options.repeats && j < chunks; ++j) {
-    for (int64_t offset = 0; offset < tail; offset += bar) {
-      const int64_t source = j * bar + offset;
-      if (source >= chunks * bar) break;
-      MixInto(tail_out + offset, chunk + source,
-              std::min({bar, tail - offset, chunks * bar - source}), 1.0f);
-    }
-  }
+  const bool clip = options.peak_policy == PeakPolicy::kClip;
+  const int64_t clipped = AssembleLoop(one_bar.data(), chunks, bar, options.repeats,
+                                       total - options.repeats * bar, clip, pcm.data());
+  return clip ? clipped : ApplyPeakPolicy(pcm, options.peak_policy);
 }
 
 }  // namespace
@@ -198,18 +198,12 @@ absl::Status Renderer::RenderInto(const Pattern& pattern, const RenderOptions& o
   const auto tail = static_cast<int64_t>(std::llround(options.tail_seconds * kSampleRate));
   const int64_t total = body + tail;
   if (HasWholeBars(pattern.steps(), pattern.bpm(), options.repeats)) {
-    RenderRepeatedBar(pattern, *samples, options, total, out.pcm);
-    out.clipped_samples = ApplyPeakPolicy(out.pcm, options.peak_policy);
+    out.clipped_samples = RenderRepeatedBar(pattern, *samples, options, total, out.pcm);
     return absl::OkStatus();
   }
   out.pcm.assign(static_cast<size_t>(total), 0.0f);
-  float* const pcm = out.pcm.data();
-  ForEachHit(pattern, *samples, options.mix_gain, options.repeats,
-             [&](int64_t start, const std::vector<float>& sample, float gain) {
-               const int64_t count =
-                   std::min<int64_t>(static_cast<int64_t>(sample.size()), total - start);
-               MixInto(pcm + start, sample.data(), count, gain);
-             });
+  mix::MixSegments(HitSegments(pattern, *samples, options.mix_gain, options.repeats, total),
+                   out.pcm.data(), total);
   out.clipped_samples = ApplyPeakPolicy(out.pcm, options.peak_policy);
   return absl::OkStatus();
 }
@@ -228,8 +222,8 @@ absl::Status Renderer::RenderSteadyBarInto(const Pattern& pattern, const RenderO
   if (!samples.ok()) return samples.status();
 
   const int64_t bar = BarFrames(pattern.steps(), pattern.bpm());
-  out.pcm.assign(static_cast<size_t>(bar), 0.0f);
-  float* const pcm = out.pcm.data();
+  thread_local std::vector<mix::Segment> segments;
+  segments.clear();
   ForEachHit(pattern, *samples, options.mix_gain, 1,
              [&](int64_t start, const std::vector<float>& sample, float gain) {
                // Lay the sample down from its step, wrapping at the bar's end as often as it rings.
@@ -237,10 +231,12 @@ absl::Status Renderer::RenderSteadyBarInto(const Pattern& pattern, const RenderO
                int64_t position = start;
                for (int64_t offset = 0; offset < length; position = 0) {
                  const int64_t count = std::min(length - offset, bar - position);
-                 MixInto(pcm + position, sample.data() + offset, count, gain);
+                 segments.push_back({position, sample.data() + offset, count, gain});
                  offset += count;
                }
              });
+  out.pcm.assign(static_cast<size_t>(bar), 0.0f);
+  mix::MixSegments(segments, out.pcm.data(), bar);
   out.clipped_samples = ApplyPeakPolicy(out.pcm, options.peak_policy);
   return absl::OkStatus();
 }

@@ -1,0 +1,42 @@
+// The renderer's inner loops: adding scaled samples into a buffer, summing bars, clipping. Kept
+// apart from the render policy so their speed can be worked on (and their vector versions chosen
+// at load time) without touching what a render means.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace dd::mix {
+
+// One sample (or a piece of one) to add into a destination buffer: destination[first + i] +=
+// gain * source[i] for i in [0, count).
+struct Segment {
+  int64_t first = 0;
+  const float* source = nullptr;
+  int64_t count = 0;
+  float gain = 1.0f;
+};
+
+// destination[i] += gain * source[i].
+void MixInto(float* destination, const float* source, int64_t count, float gain);
+
+// destination[i] += source[i].
+void AddInto(float* destination, const float* source, int64_t count);
+
+// Adds every segment into destination[0, size); segments must lie inside it. The buffer is
+// walked in blocks small enough to stay in L1 while every segment that overlaps a block streams
+// past it, so a bar's worth of accumulation is read and written once from cache instead of once
+// per hit. Per frame, contributions are added in order of first frame, ties in the order given
+// (the segments are stably sorted in place), so the result does not depend on the blocking.
+void MixSegments(std::vector<Segment>& segments, float* destination, int64_t size);
+
+// out[i] = source[i] clamped to [-1, 1]; returns how many were beyond full scale.
+int64_t CopyClipped(float* out, const float* source, int64_t count);
+
+// Clamps pcm to [-1, 1] in place; returns how many samples were beyond full scale.
+int64_t ClipInPlace(float* pcm, int64_t count);
+
+// Frames per block of the blocked loops: 8 KiB of floats, a quarter of a 32 KiB L1.
+inline constexpr int64_t kBlockFrames = 2048;
+
+}  // namespace dd::mix
