@@ -57,17 +57,27 @@ torch::Tensor Mfcc::Compute(const torch::Tensor& audio) const {
   return FromMelDb(MelDb(audio));
 }
 
+// The STFT is written out (reflect padding by two slice copies, frames as an unfold, one real FFT
+// over the last axis) rather than torch::stft, which on the CPU was 2-3x slower for the same
+// numbers: its frames come back as (batch, freq, time), strided for the FFT and transposed again
+// for the mel product. Here every step works along contiguous rows.
 torch::Tensor Mfcc::MelDb(const torch::Tensor& audio) const {
-  torch::Tensor spectrum = torch::stft(audio, options_.n_fft, options_.hop_length, options_.n_fft,
-                                       window_, /*center=*/true, /*pad_mode=*/"reflect",
-                                       /*normalized=*/false, /*onesided=*/true,
-                                       /*return_complex=*/true);
-  torch::Tensor power = spectrum.abs().square_();                       // (batch, n_freqs, time)
-  torch::Tensor mel = torch::matmul(power.transpose(1, 2), mel_bank_);  // (batch, time, n_mels)
+  const int64_t pad = options_.n_fft / 2;
+  const int64_t frames = audio.size(1);
+  // Centred frames with reflect padding: padded[pad - 1 - i] = audio[1 + i] on the left and
+  // padded[pad + frames + i] = audio[frames - 2 - i] on the right.
+  torch::Tensor padded = torch::empty({audio.size(0), frames + 2 * pad}, audio.options());
+  padded.slice(1, pad, pad + frames).copy_(audio);
+  padded.slice(1, 0, pad).copy_(audio.slice(1, 1, pad + 1).flip(1));
+  padded.slice(1, pad + frames).copy_(audio.slice(1, frames - pad - 1, frames - 1).flip(1));
+  torch::Tensor windowed = padded.unfold(1, options_.n_fft, options_.hop_length) * window_;
+  torch::Tensor spectrum = torch::fft::rfft(windowed);  // (batch, time, n_freqs)
+  torch::Tensor power = spectrum.abs().square_();       // (batch, time, n_freqs)
+  torch::Tensor mel = torch::matmul(power, mel_bank_);  // (batch, time, n_mels)
   // Power to dB against a reference of 1, floored at 1e-10, then at top_db below each clip's peak.
-  torch::Tensor mel_db = 10.0 * torch::log10(torch::clamp_min(mel, 1e-10));
-  torch::Tensor floor = std::get<0>(mel_db.flatten(1).max(1)) - options_.top_db;
-  return torch::maximum(mel_db, floor.view({-1, 1, 1}));
+  torch::Tensor mel_db = mel.clamp_min_(1e-10).log10_().mul_(10.0);
+  torch::Tensor floor = mel_db.flatten(1).amax(1) - options_.top_db;
+  return mel_db.clamp_min_(floor.view({-1, 1, 1}));
 }
 
 torch::Tensor Mfcc::FromMelDb(const torch::Tensor& mel_db) const {
