@@ -240,7 +240,10 @@ absl::StatusOr<std::vector<float>> CriticStore::ScoreNow(const std::string& key,
     }
     entry->version = version;
   }
-  return entry->critic->Score(clips.data(), count);
+  critic::Critic* const critic = entry->critic.get();
+  std::vector<float> scores;
+  scoring_thread_.Run([&] { scores = critic->Score(clips.data(), count); });
+  return scores;
 }
 
 }  // namespace dd

@@ -16,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/critic/critic.h"
 #include "common/critic_serving/score_batcher.h"
+#include "common/critic_serving/serial_executor.h"
 #include "common/storage/critic_repository.h"
 
 namespace dd {
@@ -88,6 +89,7 @@ class CriticStore {
 
   storage::CriticRepository& repository_;
   const CriticStoreOptions options_;
+  SerialExecutor scoring_thread_;  // Every forward pass runs here; see serial_executor.h.
   ScoreBatcher batcher_;
   absl::Mutex training_mutex_;
   int free_training_slots_ ABSL_GUARDED_BY(training_mutex_) = 0;
