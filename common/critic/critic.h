@@ -75,8 +75,9 @@ std::string CheckDevice(const std::string& device);
 
 // Process-wide CPU settings for critic work; call once at start-up, before any critic runs.
 // `threads` <= 0 means one per hardware thread (LibTorch otherwise may default to 1). Also keeps
-// large tensor buffers in the heap instead of fresh mmaps: a training step allocates ~13 MB
-// activations dozens of times, and page-faulting them in cost a quarter of the step.
+// large tensor buffers in the heap instead of fresh mmaps, on whichever thread trains: a training
+// step allocates ~13 MB activations dozens of times, and page-faulting them in cost a quarter of
+// the step.
 void ConfigureCpuRuntime(int threads);
 
 }  // namespace dd::critic
