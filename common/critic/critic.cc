@@ -96,7 +96,7 @@ void ConfigureCpuRuntime(int threads) {
   // One arena for every thread. A thread other than main gets its own arena, made of 64 MB heaps;
   // a training step's live activations outgrow one, so heaps were mapped, faulted in and unmapped
   // every step. In the critic service, where Train runs on gRPC handler threads, that was 236,000
-  // page faults and ~0.5 s per rating (3.38 -> 2.79 s); the main arena keeps its memory. The
+  // page faults per rating and 3.1-3.4 s instead of 2.8-3.2 s; the main arena keeps its memory. The
   // process's other allocations are few and small beside the tensors, so sharing costs nothing
   // measurable.
   mallopt(M_ARENA_MAX, 1);

@@ -20,25 +20,25 @@ DD_VECTOR_CLONES void AddInto(float* __restrict destination, const float* __rest
     destination[i] += source[i];
 }
 
-// Branch-free so it vectorises; the count is 32-bit per lane (a clip is far below 2^31 frames).
+// x clamped to [-1, 1], adding 1 to `clipped` when it was beyond. Branch-free so the loops that
+// call it vectorise; the count is 32-bit per lane (a clip is far below 2^31 frames).
+inline float Clamp(float x, int32_t& clipped) {
+  clipped += (x > 1.0f) | (x < -1.0f);
+  return x > 1.0f ? 1.0f : (x < -1.0f ? -1.0f : x);
+}
+
 DD_VECTOR_CLONES int64_t CopyClipped(float* __restrict out, const float* __restrict source,
                                      int64_t count) {
   int32_t clipped = 0;
-  for (int64_t i = 0; i < count; ++i) {
-    const float x = source[i];
-    clipped += (x > 1.0f) | (x < -1.0f);
-    out[i] = x > 1.0f ? 1.0f : (x < -1.0f ? -1.0f : x);
-  }
+  for (int64_t i = 0; i < count; ++i)
+    out[i] = Clamp(source[i], clipped);
   return clipped;
 }
 
 DD_VECTOR_CLONES int64_t ClipInPlace(float* __restrict pcm, int64_t count) {
   int32_t clipped = 0;
-  for (int64_t i = 0; i < count; ++i) {
-    const float x = pcm[i];
-    clipped += (x > 1.0f) | (x < -1.0f);
-    pcm[i] = x > 1.0f ? 1.0f : (x < -1.0f ? -1.0f : x);
-  }
+  for (int64_t i = 0; i < count; ++i)
+    pcm[i] = Clamp(pcm[i], clipped);
   return clipped;
 }
 
