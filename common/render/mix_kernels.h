@@ -20,8 +20,15 @@ struct Segment {
 // destination[i] += gain * source[i].
 void MixInto(float* destination, const float* source, int64_t count, float gain);
 
-// destination[i] += source[i].
-void AddInto(float* destination, const float* source, int64_t count);
+// acc[i] = sum over k in [0, source_count), in order of k, of gains[k] * sources[k][i], for i in
+// [0, count). The running sums stay in registers across all sources, so each source frame is
+// read once and each acc frame written once, instead of acc being read and written per source.
+void SumScaled(float* acc, const float* const* sources, const float* gains, int source_count,
+               int64_t count);
+
+// out[i] = parts[0][i] + parts[1][i] + ... (in that order) for i in [0, count), part_count >= 1.
+// Returns the largest |out[i]|, so a caller can skip clipping where nothing is beyond full scale.
+float SumParts(float* out, const float* const* parts, int part_count, int64_t count);
 
 // Adds every segment into destination[0, size); segments must lie inside it. The buffer is
 // walked in blocks small enough to stay in L1 while every segment that overlaps a block streams
@@ -29,9 +36,6 @@ void AddInto(float* destination, const float* source, int64_t count);
 // per hit. Per frame, contributions are added in order of first frame, ties in the order given
 // (the segments are stably sorted in place), so the result does not depend on the blocking.
 void MixSegments(std::vector<Segment>& segments, float* destination, int64_t size);
-
-// out[i] = source[i] clamped to [-1, 1]; returns how many were beyond full scale.
-int64_t CopyClipped(float* out, const float* source, int64_t count);
 
 // Clamps pcm to [-1, 1] in place; returns how many samples were beyond full scale.
 int64_t ClipInPlace(float* pcm, int64_t count);

@@ -2,20 +2,28 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/audio/audio_constants.h"
+#include "common/render/folded_bar.h"
 #include "common/render/mix_kernels.h"
 
 namespace dd {
 namespace {
 
-// Calls mix(start_frame, sample_pcm, gain) for every hit of the first `bars` bars, start_frame
-// counted from the start of the first bar. The one walk over the grid all render paths share.
-template <typename MixHit>
-void ForEachHit(const Pattern& pattern, const std::vector<const Sample*>& samples, float mix_gain,
-                int bars, MixHit&& mix) {
+// HitSegments' limit for hits that keep their whole sample.
+constexpr int64_t kUncut = std::numeric_limits<int64_t>::max() / 2;
+
+// Every hit of the first `bars` bars as a segment from its step's first frame (counted from the
+// start of the first bar), at gain mix_gain * velocity, cut to end before `limit`. The one walk
+// over the grid all render paths share.
+std::vector<mix::Segment>& HitSegments(const Pattern& pattern,
+                                       const std::vector<const Sample*>& samples, float mix_gain,
+                                       int bars, int64_t limit) {
+  thread_local std::vector<mix::Segment> segments;
+  segments.clear();
   const int64_t steps = pattern.steps();
   for (int64_t n = 0; n < steps * bars; ++n) {
     const int step = static_cast<int>(n % steps);
@@ -23,23 +31,11 @@ void ForEachHit(const Pattern& pattern, const std::vector<const Sample*>& sample
     for (int t = 0; t < pattern.num_tracks(); ++t) {
       const float velocity = pattern.velocity(t, step);
       if (velocity <= 0.0f) continue;
-      mix(start, samples[static_cast<size_t>(t)]->pcm, mix_gain * velocity);
+      const std::vector<float>& sample = samples[static_cast<size_t>(t)]->pcm;
+      const int64_t count = std::min<int64_t>(static_cast<int64_t>(sample.size()), limit - start);
+      if (count > 0) segments.push_back({start, sample.data(), count, mix_gain * velocity});
     }
   }
-}
-
-// The hits of the first `bars` bars as segments cut to end before `limit`.
-std::vector<mix::Segment>& HitSegments(const Pattern& pattern,
-                                       const std::vector<const Sample*>& samples, float mix_gain,
-                                       int bars, int64_t limit) {
-  thread_local std::vector<mix::Segment> segments;
-  segments.clear();
-  ForEachHit(pattern, samples, mix_gain, bars,
-             [&](int64_t start, const std::vector<float>& sample, float gain) {
-               const int64_t count =
-                   std::min<int64_t>(static_cast<int64_t>(sample.size()), limit - start);
-               if (count > 0) segments.push_back({start, sample.data(), count, gain});
-             });
   return segments;
 }
 
@@ -76,65 +72,20 @@ bool HasWholeBars(int steps, double bpm, int repeats) {
   return true;
 }
 
-// Writes a loop of `repeats` whole bars and a tail from the mix of one bar's hits, `chunks` bars
-// long (as far as its longest sample rings): bar r is chunk 0 + ... + chunk r (every chunk once r
-// passes the last) and the tail is chunks 1..repeats. Works in bar-offset blocks whose running sum
-// stays in L1, so each output frame is written once, clipped on the way when `clip` is set.
-// Returns the frames beyond full scale when clipping.
-int64_t AssembleLoop(const float* chunk, int64_t chunks, int64_t bar, int repeats, int64_t tail,
-                     bool clip, float* out) {
-  int64_t clipped = 0;
-  auto write = [&](float* to, const float* from, int64_t count) {
-    if (clip) {
-      clipped += mix::CopyClipped(to, from, count);
-    } else {
-      std::copy(from, from + count, to);
-    }
-  };
-  alignas(64) float sum[mix::kBlockFrames];
-  for (int64_t offset = 0; offset < bar; offset += mix::kBlockFrames) {
-    const int64_t count = std::min(mix::kBlockFrames, bar - offset);
-    std::copy(chunk + offset, chunk + offset + count, sum);
-    write(out + offset, sum, count);
-    for (int r = 1; r < repeats; ++r) {
-      if (r < chunks) mix::AddInto(sum, chunk + r * bar + offset, count);
-      write(out + r * bar + offset, sum, count);
-    }
-  }
-  const int64_t mixed = chunks * bar;
-  float* const tail_out = out + static_cast<int64_t>(repeats) * bar;
-  for (int64_t offset = 0; offset < tail; offset += mix::kBlockFrames) {
-    const int64_t count = std::min(mix::kBlockFrames, tail - offset);
-    std::fill(sum, sum + count, 0.0f);
-    for (int64_t j = 1; j <= repeats; ++j) {
-      const int64_t source = j * bar + offset;
-      if (source >= mixed) break;
-      mix::AddInto(sum, chunk + source, std::min(count, mixed - source));
-    }
-    write(tail_out + offset, sum, count);
-  }
-  return clipped;
-}
-
-// Mixes the hits of one bar once and builds the loop from it: every sample frame is read once
-// per render instead of once per repeat.
+// Mixes the hits of one bar once and plays the loop from them (see folded_bar.h): every sample
+// frame is read once per render instead of once per repeat, every output frame written once.
 int64_t RenderRepeatedBar(const Pattern& pattern, const std::vector<const Sample*>& samples,
                           const RenderOptions& options, int64_t total, std::vector<float>& pcm) {
   const int64_t bar = BarFrames(pattern.steps(), pattern.bpm());
-  int64_t ring = 0;
-  for (int t = 0; t < pattern.num_tracks(); ++t) {
-    ring =
-        std::max<int64_t>(ring, static_cast<int64_t>(samples[static_cast<size_t>(t)]->pcm.size()));
-  }
-  const int64_t chunks = (bar + ring + bar - 1) / bar;
-  thread_local std::vector<float> one_bar;
-  one_bar.assign(static_cast<size_t>(chunks * bar), 0.0f);
-  mix::MixSegments(HitSegments(pattern, samples, options.mix_gain, 1, chunks * bar), one_bar.data(),
-                   chunks * bar);
   pcm.resize(static_cast<size_t>(total));
+  std::vector<mix::FoldedBarOutput> bars;
+  for (int q = 0; static_cast<int64_t>(q) * bar < total; ++q) {
+    bars.push_back(
+        {pcm.data() + q * bar, std::min(bar, total - q * bar), q - options.repeats + 1, q});
+  }
   const bool clip = options.peak_policy == PeakPolicy::kClip;
-  const int64_t clipped = AssembleLoop(one_bar.data(), chunks, bar, options.repeats,
-                                       total - options.repeats * bar, clip, pcm.data());
+  const int64_t clipped = mix::MixFoldedBar(
+      HitSegments(pattern, samples, options.mix_gain, 1, kUncut), bar, bars, clip);
   return clip ? clipped : ApplyPeakPolicy(pcm, options.peak_policy);
 }
 
@@ -222,22 +173,13 @@ absl::Status Renderer::RenderSteadyBarInto(const Pattern& pattern, const RenderO
   if (!samples.ok()) return samples.status();
 
   const int64_t bar = BarFrames(pattern.steps(), pattern.bpm());
-  thread_local std::vector<mix::Segment> segments;
-  segments.clear();
-  ForEachHit(pattern, *samples, options.mix_gain, 1,
-             [&](int64_t start, const std::vector<float>& sample, float gain) {
-               // Lay the sample down from its step, wrapping at the bar's end as often as it rings.
-               const auto length = static_cast<int64_t>(sample.size());
-               int64_t position = start;
-               for (int64_t offset = 0; offset < length; position = 0) {
-                 const int64_t count = std::min(length - offset, bar - position);
-                 segments.push_back({position, sample.data() + offset, count, gain});
-                 offset += count;
-               }
-             });
-  out.pcm.assign(static_cast<size_t>(bar), 0.0f);
-  mix::MixSegments(segments, out.pcm.data(), bar);
-  out.clipped_samples = ApplyPeakPolicy(out.pcm, options.peak_policy);
+  out.pcm.resize(static_cast<size_t>(bar));
+  // Every chunk at once: the bar's hits with all their tails wrapped in.
+  const bool clip = options.peak_policy == PeakPolicy::kClip;
+  const int64_t clipped =
+      mix::MixFoldedBar(HitSegments(pattern, *samples, options.mix_gain, 1, kUncut), bar,
+                        {{out.pcm.data(), bar, 0, std::numeric_limits<int>::max()}}, clip);
+  out.clipped_samples = clip ? clipped : ApplyPeakPolicy(out.pcm, options.peak_policy);
   return absl::OkStatus();
 }
 
