@@ -2,10 +2,33 @@
 
 #include <sndfile.h>
 
+#include <algorithm>
+#include <cstdint>
+
 #include "absl/strings/str_cat.h"
 #include "common/audio/memory_file.h"
+#include "common/audio/pcm16.h"
 
 namespace dd {
+namespace {
+
+// Writes `mono` as 16-bit samples converted by FloatToPcm16, a block at a time; returns the frames
+// written.
+sf_count_t WritePcm16(SNDFILE* file, absl::Span<const float> mono) {
+  constexpr size_t kBlockFrames = 8192;
+  int16_t block[kBlockFrames];
+  sf_count_t written = 0;
+  for (size_t offset = 0; offset < mono.size(); offset += kBlockFrames) {
+    const size_t count = std::min(kBlockFrames, mono.size() - offset);
+    FloatToPcm16(mono.data() + offset, block, static_cast<int64_t>(count));
+    const sf_count_t done = sf_writef_short(file, block, static_cast<sf_count_t>(count));
+    written += done;
+    if (done != static_cast<sf_count_t>(count)) break;
+  }
+  return written;
+}
+
+}  // namespace
 
 std::string_view MimeType(AudioEncoding encoding) {
   switch (encoding) {
@@ -48,7 +71,9 @@ absl::StatusOr<std::string> EncodeAudio(absl::Span<const float> mono, int sample
     sf_command(file, SFC_SET_VBR_ENCODING_QUALITY, &quality, sizeof(quality));
   }
   const auto frames = static_cast<sf_count_t>(mono.size());
-  const sf_count_t written = mono.empty() ? 0 : sf_writef_float(file, mono.data(), frames);
+  const sf_count_t written = encoding == AudioEncoding::kOggVorbis
+                                 ? (mono.empty() ? 0 : sf_writef_float(file, mono.data(), frames))
+                                 : WritePcm16(file, mono);
   const std::string write_error = sf_strerror(file);
   const int close_error = sf_close(file);
   if (written != frames) {

@@ -17,7 +17,8 @@ enum class AudioEncoding {
 
 std::string_view MimeType(AudioEncoding encoding);
 
-// Samples beyond [-1, 1] are clipped by the integer conversion rather than wrapped.
+// 16-bit formats take round(x * 32768) (FloatToPcm16): samples beyond [-1, 1] are clipped rather
+// than wrapped.
 absl::StatusOr<std::string> EncodeAudio(absl::Span<const float> mono, int sample_rate,
                                         AudioEncoding encoding);
 

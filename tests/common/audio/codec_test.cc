@@ -5,6 +5,7 @@
 #include "common/audio/audio_constants.h"
 #include "common/audio/decode.h"
 #include "common/audio/encode.h"
+#include "common/audio/pcm16.h"
 #include "common/audio/resample.h"
 #include "tests/support/test_support.h"
 
@@ -15,6 +16,16 @@ std::vector<float> Sine(int frames, double hz, int rate, float amplitude = 0.5f)
   std::vector<float> out(static_cast<size_t>(frames));
   for (int i = 0; i < frames; ++i)
     out[i] = amplitude * static_cast<float>(std::sin(2 * M_PI * hz * i / rate));
+  return out;
+}
+
+// What a 16-bit file holds for `audio`, read back as floats.
+std::vector<float> As16Bit(const std::vector<float>& audio) {
+  std::vector<int16_t> pcm(audio.size());
+  FloatToPcm16(audio.data(), pcm.data(), static_cast<int64_t>(audio.size()));
+  std::vector<float> out(audio.size());
+  for (size_t i = 0; i < audio.size(); ++i)
+    out[i] = static_cast<float>(pcm[i]) / 32768.0f;
   return out;
 }
 
@@ -37,8 +48,9 @@ TEST(CodecTest, WavRoundTripIs16BitExact) {
   EXPECT_EQ(decoded->format, "WAV PCM_16");
   EXPECT_EQ(decoded->sample_rate, kSampleRate);
   ASSERT_EQ(decoded->mono.size(), audio.size());
+  const std::vector<float> expected = As16Bit(audio);
   for (size_t i = 0; i < audio.size(); ++i)
-    ASSERT_NEAR(decoded->mono[i], audio[i], 1.0 / 32768 + 1e-6);
+    ASSERT_EQ(decoded->mono[i], expected[i]) << i;
 }
 
 TEST(CodecTest, FlacRoundTripIsLosslessAt16Bits) {
@@ -50,8 +62,25 @@ TEST(CodecTest, FlacRoundTripIsLosslessAt16Bits) {
   ASSERT_TRUE(decoded.ok()) << decoded.status();
   EXPECT_EQ(decoded->format, "FLAC PCM_16");
   ASSERT_EQ(decoded->mono.size(), audio.size());
+  const std::vector<float> expected = As16Bit(audio);
   for (size_t i = 0; i < audio.size(); ++i)
-    ASSERT_NEAR(decoded->mono[i], audio[i], 1.0 / 32768 + 1e-6);
+    ASSERT_EQ(decoded->mono[i], expected[i]) << i;
+}
+
+// Round half to even at 1/32768 per step, clamped to the 16-bit range, across the vector loop
+// and its remainder.
+TEST(Pcm16Test, RoundsToNearestAndClamps) {
+  const float step = 1.0f / 32768.0f;
+  const std::vector<float> in = {
+      0.0f,        1.0f,        -1.0f,           0.5f,    0.5f * step, 1.5f * step,   -1.5f * step,
+      2.5f * step, 0.4f * step, 32766.6f * step, 2.0f,    -3.0f,       std::nanf(""), -0.0f,
+      0.25f,       -0.75f,      0.999f,          -0.999f, 7.0f * step};
+  const std::vector<int16_t> expected = {0,    32767,  -32768, 16384,  0,      2,     -2,
+                                         2,    0,      32767,  32767,  -32768, 32767, 0,
+                                         8192, -24576, 32735,  -32735, 7};
+  std::vector<int16_t> out(in.size());
+  FloatToPcm16(in.data(), out.data(), static_cast<int64_t>(in.size()));
+  EXPECT_EQ(out, expected);
 }
 
 TEST(CodecTest, OggVorbisKeepsLengthAndPitch) {
