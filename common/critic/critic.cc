@@ -9,6 +9,7 @@
 #include <thread>
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/autocast_mode.h>
 #include <torch/cuda.h>
 #include <torch/optim/adam.h>
 #include <torch/serialize.h>
@@ -102,10 +103,42 @@ void ConfigureCpuRuntime(int threads) {
   mallopt(M_ARENA_MAX, 1);
 }
 
+// Autocast to bfloat16 on the critic's device for the life of the scope, when asked.
+class BFloat16Autocast {
+ public:
+  BFloat16Autocast(torch::Device device, bool enabled)
+      : cuda_(device.is_cuda()), enabled_(enabled) {
+    if (!enabled_) return;
+    if (cuda_) {
+      at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+      at::autocast::set_enabled(true);
+    } else {
+      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+      at::autocast::set_cpu_enabled(true);
+    }
+  }
+  ~BFloat16Autocast() {
+    if (!enabled_) return;
+    if (cuda_) {
+      at::autocast::set_enabled(false);
+    } else {
+      at::autocast::set_cpu_enabled(false);
+    }
+    at::autocast::clear_cache();  // Weight casts made in the scope; the weights change next step.
+  }
+  BFloat16Autocast(const BFloat16Autocast&) = delete;
+  BFloat16Autocast& operator=(const BFloat16Autocast&) = delete;
+
+ private:
+  bool cuda_;
+  bool enabled_;
+};
+
 struct Critic::Impl {
-  Impl(const CriticConfig& config, torch::Device device)
+  Impl(const CriticConfig& config, torch::Device device, TrainingPrecision precision)
       : config(config),
         device(device),
+        precision(precision),
         mfcc(MfccFor(config), device),
         net(MfccOptions().n_mfcc, TimeFrames(MfccFor(config)),
             config.rhythm_branch ? kRhythmFeatures : 0),
@@ -166,15 +199,18 @@ struct Critic::Impl {
     return out;
   }
 
-  // Log-probabilities for a batch of clips (batch, kClipFrames) on the device.
+  // Log-probabilities (float32) for a batch of clips (batch, kClipFrames) on the device. The
+  // features are float32 always; the network runs in bfloat16 when `autocast` is set.
   torch::Tensor Forward(const torch::Tensor& audio, double dropout_p,
-                        c10::optional<at::Generator> generator) {
+                        c10::optional<at::Generator> generator, bool autocast = false) {
     torch::Tensor mel_db = mfcc.MelDb(audio);
     torch::Tensor rhythm;
     if (config.rhythm_branch) {
       rhythm = RhythmFeatures(mel_db, mfcc.options().hop_length, kClipFrames);
     }
-    return net->forward(mfcc.FromMelDb(mel_db), rhythm, dropout_p, std::move(generator));
+    torch::Tensor features = mfcc.FromMelDb(mel_db);
+    BFloat16Autocast scope(device, autocast);
+    return net->forward(features, rhythm, dropout_p, std::move(generator)).to(torch::kFloat32);
   }
 
   torch::Tensor Draw(const torch::Tensor& clips, int64_t count) {
@@ -195,7 +231,8 @@ struct Critic::Impl {
     torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().device(device));
     for (int step = 0; step < config.minibatches_per_rating; ++step) {
       torch::Tensor batch = Augment(torch::cat({Draw(liked, half), Draw(disliked, half)}));
-      torch::Tensor log_probs = Forward(batch, config.dropout, DeviceRandom());
+      torch::Tensor log_probs =
+          Forward(batch, config.dropout, DeviceRandom(), precision == TrainingPrecision::kBFloat16);
       torch::Tensor loss = torch::nll_loss(log_probs, labels);
       optimizer->zero_grad();
       loss.backward();
@@ -209,6 +246,7 @@ struct Critic::Impl {
 
   CriticConfig config;
   torch::Device device;
+  TrainingPrecision precision;
   Mfcc mfcc;
   CriticNet net;
   at::Generator random;
@@ -220,14 +258,14 @@ Critic::Critic(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Critic::~Critic() = default;
 
 std::unique_ptr<Critic> Critic::Create(const CriticConfig& config, const std::string& device,
-                                       std::string* error) {
+                                       std::string* error, TrainingPrecision precision) {
   if (std::string problem = ValidateConfig(config); !problem.empty()) {
     *error = problem;
     return nullptr;
   }
   auto parsed = ParseDevice(device, error);
   if (!parsed) return nullptr;
-  auto impl = std::make_unique<Impl>(config, *parsed);
+  auto impl = std::make_unique<Impl>(config, *parsed, precision);
   {
     // Weights are drawn on the CPU from the seed, then moved, so every device starts the same.
     impl->net->to(torch::kCPU);
@@ -240,7 +278,7 @@ std::unique_ptr<Critic> Critic::Create(const CriticConfig& config, const std::st
 
 std::unique_ptr<Critic> Critic::Restore(const CriticConfig& config, const std::string& device,
                                         const CriticState& state, std::vector<RatedClip> clips,
-                                        std::string* error) {
+                                        std::string* error, TrainingPrecision precision) {
   if (std::string problem = ValidateConfig(config); !problem.empty()) {
     *error = problem;
     return nullptr;
@@ -248,7 +286,7 @@ std::unique_ptr<Critic> Critic::Restore(const CriticConfig& config, const std::s
   auto parsed = ParseDevice(device, error);
   if (!parsed) return nullptr;
   try {
-    auto impl = std::make_unique<Impl>(config, *parsed);
+    auto impl = std::make_unique<Impl>(config, *parsed, precision);
     ReadArchive(state.model, *parsed, [&](auto& archive) { impl->net->load(archive); });
     if (!state.optimizer.empty()) {
       impl->MakeOptimizer();
@@ -335,6 +373,10 @@ const CriticConfig& Critic::config() const {
 }
 std::string Critic::device() const {
   return impl_->device.str();
+}
+
+TrainingPrecision Critic::training_precision() const {
+  return impl_->precision;
 }
 
 }  // namespace dd::critic

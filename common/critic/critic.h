@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/critic/critic_config.h"
+#include "common/critic/training_precision.h"
 
 namespace dd::critic {
 
@@ -35,15 +36,18 @@ struct TrainingRound {
 
 class Critic {
  public:
-  // A fresh critic with weights drawn from config.seed. `device` is "cpu" or "cuda[:N]".
+  // A fresh critic with weights drawn from config.seed. `device` is "cpu" or "cuda[:N]";
+  // `precision` is how its training steps compute (training_precision.h).
   // Returns nullptr and sets *error when the config or device is unusable.
   static std::unique_ptr<Critic> Create(const CriticConfig& config, const std::string& device,
-                                        std::string* error);
+                                        std::string* error,
+                                        TrainingPrecision precision = TrainingPrecision::kFloat32);
   // A critic as it was saved, with the clips it was trained on so far (in rating order). With an
   // empty state.optimizer the critic can score but not train.
   static std::unique_ptr<Critic> Restore(const CriticConfig& config, const std::string& device,
                                          const CriticState& state, std::vector<RatedClip> clips,
-                                         std::string* error);
+                                         std::string* error,
+                                         TrainingPrecision precision = TrainingPrecision::kFloat32);
   ~Critic();
   Critic(const Critic&) = delete;
   Critic& operator=(const Critic&) = delete;
@@ -60,6 +64,7 @@ class Critic {
   int64_t parameter_count() const;
   const CriticConfig& config() const;
   std::string device() const;
+  TrainingPrecision training_precision() const;
 
  private:
   struct Impl;

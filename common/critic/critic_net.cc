@@ -41,31 +41,43 @@ uint64_t SplitMix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-// A dropout mask already scaled by 1/(1-p). On the CPU, LibTorch's seeded bernoulli_ is serial and
-// took 30 ms of a 100 ms training step; this mask comes from a counter-based stream (SplitMix64 of
-// seed + index, four 16-bit draws per call), so it is fast, parallel, and the same whatever the
-// thread count. One 64-bit seed per mask comes from the critic's generator, which keeps training
-// reproducible. On a GPU the device's own bernoulli_ is fast and used instead.
+// A dropout mask already scaled by 1/(1-p), of like's type (float32, or bfloat16 under autocast,
+// where a float32 mask would turn the product and every later activation back into float32). On
+// the CPU, LibTorch's seeded bernoulli_ is serial and took 30 ms of a 100 ms training step; this
+// mask comes from a counter-based stream (SplitMix64 of seed + index, four 16-bit draws per call),
+// so it is fast, parallel, and the same whatever the thread count. One 64-bit seed per mask comes
+// from the critic's generator, which keeps training reproducible. On a GPU the device's own
+// bernoulli_ is fast and used instead.
+template <typename Element>
+void FillDropoutMask(Element* out, int64_t size, uint64_t seed, double p) {
+  const auto scale = static_cast<Element>(static_cast<float>(1.0 / (1.0 - p)));
+  const auto zero = static_cast<Element>(0.0f);
+  const auto threshold = static_cast<uint32_t>(p * 65536.0);
+  const int64_t words = (size + 3) / 4;
+  at::parallel_for(0, words, 4096, [&](int64_t begin, int64_t end) {
+    for (int64_t word = begin; word < end; ++word) {
+      uint64_t bits = SplitMix64(seed + static_cast<uint64_t>(word));
+      const int64_t base = word * 4;
+      const int64_t n = std::min<int64_t>(4, size - base);
+      for (int64_t k = 0; k < n; ++k, bits >>= 16) {
+        out[base + k] = (bits & 0xffff) < threshold ? zero : scale;
+      }
+    }
+  });
+}
+
 torch::Tensor DropoutMask(const torch::Tensor& like, double p, at::Generator& generator) {
   const uint64_t seed =
       static_cast<uint64_t>(torch::randint(std::numeric_limits<int64_t>::max(), {1}, generator,
                                            torch::TensorOptions().dtype(torch::kInt64))
                                 .item<int64_t>());
-  const float scale = static_cast<float>(1.0 / (1.0 - p));
-  const auto threshold = static_cast<uint32_t>(p * 65536.0);
+  if (like.scalar_type() == torch::kBFloat16) {
+    torch::Tensor mask = torch::empty(like.sizes(), torch::TensorOptions().dtype(torch::kBFloat16));
+    FillDropoutMask(mask.data_ptr<at::BFloat16>(), mask.numel(), seed, p);
+    return mask;
+  }
   torch::Tensor mask = torch::empty(like.sizes(), torch::TensorOptions().dtype(torch::kFloat32));
-  float* out = mask.data_ptr<float>();
-  const int64_t words = (mask.numel() + 3) / 4;
-  at::parallel_for(0, words, 4096, [&](int64_t begin, int64_t end) {
-    for (int64_t word = begin; word < end; ++word) {
-      uint64_t bits = SplitMix64(seed + static_cast<uint64_t>(word));
-      const int64_t base = word * 4;
-      const int64_t n = std::min<int64_t>(4, mask.numel() - base);
-      for (int64_t k = 0; k < n; ++k, bits >>= 16) {
-        out[base + k] = (bits & 0xffff) < threshold ? 0.0f : scale;
-      }
-    }
-  });
+  FillDropoutMask(mask.data_ptr<float>(), mask.numel(), seed, p);
   return mask;
 }
 

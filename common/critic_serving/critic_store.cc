@@ -71,7 +71,7 @@ absl::StatusOr<storage::CriticRecord> CriticStore::CreateCritic(
     return absl::InvalidArgumentError(problem);
   }
   std::string error;
-  auto fresh = critic::Critic::Create(config, options_.device, &error);
+  auto fresh = critic::Critic::Create(config, options_.device, &error, options_.training_precision);
   if (!fresh) return absl::InternalError(error);
   auto id = repository_.Create(owner, config, fresh->parameter_count(), fresh->SaveState());
   if (!id.ok()) return id.status();
@@ -134,8 +134,9 @@ absl::StatusOr<TrainResult> CriticStore::Train(const std::string& critic_id,
       auto clips = locked.Examples();
       if (!clips.ok()) return clips.status();
       std::string error;
-      entry->critic = critic::Critic::Restore(record.config, options_.device, *state,
-                                              *std::move(clips), &error);
+      entry->critic =
+          critic::Critic::Restore(record.config, options_.device, *state, *std::move(clips), &error,
+                                  options_.training_precision);
       if (!entry->critic)
         return absl::DataLossError(absl::StrCat("critic ", critic_id, ": ", error));
       entry->version = record.latest_version;

@@ -2,6 +2,10 @@
 // (DD_LIBTORCH_ONLY) so it runs on GPU machines that have nothing else.
 //
 //   build/tests/bench/critic/dd_critic_bench [--device=cpu|cuda:0] [--ratings=3] [--repeats=20]
+//       [--precisions=float32,bfloat16]
+//
+// Training is timed once per precision (default: float32, and bfloat16 where the CPU has it
+// natively); scoring is float32.
 //
 // Clips are synthetic (decaying tones and noise bursts): speed does not depend on the content.
 #include <algorithm>
@@ -12,6 +16,7 @@
 #include <numeric>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tests/bench/bench_flags.h"
@@ -21,7 +26,8 @@
 namespace {
 
 constexpr char kUsage[] =
-    "[--device=cpu|cuda:N] [--ratings=N] [--repeats=N] [--batch=N] [--threads=N]";
+    "[--device=cpu|cuda:N] [--ratings=N] [--repeats=N] [--batch=N] [--threads=N] "
+    "[--precisions=float32,bfloat16]";
 
 std::string Flag(int argc, char** argv, const std::string& name, const std::string& fallback) {
   return dd::bench::Flag(argc, argv, name, fallback, kUsage);
@@ -47,6 +53,24 @@ double Millis(Clock::duration d) {
   return std::chrono::duration<double, std::milli>(d).count();
 }
 
+// 16 rated clips, so every timed round trains on full 8 + 8 minibatches, as after the first
+// ratings of a session.
+void Prime(dd::critic::Critic& critic, std::mt19937_64& random) {
+  for (int i = 0; i < 16; ++i)
+    critic.AddRatingAndTrain(SyntheticClip(random), i % 2 == 0);
+}
+
+std::vector<std::string> Split(const std::string& list) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (start <= list.size()) {
+    const size_t comma = std::min(list.find(',', start), list.size());
+    if (comma > start) parts.push_back(list.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return parts;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -65,10 +89,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::mt19937_64 random(7);
-  // 16 rated clips first, so every timed round trains on full 8 + 8 minibatches, as after the
-  // first ratings of a session.
-  for (int i = 0; i < 16; ++i)
-    critic->AddRatingAndTrain(SyntheticClip(random), i % 2 == 0);
+  Prime(*critic, random);
 
   std::vector<float> clips;
   for (int i = 0; i < batch; ++i) {
@@ -97,21 +118,40 @@ int main(int argc, char** argv) {
     critic->Score(clips.data(), batch);
   const double batched_ms_per_clip = Millis(Clock::now() - start) / batch_repeats / batch;
 
-  start = Clock::now();
-  for (int i = 0; i < ratings; ++i)
-    critic->AddRatingAndTrain(SyntheticClip(random), i % 2 == 0);
-  const double train_ms = Millis(Clock::now() - start) / ratings;
+  const bool native_bf16 = dd::critic::CpuHasNativeBFloat16();
+  std::vector<std::pair<std::string, double>> train_rows;
+  for (const std::string& name :
+       Split(Flag(argc, argv, "precisions", native_bf16 ? "float32,bfloat16" : "float32"))) {
+    auto precision = dd::critic::ParseTrainingPrecision(name, device, &error);
+    if (!precision) {
+      std::fprintf(stderr, "dd_critic_bench: %s\n", error.c_str());
+      return 1;
+    }
+    auto trainee = dd::critic::Critic::Create(config, device, &error, *precision);
+    std::mt19937_64 trainee_random(7);
+    Prime(*trainee, trainee_random);
+    start = Clock::now();
+    for (int i = 0; i < ratings; ++i)
+      trainee->AddRatingAndTrain(SyntheticClip(trainee_random), i % 2 == 0);
+    const std::string label =
+        std::string("train on one rating, ") + dd::critic::TrainingPrecisionName(*precision) +
+        (*precision == dd::critic::TrainingPrecision::kBFloat16 && !native_bf16 && device == "cpu"
+             ? " (emulated)"
+             : "");
+    train_rows.emplace_back(label, Millis(Clock::now() - start) / ratings);
+  }
 
   std::printf("critic benchmark on %s (%lld parameters, %d x %d minibatches per rating)\n",
               critic->device().c_str(), static_cast<long long>(critic->parameter_count()),
               config.minibatches_per_rating, config.minibatch_size);
-  std::printf("| %-36s | %12s |\n", "measure", "time");
-  std::printf("|%s|%s|\n", std::string(38, '-').c_str(), std::string(14, '-').c_str());
-  std::printf("| %-36s | %9.3f ms |\n", "score, single clip (mean)", single_ms);
-  std::printf("| %-36s | %9.3f ms |\n", "score, single clip (median)", single_median_ms);
-  std::printf("| %-36s | %9.1f us |\n",
+  std::printf("| %-42s | %12s |\n", "measure", "time");
+  std::printf("|%s|%s|\n", std::string(44, '-').c_str(), std::string(14, '-').c_str());
+  std::printf("| %-42s | %9.3f ms |\n", "score, single clip (mean)", single_ms);
+  std::printf("| %-42s | %9.3f ms |\n", "score, single clip (median)", single_median_ms);
+  std::printf("| %-42s | %9.1f us |\n",
               ("score, batch of " + std::to_string(batch) + ", per clip").c_str(),
               batched_ms_per_clip * 1000);
-  std::printf("| %-36s | %9.1f ms |\n", "train on one rating (40 x 16)", train_ms);
+  for (const auto& [label, ms] : train_rows)
+    std::printf("| %-42s | %9.1f ms |\n", label.c_str(), ms);
   return 0;
 }

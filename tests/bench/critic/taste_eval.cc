@@ -10,7 +10,8 @@
 //
 // A recipe is "paper" or "rhythm" (CriticConfig::rhythm_branch), optionally with "@" and an Adam
 // learning rate, e.g. "rhythm@2e-4", and for rhythm a second "@" and the branch's own rate, e.g.
-// "rhythm@5.739e-5@1e-3". The "oracle" row ranks the held-out loops by the listener's own
+// "rhythm@5.739e-5@1e-3", and last ":" and a training precision (float32 unless given), e.g.
+// "paper:bfloat16". The "oracle" row ranks the held-out loops by the listener's own
 // P(like): the best AUC any critic could reach against its noisy verdicts.
 #include <algorithm>
 #include <chrono>
@@ -171,17 +172,24 @@ int main(int argc, char** argv) {
       dd::critic::CriticConfig config;
       config.seed = seed;
       config.minibatches_per_rating = minibatches;
-      const std::vector<std::string> parts = absl::StrSplit(recipe, '@');
+      const std::vector<std::string> with_precision = absl::StrSplit(recipe, ':');
+      const std::vector<std::string> parts = absl::StrSplit(with_precision[0], '@');
       if (parts[0] != "paper" && parts[0] != "rhythm") {
-        std::fprintf(stderr, "unknown recipe %s: paper or rhythm[@learning_rate]\n",
+        std::fprintf(stderr, "unknown recipe %s: paper or rhythm[@learning_rate][:precision]\n",
                      recipe.c_str());
+        return 1;
+      }
+      std::string error;
+      const auto precision = dd::critic::ParseTrainingPrecision(
+          with_precision.size() > 1 ? with_precision[1] : "float32", "cpu", &error);
+      if (!precision) {
+        std::fprintf(stderr, "%s\n", error.c_str());
         return 1;
       }
       config.rhythm_branch = parts[0] == "rhythm";
       if (parts.size() > 1) config.learning_rate = std::stod(parts[1]);
       if (parts.size() > 2) config.rhythm_learning_rate = std::stod(parts[2]);
-      std::string error;
-      auto critic = dd::critic::Critic::Create(config, "cpu", &error);
+      auto critic = dd::critic::Critic::Create(config, "cpu", &error, *precision);
       if (!critic) {
         std::fprintf(stderr, "%s\n", error.c_str());
         return 1;

@@ -211,13 +211,61 @@ double Auc(const std::vector<float>& scores, const std::vector<bool>& positive) 
 
 // Acceptance test of the critic issue: a rater who likes loops with an 808 kick in them and
 // dislikes the rest; after 40 ratings with the paper's recipe the critic ranks held-out loops.
-TEST(CriticLearningTest, LearnsToPreferLoopsWithAnEightOhEightKick) {
+// bfloat16 training really changes the arithmetic (other weights than float32 from the same
+// seed and clips), stays reproducible, and leaves a float32 state any worker can take over.
+TEST(CriticTest, BFloat16TrainingIsReproducibleAndKeepsFloat32State) {
+  auto train = [](TrainingPrecision precision) {
+    std::string error;
+    auto critic = Critic::Create(SmallTrainingConfig(5), "cpu", &error, precision);
+    EXPECT_NE(critic, nullptr) << error;
+    EXPECT_EQ(critic->training_precision(), precision);
+    for (int i = 0; i < 4; ++i) {
+      TrainingRound round = critic->AddRatingAndTrain(ToneClip(i % 2 ? 110 : 880, i), i % 2);
+      if (round.trained) {
+        EXPECT_TRUE(std::isfinite(round.mean_loss));
+      }
+    }
+    return critic;
+  };
+  auto bf16 = train(TrainingPrecision::kBFloat16);
+  auto again = train(TrainingPrecision::kBFloat16);
+  auto fp32 = train(TrainingPrecision::kFloat32);
+  EXPECT_EQ(bf16->SaveState().model, again->SaveState().model);
+  EXPECT_NE(bf16->SaveState().model, fp32->SaveState().model);
+
+  // A float32 worker restores the bfloat16-trained state and scores as the original does.
+  std::string error;
+  auto restored = Critic::Restore(SmallTrainingConfig(5), "cpu", bf16->SaveState(), {}, &error,
+                                  TrainingPrecision::kFloat32);
+  ASSERT_NE(restored, nullptr) << error;
+  const std::vector<float> clip = ToneClip(440, 99);
+  EXPECT_EQ(restored->Score(clip.data(), 1), bf16->Score(clip.data(), 1));
+}
+
+TEST(CriticTest, TrainingPrecisionParsesNamesAndAuto) {
+  std::string error;
+  EXPECT_EQ(ParseTrainingPrecision("float32", "cpu", &error), TrainingPrecision::kFloat32);
+  EXPECT_EQ(ParseTrainingPrecision("bfloat16", "cuda:0", &error), TrainingPrecision::kBFloat16);
+  EXPECT_EQ(ParseTrainingPrecision("auto", "cpu", &error),
+            CpuHasNativeBFloat16() ? TrainingPrecision::kBFloat16 : TrainingPrecision::kFloat32);
+  EXPECT_EQ(ParseTrainingPrecision("auto", "cuda:0", &error), TrainingPrecision::kFloat32);
+  EXPECT_EQ(ParseTrainingPrecision("fp16", "cpu", &error), std::nullopt);
+  EXPECT_NE(error.find("float32, bfloat16 or auto"), std::string::npos) << error;
+}
+
+// The acceptance test, with the paper's float32 training and with bfloat16 training (the
+// worker's default where the CPU has it natively): learning must hold both ways.
+class CriticLearningTest : public ::testing::TestWithParam<TrainingPrecision> {};
+
+TEST_P(CriticLearningTest, LearnsToPreferLoopsWithAnEightOhEightKick) {
   DD_REQUIRE_SHARED_SAMPLES();
   ConfigureCpuRuntime(0);  // As the worker does: all cores, activations kept in the heap.
   auto rater = dd::testing::KickLover::Create();
   ASSERT_NE(rater, nullptr) << "the shared samples lack 808 kicks";
   Rng rng(2026);
-  auto critic = MustCreate(CriticConfig{.seed = 11});
+  std::string error;
+  auto critic = Critic::Create(CriticConfig{.seed = 11}, "cpu", &error, GetParam());
+  ASSERT_NE(critic, nullptr) << error;
   constexpr int kRatings = 40;
   rater->Train(*critic, kRatings, rng);
   std::vector<float> held_out;
@@ -230,9 +278,17 @@ TEST(CriticLearningTest, LearnsToPreferLoopsWithAnEightOhEightKick) {
   }
   const double auc = Auc(critic->Score(held_out.data(), 120), positive);
   RecordProperty("held_out_auc", std::to_string(auc));
-  std::printf("held-out AUC after %d ratings: %.3f\n", kRatings, auc);
-  EXPECT_GT(auc, 0.65);  // Chance is 0.5; see the README for the figure measured.
+  std::printf("held-out AUC after %d ratings, %s training: %.3f\n", kRatings,
+              TrainingPrecisionName(GetParam()), auc);
+  EXPECT_GT(auc, 0.65);  // Chance is 0.5; see the README for the figures measured.
 }
+
+INSTANTIATE_TEST_SUITE_P(Precisions, CriticLearningTest,
+                         ::testing::Values(TrainingPrecision::kFloat32,
+                                           TrainingPrecision::kBFloat16),
+                         [](const ::testing::TestParamInfo<TrainingPrecision>& info) {
+                           return std::string(TrainingPrecisionName(info.param));
+                         });
 
 }  // namespace
 }  // namespace dd::critic
