@@ -15,6 +15,7 @@
 #include <torch/serialize.h>
 #include <torch/torch.h>
 
+#include "common/critic/counter_random.h"
 #include "common/critic/critic_net.h"
 #include "common/critic/mfcc.h"
 #include "common/critic/step_onsets.h"
@@ -185,7 +186,9 @@ struct Critic::Impl {
         (config.augment_dc_offset_stddev * torch::randn({clips, 1}, random, cpu)).to(device);
     torch::Tensor shift = torch::randint(0, config.augment_max_shift, {clips}, random,
                                          torch::TensorOptions().dtype(torch::kInt64));
-    torch::Tensor mixed = torch::randn(batch.sizes(), DeviceRandom(), batch.options());
+    torch::Tensor mixed = device.is_cpu()
+                              ? CounterNormal(batch.sizes(), DrawSeed(random))
+                              : torch::randn(batch.sizes(), DeviceRandom(), batch.options());
     mixed.mul_(config.augment_noise_stddev).add_(offset).addcmul_(batch, gain);
     // Circular shift right by s: out[t] = in[(t - s) mod T].
     torch::Tensor out = torch::empty_like(mixed);

@@ -1,5 +1,7 @@
 #include "common/critic/critic_net.h"
 
+#include "common/critic/counter_random.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -34,20 +36,12 @@ torch::Tensor LeakyRelu(torch::Tensor x) {
   return torch::leaky_relu_(x, 0.01);
 }
 
-uint64_t SplitMix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
 // A dropout mask already scaled by 1/(1-p), of like's type (float32, or bfloat16 under autocast,
 // where a float32 mask would turn the product and every later activation back into float32). On
 // the CPU, LibTorch's seeded bernoulli_ is serial and took 30 ms of a 100 ms training step; this
-// mask comes from a counter-based stream (SplitMix64 of seed + index, four 16-bit draws per call),
-// so it is fast, parallel, and the same whatever the thread count. One 64-bit seed per mask comes
-// from the critic's generator, which keeps training reproducible. On a GPU the device's own
-// bernoulli_ is fast and used instead.
+// mask comes from a counter-based stream (counter_random.h; four 16-bit draws per hash), so it is
+// fast, parallel, and the same whatever the thread count. On a GPU the device's own bernoulli_ is
+// fast and used instead.
 template <typename Element>
 void FillDropoutMask(Element* out, int64_t size, uint64_t seed, double p) {
   const auto scale = static_cast<Element>(static_cast<float>(1.0 / (1.0 - p)));
@@ -67,10 +61,7 @@ void FillDropoutMask(Element* out, int64_t size, uint64_t seed, double p) {
 }
 
 torch::Tensor DropoutMask(const torch::Tensor& like, double p, at::Generator& generator) {
-  const uint64_t seed =
-      static_cast<uint64_t>(torch::randint(std::numeric_limits<int64_t>::max(), {1}, generator,
-                                           torch::TensorOptions().dtype(torch::kInt64))
-                                .item<int64_t>());
+  const uint64_t seed = DrawSeed(generator);
   if (like.scalar_type() == torch::kBFloat16) {
     torch::Tensor mask = torch::empty(like.sizes(), torch::TensorOptions().dtype(torch::kBFloat16));
     FillDropoutMask(mask.data_ptr<at::BFloat16>(), mask.numel(), seed, p);
