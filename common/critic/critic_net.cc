@@ -1,16 +1,15 @@
 #include "common/critic/critic_net.h"
 
-#include "common/critic/counter_random.h"
-
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <limits>
 
 #include <ATen/Parallel.h>
 
 #include <torch/nn/functional/activation.h>
 #include <torch/torch.h>
+
+#include "common/critic/counter_random.h"
 
 namespace dd::critic {
 namespace {
@@ -62,13 +61,14 @@ void FillDropoutMask(Element* out, int64_t size, uint64_t seed, double p) {
 
 torch::Tensor DropoutMask(const torch::Tensor& like, double p, at::Generator& generator) {
   const uint64_t seed = DrawSeed(generator);
-  if (like.scalar_type() == torch::kBFloat16) {
-    torch::Tensor mask = torch::empty(like.sizes(), torch::TensorOptions().dtype(torch::kBFloat16));
+  const bool bf16 = like.scalar_type() == torch::kBFloat16;
+  torch::Tensor mask = torch::empty(
+      like.sizes(), torch::TensorOptions().dtype(bf16 ? torch::kBFloat16 : torch::kFloat32));
+  if (bf16) {
     FillDropoutMask(mask.data_ptr<at::BFloat16>(), mask.numel(), seed, p);
-    return mask;
+  } else {
+    FillDropoutMask(mask.data_ptr<float>(), mask.numel(), seed, p);
   }
-  torch::Tensor mask = torch::empty(like.sizes(), torch::TensorOptions().dtype(torch::kFloat32));
-  FillDropoutMask(mask.data_ptr<float>(), mask.numel(), seed, p);
   return mask;
 }
 
