@@ -7,8 +7,8 @@ PG_PORT="${DD_PG_PORT:-55432}"
 SERVICES=("render:${DD_RENDER_PORT:-50051}" "critic:${DD_CRITIC_PORT:-50052}"
           "generator:${DD_GENERATOR_PORT:-50053}" "session:${DD_SESSION_PORT:-50054}")
 
-# Flags for one service beyond host and port: where its peers are, and the sample folder
-# ($DD_SAMPLES, default: the bundled kit) that every service must share.
+# Flags for one service beyond host and port: where its peers are, the sample folder
+# ($DD_SAMPLES, default: the bundled kit) that every service must share, and DD_<SERVICE>_FLAGS.
 dd_service_args() {
   local name="$1"
   local args=()
@@ -19,6 +19,11 @@ dd_service_args() {
                     "--generator=127.0.0.1:${DD_GENERATOR_PORT:-50053}"
                     "--render=127.0.0.1:${DD_RENDER_PORT:-50051}") ;;
   esac
+  # Anything else from DD_<SERVICE>_FLAGS, e.g. DD_CRITIC_FLAGS="--training_precision=float32",
+  # split on spaces like a command line (flags with spaces inside are not supported).
+  local extra_var="DD_${name^^}_FLAGS" extra=()
+  read -r -a extra <<<"${!extra_var:-}"
+  args+=("${extra[@]}")
   echo "${args[@]}"
 }
 

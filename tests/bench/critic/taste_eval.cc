@@ -7,16 +7,20 @@
 //
 //   build/tests/bench/critic/dd_critic_taste_eval [--samples=DIR] [--tastes=a,b] [--ratings=80]
 //       [--held_out=200] [--minibatches=10] [--recipes=paper,rhythm] [--seed=1] [--threads=0]
+//       [--prior_ratings=0] [--prior_minibatches=2]
 //
 // A recipe is "paper" or "rhythm" (CriticConfig::rhythm_branch), optionally with "@" and an Adam
 // learning rate, e.g. "rhythm@2e-4", and for rhythm a second "@" and the branch's own rate, e.g.
 // "rhythm@5.739e-5@1e-3", and last ":" and a training precision (float32 unless given), e.g.
 // "paper:bfloat16". The "oracle" row ranks the held-out loops by the listener's own
-// P(like): the best AUC any critic could reach against its noisy verdicts.
+// P(like): the best AUC any critic could reach against its noisy verdicts. With --prior_ratings=N
+// each recipe also runs starting from a critic pre-trained on N ratings from every other
+// catalogued taste (a " + prior" row; see PriorState).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,7 +38,8 @@ namespace {
 
 constexpr char kUsage[] =
     "[--samples=DIR] [--tastes=a,b] [--ratings=80] [--held_out=200] [--minibatches=10] "
-    "[--recipes=paper,rhythm] [--seed=1] [--threads=0]";
+    "[--recipes=paper,rhythm] [--seed=1] [--threads=0] [--prior_ratings=0] "
+    "[--prior_minibatches=2]";
 
 std::string Flag(int argc, char** argv, const std::string& name, const std::string& fallback) {
   return dd::bench::Flag(argc, argv, name, fallback, kUsage);
@@ -104,6 +109,45 @@ double SpearmanCorrelation(const std::vector<double>& a, const std::vector<doubl
   return da > 0 && db > 0 ? num / std::sqrt(da * db) : 0;
 }
 
+// A critic pre-trained on other listeners (the paper's section 6): every catalogued taste but
+// `excluded` rates `per_taste` fresh random loops, and one critic trains on all those ratings,
+// interleaved, `minibatches` per rating. Its state is where a new listener's critic starts.
+std::optional<dd::critic::CriticState> PriorState(
+    const std::string& excluded, int per_taste, int minibatches, dd::critic::CriticConfig config,
+    dd::critic::TrainingPrecision precision, const dd::Renderer& renderer,
+    const dd::PatternGenerator& generator, const std::vector<dd::listeners::HeardLoop>& calibration,
+    uint64_t seed) {
+  struct Rated {
+    std::vector<float> clip;
+    bool liked;
+  };
+  dd::Rng rng(seed ^ 0x9e1a);
+  std::vector<Rated> ratings;
+  uint64_t listener_seed = seed;
+  for (const std::string& name : dd::listeners::TasteNames()) {
+    listener_seed = dd::Rng::SplitMix(listener_seed);
+    if (name == excluded || name == "family" || name == "random") continue;
+    auto taste = dd::listeners::TasteByName(name);
+    if (!taste.ok()) return std::nullopt;
+    auto calibrated = dd::listeners::Calibrate(*taste, calibration, {});
+    if (!calibrated.ok()) return std::nullopt;
+    dd::listeners::Listener listener(*taste, *calibrated, listener_seed);
+    for (HeardClip& c : RandomClips(renderer, generator, per_taste, rng)) {
+      const bool liked = listener.Likes(c.heard);
+      ratings.push_back({std::move(c.clip), liked});
+    }
+  }
+  for (size_t i = ratings.size(); i > 1; --i)
+    std::swap(ratings[i - 1], ratings[rng.UniformIndex(i)]);
+  config.minibatches_per_rating = minibatches;
+  std::string error;
+  auto critic = dd::critic::Critic::Create(config, "cpu", &error, precision);
+  if (!critic) return std::nullopt;
+  for (const Rated& r : ratings)
+    critic->AddRatingAndTrain(r.clip, r.liked);
+  return critic->SaveState();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -117,6 +161,8 @@ int main(int argc, char** argv) {
       Flag(argc, argv, "tastes", "kick-on-beat,offbeat,sparse,steady,bright,dark"), ',');
   const std::vector<std::string> recipes =
       absl::StrSplit(Flag(argc, argv, "recipes", "paper,rhythm"), ',');
+  const int prior_ratings = std::stoi(Flag(argc, argv, "prior_ratings", "0"));
+  const int prior_minibatches = std::stoi(Flag(argc, argv, "prior_minibatches", "2"));
   dd::critic::ConfigureCpuRuntime(std::stoi(Flag(argc, argv, "threads", "0")));
 
   auto library = dd::SampleLibrary::Load(samples);
@@ -167,8 +213,6 @@ int main(int argc, char** argv) {
                   Auc(probabilities, verdicts));
     }
     for (const std::string& recipe : recipes) {
-      // Same listener stream and critic seed for every recipe: only the recipe differs.
-      dd::listeners::Listener listener(*taste, *calibrated, seed ^ 0x11573);
       dd::critic::CriticConfig config;
       config.seed = seed;
       config.minibatches_per_rating = minibatches;
@@ -189,33 +233,47 @@ int main(int argc, char** argv) {
       config.rhythm_branch = parts[0] == "rhythm";
       if (parts.size() > 1) config.learning_rate = std::stod(parts[1]);
       if (parts.size() > 2) config.rhythm_learning_rate = std::stod(parts[2]);
-      auto critic = dd::critic::Critic::Create(config, "cpu", &error, *precision);
-      if (!critic) {
-        std::fprintf(stderr, "%s\n", error.c_str());
-        return 1;
+      std::vector<bool> variants = {false};
+      if (prior_ratings > 0) variants.push_back(true);
+      for (const bool with_prior : variants) {
+        // Same listener stream and critic seed for every recipe: only the recipe differs.
+        dd::listeners::Listener listener(*taste, *calibrated, seed ^ 0x11573);
+        std::unique_ptr<dd::critic::Critic> critic;
+        if (with_prior) {
+          const auto prior = PriorState(name, prior_ratings, prior_minibatches, config, *precision,
+                                        renderer, *generator, calibration_heard, seed);
+          if (prior)
+            critic = dd::critic::Critic::Restore(config, "cpu", *prior, {}, &error, *precision);
+        } else {
+          critic = dd::critic::Critic::Create(config, "cpu", &error, *precision);
+        }
+        if (!critic) {
+          std::fprintf(stderr, "%s: cannot make the critic %s\n", recipe.c_str(), error.c_str());
+          return 1;
+        }
+        int liked = 0;
+        const auto start = std::chrono::steady_clock::now();
+        for (const HeardClip& c : training) {
+          const bool likes = listener.Likes(c.heard);
+          liked += likes;
+          critic->AddRatingAndTrain(c.clip, likes);
+        }
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        std::vector<float> scores;
+        std::vector<bool> verdicts;
+        std::vector<double> score_values, probabilities;
+        for (const HeardClip& c : test) {
+          scores.push_back(critic->Score(c.clip.data(), 1)[0]);
+          verdicts.push_back(listener.Likes(c.heard));
+          score_values.push_back(scores.back());
+          probabilities.push_back(listener.LikeProbability(c.heard));
+        }
+        std::printf("| %s | %s%s | %d/%d | %.3f | %.3f | %.0f |\n", name.c_str(), recipe.c_str(),
+                    with_prior ? " + prior" : "", liked, ratings, Auc(scores, verdicts),
+                    SpearmanCorrelation(score_values, probabilities), seconds);
+        std::fflush(stdout);
       }
-      int liked = 0;
-      const auto start = std::chrono::steady_clock::now();
-      for (const HeardClip& c : training) {
-        const bool likes = listener.Likes(c.heard);
-        liked += likes;
-        critic->AddRatingAndTrain(c.clip, likes);
-      }
-      const double seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      std::vector<float> scores;
-      std::vector<bool> verdicts;
-      std::vector<double> score_values, probabilities;
-      for (const HeardClip& c : test) {
-        scores.push_back(critic->Score(c.clip.data(), 1)[0]);
-        verdicts.push_back(listener.Likes(c.heard));
-        score_values.push_back(scores.back());
-        probabilities.push_back(listener.LikeProbability(c.heard));
-      }
-      std::printf("| %s | %s | %d/%d | %.3f | %.3f | %.0f |\n", name.c_str(), recipe.c_str(), liked,
-                  ratings, Auc(scores, verdicts), SpearmanCorrelation(score_values, probabilities),
-                  seconds);
-      std::fflush(stdout);
     }
   }
   return 0;
