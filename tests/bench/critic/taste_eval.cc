@@ -12,10 +12,11 @@
 // A recipe is "paper" or "rhythm" (CriticConfig::rhythm_branch), optionally with "@" and an Adam
 // learning rate, e.g. "rhythm@2e-4", and for rhythm a second "@" and the branch's own rate, e.g.
 // "rhythm@5.739e-5@1e-3", and last ":" and a training precision (float32 unless given), e.g.
-// "paper:bfloat16". The "oracle" row ranks the held-out loops by the listener's own
-// P(like): the best AUC any critic could reach against its noisy verdicts. With --prior_ratings=N
-// each recipe also runs starting from a critic pre-trained on N ratings from every other
-// catalogued taste (a " + prior" row; see PriorState).
+// "paper:bfloat16". Recipes joined by "+" are an ensemble: each member trains on the same ratings
+// and the scores are their mean P(like). The "oracle" row ranks the held-out loops by the
+// listener's own P(like): the best AUC any critic could reach against its noisy verdicts. With
+// --prior_ratings=N each recipe also runs starting from a critic pre-trained on N ratings from
+// every other catalogued taste (a " + prior" row; see PriorState).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -107,6 +108,34 @@ double SpearmanCorrelation(const std::vector<double>& a, const std::vector<doubl
     db += (rb[i] - mean) * (rb[i] - mean);
   }
   return da > 0 && db > 0 ? num / std::sqrt(da * db) : 0;
+}
+
+struct Recipe {
+  dd::critic::CriticConfig config;
+  dd::critic::TrainingPrecision precision = dd::critic::TrainingPrecision::kFloat32;
+};
+
+// "paper" or "rhythm", then "@" Adam rate, then (rhythm) "@" the branch's rate, then ":" precision.
+std::optional<Recipe> ParseRecipe(const std::string& text, int minibatches, uint64_t seed,
+                                  std::string* error) {
+  Recipe recipe;
+  recipe.config.seed = seed;
+  recipe.config.minibatches_per_rating = minibatches;
+  const std::vector<std::string> with_precision = absl::StrSplit(text, ':');
+  const std::vector<std::string> parts = absl::StrSplit(with_precision[0], '@');
+  if (parts[0] != "paper" && parts[0] != "rhythm") {
+    *error =
+        "unknown recipe " + text + ": paper or rhythm[@learning_rate[@rhythm_rate]][:precision]";
+    return std::nullopt;
+  }
+  const auto precision = dd::critic::ParseTrainingPrecision(
+      with_precision.size() > 1 ? with_precision[1] : "float32", "cpu", error);
+  if (!precision) return std::nullopt;
+  recipe.precision = *precision;
+  recipe.config.rhythm_branch = parts[0] == "rhythm";
+  if (parts.size() > 1) recipe.config.learning_rate = std::stod(parts[1]);
+  if (parts.size() > 2) recipe.config.rhythm_learning_rate = std::stod(parts[2]);
+  return recipe;
 }
 
 // A critic pre-trained on other listeners (the paper's section 6): every catalogued taste but
@@ -213,50 +242,49 @@ int main(int argc, char** argv) {
                   Auc(probabilities, verdicts));
     }
     for (const std::string& recipe : recipes) {
-      dd::critic::CriticConfig config;
-      config.seed = seed;
-      config.minibatches_per_rating = minibatches;
-      const std::vector<std::string> with_precision = absl::StrSplit(recipe, ':');
-      const std::vector<std::string> parts = absl::StrSplit(with_precision[0], '@');
-      if (parts[0] != "paper" && parts[0] != "rhythm") {
-        std::fprintf(stderr, "unknown recipe %s: paper or rhythm[@learning_rate][:precision]\n",
-                     recipe.c_str());
-        return 1;
+      std::vector<Recipe> members;
+      for (const absl::string_view member : absl::StrSplit(recipe, '+')) {
+        std::string error;
+        auto parsed = ParseRecipe(std::string(member), minibatches, seed, &error);
+        if (!parsed) {
+          std::fprintf(stderr, "%s\n", error.c_str());
+          return 1;
+        }
+        members.push_back(*parsed);
       }
-      std::string error;
-      const auto precision = dd::critic::ParseTrainingPrecision(
-          with_precision.size() > 1 ? with_precision[1] : "float32", "cpu", &error);
-      if (!precision) {
-        std::fprintf(stderr, "%s\n", error.c_str());
-        return 1;
-      }
-      config.rhythm_branch = parts[0] == "rhythm";
-      if (parts.size() > 1) config.learning_rate = std::stod(parts[1]);
-      if (parts.size() > 2) config.rhythm_learning_rate = std::stod(parts[2]);
       std::vector<bool> variants = {false};
       if (prior_ratings > 0) variants.push_back(true);
       for (const bool with_prior : variants) {
         // Same listener stream and critic seed for every recipe: only the recipe differs.
         dd::listeners::Listener listener(*taste, *calibrated, seed ^ 0x11573);
-        std::unique_ptr<dd::critic::Critic> critic;
-        if (with_prior) {
-          const auto prior = PriorState(name, prior_ratings, prior_minibatches, config, *precision,
-                                        renderer, *generator, calibration_heard, seed);
-          if (prior)
-            critic = dd::critic::Critic::Restore(config, "cpu", *prior, {}, &error, *precision);
-        } else {
-          critic = dd::critic::Critic::Create(config, "cpu", &error, *precision);
-        }
-        if (!critic) {
-          std::fprintf(stderr, "%s: cannot make the critic %s\n", recipe.c_str(), error.c_str());
-          return 1;
+        std::vector<std::unique_ptr<dd::critic::Critic>> critics;
+        for (const Recipe& member : members) {
+          std::string error;
+          std::unique_ptr<dd::critic::Critic> critic;
+          if (with_prior) {
+            const auto prior =
+                PriorState(name, prior_ratings, prior_minibatches, member.config, member.precision,
+                           renderer, *generator, calibration_heard, seed);
+            if (prior) {
+              critic = dd::critic::Critic::Restore(member.config, "cpu", *prior, {}, &error,
+                                                   member.precision);
+            }
+          } else {
+            critic = dd::critic::Critic::Create(member.config, "cpu", &error, member.precision);
+          }
+          if (!critic) {
+            std::fprintf(stderr, "%s: cannot make the critic %s\n", recipe.c_str(), error.c_str());
+            return 1;
+          }
+          critics.push_back(std::move(critic));
         }
         int liked = 0;
         const auto start = std::chrono::steady_clock::now();
         for (const HeardClip& c : training) {
           const bool likes = listener.Likes(c.heard);
           liked += likes;
-          critic->AddRatingAndTrain(c.clip, likes);
+          for (auto& critic : critics)
+            critic->AddRatingAndTrain(c.clip, likes);
         }
         const double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -264,7 +292,10 @@ int main(int argc, char** argv) {
         std::vector<bool> verdicts;
         std::vector<double> score_values, probabilities;
         for (const HeardClip& c : test) {
-          scores.push_back(critic->Score(c.clip.data(), 1)[0]);
+          float mean = 0;
+          for (auto& critic : critics)
+            mean += critic->Score(c.clip.data(), 1)[0] / static_cast<float>(critics.size());
+          scores.push_back(mean);
           verdicts.push_back(listener.Likes(c.heard));
           score_values.push_back(scores.back());
           probabilities.push_back(listener.LikeProbability(c.heard));
