@@ -6,14 +6,9 @@
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
-namespace dd::critic {
+#include "common/random/rng.h"
 
-uint64_t SplitMix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
+namespace dd::critic {
 
 uint64_t DrawSeed(at::Generator& generator) {
   return static_cast<uint64_t>(torch::randint(std::numeric_limits<int64_t>::max(), {1}, generator,
@@ -34,7 +29,7 @@ at::Tensor CounterNormal(c10::IntArrayRef sizes, uint64_t seed) {
   at::parallel_for(0, pairs, 8192, [&](int64_t begin, int64_t end) {
     constexpr float kTwoToMinus32 = 1.0f / 4294967296.0f;
     for (int64_t i = begin; i < end; ++i) {
-      const uint64_t bits = SplitMix64(seed + static_cast<uint64_t>(i));
+      const uint64_t bits = Rng::SplitMix(seed + static_cast<uint64_t>(i));
       // (0, 1]: the radius takes a log, which 0 would make infinite.
       radius_out[i] = (static_cast<float>(bits >> 40) + 1.0f) * (1.0f / 16777216.0f);
       angle_out[i] = static_cast<float>(bits & 0xffffffffULL) * kTwoToMinus32;

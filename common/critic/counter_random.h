@@ -1,4 +1,4 @@
-// Random numbers from a counter-based stream: value i is a hash (SplitMix64) of seed + i, so big
+// Random numbers from a counter-based stream: value i is a hash (Rng::SplitMix) of seed + i, so big
 // tensors fill in parallel and come out the same whatever the thread count. One 64-bit seed per
 // tensor is drawn from the critic's own generator, which keeps training reproducible. LibTorch's
 // seeded CPU draws are serial: its randn took 4.8 ms for one minibatch's noise, ~10% of a
@@ -15,8 +15,6 @@ class Tensor;
 }
 
 namespace dd::critic {
-
-uint64_t SplitMix64(uint64_t x);
 
 // A 64-bit seed for one counter-based tensor, from `generator`.
 uint64_t DrawSeed(at::Generator& generator);

@@ -10,6 +10,7 @@
 #include <torch/torch.h>
 
 #include "common/critic/counter_random.h"
+#include "common/random/rng.h"
 
 namespace dd::critic {
 namespace {
@@ -49,7 +50,7 @@ void FillDropoutMask(Element* out, int64_t size, uint64_t seed, double p) {
   const int64_t words = (size + 3) / 4;
   at::parallel_for(0, words, 4096, [&](int64_t begin, int64_t end) {
     for (int64_t word = begin; word < end; ++word) {
-      uint64_t bits = SplitMix64(seed + static_cast<uint64_t>(word));
+      uint64_t bits = Rng::SplitMix(seed + static_cast<uint64_t>(word));
       const int64_t base = word * 4;
       const int64_t n = std::min<int64_t>(4, size - base);
       for (int64_t k = 0; k < n; ++k, bits >>= 16) {
