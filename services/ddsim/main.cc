@@ -61,6 +61,9 @@ ABSL_FLAG(int, phase1_critic_lag, -1,
           "SessionOptions.phase1_critic_lag (0 or 1); -1 = the service's default.");
 ABSL_FLAG(uint32_t, max_steps, 0,
           "Phase II sampler step cap per loop; 0 = the service's default (500).");
+ABSL_FLAG(double, phase2_threshold, 0,
+          "Phase II: the critic's P(like) a loop must reach (SamplerOptions.threshold); 0 = the "
+          "service's default (the paper's 0.95).");
 ABSL_FLAG(double, like_rate, 0.37, "Share of random loops each listener likes.");
 ABSL_FLAG(double, decision_noise, 0.25,
           "Listener randomness: sigmoid width in standard deviations of its preference.");
@@ -113,6 +116,9 @@ v1::SessionOptions SessionOptionsFromFlags(uint64_t seed) {
     options.set_phase1_critic_lag(static_cast<uint32_t>(lag));
   }
   if (uint32_t n = absl::GetFlag(FLAGS_max_steps)) options.mutable_sampler()->set_max_steps(n);
+  if (double t = absl::GetFlag(FLAGS_phase2_threshold); t > 0) {
+    options.mutable_sampler()->set_threshold(t);
+  }
   options.set_seed(seed);
   return options;
 }

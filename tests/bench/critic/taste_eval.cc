@@ -28,14 +28,14 @@
 #include "tests/bench/bench_flags.h"
 
 #include "absl/strings/str_split.h"
-#include "common/critic/critic.h"
-#include "common/listeners/listener.h"
-#include "common/pattern/generation.h"
-#include "common/render/steady_clip.h"
 #include "common/samples/sample_library.h"
-#include "tests/support/test_support.h"
+#include "tests/bench/critic/eval_support.h"
 
 namespace {
+
+using dd::eval::HeardClip;
+using dd::eval::RandomClips;
+using dd::eval::Recipe;
 
 constexpr char kUsage[] =
     "[--samples=DIR] [--tastes=a,b] [--ratings=80] [--held_out=200] [--minibatches=10] "
@@ -44,35 +44,6 @@ constexpr char kUsage[] =
 
 std::string Flag(int argc, char** argv, const std::string& name, const std::string& fallback) {
   return dd::bench::Flag(argc, argv, name, fallback, kUsage);
-}
-
-struct HeardClip {
-  std::vector<float> clip;  // What the critic hears: the steady-state bar.
-  dd::listeners::HeardLoop heard;
-};
-
-std::vector<HeardClip> RandomClips(const dd::Renderer& renderer,
-                                   const dd::PatternGenerator& generator, int count, dd::Rng& rng) {
-  std::vector<HeardClip> clips;
-  while (static_cast<int>(clips.size()) < count) {
-    const dd::Pattern pattern = generator.Random(rng);
-    auto clip = dd::RenderSteadyClip(renderer, pattern, dd::critic::kClipFrames);
-    if (!clip.ok()) continue;
-    auto features =
-        dd::listeners::ComputeLoopFeatures(*clip, pattern.steps(), dd::critic::kClipSampleRate);
-    if (!features.ok()) continue;
-    HeardClip heard{std::move(*clip), {std::move(*features), {}}};
-    for (int t = 0; t < pattern.num_tracks(); ++t) {
-      for (int s = 0; s < pattern.steps(); ++s) {
-        if (pattern.velocity(t, s) > 0) {
-          heard.heard.sample_ids.push_back(pattern.track(t).sample_id);
-          break;
-        }
-      }
-    }
-    clips.push_back(std::move(heard));
-  }
-  return clips;
 }
 
 // P(score of a liked loop > score of a disliked one), ties counting half.
@@ -108,34 +79,6 @@ double SpearmanCorrelation(const std::vector<double>& a, const std::vector<doubl
     db += (rb[i] - mean) * (rb[i] - mean);
   }
   return da > 0 && db > 0 ? num / std::sqrt(da * db) : 0;
-}
-
-struct Recipe {
-  dd::critic::CriticConfig config;
-  dd::critic::TrainingPrecision precision = dd::critic::TrainingPrecision::kFloat32;
-};
-
-// "paper" or "rhythm", then "@" Adam rate, then (rhythm) "@" the branch's rate, then ":" precision.
-std::optional<Recipe> ParseRecipe(const std::string& text, int minibatches, uint64_t seed,
-                                  std::string* error) {
-  Recipe recipe;
-  recipe.config.seed = seed;
-  recipe.config.minibatches_per_rating = minibatches;
-  const std::vector<std::string> with_precision = absl::StrSplit(text, ':');
-  const std::vector<std::string> parts = absl::StrSplit(with_precision[0], '@');
-  if (parts[0] != "paper" && parts[0] != "rhythm") {
-    *error =
-        "unknown recipe " + text + ": paper or rhythm[@learning_rate[@rhythm_rate]][:precision]";
-    return std::nullopt;
-  }
-  const auto precision = dd::critic::ParseTrainingPrecision(
-      with_precision.size() > 1 ? with_precision[1] : "float32", "cpu", error);
-  if (!precision) return std::nullopt;
-  recipe.precision = *precision;
-  recipe.config.rhythm_branch = parts[0] == "rhythm";
-  if (parts.size() > 1) recipe.config.learning_rate = std::stod(parts[1]);
-  if (parts.size() > 2) recipe.config.rhythm_learning_rate = std::stod(parts[2]);
-  return recipe;
 }
 
 // A critic pre-trained on other listeners (the paper's section 6): every catalogued taste but
@@ -180,8 +123,7 @@ std::optional<dd::critic::CriticState> PriorState(
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string samples = Flag(argc, argv, "samples", "");
-  if (samples.empty()) samples = dd::testing::DefaultKitDir().string();
+  const std::string samples = Flag(argc, argv, "samples", "");
   const int ratings = std::stoi(Flag(argc, argv, "ratings", "80"));
   const int held_out = std::stoi(Flag(argc, argv, "held_out", "200"));
   const int minibatches = std::stoi(Flag(argc, argv, "minibatches", "10"));
@@ -194,18 +136,10 @@ int main(int argc, char** argv) {
   const int prior_minibatches = std::stoi(Flag(argc, argv, "prior_minibatches", "2"));
   dd::critic::ConfigureCpuRuntime(std::stoi(Flag(argc, argv, "threads", "0")));
 
-  auto library = dd::SampleLibrary::Load(samples);
-  if (!library.ok() || (*library)->samples().empty()) {
-    std::fprintf(stderr, "cannot load samples from %s\n", samples.c_str());
-    return 1;
-  }
-  const dd::Renderer renderer(*library);
-  auto pool = dd::SelectSamplePool((*library)->ids(), {}, {}, {}, false);
-  auto generator = dd::PatternGenerator::Create({}, *pool);
-  if (!pool.ok() || !generator.ok()) {
-    std::fprintf(stderr, "no usable sample pool\n");
-    return 1;
-  }
+  auto kit = dd::eval::LoadKit(samples);
+  if (!kit) return 1;
+  const dd::Renderer& renderer = kit->renderer;
+  const dd::PatternGenerator* generator = &kit->generator;
   dd::Rng rng(seed);
   const std::vector<HeardClip> calibration = RandomClips(renderer, *generator, 200, rng);
   const std::vector<HeardClip> training = RandomClips(renderer, *generator, ratings, rng);
@@ -215,7 +149,7 @@ int main(int argc, char** argv) {
     calibration_heard.push_back(c.heard);
 
   std::printf("samples %s, %d random training loops, %d held out, %d minibatches per rating\n",
-              samples.c_str(), ratings, held_out, minibatches);
+              kit->folder.c_str(), ratings, held_out, minibatches);
   std::printf(
       "| taste | recipe | liked in training | AUC (held-out verdicts) | Spearman vs "
       "P(like) | train s |\n|---|---|---|---|---|---|\n");
@@ -242,15 +176,11 @@ int main(int argc, char** argv) {
                   Auc(probabilities, verdicts));
     }
     for (const std::string& recipe : recipes) {
-      std::vector<Recipe> members;
-      for (const absl::string_view member : absl::StrSplit(recipe, '+')) {
-        std::string error;
-        auto parsed = ParseRecipe(std::string(member), minibatches, seed, &error);
-        if (!parsed) {
-          std::fprintf(stderr, "%s\n", error.c_str());
-          return 1;
-        }
-        members.push_back(*parsed);
+      std::string error;
+      const auto members = dd::eval::ParseEnsemble(recipe, minibatches, seed, &error);
+      if (!members) {
+        std::fprintf(stderr, "%s\n", error.c_str());
+        return 1;
       }
       std::vector<bool> variants = {false};
       if (prior_ratings > 0) variants.push_back(true);
@@ -258,7 +188,7 @@ int main(int argc, char** argv) {
         // Same listener stream and critic seed for every recipe: only the recipe differs.
         dd::listeners::Listener listener(*taste, *calibrated, seed ^ 0x11573);
         std::vector<std::unique_ptr<dd::critic::Critic>> critics;
-        for (const Recipe& member : members) {
+        for (const Recipe& member : *members) {
           std::string error;
           std::unique_ptr<dd::critic::Critic> critic;
           if (with_prior) {
