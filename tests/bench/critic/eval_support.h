@@ -24,7 +24,8 @@ struct Kit {
   PatternGenerator generator;
 };
 
-// `folder`, or the default kit when empty; nullopt (after printing why) when it has no usable sample.
+// `folder`, or the default kit when empty; nullopt (after printing why) when it has no usable
+// sample.
 std::optional<Kit> LoadKit(std::string folder);
 
 struct HeardClip {

@@ -227,9 +227,9 @@ int main(int argc, char** argv) {
       improved += f > i;
     }
     const dd::stats::Interval final_mean = dd::stats::MeanInterval(final);
-    std::printf("| %s | %zu | %.3f | %.3f [%.3f, %.3f] | %d of %zu |\n", key.c_str(),
-                thetas.size(), dd::stats::MeanInterval(init).estimate, final_mean.estimate,
-                final_mean.low, final_mean.high, improved, thetas.size());
+    std::printf("| %s | %zu | %.3f | %.3f [%.3f, %.3f] | %d of %zu |\n", key.c_str(), thetas.size(),
+                dd::stats::MeanInterval(init).estimate, final_mean.estimate, final_mean.low,
+                final_mean.high, improved, thetas.size());
   }
   return 0;
 }
