@@ -12,11 +12,11 @@
 // A recipe is "paper" or "rhythm" (CriticConfig::rhythm_branch), optionally with "@" and an Adam
 // learning rate, e.g. "rhythm@2e-4", and for rhythm a second "@" and the branch's own rate, e.g.
 // "rhythm@5.739e-5@1e-3", and last ":" and a training precision (float32 unless given), e.g.
-// "paper:bfloat16". Recipes joined by "+" are an ensemble: each member trains on the same ratings
-// and the scores are their mean P(like). The "oracle" row ranks the held-out loops by the
-// listener's own P(like): the best AUC any critic could reach against its noisy verdicts. With
-// --prior_ratings=N each recipe also runs starting from a critic pre-trained on N ratings from
-// every other catalogued taste (a " + prior" row; see PriorState).
+// "paper:bfloat16". Recipes joined by "+" are an ensemble: each member (member m seeded seed + m)
+// trains on the same ratings and the scores are their mean P(like). The "oracle" row ranks the
+// held-out loops by the listener's own P(like): the best AUC any critic could reach against its
+// noisy verdicts. With --prior_ratings=N each recipe also runs starting from a critic pre-trained
+// on N ratings from every other catalogued taste (a " + prior" row; see PriorState).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
