@@ -94,15 +94,24 @@ std::optional<std::vector<Recipe>> ParseEnsemble(const std::string& text, int mi
   return members;
 }
 
-std::vector<std::unique_ptr<critic::Critic>> CreateCritics(const std::vector<Recipe>& members,
-                                                           std::string* error) {
-  std::vector<std::unique_ptr<critic::Critic>> critics;
+Critics CreateCritics(const std::vector<Recipe>& members, std::string* error) {
+  Critics critics;
   for (const Recipe& member : members) {
     auto critic = critic::Critic::Create(member.config, "cpu", error, member.precision);
     if (!critic) return {};
     critics.push_back(std::move(critic));
   }
   return critics;
+}
+
+std::vector<double> MeanScores(const Critics& critics, const float* clips, int64_t count) {
+  std::vector<double> mean(static_cast<size_t>(count), 0.0);
+  for (const auto& critic : critics) {
+    const std::vector<float> scores = critic->Score(clips, count);
+    for (size_t i = 0; i < mean.size(); ++i)
+      mean[i] += scores[i] / static_cast<double>(critics.size());
+  }
+  return mean;
 }
 
 absl::StatusOr<std::vector<double>> EnsembleScorer::Score(absl::Span<const Pattern> patterns) {
@@ -114,14 +123,7 @@ absl::StatusOr<std::vector<double>> EnsembleScorer::Score(absl::Span<const Patte
     if (!clip.ok()) return clip.status();
     std::copy(clip->begin(), clip->end(), clips_.begin() + static_cast<std::ptrdiff_t>(i * frames));
   }
-  std::vector<double> mean(patterns.size(), 0.0);
-  for (critic::Critic* critic : critics_) {
-    const std::vector<float> scores =
-        critic->Score(clips_.data(), static_cast<int64_t>(patterns.size()));
-    for (size_t i = 0; i < mean.size(); ++i)
-      mean[i] += scores[i] / static_cast<double>(critics_.size());
-  }
-  return mean;
+  return MeanScores(critics_, clips_.data(), static_cast<int64_t>(patterns.size()));
 }
 
 }  // namespace dd::eval

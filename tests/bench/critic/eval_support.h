@@ -53,21 +53,26 @@ std::optional<Recipe> ParseRecipe(const std::string& text, int minibatches, uint
 // Member m has the critic seed seed + m.
 std::optional<std::vector<Recipe>> ParseEnsemble(const std::string& text, int minibatches,
                                                  uint64_t seed, std::string* error);
-// One fresh critic per member; empty (with *error) when one cannot be made.
-std::vector<std::unique_ptr<critic::Critic>> CreateCritics(const std::vector<Recipe>& members,
-                                                           std::string* error);
+using Critics = std::vector<std::unique_ptr<critic::Critic>>;
 
-// The mean P(like) of an ensemble of critics, each clip rendered as the critic service hears it.
+// One fresh critic per member; empty (with *error) when one cannot be made.
+Critics CreateCritics(const std::vector<Recipe>& members, std::string* error);
+
+// The ensemble's P(like) for `count` clips stored back to back: the mean over its critics.
+std::vector<double> MeanScores(const Critics& critics, const float* clips, int64_t count);
+
+// MeanScores behind the samplers' interface, each pattern rendered as the critic service hears it.
 class EnsembleScorer final : public PatternScorer {
  public:
-  EnsembleScorer(const Renderer& renderer, std::vector<critic::Critic*> critics)
-      : renderer_(renderer), critics_(std::move(critics)) {}
+  // Neither is owned; both must outlive the scorer.
+  EnsembleScorer(const Renderer& renderer, const Critics& critics)
+      : renderer_(renderer), critics_(critics) {}
 
   absl::StatusOr<std::vector<double>> Score(absl::Span<const Pattern> patterns) override;
 
  private:
   const Renderer& renderer_;
-  std::vector<critic::Critic*> critics_;
+  const Critics& critics_;
   std::vector<float> clips_;
 };
 

@@ -164,21 +164,16 @@ int main(int argc, char** argv) {
       for (const std::string& recipe : recipes) {
         std::string error;
         const auto members = dd::eval::ParseEnsemble(recipe, minibatches, listener_seed, &error);
-        auto critics = members ? dd::eval::CreateCritics(*members, &error)
-                               : std::vector<std::unique_ptr<dd::critic::Critic>>{};
-        auto initial_critics = members ? dd::eval::CreateCritics(*members, &error)
-                                       : std::vector<std::unique_ptr<dd::critic::Critic>>{};
+        const dd::eval::Critics critics =
+            members ? dd::eval::CreateCritics(*members, &error) : dd::eval::Critics{};
+        const dd::eval::Critics initial_critics =
+            members ? dd::eval::CreateCritics(*members, &error) : dd::eval::Critics{};
         if (critics.empty() || initial_critics.empty()) {
           std::fprintf(stderr, "%s: %s\n", recipe.c_str(), error.c_str());
           return 1;
         }
-        std::vector<dd::critic::Critic*> trained, untrained;
-        for (size_t m = 0; m < critics.size(); ++m) {
-          trained.push_back(critics[m].get());
-          untrained.push_back(initial_critics[m].get());
-        }
-        dd::eval::EnsembleScorer scorer(renderer, trained);
-        dd::eval::EnsembleScorer initial_scorer(renderer, untrained);
+        dd::eval::EnsembleScorer scorer(renderer, critics);
+        dd::eval::EnsembleScorer initial_scorer(renderer, initial_critics);
         // Same listener stream and sampling seeds for every recipe: only the recipe differs.
         dd::listeners::Listener listener(*taste, *calibrated, listener_seed);
         const auto start = std::chrono::steady_clock::now();
@@ -194,7 +189,7 @@ int main(int argc, char** argv) {
           if (!heard) return 1;
           const bool likes = listener.Likes(heard->heard);
           liked += likes;
-          for (auto& critic : critics)
+          for (const auto& critic : critics)
             critic->AddRatingAndTrain(heard->clip, likes);
         }
         for (const PhaseTwoSetting& setting : settings) {

@@ -187,7 +187,7 @@ int main(int argc, char** argv) {
       for (const bool with_prior : variants) {
         // Same listener stream and critic seed for every recipe: only the recipe differs.
         dd::listeners::Listener listener(*taste, *calibrated, seed ^ 0x11573);
-        std::vector<std::unique_ptr<dd::critic::Critic>> critics;
+        dd::eval::Critics critics;
         for (const Recipe& member : *members) {
           std::string error;
           std::unique_ptr<dd::critic::Critic> critic;
@@ -222,10 +222,7 @@ int main(int argc, char** argv) {
         std::vector<bool> verdicts;
         std::vector<double> score_values, probabilities;
         for (const HeardClip& c : test) {
-          float mean = 0;
-          for (auto& critic : critics)
-            mean += critic->Score(c.clip.data(), 1)[0] / static_cast<float>(critics.size());
-          scores.push_back(mean);
+          scores.push_back(static_cast<float>(dd::eval::MeanScores(critics, c.clip.data(), 1)[0]));
           verdicts.push_back(listener.Likes(c.heard));
           score_values.push_back(scores.back());
           probabilities.push_back(listener.LikeProbability(c.heard));
