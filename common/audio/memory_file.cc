@@ -40,8 +40,14 @@ sf_count_t Write(const void* source, sf_count_t count, void* user_data) {
   MemoryFile& file = Self(user_data);
   if (count <= 0) return 0;
   const auto end = static_cast<size_t>(file.position + count);
-  if (end > file.bytes.size()) file.bytes.resize(end);
-  std::memcpy(file.bytes.data() + file.position, source, static_cast<size_t>(count));
+  if (static_cast<size_t>(file.position) == file.bytes.size()) {
+    // The common case, writing at the end: append, as resize would zero what memcpy overwrites
+    // (an eighth of the time of encoding a 9 s loop).
+    file.bytes.append(static_cast<const char*>(source), static_cast<size_t>(count));
+  } else {
+    if (end > file.bytes.size()) file.bytes.resize(end);
+    std::memcpy(file.bytes.data() + file.position, source, static_cast<size_t>(count));
+  }
   file.position += count;
   return count;
 }

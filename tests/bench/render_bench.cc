@@ -1,8 +1,10 @@
 // Render throughput over a real sample collection: 4-repeat loops (9 s) as a listener hears
 // them, the steady-state bar the critic hears, and WAV encoding.
-//   build/tests/bench/dd_render_bench [--samples=DIR]   (default: ../shared/drum-samples)
+//   build/tests/dd_render_bench [--samples=DIR] [--patterns=N]
+//   (defaults: ../shared/drum-samples, 256 loops)
 #include <benchmark/benchmark.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <vector>
@@ -22,6 +24,10 @@ struct Fixture {
 };
 
 std::string g_samples_dir;
+// Distinct random loops the benchmarks cycle through. 256 draw on the whole collection, so most
+// renders find their four samples out of cache, as a service's renders do; a few (e.g. 1 or 16)
+// keep them in cache, to separate the cost of fetching samples from the cost of mixing them.
+int g_patterns = 256;
 
 const Fixture& GetFixture() {
   static const Fixture* fixture = [] {
@@ -48,8 +54,22 @@ const Fixture& GetFixture() {
     auto pool = SelectSamplePool(f->library->ids(), {}, {}, {}, false);
     auto generator = PatternGenerator::Create({}, *pool);
     Rng rng(1);
-    for (int i = 0; i < 256; ++i)
+    for (int i = 0; i < g_patterns; ++i)
       f->patterns.push_back(generator->Random(rng));
+    // The mixing work per loop: every hit adds its whole sample once (the folded mix plays the
+    // repeats from one bar's mix), so a bar's hits times their samples' frames.
+    double mixed_frames = 0;
+    for (const Pattern& pattern : f->patterns) {
+      for (int t = 0; t < pattern.num_tracks(); ++t) {
+        const Sample* sample = f->library->Find(pattern.track(t).sample_id);
+        for (int k = 0; k < pattern.steps(); ++k)
+          mixed_frames +=
+              pattern.velocity(t, k) > 0.0f ? static_cast<double>(sample->pcm.size()) : 0;
+      }
+    }
+    std::cerr << "loops: " << f->patterns.size() << " random 16x4 loops, "
+              << mixed_frames / static_cast<double>(f->patterns.size())
+              << " sample frames mixed per loop\n";
     return f;
   }();
   return *fixture;
@@ -132,6 +152,13 @@ BENCHMARK(BM_RenderAndEncodeWav);
 int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (std::strncmp(argv[i], "--samples=", 10) == 0) dd::g_samples_dir = argv[i] + 10;
+    if (std::strncmp(argv[i], "--patterns=", 11) == 0) {
+      dd::g_patterns = std::atoi(argv[i] + 11);
+      if (dd::g_patterns < 1) {
+        std::cerr << "--patterns must be a positive number of loops\n";
+        return 2;
+      }
+    }
   }
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

@@ -1,6 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "common/audio/audio_constants.h"
 #include "common/audio/decode.h"
@@ -67,6 +72,15 @@ TEST(CodecTest, FlacRoundTripIsLosslessAt16Bits) {
     ASSERT_EQ(decoded->mono[i], expected[i]) << i;
 }
 
+// FloatToPcm16 and each of its versions this CPU can run.
+std::vector<std::pair<std::string, void (*)(const float*, int16_t*, int64_t)>> Pcm16Converters() {
+  std::vector<std::pair<std::string, void (*)(const float*, int16_t*, int64_t)>> converters = {
+      {"FloatToPcm16", FloatToPcm16}, {"scalar", internal::FloatToPcm16Scalar}};
+  if (internal::CpuHasAvx2()) converters.emplace_back("avx2", internal::FloatToPcm16Avx2);
+  if (internal::CpuHasAvx512()) converters.emplace_back("avx512", internal::FloatToPcm16Avx512);
+  return converters;
+}
+
 // Round half to even at 1/32768 per step, clamped to the 16-bit range, across the vector loop
 // and its remainder.
 TEST(Pcm16Test, RoundsToNearestAndClamps) {
@@ -78,9 +92,40 @@ TEST(Pcm16Test, RoundsToNearestAndClamps) {
   const std::vector<int16_t> expected = {0,    32767,  -32768, 16384,  0,      2,     -2,
                                          2,    0,      32767,  32767,  -32768, 32767, 0,
                                          8192, -24576, 32735,  -32735, 7};
-  std::vector<int16_t> out(in.size());
-  FloatToPcm16(in.data(), out.data(), static_cast<int64_t>(in.size()));
-  EXPECT_EQ(out, expected);
+  for (const auto& [name, convert] : Pcm16Converters()) {
+    std::vector<int16_t> out(in.size());
+    convert(in.data(), out.data(), static_cast<int64_t>(in.size()));
+    EXPECT_EQ(out, expected) << name;
+  }
+}
+
+// Every version against the definition, sample by sample, over many values: random ones, exact
+// ties (k + 0.5 steps) of both parities and signs, values beyond full scale and beyond the range
+// of a 32-bit integer.
+TEST(Pcm16Test, EveryVersionEqualsTheDefinitionEverywhere) {
+  std::mt19937 random(5);
+  std::uniform_real_distribution<float> value(-1.2f, 1.2f);
+  std::uniform_int_distribution<int> step(-32768, 32767);
+  std::vector<float> in(4099);
+  for (size_t i = 0; i < in.size(); ++i) {
+    in[i] = i % 3 == 0 ? (static_cast<float>(step(random)) + 0.5f) / 32768.0f : value(random);
+  }
+  in[100] = 1e30f;
+  in[101] = -1e30f;
+  int ties = 0;
+  for (float x : in) {
+    const double scaled = static_cast<double>(x) * 32768.0;
+    ties += scaled == std::floor(scaled) + 0.5 ? 1 : 0;
+  }
+  EXPECT_GT(ties, 1000);
+  for (const auto& [name, convert] : Pcm16Converters()) {
+    std::vector<int16_t> out(in.size());
+    convert(in.data(), out.data(), static_cast<int64_t>(in.size()));
+    for (size_t i = 0; i < in.size(); ++i) {
+      const double scaled = std::clamp(static_cast<double>(in[i]) * 32768.0, -32768.0, 32767.0);
+      ASSERT_EQ(out[i], static_cast<int16_t>(std::nearbyint(scaled))) << name << " sample " << i;
+    }
+  }
 }
 
 TEST(CodecTest, OggVorbisKeepsLengthAndPitch) {
