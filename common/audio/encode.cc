@@ -28,22 +28,11 @@ sf_count_t WritePcm16(SNDFILE* file, absl::Span<const float> mono) {
   return written;
 }
 
-}  // namespace
-
-std::string_view MimeType(AudioEncoding encoding) {
-  switch (encoding) {
-    case AudioEncoding::kWav16:
-      return "audio/wav";
-    case AudioEncoding::kFlac16:
-      return "audio/flac";
-    case AudioEncoding::kOggVorbis:
-      return "audio/ogg";
-  }
-  return "application/octet-stream";
-}
-
-absl::StatusOr<std::string> EncodeAudio(absl::Span<const float> mono, int sample_rate,
-                                        AudioEncoding encoding) {
+// Opens an in-memory encoder for `encoding`, lets `write` put `frames` frames into it, and
+// returns the finished file.
+template <typename WriteFrames>
+absl::StatusOr<std::string> Encode(int sample_rate, AudioEncoding encoding, size_t frames,
+                                   WriteFrames write) {
   if (sample_rate <= 0) return absl::InvalidArgumentError("sample rate must be positive");
   SF_INFO info{};
   info.samplerate = sample_rate;
@@ -60,7 +49,7 @@ absl::StatusOr<std::string> EncodeAudio(absl::Span<const float> mono, int sample
       break;
   }
   internal::MemoryFile memory;
-  memory.bytes.reserve(mono.size() * 2 + 64);
+  memory.bytes.reserve(frames * 2 + 64);
   SNDFILE* file = sf_open_virtual(&internal::MemoryFileIo(), SFM_WRITE, &info, &memory);
   if (file == nullptr) {
     return absl::InternalError(absl::StrCat("cannot open encoder: ", sf_strerror(nullptr)));
@@ -70,13 +59,10 @@ absl::StatusOr<std::string> EncodeAudio(absl::Span<const float> mono, int sample
     double quality = 0.6;
     sf_command(file, SFC_SET_VBR_ENCODING_QUALITY, &quality, sizeof(quality));
   }
-  const auto frames = static_cast<sf_count_t>(mono.size());
-  const sf_count_t written = encoding == AudioEncoding::kOggVorbis
-                                 ? (mono.empty() ? 0 : sf_writef_float(file, mono.data(), frames))
-                                 : WritePcm16(file, mono);
+  const sf_count_t written = frames == 0 ? 0 : write(file);
   const std::string write_error = sf_strerror(file);
   const int close_error = sf_close(file);
-  if (written != frames) {
+  if (written != static_cast<sf_count_t>(frames)) {
     return absl::InternalError(
         absl::StrCat("encoder wrote ", written, " of ", frames, " frames: ", write_error));
   }
@@ -85,6 +71,40 @@ absl::StatusOr<std::string> EncodeAudio(absl::Span<const float> mono, int sample
         absl::StrCat("encoder failed to finish: ", sf_error_number(close_error)));
   }
   return std::move(memory.bytes);
+}
+
+}  // namespace
+
+std::string_view MimeType(AudioEncoding encoding) {
+  switch (encoding) {
+    case AudioEncoding::kWav16:
+      return "audio/wav";
+    case AudioEncoding::kFlac16:
+      return "audio/flac";
+    case AudioEncoding::kOggVorbis:
+      return "audio/ogg";
+  }
+  return "application/octet-stream";
+}
+
+absl::StatusOr<std::string> EncodeAudio(absl::Span<const float> mono, int sample_rate,
+                                        AudioEncoding encoding) {
+  return Encode(sample_rate, encoding, mono.size(), [&](SNDFILE* file) {
+    return encoding == AudioEncoding::kOggVorbis
+               ? sf_writef_float(file, mono.data(), static_cast<sf_count_t>(mono.size()))
+               : WritePcm16(file, mono);
+  });
+}
+
+absl::StatusOr<std::string> EncodePcm16(absl::Span<const int16_t> mono, int sample_rate,
+                                        AudioEncoding encoding) {
+  if (encoding == AudioEncoding::kOggVorbis) {
+    return absl::InvalidArgumentError(
+        "Ogg Vorbis is encoded from float audio (EncodeAudio), not from 16-bit PCM");
+  }
+  return Encode(sample_rate, encoding, mono.size(), [&](SNDFILE* file) {
+    return sf_writef_short(file, mono.data(), static_cast<sf_count_t>(mono.size()));
+  });
 }
 
 }  // namespace dd

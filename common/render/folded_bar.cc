@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/audio/pcm16.h"
+
 namespace dd::mix {
 namespace {
 
@@ -60,6 +62,9 @@ int64_t MixFoldedBar(std::vector<Segment>& hits, int64_t bar_frames,
   std::vector<float> whole_gains;
   std::vector<const Segment*> partial;
   std::vector<const float*> parts;
+  // 16-bit outputs are summed here in float, then converted while still in L1.
+  thread_local std::vector<float> float_block;
+  float_block.resize(kFoldBlockFrames);
   int64_t clipped = 0;
 
   for (int64_t offset = 0; offset < bar_frames; offset += kFoldBlockFrames) {
@@ -90,24 +95,36 @@ int64_t MixFoldedBar(std::vector<Segment>& hits, int64_t bar_frames,
       const int64_t frames = std::min(count, output.frames - offset);
       const int first = std::max(0, output.first_chunk);
       const int last = std::min(chunks - 1, output.last_chunk);
-      float* out = output.pcm + offset;
+      const bool to_pcm16 = output.pcm16 != nullptr;
       if (first > last) {
-        std::fill(out, out + frames, 0.0f);
+        if (to_pcm16) {
+          std::fill(output.pcm16 + offset, output.pcm16 + offset + frames, int16_t{0});
+        } else {
+          std::fill(output.pcm + offset, output.pcm + offset + frames, 0.0f);
+        }
         continue;
       }
       if (summed != nullptr && std::max(0, summed->first_chunk) == first &&
           std::min(chunks - 1, summed->last_chunk) == last &&
-          std::min(count, summed->frames - offset) == frames) {
-        std::copy(summed->pcm + offset, summed->pcm + offset + frames, out);
+          std::min(count, summed->frames - offset) == frames &&
+          (summed->pcm16 != nullptr) == to_pcm16) {
+        if (to_pcm16) {
+          std::copy(summed->pcm16 + offset, summed->pcm16 + offset + frames, output.pcm16 + offset);
+        } else {
+          std::copy(summed->pcm + offset, summed->pcm + offset + frames, output.pcm + offset);
+        }
         clipped += summed_clipped;
         continue;
       }
+      float* out = to_pcm16 ? float_block.data() : output.pcm + offset;
       parts.clear();
       for (int c = first; c <= last; ++c)
         parts.push_back(chunk_sums.data() + c * kFoldBlockFrames);
       const float peak = SumParts(out, parts.data(), static_cast<int>(parts.size()), frames);
-      summed_clipped = clip && peak > 1.0f ? ClipInPlace(out, frames) : 0;
+      // Clamping first changes no 16-bit sample (FloatToPcm16 clamps too); it counts them.
+      summed_clipped = (clip || to_pcm16) && peak > 1.0f ? ClipInPlace(out, frames) : 0;
       clipped += summed_clipped;
+      if (to_pcm16) FloatToPcm16(out, output.pcm16 + offset, frames);
       summed = &output;
     }
   }

@@ -14,20 +14,23 @@ namespace dd::mix {
 
 // One stretch of output: pcm[i] = sum of chunk c at frame i for c in [first_chunk, last_chunk]
 // (clamped to the chunks that exist; an empty range is silence), i in [0, frames), frames at
-// most one bar.
+// most one bar. When pcm16 is set instead of pcm, the sum is written as 16-bit PCM
+// (FloatToPcm16, which clamps to full scale whatever the clip setting).
 struct FoldedBarOutput {
   float* pcm = nullptr;
   int64_t frames = 0;
   int first_chunk = 0;
   int last_chunk = 0;
+  int16_t* pcm16 = nullptr;
 };
 
 // Chunks that one bar's hits fill: ceil(last frame they reach / bar), at least 1.
 int FoldedChunks(const std::vector<Segment>& hits, int64_t bar_frames);
 
 // Writes every output from `hits`, one bar's hits with first frames counted from the bar's
-// start (they may ring past it). Clamps to [-1, 1] on the way when `clip` is set and returns the
-// frames written beyond full scale (0 otherwise). Sorts `hits` by first frame (stably). Each
+// start (they may ring past it). Clamps float outputs to [-1, 1] on the way when `clip` is set.
+// Returns the output frames beyond full scale: of every output when `clip` is set, of the 16-bit
+// outputs otherwise. Sorts `hits` by first frame (stably). Each
 // frame's sum is taken in a fixed order that depends only on the hits, so every worker renders
 // the same bits.
 int64_t MixFoldedBar(std::vector<Segment>& hits, int64_t bar_frames,

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/audio/audio_constants.h"
+#include "common/audio/pcm16.h"
 #include "common/render/folded_bar.h"
 #include "common/render/mix_kernels.h"
 
@@ -72,21 +73,32 @@ bool HasWholeBars(int steps, double bpm, int repeats) {
   return true;
 }
 
-// Mixes the hits of one bar once and plays the loop from them (see folded_bar.h): every sample
-// frame is read once per render instead of once per repeat, every output frame written once.
-int64_t RenderRepeatedBar(const Pattern& pattern, const std::vector<const Sample*>& samples,
-                          const RenderOptions& options, int64_t total, std::vector<float>& pcm) {
-  const int64_t bar = BarFrames(pattern.steps(), pattern.bpm());
-  pcm.resize(static_cast<size_t>(total));
+// The clip's bars as outputs of the folded mix (see folded_bar.h), written as float to `pcm` or
+// as 16-bit PCM to `pcm16`: bar q of a loop of `repeats` bars hears chunks [q - repeats + 1, q];
+// bars from `repeats` on are the tail.
+std::vector<mix::FoldedBarOutput> LoopBars(float* pcm, int16_t* pcm16, int64_t total, int64_t bar,
+                                           int repeats) {
   std::vector<mix::FoldedBarOutput> bars;
   for (int q = 0; static_cast<int64_t>(q) * bar < total; ++q) {
-    bars.push_back(
-        {pcm.data() + q * bar, std::min(bar, total - q * bar), q - options.repeats + 1, q});
+    mix::FoldedBarOutput output;
+    output.frames = std::min(bar, total - q * bar);
+    output.first_chunk = q - repeats + 1;
+    output.last_chunk = q;
+    if (pcm16 != nullptr) {
+      output.pcm16 = pcm16 + q * bar;
+    } else {
+      output.pcm = pcm + q * bar;
+    }
+    bars.push_back(output);
   }
-  const bool clip = options.peak_policy == PeakPolicy::kClip;
-  const int64_t clipped = mix::MixFoldedBar(
-      HitSegments(pattern, samples, options.mix_gain, 1, kUncut), bar, bars, clip);
-  return clip ? clipped : ApplyPeakPolicy(pcm, options.peak_policy);
+  return bars;
+}
+
+// Frames in a loop of options.repeats bars plus the tail.
+int64_t LoopFrames(const Pattern& pattern, const RenderOptions& options) {
+  const int64_t body =
+      StepStartFrame(static_cast<int64_t>(pattern.steps()) * options.repeats, pattern.bpm());
+  return body + static_cast<int64_t>(std::llround(options.tail_seconds * kSampleRate));
 }
 
 }  // namespace
@@ -144,18 +156,48 @@ absl::Status Renderer::RenderInto(const Pattern& pattern, const RenderOptions& o
   absl::StatusOr<std::vector<const Sample*>> samples = ResolveSamples(pattern);
   if (!samples.ok()) return samples.status();
 
-  const int64_t steps = pattern.steps();
-  const int64_t body = StepStartFrame(steps * options.repeats, pattern.bpm());
-  const auto tail = static_cast<int64_t>(std::llround(options.tail_seconds * kSampleRate));
-  const int64_t total = body + tail;
+  const int64_t total = LoopFrames(pattern, options);
+  out.pcm.resize(static_cast<size_t>(total));
   if (HasWholeBars(pattern.steps(), pattern.bpm(), options.repeats)) {
-    out.clipped_samples = RenderRepeatedBar(pattern, *samples, options, total, out.pcm);
+    // Mixes the hits of one bar once and plays the loop from them: every sample frame is read
+    // once per render instead of once per repeat, every output frame written once.
+    const int64_t bar = BarFrames(pattern.steps(), pattern.bpm());
+    const bool clip = options.peak_policy == PeakPolicy::kClip;
+    const int64_t clipped =
+        mix::MixFoldedBar(HitSegments(pattern, *samples, options.mix_gain, 1, kUncut), bar,
+                          LoopBars(out.pcm.data(), nullptr, total, bar, options.repeats), clip);
+    out.clipped_samples = clip ? clipped : ApplyPeakPolicy(out.pcm, options.peak_policy);
     return absl::OkStatus();
   }
-  out.pcm.assign(static_cast<size_t>(total), 0.0f);
+  std::fill(out.pcm.begin(), out.pcm.end(), 0.0f);
   mix::MixSegments(HitSegments(pattern, *samples, options.mix_gain, options.repeats, total),
                    out.pcm.data(), total);
   out.clipped_samples = ApplyPeakPolicy(out.pcm, options.peak_policy);
+  return absl::OkStatus();
+}
+
+absl::Status Renderer::RenderPcm16Into(const Pattern& pattern, const RenderOptions& options,
+                                       RenderedPcm16& out) const {
+  if (options.peak_policy != PeakPolicy::kClip ||
+      !HasWholeBars(pattern.steps(), pattern.bpm(), options.repeats)) {
+    // Normalising needs the whole clip's peak before any sample is final, and tempos whose bars
+    // are not whole frames have no folded mix: render float, then convert.
+    RenderedAudio audio;
+    if (absl::Status s = RenderInto(pattern, options, audio); !s.ok()) return s;
+    out.pcm.resize(audio.pcm.size());
+    FloatToPcm16(audio.pcm.data(), out.pcm.data(), static_cast<int64_t>(audio.pcm.size()));
+    out.clipped_samples = audio.clipped_samples;
+    return absl::OkStatus();
+  }
+  if (absl::Status s = ValidateRenderOptions(options); !s.ok()) return s;
+  absl::StatusOr<std::vector<const Sample*>> samples = ResolveSamples(pattern);
+  if (!samples.ok()) return samples.status();
+  const int64_t total = LoopFrames(pattern, options);
+  const int64_t bar = BarFrames(pattern.steps(), pattern.bpm());
+  out.pcm.resize(static_cast<size_t>(total));
+  out.clipped_samples = mix::MixFoldedBar(
+      HitSegments(pattern, *samples, options.mix_gain, 1, kUncut), bar,
+      LoopBars(nullptr, out.pcm.data(), total, bar, options.repeats), /*clip=*/true);
   return absl::OkStatus();
 }
 

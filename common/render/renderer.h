@@ -35,6 +35,12 @@ struct RenderedAudio {
   int64_t clipped_samples = 0;  // Samples that exceeded full scale (before the peak policy).
 };
 
+// The same loop as 16-bit PCM, the samples a WAV or FLAC file holds.
+struct RenderedPcm16 {
+  std::vector<int16_t> pcm;     // Mono, 44.1 kHz: FloatToPcm16 of the float render.
+  int64_t clipped_samples = 0;  // As RenderedAudio's.
+};
+
 // First frame of the n-th sixteenth-note step counted from the start of the clip:
 // floor(n * 60 / bpm / 4 * 44100).
 int64_t StepStartFrame(int64_t step_index, double bpm);
@@ -51,6 +57,11 @@ class Renderer {
   // The same into a caller-owned buffer, so hot loops (benchmarks, batch scoring) reuse memory.
   absl::Status RenderInto(const Pattern& pattern, const RenderOptions& options,
                           RenderedAudio& out) const;
+  // The loop as 16-bit PCM, sample for sample FloatToPcm16 of RenderInto's, for the encoders.
+  // With the default peak policy it is converted block by block straight from the mix, so the
+  // float clip (twice the bytes) is never written and read back.
+  absl::Status RenderPcm16Into(const Pattern& pattern, const RenderOptions& options,
+                               RenderedPcm16& out) const;
 
   // The steady-state bar the critic hears: one bar in which the parts of every hit that ring past
   // the bar's end are wrapped around to its start, as they would sound in the middle of an

@@ -146,6 +146,21 @@ void BM_RenderAndEncodeWav(benchmark::State& state) {
 }
 BENCHMARK(BM_RenderAndEncodeWav);
 
+// What the render service does for a WAV response: 16-bit samples straight from the mix.
+void BM_RenderPcm16AndEncodeWav(benchmark::State& state) {
+  const Fixture& fixture = GetFixture();
+  const Renderer renderer(fixture.library);
+  RenderedPcm16 out;
+  size_t i = 0;
+  for (auto _ : state) {
+    (void)renderer.RenderPcm16Into(fixture.patterns[i++ % fixture.patterns.size()], {}, out);
+    auto wav = EncodePcm16(out.pcm, kSampleRate, AudioEncoding::kWav16);
+    benchmark::DoNotOptimize(wav->data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_RenderPcm16AndEncodeWav);
+
 }  // namespace
 }  // namespace dd
 

@@ -150,6 +150,29 @@ TEST(CodecTest, EncodingClipsInsteadOfWrapping) {
   EXPECT_LT(decoded->mono[1], -0.99f);
 }
 
+// Encoding 16-bit samples gives the bytes of encoding the float audio they came from.
+TEST(CodecTest, Pcm16EncodingEqualsEncodingTheFloatAudio) {
+  std::vector<float> audio = Sine(10000, 440.0, kSampleRate);
+  audio[17] = 1.7f;  // Clipped the same way on both paths.
+  std::vector<int16_t> pcm(audio.size());
+  FloatToPcm16(audio.data(), pcm.data(), static_cast<int64_t>(audio.size()));
+  for (AudioEncoding encoding : {AudioEncoding::kWav16, AudioEncoding::kFlac16}) {
+    absl::StatusOr<std::string> from_float = EncodeAudio(audio, kSampleRate, encoding);
+    absl::StatusOr<std::string> from_pcm16 = EncodePcm16(pcm, kSampleRate, encoding);
+    ASSERT_TRUE(from_float.ok()) << from_float.status();
+    ASSERT_TRUE(from_pcm16.ok()) << from_pcm16.status();
+    EXPECT_EQ(*from_pcm16, *from_float) << MimeType(encoding);
+    absl::StatusOr<std::string> empty = EncodePcm16({}, kSampleRate, encoding);
+    ASSERT_TRUE(empty.ok()) << empty.status();
+    EXPECT_EQ(*empty, *EncodeAudio({}, kSampleRate, encoding));
+  }
+  const absl::Status ogg = EncodePcm16(pcm, kSampleRate, AudioEncoding::kOggVorbis).status();
+  EXPECT_EQ(ogg.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(ogg.message().find("Ogg"), std::string::npos);
+  EXPECT_EQ(EncodePcm16(pcm, 0, AudioEncoding::kWav16).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(CodecTest, StereoIsMixedToMono) {
   testing::TempDir dir;
   std::vector<float> interleaved;

@@ -3,8 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <random>
+#include <string>
+#include <tuple>
 
 #include "common/audio/audio_constants.h"
+#include "common/audio/pcm16.h"
 #include "tests/support/test_support.h"
 
 namespace dd {
@@ -143,6 +147,56 @@ TEST_F(RendererTest, PeakPolicyClipsOrNormalises) {
   EXPECT_EQ(normalised->clipped_samples, 100);
   EXPECT_FLOAT_EQ(normalised->pcm[0], 1.0f);
   EXPECT_FLOAT_EQ(normalised->pcm[44100], 0.5f / 1.5f) << "whole clip scaled by 1/peak";
+}
+
+// The 16-bit render is the float render converted, sample for sample, with the same clip count:
+// through the folded mix (whole bars, clipping), and through the float fallback (a tempo whose
+// bars are not whole frames, and normalising).
+TEST_F(RendererTest, Pcm16RenderIsTheFloatRenderConverted) {
+  std::mt19937 random(21);
+  std::bernoulli_distribution hit(0.4);
+  std::uniform_real_distribution<float> velocity(0.2f, 1.0f);
+  int64_t clipped_total = 0;
+  for (double bpm : {120.0, 97.0}) {
+    for (PeakPolicy policy : {PeakPolicy::kClip, PeakPolicy::kNormalize}) {
+      for (int repeats : {1, 4}) {
+        for (double tail_seconds : {0.0, 2.5}) {
+          Pattern pattern = Make(16, bpm, {"ramp.wav", "dc.wav", "loud.wav", "loud.wav"});
+          for (int t = 0; t < 4; ++t) {
+            for (int k = 0; k < 16; ++k) {
+              if (hit(random)) pattern.set_velocity(t, k, t == 0 ? velocity(random) : 1.0f);
+            }
+          }
+          pattern.set_hit(2, 0, true);  // Both loud tracks at once: 2 x 1.0 x 0.5 = 1, plus dc.
+          pattern.set_hit(3, 0, true);
+          pattern.set_hit(1, 0, true);
+          RenderOptions options;
+          options.peak_policy = policy;
+          options.repeats = repeats;
+          options.tail_seconds = tail_seconds;
+          RenderedAudio audio;
+          ASSERT_TRUE(renderer_->RenderInto(pattern, options, audio).ok());
+          std::vector<int16_t> expected(audio.pcm.size());
+          FloatToPcm16(audio.pcm.data(), expected.data(), static_cast<int64_t>(expected.size()));
+          RenderedPcm16 pcm16;
+          ASSERT_TRUE(renderer_->RenderPcm16Into(pattern, options, pcm16).ok());
+          const std::string where = ::testing::PrintToString(
+              std::make_tuple(bpm, static_cast<int>(policy), repeats, tail_seconds));
+          ASSERT_EQ(pcm16.pcm, expected) << where;
+          EXPECT_EQ(pcm16.clipped_samples, audio.clipped_samples) << where;
+          clipped_total += pcm16.clipped_samples;
+        }
+      }
+    }
+  }
+  EXPECT_GT(clipped_total, 0) << "some renders must clip, or clipping went untested";
+  RenderedPcm16 unused;
+  EXPECT_EQ(renderer_->RenderPcm16Into(Make(16, 120, {"nope.wav"}), {}, unused).code(),
+            absl::StatusCode::kNotFound);
+  RenderOptions normalise;
+  normalise.peak_policy = PeakPolicy::kNormalize;
+  EXPECT_EQ(renderer_->RenderPcm16Into(Make(16, 120, {"nope.wav"}), normalise, unused).code(),
+            absl::StatusCode::kNotFound);
 }
 
 TEST_F(RendererTest, ErrorsAreClear) {
