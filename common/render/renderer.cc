@@ -178,6 +178,8 @@ absl::Status Renderer::RenderInto(const Pattern& pattern, const RenderOptions& o
 
 absl::Status Renderer::RenderPcm16Into(const Pattern& pattern, const RenderOptions& options,
                                        RenderedPcm16& out) const {
+  // First: HasWholeBars walks every step of every repeat.
+  if (absl::Status s = ValidateRenderOptions(options); !s.ok()) return s;
   if (options.peak_policy != PeakPolicy::kClip ||
       !HasWholeBars(pattern.steps(), pattern.bpm(), options.repeats)) {
     // Normalising needs the whole clip's peak before any sample is final, and tempos whose bars
@@ -189,7 +191,6 @@ absl::Status Renderer::RenderPcm16Into(const Pattern& pattern, const RenderOptio
     out.clipped_samples = audio.clipped_samples;
     return absl::OkStatus();
   }
-  if (absl::Status s = ValidateRenderOptions(options); !s.ok()) return s;
   absl::StatusOr<std::vector<const Sample*>> samples = ResolveSamples(pattern);
   if (!samples.ok()) return samples.status();
   const int64_t total = LoopFrames(pattern, options);

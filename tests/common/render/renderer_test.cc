@@ -197,6 +197,10 @@ TEST_F(RendererTest, Pcm16RenderIsTheFloatRenderConverted) {
   normalise.peak_policy = PeakPolicy::kNormalize;
   EXPECT_EQ(renderer_->RenderPcm16Into(Make(16, 120, {"nope.wav"}), normalise, unused).code(),
             absl::StatusCode::kNotFound);
+  RenderOptions too_many;
+  too_many.repeats = 1'000'000'000;
+  EXPECT_EQ(renderer_->RenderPcm16Into(Make(16, 120, {"click.wav"}), too_many, unused).code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(RendererTest, ErrorsAreClear) {
