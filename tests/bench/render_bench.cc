@@ -12,6 +12,7 @@
 #include "common/audio/audio_constants.h"
 #include "common/audio/encode.h"
 #include "common/pattern/generation.h"
+#include "common/render/mix_kernels.h"
 #include "common/render/renderer.h"
 #include "tests/support/test_support.h"
 
@@ -21,6 +22,7 @@ namespace {
 struct Fixture {
   std::shared_ptr<const SampleLibrary> library;
   std::vector<Pattern> patterns;
+  double mixed_frames_per_loop = 0;  // Mean over the patterns.
 };
 
 std::string g_samples_dir;
@@ -67,9 +69,9 @@ const Fixture& GetFixture() {
               pattern.velocity(t, k) > 0.0f ? static_cast<double>(sample->pcm.size()) : 0;
       }
     }
+    f->mixed_frames_per_loop = mixed_frames / static_cast<double>(f->patterns.size());
     std::cerr << "loops: " << f->patterns.size() << " random 16x4 loops, "
-              << mixed_frames / static_cast<double>(f->patterns.size())
-              << " sample frames mixed per loop\n";
+              << f->mixed_frames_per_loop << " sample frames mixed per loop\n";
     return f;
   }();
   return *fixture;
@@ -131,6 +133,47 @@ void BM_FloorWriteLoopSizedBuffer(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(out.size() * sizeof(float)));
 }
 BENCHMARK(BM_FloorWriteLoopSizedBuffer);
+
+// Not a render either: the 1.6 MB written with nothing read, the store-only floor.
+void BM_FloorFillLoopSizedBuffer(benchmark::State& state) {
+  const int64_t frames = StepStartFrame(16 * 4, 120.0) + kSampleRate;
+  std::vector<float> out(static_cast<size_t>(frames));
+  int byte = 0;
+  for (auto _ : state) {
+    // memset: glibc's widest stores (a plain fill loop is built for the baseline's 16 bytes).
+    std::memset(out.data(), ++byte & 0x3f, out.size() * sizeof(float));
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(out.size() * sizeof(float)));
+}
+BENCHMARK(BM_FloorFillLoopSizedBuffer);
+
+// Not a render: the renderer's multiply-add kernel doing a mean loop's mixing work (the sample
+// frames printed at start-up) with every source in L1 and nothing written but 512 bytes per
+// call: the arithmetic floor of the mixing, with no memory traffic to wait for.
+void BM_FloorMixArithmeticInL1(benchmark::State& state) {
+  const Fixture& fixture = GetFixture();
+  constexpr int kSources = 8;
+  constexpr int64_t kTile = 128;
+  std::vector<float> samples(kSources * 2 * kTile, 0.25f);
+  std::vector<const float*> sources;
+  for (int k = 0; k < kSources; ++k)
+    sources.push_back(samples.data() + 2 * kTile * k);
+  const std::vector<float> gains(kSources, 0.5f);
+  std::vector<float> acc(kTile);
+  const auto calls = static_cast<int64_t>(fixture.mixed_frames_per_loop / (kSources * kTile));
+  for (auto _ : state) {
+    for (int64_t c = 0; c < calls; ++c) {
+      mix::SumScaled(acc.data(), sources.data(), gains.data(), kSources, kTile);
+      benchmark::DoNotOptimize(acc.data());
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetLabel("one mean loop's sample frames");
+}
+BENCHMARK(BM_FloorMixArithmeticInL1);
 
 void BM_RenderAndEncodeWav(benchmark::State& state) {
   const Fixture& fixture = GetFixture();
