@@ -119,11 +119,15 @@ void BM_RenderSteadyBar(benchmark::State& state) {
 }
 BENCHMARK(BM_RenderSteadyBar);
 
+// Frames of a 4-repeat 16-step loop at 120 bpm with its 1 s tail: the floors' buffer size.
+size_t LoopFrames() {
+  return static_cast<size_t>(StepStartFrame(16 * 4, 120.0) + kSampleRate);
+}
+
 // Not a render: the least any renderer of a 9 s float loop must do, writing its 1.6 MB once
 // (a copy from a buffer already in cache), as the floor the render times stand on.
 void BM_FloorWriteLoopSizedBuffer(benchmark::State& state) {
-  const int64_t frames = StepStartFrame(16 * 4, 120.0) + kSampleRate;
-  std::vector<float> source(static_cast<size_t>(frames), 0.25f), out(source.size());
+  std::vector<float> source(LoopFrames(), 0.25f), out(source.size());
   for (auto _ : state) {
     std::memcpy(out.data(), source.data(), out.size() * sizeof(float));
     benchmark::DoNotOptimize(out.data());
@@ -136,8 +140,7 @@ BENCHMARK(BM_FloorWriteLoopSizedBuffer);
 
 // Not a render either: the 1.6 MB written with nothing read, the store-only floor.
 void BM_FloorFillLoopSizedBuffer(benchmark::State& state) {
-  const int64_t frames = StepStartFrame(16 * 4, 120.0) + kSampleRate;
-  std::vector<float> out(static_cast<size_t>(frames));
+  std::vector<float> out(LoopFrames());
   int byte = 0;
   for (auto _ : state) {
     // memset: glibc's widest stores (a plain fill loop is built for the baseline's 16 bytes).
