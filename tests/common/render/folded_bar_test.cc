@@ -141,6 +141,25 @@ TEST(FoldedBarTest, SameHitsRenderTheSameBits) {
   EXPECT_EQ(first, second);
 }
 
+// One repeat and a tail of five bars over hits that ring for six: every bar hears a different
+// chunk, more distinct outputs than the mixing kernel sums at once, so they are mixed in groups.
+TEST(FoldedBarTest, MoreDistinctOutputsThanOneKernelCallTakes) {
+  Hits hits = MakeHits(14);
+  hits.sources.emplace_back(static_cast<size_t>(6 * hits.bar - 40), 0.125f);
+  hits.segments.push_back(
+      {20, hits.sources.back().data(), static_cast<int64_t>(hits.sources.back().size()), 0.5f});
+  ASSERT_EQ(FoldedChunks(hits.segments, hits.bar), 6);
+  const int64_t total = 6 * hits.bar;
+  std::vector<float> pcm(static_cast<size_t>(total), 9.0f);
+  const std::vector<FoldedBarOutput> outputs = LoopOutputs(pcm, hits.bar, 1);
+  ASSERT_GT(outputs.size(), static_cast<size_t>(kMaxSpanRanges));
+  Hits copy = hits;
+  MixFoldedBar(copy.segments, hits.bar, outputs, /*clip=*/false);
+  const std::vector<double> expected = ReferenceLoop(hits, 1, total);
+  for (int64_t i = 0; i < total; ++i)
+    ASSERT_NEAR(pcm[i], expected[i], 2e-5) << "frame " << i;
+}
+
 TEST(FoldedBarTest, NoHitsIsSilence) {
   std::vector<Segment> none;
   EXPECT_EQ(FoldedChunks(none, 100), 1);
