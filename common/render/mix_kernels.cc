@@ -30,107 +30,59 @@ inline void Store16(float* to, Floats16 v) {
   __builtin_memcpy(to, &v, sizeof v);
 }
 
-// FoldSpan's arithmetic is written once for a vector of 16 frames and for one frame (a span's
-// last few), so both take each frame's sum in the same order.
-inline Floats16 LoadAs(const float* from, Floats16) {
-  return Load16(from);
-}
-inline float LoadAs(const float* from, float) {
-  return *from;
-}
-inline void StoreAs(float* to, Floats16 v) {
-  Store16(to, v);
-}
-inline void StoreAs(float* to, float v) {
-  *to = v;
-}
-inline Floats16 Magnitude(Floats16 v) {
-  typedef int32_t Ints16 __attribute__((vector_size(64)));
-  return reinterpret_cast<Floats16>(reinterpret_cast<Ints16>(v) & (Ints16{} + 0x7fffffff));
-}
-inline float Magnitude(float v) {
-  return std::fabs(v);
-}
-template <typename Vec>
-constexpr int64_t kFramesPer = sizeof(Vec) / sizeof(float);
-
-// Frames [i, i + V * frames per Vec) of every range; raises each range's peaks to the
-// magnitudes it wrote.
-template <typename Vec, int V>
-inline void FoldTile(const SpanChunk* chunks, const SpanRange* ranges, int range_count,
-                     int first_chunk, int last_chunk, int64_t i, Vec (&peaks)[kMaxSpanRanges]) {
-  constexpr int64_t kStride = kFramesPer<Vec>;
-  Vec sums[kMaxSpanRanges][V] = {};
-  for (int c = first_chunk; c <= last_chunk; ++c) {
-    const SpanChunk& chunk = chunks[c];
-    Vec a[V] = {};
-    for (int k = 0; k < chunk.source_count; ++k) {
-      const float* source = chunk.sources[k] + i;
-      const Vec gain = Vec{} + chunk.gains[k];
-#pragma GCC unroll 8
-      for (int v = 0; v < V; ++v)
-        a[v] += gain * LoadAs(source + kStride * v, Vec{});
-    }
-#pragma GCC unroll 4
-    for (int r = 0; r < kMaxSpanRanges; ++r) {
-      if (r >= range_count || c < ranges[r].first_chunk || c > ranges[r].last_chunk) continue;
-#pragma GCC unroll 8
-      for (int v = 0; v < V; ++v)
-        sums[r][v] += a[v];
-    }
-  }
-#pragma GCC unroll 4
-  for (int r = 0; r < kMaxSpanRanges; ++r) {
-    if (r >= range_count) continue;
-    // A tree, so each tile adds one step to the running peak's dependency chain, not V.
-    Vec magnitudes[V];
-#pragma GCC unroll 8
-    for (int v = 0; v < V; ++v)
-      magnitudes[v] = Magnitude(sums[r][v]);
-#pragma GCC unroll 8
-    for (int width = V / 2; width > 0; width /= 2) {
-#pragma GCC unroll 8
-      for (int v = 0; v < width; ++v)
-        magnitudes[v] =
-            magnitudes[v] > magnitudes[v + width] ? magnitudes[v] : magnitudes[v + width];
-    }
-    peaks[r] = peaks[r] > magnitudes[0] ? peaks[r] : magnitudes[0];
-    for (int d = 0; d < ranges[r].destination_count; ++d) {
-      float* out = ranges[r].destinations[d] + i;
-#pragma GCC unroll 8
-      for (int v = 0; v < V; ++v)
-        StoreAs(out + kStride * v, sums[r][v]);
-    }
-  }
-}
-
 }  // namespace
 
-DD_VECTOR_CLONES void FoldSpan(const SpanChunk* chunks, const SpanRange* ranges, int range_count,
-                               int64_t count, float* peaks) {
-  int first_chunk = ranges[0].first_chunk;
-  int last_chunk = ranges[0].last_chunk;
-  for (int r = 1; r < range_count; ++r) {
-    first_chunk = std::min(first_chunk, ranges[r].first_chunk);
-    last_chunk = std::max(last_chunk, ranges[r].last_chunk);
-  }
-  // Tiles of four vectors: four ranges' sums, a chunk's sum and a gain fit the 32 AVX-512
-  // registers.
-  Floats16 vector_peaks[kMaxSpanRanges] = {};
+DD_VECTOR_CLONES void SumScaled(float* __restrict acc, const float* const* sources,
+                                const float* gains, int source_count, int64_t count) {
+  // Tiles of 128 frames: eight independent sums hide the add latency and each source is read in
+  // 512-byte runs.
   int64_t i = 0;
-  for (; i + 64 <= count; i += 64)
-    FoldTile<Floats16, 4>(chunks, ranges, range_count, first_chunk, last_chunk, i, vector_peaks);
-  for (; i + 16 <= count; i += 16)
-    FoldTile<Floats16, 1>(chunks, ranges, range_count, first_chunk, last_chunk, i, vector_peaks);
-  float frame_peaks[kMaxSpanRanges] = {};
-  for (; i < count; ++i)
-    FoldTile<float, 1>(chunks, ranges, range_count, first_chunk, last_chunk, i, frame_peaks);
-  for (int r = 0; r < range_count; ++r) {
-    float largest = frame_peaks[r];
-    for (int lane = 0; lane < 16; ++lane)
-      largest = std::max(largest, vector_peaks[r][lane]);
-    peaks[r] = largest;
+  for (; i + 128 <= count; i += 128) {
+    Floats16 a[8] = {};
+    for (int k = 0; k < source_count; ++k) {
+      const float* source = sources[k] + i;
+      const Floats16 gain = Floats16{} + gains[k];
+#pragma GCC unroll 8
+      for (int v = 0; v < 8; ++v)
+        a[v] += gain * Load16(source + 16 * v);
+    }
+#pragma GCC unroll 8
+    for (int v = 0; v < 8; ++v)
+      Store16(acc + i + 16 * v, a[v]);
   }
+  for (; i < count; ++i) {
+    float sum = 0.0f;
+    for (int k = 0; k < source_count; ++k)
+      sum += gains[k] * sources[k][i];
+    acc[i] = sum;
+  }
+}
+
+DD_VECTOR_CLONES float SumParts(float* __restrict out, const float* const* parts, int part_count,
+                                int64_t count) {
+  typedef int32_t Ints16 __attribute__((vector_size(64)));
+  const Ints16 magnitude_bits = Ints16{} + 0x7fffffff;
+  Floats16 peak{};
+  int64_t i = 0;
+  for (; i + 16 <= count; i += 16) {
+    Floats16 x = Load16(parts[0] + i);
+    for (int p = 1; p < part_count; ++p)
+      x += Load16(parts[p] + i);
+    Store16(out + i, x);
+    const auto magnitude = reinterpret_cast<Floats16>(reinterpret_cast<Ints16>(x) & magnitude_bits);
+    peak = peak > magnitude ? peak : magnitude;
+  }
+  float largest = 0.0f;
+  for (int lane = 0; lane < 16; ++lane)
+    largest = std::max(largest, peak[lane]);
+  for (; i < count; ++i) {
+    float x = parts[0][i];
+    for (int p = 1; p < part_count; ++p)
+      x += parts[p][i];
+    out[i] = x;
+    largest = std::max(largest, std::fabs(x));
+  }
+  return largest;
 }
 
 // x clamped to [-1, 1], adding 1 to `clipped` when it was beyond. Branch-free so the loop that

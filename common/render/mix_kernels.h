@@ -1,6 +1,6 @@
-// The renderer's inner loops: adding scaled samples into a buffer, folding a bar's mix into the
-// bars of a loop, clipping. Kept apart from the render policy so their speed can be worked on
-// (and their vector versions chosen at load time) without touching what a render means.
+// The renderer's inner loops: adding scaled samples into a buffer, summing bars, clipping. Kept
+// apart from the render policy so their speed can be worked on (and their vector versions chosen
+// at load time) without touching what a render means.
 #pragma once
 
 #include <cstdint>
@@ -20,34 +20,15 @@ struct Segment {
 // destination[i] += gain * source[i].
 void MixInto(float* destination, const float* source, int64_t count, float gain);
 
-// What FoldSpan sums for one chunk of a folded bar (see folded_bar.h) over a span of frames:
-// sources[k][i] for span frame i, at gains[k], added in order of k.
-struct SpanChunk {
-  const float* const* sources = nullptr;
-  const float* gains = nullptr;
-  int source_count = 0;
-};
+// acc[i] = sum over k in [0, source_count), in order of k, of gains[k] * sources[k][i], for i in
+// [0, count). The running sums stay in registers across all sources, so each source frame is
+// read once and each acc frame written once, instead of acc being read and written per source.
+void SumScaled(float* acc, const float* const* sources, const float* gains, int source_count,
+               int64_t count);
 
-// One output of FoldSpan: the sum of chunks [first_chunk, last_chunk], each chunk's sum taken
-// first, added in order of chunk, written to every destination (each at the span's first frame).
-struct SpanRange {
-  int first_chunk = 0;
-  int last_chunk = 0;
-  float* const* destinations = nullptr;
-  int destination_count = 0;
-};
-
-// The most ranges one FoldSpan call takes: their sums and a chunk's sum fit the vector registers.
-inline constexpr int kMaxSpanRanges = 4;
-
-// For each of range_count (1 to kMaxSpanRanges) ranges, writes its sum over frames [0, count) to
-// its destinations and its largest magnitude to peaks[r]. Every source frame is read once per
-// call and every destination frame written once: the sums stay in registers, so bars of a loop
-// that hear the same chunks cost one store each and are never copied or read back. Each frame's
-// sum is taken in the same order whatever its position in the span, so how a bar is cut into
-// spans does not change a bit of it.
-void FoldSpan(const SpanChunk* chunks, const SpanRange* ranges, int range_count, int64_t count,
-              float* peaks);
+// out[i] = parts[0][i] + parts[1][i] + ... (in that order) for i in [0, count), part_count >= 1.
+// Returns the largest |out[i]|, so a caller can skip clipping where nothing is beyond full scale.
+float SumParts(float* out, const float* const* parts, int part_count, int64_t count);
 
 // Adds every segment into destination[0, size); segments must lie inside it. The buffer is
 // walked in blocks small enough to stay in L1 while every segment that overlaps a block streams

@@ -153,9 +153,9 @@ void BM_FloorFillLoopSizedBuffer(benchmark::State& state) {
 }
 BENCHMARK(BM_FloorFillLoopSizedBuffer);
 
-// Not a render: the renderer's mixing kernel doing a mean loop's multiply-adds (the sample frames
-// printed at start-up) with every source in L1 and nothing written but 512 bytes per call: the
-// arithmetic floor of the mixing, with no memory traffic to wait for.
+// Not a render: the renderer's multiply-add kernel doing a mean loop's mixing work (the sample
+// frames printed at start-up) with every source in L1 and nothing written but 512 bytes per
+// call: the arithmetic floor of the mixing, with no memory traffic to wait for.
 void BM_FloorMixArithmeticInL1(benchmark::State& state) {
   const Fixture& fixture = GetFixture();
   constexpr int kSources = 8;
@@ -165,16 +165,12 @@ void BM_FloorMixArithmeticInL1(benchmark::State& state) {
   for (int k = 0; k < kSources; ++k)
     sources.push_back(samples.data() + 2 * kTile * k);
   const std::vector<float> gains(kSources, 0.5f);
-  const mix::SpanChunk chunk{sources.data(), gains.data(), kSources};
-  std::vector<float> out(kTile);
-  float* destination = out.data();
-  const mix::SpanRange range{0, 0, &destination, 1};
-  float peak = 0.0f;
+  std::vector<float> acc(kTile);
   const auto calls = static_cast<int64_t>(fixture.mixed_frames_per_loop / (kSources * kTile));
   for (auto _ : state) {
     for (int64_t c = 0; c < calls; ++c) {
-      mix::FoldSpan(&chunk, &range, 1, kTile, &peak);
-      benchmark::DoNotOptimize(out.data());
+      mix::SumScaled(acc.data(), sources.data(), gains.data(), kSources, kTile);
+      benchmark::DoNotOptimize(acc.data());
     }
   }
   state.SetItemsProcessed(state.iterations());

@@ -78,80 +78,56 @@ TEST(ClipTest, CountsAndClampsOnlyBeyondFullScale) {
   EXPECT_EQ(in_place, clamped);
 }
 
-// Three chunks of sources at odd offsets, four ranges (one of them written to two destinations)
-// over a length that takes every path of the kernel (tiles of 64 frames, single vectors, single
-// frames): each destination must equal, bit for bit, the plain sum of its range's chunks in
-// chunk order, each chunk summed in source order, and each peak must be the largest magnitude.
-TEST(FoldSpanTest, EqualsThePlainSumsInOrderOnEveryPath) {
+// Sources at odd offsets and a length that is no multiple of the kernel's tile or vector width:
+// the register-tiled sum must equal, bit for bit, the plain sum taken in the order of the sources.
+TEST(SumScaledTest, EqualsTheSumInSourceOrder) {
   std::mt19937 random(3);
   std::uniform_real_distribution<float> value(-1.0f, 1.0f);
-  const int64_t count = 3 * 64 + 2 * 16 + 11;
-  std::vector<std::vector<float>> storage(7, std::vector<float>(count + 5));
-  for (std::vector<float>& source : storage) {
-    for (float& v : source)
+  const int64_t count = 3 * 128 + 57;
+  std::vector<std::vector<float>> storage(9, std::vector<float>(count + 5));
+  std::vector<const float*> sources;
+  std::vector<float> gains;
+  for (size_t k = 0; k < storage.size(); ++k) {
+    for (float& v : storage[k])
       v = value(random);
+    sources.push_back(storage[k].data() + k % 5);
+    gains.push_back(value(random));
   }
-  const std::vector<std::vector<size_t>> chunk_sources = {{0, 1, 2}, {3}, {4, 5, 6}};
-  std::vector<std::vector<const float*>> pointers(chunk_sources.size());
-  std::vector<std::vector<float>> gains(chunk_sources.size());
-  std::vector<SpanChunk> chunks;
-  for (size_t c = 0; c < chunk_sources.size(); ++c) {
-    for (size_t k : chunk_sources[c]) {
-      pointers[c].push_back(storage[k].data() + k % 5);
-      gains[c].push_back(value(random));
-    }
-    chunks.push_back({pointers[c].data(), gains[c].data(), static_cast<int>(pointers[c].size())});
-  }
-  const int firsts[] = {0, 0, 1, 2};
-  const int lasts[] = {0, 2, 2, 2};
-  std::vector<std::vector<float>> outputs(5, std::vector<float>(count, -7.0f));
-  float* destinations[] = {outputs[0].data(), outputs[1].data(), outputs[2].data(),
-                           outputs[3].data(), outputs[4].data()};
-  const SpanRange ranges[] = {{firsts[0], lasts[0], destinations, 1},
-                              {firsts[1], lasts[1], destinations + 1, 2},
-                              {firsts[2], lasts[2], destinations + 3, 1},
-                              {firsts[3], lasts[3], destinations + 4, 1}};
-  float peaks[kMaxSpanRanges];
-  FoldSpan(chunks.data(), ranges, 4, count, peaks);
-
-  const int destination_range[] = {0, 1, 1, 2, 3};
-  float expected_peaks[4] = {};
+  std::vector<float> sum(count, -7.0f);
+  SumScaled(sum.data(), sources.data(), gains.data(), static_cast<int>(sources.size()), count);
   for (int64_t i = 0; i < count; ++i) {
-    std::vector<float> chunk_sums;
-    for (const SpanChunk& chunk : chunks) {
-      float sum = 0.0f;
-      for (int k = 0; k < chunk.source_count; ++k) {
-        const float term = chunk.gains[k] * chunk.sources[k][i];  // Rounded apart, as the kernel.
-        sum += term;
-      }
-      chunk_sums.push_back(sum);
+    float expected = 0.0f;
+    for (size_t k = 0; k < sources.size(); ++k) {
+      const float term = gains[k] * sources[k][i];  // Rounded apart from the add, as the kernel.
+      expected += term;
     }
-    for (int d = 0; d < 5; ++d) {
-      const int r = destination_range[d];
-      float expected = 0.0f;
-      for (int c = firsts[r]; c <= lasts[r]; ++c)
-        expected += chunk_sums[static_cast<size_t>(c)];
-      ASSERT_EQ(outputs[static_cast<size_t>(d)][i], expected)
-          << "destination " << d << " frame " << i;
-      expected_peaks[r] = std::max(expected_peaks[r], std::fabs(expected));
-    }
+    ASSERT_EQ(sum[i], expected) << "frame " << i;
   }
-  for (int r = 0; r < 4; ++r)
-    EXPECT_EQ(peaks[r], expected_peaks[r]) << "range " << r;
+
+  SumScaled(sum.data(), sources.data(), gains.data(), 0, count);
+  for (float v : sum)
+    ASSERT_EQ(v, 0.0f) << "no sources is silence";
 }
 
-// A chunk with no sources sums to silence, and the peak comes from the frames the call wrote.
-TEST(FoldSpanTest, ChunkWithoutSourcesIsSilence) {
-  std::vector<float> out(40, 3.0f);
-  float* destination = out.data();
-  const SpanChunk empty;
-  const SpanRange range{0, 0, &destination, 1};
-  float peak = -1.0f;
-  FoldSpan(&empty, &range, 1, 37, &peak);
-  for (int i = 0; i < 37; ++i)
-    ASSERT_EQ(out[static_cast<size_t>(i)], 0.0f) << i;
-  EXPECT_EQ(out[37], 3.0f) << "nothing written past count";
-  EXPECT_EQ(peak, 0.0f);
+TEST(SumPartsTest, AddsInOrderAndReportsThePeak) {
+  const int64_t count = 37;  // Two vectors and a scalar remainder.
+  std::vector<float> a(count), b(count), c(count);
+  for (int64_t i = 0; i < count; ++i) {
+    a[i] = 0.01f * static_cast<float>(i);
+    b[i] = -0.02f * static_cast<float>(i);
+    c[i] = 0.5f;
+  }
+  c[35] = -2.0f;  // The peak, in the scalar remainder.
+  const float* parts[] = {a.data(), b.data(), c.data()};
+  std::vector<float> out(count);
+  EXPECT_EQ(SumParts(out.data(), parts, 3, count), std::fabs((a[35] + b[35]) + c[35]));
+  for (int64_t i = 0; i < count; ++i)
+    ASSERT_EQ(out[i], (a[i] + b[i]) + c[i]) << i;
+  c[35] = 0.5f;
+  c[3] = 1.75f;  // Now in the vector part.
+  EXPECT_EQ(SumParts(out.data(), parts, 3, count), (a[3] + b[3]) + c[3]);
+  EXPECT_EQ(SumParts(out.data(), parts, 1, count), a[36]) << "one part is a copy";
+  EXPECT_EQ(out, a);
 }
 
 }  // namespace
