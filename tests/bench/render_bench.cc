@@ -81,7 +81,10 @@ void BM_RenderLoop4Repeats(benchmark::State& state) {
   const Fixture& fixture = GetFixture();
   const Renderer renderer(fixture.library);
   RenderedAudio out;
-  size_t i = 0;
+  // Threads start apart in the loop list, so two renders at once are two different loops, as two
+  // requests would be, not the same samples fetched once for both.
+  size_t i = static_cast<size_t>(state.thread_index()) * fixture.patterns.size() /
+             static_cast<size_t>(state.threads());
   for (auto _ : state) {
     const absl::Status status =
         renderer.RenderInto(fixture.patterns[i++ % fixture.patterns.size()], {}, out);
