@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "common/audio/cpu_features.h"
+
 namespace dd {
 namespace internal {
 namespace {
@@ -63,24 +65,13 @@ __attribute__((target("avx512f"))) void FloatToPcm16Avx512(const float* in, int1
 }
 #pragma GCC diagnostic pop
 
-// __builtin_cpu_init makes these safe to call from static initialisers too.
-bool CpuHasAvx2() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2");
-}
-
-bool CpuHasAvx512() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f");
-}
-
 }  // namespace internal
 
 void FloatToPcm16(const float* in, int16_t* out, int64_t count) {
   using Converter = void (*)(const float*, int16_t*, int64_t);
-  static const Converter convert = internal::CpuHasAvx512() ? internal::FloatToPcm16Avx512
-                                   : internal::CpuHasAvx2() ? internal::FloatToPcm16Avx2
-                                                            : internal::FloatToPcm16Scalar;
+  static const Converter convert = CpuHasAvx512() ? internal::FloatToPcm16Avx512
+                                   : CpuHasAvx2() ? internal::FloatToPcm16Avx2
+                                                  : internal::FloatToPcm16Scalar;
   convert(in, out, count);
 }
 

@@ -13,12 +13,11 @@ void FloatToPcm16(const float* in, int16_t* out, int64_t count);
 
 namespace internal {
 
-// The versions FloatToPcm16 picks from, exposed so that tests can check each one the CPU runs.
+// The versions FloatToPcm16 picks from, exposed so that tests can check each one the CPU runs
+// (cpu_features.h).
 void FloatToPcm16Scalar(const float* in, int16_t* out, int64_t count);
 void FloatToPcm16Avx2(const float* in, int16_t* out, int64_t count);    // Needs CpuHasAvx2().
 void FloatToPcm16Avx512(const float* in, int16_t* out, int64_t count);  // Needs CpuHasAvx512().
-bool CpuHasAvx2();
-bool CpuHasAvx512();
 
 }  // namespace internal
 }  // namespace dd

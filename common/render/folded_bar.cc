@@ -16,7 +16,7 @@ class WindowSweep {
  public:
   explicit WindowSweep(const std::vector<Segment>* sorted) : sorted_(sorted) {}
 
-  void Advance(int64_t begin, int64_t end, std::vector<const float*>& whole_sources,
+  void Advance(int64_t begin, int64_t end, std::vector<const int16_t*>& whole_sources,
                std::vector<float>& whole_gains, std::vector<const Segment*>& partial) {
     while (next_ < sorted_->size() && (*sorted_)[next_].first < end)
       active_.push_back(&(*sorted_)[next_++]);
@@ -58,7 +58,7 @@ int64_t MixFoldedBar(std::vector<Segment>& hits, int64_t bar_frames,
   std::vector<WindowSweep> sweeps(static_cast<size_t>(chunks), WindowSweep(&hits));
   thread_local std::vector<float> chunk_sums;
   chunk_sums.resize(static_cast<size_t>(chunks * kFoldBlockFrames));
-  std::vector<const float*> whole_sources;
+  std::vector<const int16_t*> whole_sources;
   std::vector<float> whole_gains;
   std::vector<const Segment*> partial;
   std::vector<const float*> parts;

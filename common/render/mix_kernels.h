@@ -9,21 +9,24 @@
 namespace dd::mix {
 
 // One sample (or a piece of one) to add into a destination buffer: destination[first + i] +=
-// gain * source[i] for i in [0, count).
+// gain * source[i] for i in [0, count). Sources are 16-bit frames (a sample's MixPcm) and the
+// gain carries their scale.
 struct Segment {
   int64_t first = 0;
-  const float* source = nullptr;
+  const int16_t* source = nullptr;
   int64_t count = 0;
   float gain = 1.0f;
 };
 
 // destination[i] += gain * source[i].
-void MixInto(float* destination, const float* source, int64_t count, float gain);
+void MixInto(float* destination, const int16_t* source, int64_t count, float gain);
 
 // acc[i] = sum over k in [0, source_count), in order of k, of gains[k] * sources[k][i], for i in
-// [0, count). The running sums stay in registers across all sources, so each source frame is
-// read once and each acc frame written once, instead of acc being read and written per source.
-void SumScaled(float* acc, const float* const* sources, const float* gains, int source_count,
+// [0, count), each product rounded to float before it is added. The running sums stay in
+// registers across all sources, so each source frame is read once and each acc frame written
+// once, instead of acc being read and written per source. Uses the widest version below that the
+// CPU supports; all give the same bits.
+void SumScaled(float* acc, const int16_t* const* sources, const float* gains, int source_count,
                int64_t count);
 
 // out[i] = parts[0][i] + parts[1][i] + ... (in that order) for i in [0, count), part_count >= 1.
@@ -42,5 +45,18 @@ int64_t ClipInPlace(float* pcm, int64_t count);
 
 // Frames per block of the blocked loops: 8 KiB of floats, a quarter of a 32 KiB L1.
 inline constexpr int64_t kBlockFrames = 2048;
+
+namespace internal {
+
+// The versions SumScaled picks from, exposed so that tests can check each one the CPU runs
+// (common/audio/cpu_features.h).
+void SumScaledScalar(float* acc, const int16_t* const* sources, const float* gains,
+                     int source_count, int64_t count);
+void SumScaledAvx2(float* acc, const int16_t* const* sources, const float* gains, int source_count,
+                   int64_t count);  // Needs CpuHasAvx2().
+void SumScaledAvx512(float* acc, const int16_t* const* sources, const float* gains,
+                     int source_count, int64_t count);  // Needs CpuHasAvx512().
+
+}  // namespace internal
 
 }  // namespace dd::mix

@@ -18,8 +18,8 @@ namespace {
 constexpr int64_t kUncut = std::numeric_limits<int64_t>::max() / 2;
 
 // Every hit of the first `bars` bars as a segment from its step's first frame (counted from the
-// start of the first bar), at gain mix_gain * velocity, cut to end before `limit`. The one walk
-// over the grid all render paths share.
+// start of the first bar), over the sample's 16-bit frames at gain mix_gain * velocity times
+// their scale, cut to end before `limit`. The one walk over the grid all render paths share.
 std::vector<mix::Segment>& HitSegments(const Pattern& pattern,
                                        const std::vector<const Sample*>& samples, float mix_gain,
                                        int bars, int64_t limit) {
@@ -32,9 +32,13 @@ std::vector<mix::Segment>& HitSegments(const Pattern& pattern,
     for (int t = 0; t < pattern.num_tracks(); ++t) {
       const float velocity = pattern.velocity(t, step);
       if (velocity <= 0.0f) continue;
-      const std::vector<float>& sample = samples[static_cast<size_t>(t)]->pcm;
-      const int64_t count = std::min<int64_t>(static_cast<int64_t>(sample.size()), limit - start);
-      if (count > 0) segments.push_back({start, sample.data(), count, mix_gain * velocity});
+      const MixPcm& sample = samples[static_cast<size_t>(t)]->mix;
+      const int64_t count =
+          std::min<int64_t>(static_cast<int64_t>(sample.frames.size()), limit - start);
+      if (count > 0) {
+        segments.push_back(
+            {start, sample.frames.data(), count, mix_gain * velocity * sample.scale});
+      }
     }
   }
   return segments;

@@ -93,6 +93,7 @@ absl::StatusOr<std::shared_ptr<const SampleLibrary>> SampleLibrary::Load(
       --audible;
     sample.trimmed_frames = static_cast<int64_t>(sample.pcm.size() - audible);
     sample.pcm.resize(audible);
+    sample.mix = ToMixPcm(sample.pcm);
     library->samples_.push_back(std::move(sample));
   }
   for (size_t i = 0; i < library->samples_.size(); ++i) {

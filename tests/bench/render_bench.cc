@@ -163,8 +163,8 @@ void BM_FloorMixArithmeticInL1(benchmark::State& state) {
   const Fixture& fixture = GetFixture();
   constexpr int kSources = 8;
   constexpr int64_t kTile = 128;
-  std::vector<float> samples(kSources * 2 * kTile, 0.25f);
-  std::vector<const float*> sources;
+  std::vector<int16_t> samples(kSources * 2 * kTile, int16_t{8192});
+  std::vector<const int16_t*> sources;
   for (int k = 0; k < kSources; ++k)
     sources.push_back(samples.data() + 2 * kTile * k);
   const std::vector<float> gains(kSources, 0.5f);

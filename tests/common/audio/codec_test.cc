@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/audio/audio_constants.h"
+#include "common/audio/cpu_features.h"
 #include "common/audio/decode.h"
 #include "common/audio/encode.h"
 #include "common/audio/pcm16.h"
@@ -76,8 +77,8 @@ TEST(CodecTest, FlacRoundTripIsLosslessAt16Bits) {
 std::vector<std::pair<std::string, void (*)(const float*, int16_t*, int64_t)>> Pcm16Converters() {
   std::vector<std::pair<std::string, void (*)(const float*, int16_t*, int64_t)>> converters = {
       {"FloatToPcm16", FloatToPcm16}, {"scalar", internal::FloatToPcm16Scalar}};
-  if (internal::CpuHasAvx2()) converters.emplace_back("avx2", internal::FloatToPcm16Avx2);
-  if (internal::CpuHasAvx512()) converters.emplace_back("avx512", internal::FloatToPcm16Avx512);
+  if (CpuHasAvx2()) converters.emplace_back("avx2", internal::FloatToPcm16Avx2);
+  if (CpuHasAvx512()) converters.emplace_back("avx512", internal::FloatToPcm16Avx512);
   return converters;
 }
 

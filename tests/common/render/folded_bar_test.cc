@@ -16,25 +16,30 @@ namespace {
 // one frame.
 struct Hits {
   int64_t bar = 3000 + 17;
-  std::vector<std::vector<float>> sources;
+  std::vector<std::vector<int16_t>> sources;
   std::vector<Segment> segments;
 };
+
+// Gain of a source frame of 2^15 units, as a sample's MixPcm scale makes it.
+constexpr float kUnit = 1.0f / 32768.0f;
 
 Hits MakeHits(uint32_t seed) {
   Hits hits;
   std::mt19937 random(seed);
   std::uniform_real_distribution<float> value(-0.6f, 0.6f);
+  std::uniform_int_distribution<int> frame(-20000, 20000);
   std::uniform_int_distribution<int64_t> first(0, hits.bar - 1);
   std::uniform_int_distribution<int64_t> length(1, 3 * hits.bar);
   for (int s = 0; s < 24; ++s) {
     hits.sources.emplace_back(length(random));
-    for (float& v : hits.sources.back())
-      v = value(random);
+    for (int16_t& v : hits.sources.back())
+      v = static_cast<int16_t>(frame(random));
   }
   for (size_t s = 0; s < hits.sources.size(); ++s) {
     const int64_t start = s == 0 ? 0 : (s == 1 ? hits.bar - 1 : (s == 2 ? 0 : first(random)));
     hits.segments.push_back({start, hits.sources[s].data(),
-                             static_cast<int64_t>(hits.sources[s].size()), value(random) + 1.0f});
+                             static_cast<int64_t>(hits.sources[s].size()),
+                             (value(random) + 1.0f) * kUnit});
   }
   return hits;
 }
@@ -145,9 +150,9 @@ TEST(FoldedBarTest, SameHitsRenderTheSameBits) {
 // different single chunk, the tail's bars included.
 TEST(FoldedBarTest, OneRepeatWithATailOfManyBars) {
   Hits hits = MakeHits(14);
-  hits.sources.emplace_back(static_cast<size_t>(6 * hits.bar - 40), 0.125f);
-  hits.segments.push_back(
-      {20, hits.sources.back().data(), static_cast<int64_t>(hits.sources.back().size()), 0.5f});
+  hits.sources.emplace_back(static_cast<size_t>(6 * hits.bar - 40), int16_t{4096});
+  hits.segments.push_back({20, hits.sources.back().data(),
+                           static_cast<int64_t>(hits.sources.back().size()), 0.5f * kUnit});
   ASSERT_EQ(FoldedChunks(hits.segments, hits.bar), 6);
   const int64_t total = 6 * hits.bar;
   std::vector<float> pcm(static_cast<size_t>(total), 9.0f);

@@ -5,7 +5,11 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <string>
+#include <utility>
 #include <vector>
+
+#include "common/audio/cpu_features.h"
 
 namespace dd::mix {
 namespace {
@@ -16,17 +20,18 @@ namespace {
 TEST(MixSegmentsTest, EqualsOneLoopPerSegmentInGivenOrder) {
   std::mt19937 random(7);
   std::uniform_real_distribution<float> value(-1.0f, 1.0f);
+  std::uniform_int_distribution<int> frame(-32768, 32767);
   const int64_t size = 5 * kBlockFrames + 123;
-  std::vector<std::vector<float>> sources;
+  std::vector<std::vector<int16_t>> sources;
   std::vector<Segment> segments;
   std::uniform_int_distribution<int64_t> first(0, size - 1);
   for (int s = 0; s < 40; ++s) {
     const int64_t start = s == 0 ? 0 : first(random);
     const int64_t count = std::uniform_int_distribution<int64_t>(1, size - start)(random);
     sources.emplace_back(count);
-    for (float& v : sources.back())
-      v = value(random);
-    segments.push_back({start, sources.back().data(), count, value(random)});
+    for (int16_t& v : sources.back())
+      v = static_cast<int16_t>(frame(random));
+    segments.push_back({start, sources.back().data(), count, value(random) / 32768.0f});
   }
   // Several segments on the same first frame: their order must be kept.
   segments.push_back({kBlockFrames, sources[1].data(), 10, 0.5f});
@@ -56,15 +61,17 @@ TEST(MixSegmentsTest, NoSegmentsLeavesTheBufferAlone) {
 
 TEST(MixIntoTest, AddsTheScaledSource) {
   std::vector<float> destination(37);
-  std::vector<float> source(37);
+  std::vector<int16_t> source(37);
   for (size_t i = 0; i < source.size(); ++i) {
     destination[i] = 0.1f * static_cast<float>(i);
-    source[i] = 1.0f - 0.05f * static_cast<float>(i);
+    source[i] = static_cast<int16_t>(32767 - 1800 * static_cast<int>(i));
   }
+  source[5] = -32768;
   std::vector<float> expected = destination;
+  const float gain = 0.5f / 32768.0f;
   for (size_t i = 0; i < source.size(); ++i)
-    expected[i] += 0.5f * source[i];
-  MixInto(destination.data(), source.data(), static_cast<int64_t>(source.size()), 0.5f);
+    expected[i] += gain * static_cast<float>(source[i]);
+  MixInto(destination.data(), source.data(), static_cast<int64_t>(source.size()), gain);
   for (size_t i = 0; i < source.size(); ++i)
     // Near, not equal: this file's own loop may be built with a fused multiply-add.
     EXPECT_NEAR(destination[i], expected[i], 1e-6f) << i;
@@ -78,35 +85,55 @@ TEST(ClipTest, CountsAndClampsOnlyBeyondFullScale) {
   EXPECT_EQ(in_place, clamped);
 }
 
-// Sources at odd offsets and a length that is no multiple of the kernel's tile or vector width:
-// the register-tiled sum must equal, bit for bit, the plain sum taken in the order of the sources.
-TEST(SumScaledTest, EqualsTheSumInSourceOrder) {
+// SumScaled and each of its versions this CPU can run.
+std::vector<
+    std::pair<std::string, void (*)(float*, const int16_t* const*, const float*, int, int64_t)>>
+SumScaledVersions() {
+  std::vector<
+      std::pair<std::string, void (*)(float*, const int16_t* const*, const float*, int, int64_t)>>
+      versions = {{"SumScaled", SumScaled}, {"scalar", internal::SumScaledScalar}};
+  if (CpuHasAvx2()) versions.emplace_back("avx2", internal::SumScaledAvx2);
+  if (CpuHasAvx512()) versions.emplace_back("avx512", internal::SumScaledAvx512);
+  return versions;
+}
+
+// Sources at odd offsets, the extreme 16-bit values, and lengths that are no multiple of the
+// kernels' tiles or vector widths: every version must equal, bit for bit, the plain sum taken in
+// the order of the sources with each product rounded before it is added.
+TEST(SumScaledTest, EveryVersionEqualsTheSumInSourceOrder) {
   std::mt19937 random(3);
   std::uniform_real_distribution<float> value(-1.0f, 1.0f);
-  const int64_t count = 3 * 128 + 57;
-  std::vector<std::vector<float>> storage(9, std::vector<float>(count + 5));
-  std::vector<const float*> sources;
-  std::vector<float> gains;
-  for (size_t k = 0; k < storage.size(); ++k) {
-    for (float& v : storage[k])
-      v = value(random);
-    sources.push_back(storage[k].data() + k % 5);
-    gains.push_back(value(random));
-  }
-  std::vector<float> sum(count, -7.0f);
-  SumScaled(sum.data(), sources.data(), gains.data(), static_cast<int>(sources.size()), count);
-  for (int64_t i = 0; i < count; ++i) {
-    float expected = 0.0f;
-    for (size_t k = 0; k < sources.size(); ++k) {
-      const float term = gains[k] * sources[k][i];  // Rounded apart from the add, as the kernel.
-      expected += term;
+  std::uniform_int_distribution<int> frame(-32768, 32767);
+  for (int64_t count : {int64_t{3 * 128 + 57}, int64_t{64}, int64_t{7}, int64_t{1024}}) {
+    std::vector<std::vector<int16_t>> storage(9, std::vector<int16_t>(count + 5));
+    std::vector<const int16_t*> sources;
+    std::vector<float> gains;
+    for (size_t k = 0; k < storage.size(); ++k) {
+      for (int16_t& v : storage[k])
+        v = static_cast<int16_t>(frame(random));
+      storage[k][k] = k % 2 == 0 ? int16_t{-32768} : int16_t{32767};
+      sources.push_back(storage[k].data() + k % 5);
+      gains.push_back(value(random) / 32768.0f);
     }
-    ASSERT_EQ(sum[i], expected) << "frame " << i;
+    std::vector<float> expected(count);
+    for (int64_t i = 0; i < count; ++i) {
+      float sum = 0.0f;
+      for (size_t k = 0; k < sources.size(); ++k) {
+        const float term = gains[k] * static_cast<float>(sources[k][i]);  // Rounded apart.
+        sum += term;
+      }
+      expected[i] = sum;
+    }
+    for (const auto& [name, sum_scaled] : SumScaledVersions()) {
+      std::vector<float> sum(count, -7.0f);
+      sum_scaled(sum.data(), sources.data(), gains.data(), static_cast<int>(sources.size()), count);
+      for (int64_t i = 0; i < count; ++i)
+        ASSERT_EQ(sum[i], expected[i]) << name << ", " << count << " frames, frame " << i;
+      sum_scaled(sum.data(), sources.data(), gains.data(), 0, count);
+      for (float v : sum)
+        ASSERT_EQ(v, 0.0f) << name << ": no sources is silence";
+    }
   }
-
-  SumScaled(sum.data(), sources.data(), gains.data(), 0, count);
-  for (float v : sum)
-    ASSERT_EQ(v, 0.0f) << "no sources is silence";
 }
 
 TEST(SumPartsTest, AddsInOrderAndReportsThePeak) {
