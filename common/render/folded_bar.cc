@@ -33,6 +33,19 @@ class WindowSweep {
       }
     }
     active_.resize(kept);
+    // Equal gains side by side (stably, so the order depends only on the hits): SumScaled adds
+    // their 16-bit frames exactly and scales the sum once. A track's hits share a gain.
+    for (size_t i = 1; i < whole_gains.size(); ++i) {
+      const float gain = whole_gains[i];
+      const int16_t* source = whole_sources[i];
+      size_t j = i;
+      for (; j > 0 && whole_gains[j - 1] > gain; --j) {
+        whole_gains[j] = whole_gains[j - 1];
+        whole_sources[j] = whole_sources[j - 1];
+      }
+      whole_gains[j] = gain;
+      whole_sources[j] = source;
+    }
   }
 
  private:

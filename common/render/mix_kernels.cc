@@ -44,8 +44,13 @@ void SumScaledFrames(float* acc, const int16_t* const* sources, const float* gai
                      int source_count, int64_t begin, int64_t end) {
   for (int64_t i = begin; i < end; ++i) {
     float sum = 0.0f;
-    for (int k = 0; k < source_count; ++k)
-      sum += gains[k] * static_cast<float>(sources[k][i]);
+    for (int k = 0; k < source_count;) {
+      const float gain = gains[k];
+      int32_t frames = 0;
+      for (; k < source_count && gains[k] == gain; ++k)
+        frames += sources[k][i];
+      sum += gain * static_cast<float>(frames);
+    }
     acc[i] = sum;
   }
 }
@@ -70,16 +75,24 @@ __attribute__((target("avx2"))) void SumScaledAvx2(float* __restrict acc,
     __m256 sums[8];
     for (__m256& sum : sums)
       sum = _mm256_setzero_ps();
-    for (int k = 0; k < source_count; ++k) {
-      const int16_t* source = sources[k] + i;
-      const __m256 gain = _mm256_set1_ps(gains[k]);
+    for (int k = 0; k < source_count;) {
+      const float gain = gains[k];
+      __m256i frames[8];
 #pragma GCC unroll 8
-      for (int v = 0; v < 8; ++v) {
-        const __m128i frames =
-            _mm_loadu_si128(reinterpret_cast<const __m128i*>(source + kLanes * v));
-        const __m256 x = _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(frames));
-        sums[v] = _mm256_add_ps(sums[v], _mm256_mul_ps(gain, x));
+      for (int v = 0; v < 8; ++v)
+        frames[v] = _mm256_cvtepi16_epi32(
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(sources[k] + i + kLanes * v)));
+      for (++k; k < source_count && gains[k] == gain; ++k) {
+#pragma GCC unroll 8
+        for (int v = 0; v < 8; ++v)
+          frames[v] = _mm256_add_epi32(
+              frames[v], _mm256_cvtepi16_epi32(_mm_loadu_si128(
+                             reinterpret_cast<const __m128i*>(sources[k] + i + kLanes * v))));
       }
+      const __m256 scale = _mm256_set1_ps(gain);
+#pragma GCC unroll 8
+      for (int v = 0; v < 8; ++v)
+        sums[v] = _mm256_add_ps(sums[v], _mm256_mul_ps(scale, _mm256_cvtepi32_ps(frames[v])));
     }
 #pragma GCC unroll 8
     for (int v = 0; v < 8; ++v)
@@ -102,16 +115,24 @@ __attribute__((target("avx512f"))) void SumScaledAvx512(float* __restrict acc,
     __m512 sums[8];
     for (__m512& sum : sums)
       sum = _mm512_setzero_ps();
-    for (int k = 0; k < source_count; ++k) {
-      const int16_t* source = sources[k] + i;
-      const __m512 gain = _mm512_set1_ps(gains[k]);
+    for (int k = 0; k < source_count;) {
+      const float gain = gains[k];
+      __m512i frames[8];
 #pragma GCC unroll 8
-      for (int v = 0; v < 8; ++v) {
-        const __m256i frames =
-            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(source + kLanes * v));
-        const __m512 x = _mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(frames));
-        sums[v] = _mm512_add_ps(sums[v], _mm512_mul_ps(gain, x));
+      for (int v = 0; v < 8; ++v)
+        frames[v] = _mm512_cvtepi16_epi32(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sources[k] + i + kLanes * v)));
+      for (++k; k < source_count && gains[k] == gain; ++k) {
+#pragma GCC unroll 8
+        for (int v = 0; v < 8; ++v)
+          frames[v] = _mm512_add_epi32(
+              frames[v], _mm512_cvtepi16_epi32(_mm256_loadu_si256(
+                             reinterpret_cast<const __m256i*>(sources[k] + i + kLanes * v))));
       }
+      const __m512 scale = _mm512_set1_ps(gain);
+#pragma GCC unroll 8
+      for (int v = 0; v < 8; ++v)
+        sums[v] = _mm512_add_ps(sums[v], _mm512_mul_ps(scale, _mm512_cvtepi32_ps(frames[v])));
     }
 #pragma GCC unroll 8
     for (int v = 0; v < 8; ++v)

@@ -21,11 +21,13 @@ struct Segment {
 // destination[i] += gain * source[i].
 void MixInto(float* destination, const int16_t* source, int64_t count, float gain);
 
-// acc[i] = sum over k in [0, source_count), in order of k, of gains[k] * sources[k][i], for i in
-// [0, count), each product rounded to float before it is added. The running sums stay in
-// registers across all sources, so each source frame is read once and each acc frame written
-// once, instead of acc being read and written per source. Uses the widest version below that the
-// CPU supports; all give the same bits.
+// acc[i] = sum of gains[k] * sources[k][i] over k in [0, source_count), for i in [0, count), taken
+// run by run: each run of consecutive sources with equal gains has its 16-bit frames added
+// exactly as integers, then scaled by the gain once and added to the float sum, runs in order.
+// Callers put equal gains side by side (a track's hits share one), which saves a conversion and
+// a multiply per source frame. The running sums stay in registers across all sources, so each
+// source frame is read once and each acc frame written once. Uses the widest version below that
+// the CPU supports; all give the same bits.
 void SumScaled(float* acc, const int16_t* const* sources, const float* gains, int source_count,
                int64_t count);
 

@@ -158,7 +158,9 @@ BENCHMARK(BM_FloorFillLoopSizedBuffer);
 
 // Not a render: the renderer's multiply-add kernel doing a mean loop's mixing work (the sample
 // frames printed at start-up) with every source in L1 and nothing written but 512 bytes per
-// call: the arithmetic floor of the mixing, with no memory traffic to wait for.
+// call: the arithmetic floor of the mixing, with no memory traffic to wait for. Eight sources in
+// four runs of equal gains, as four tracks with two hits sounding each (a mean loop has ~8 hits
+// sounding at any frame).
 void BM_FloorMixArithmeticInL1(benchmark::State& state) {
   const Fixture& fixture = GetFixture();
   constexpr int kSources = 8;
@@ -167,7 +169,7 @@ void BM_FloorMixArithmeticInL1(benchmark::State& state) {
   std::vector<const int16_t*> sources;
   for (int k = 0; k < kSources; ++k)
     sources.push_back(samples.data() + 2 * kTile * k);
-  const std::vector<float> gains(kSources, 0.5f);
+  const std::vector<float> gains = {0.5f, 0.5f, 0.25f, 0.25f, 0.125f, 0.125f, 0.375f, 0.375f};
   std::vector<float> acc(kTile);
   const auto calls = static_cast<int64_t>(fixture.mixed_frames_per_loop / (kSources * kTile));
   for (auto _ : state) {

@@ -37,9 +37,11 @@ Hits MakeHits(uint32_t seed) {
   }
   for (size_t s = 0; s < hits.sources.size(); ++s) {
     const int64_t start = s == 0 ? 0 : (s == 1 ? hits.bar - 1 : (s == 2 ? 0 : first(random)));
-    hits.segments.push_back({start, hits.sources[s].data(),
-                             static_cast<int64_t>(hits.sources[s].size()),
-                             (value(random) + 1.0f) * kUnit});
+    // Every third hit shares the previous one's gain, as hits of one track do, so the mixer's
+    // runs of equal gains are exercised too.
+    const float gain = s % 3 == 2 ? hits.segments.back().gain : (value(random) + 1.0f) * kUnit;
+    hits.segments.push_back(
+        {start, hits.sources[s].data(), static_cast<int64_t>(hits.sources[s].size()), gain});
   }
   return hits;
 }

@@ -97,10 +97,30 @@ SumScaledVersions() {
   return versions;
 }
 
-// Sources at odd offsets, the extreme 16-bit values, and lengths that are no multiple of the
-// kernels' tiles or vector widths: every version must equal, bit for bit, the plain sum taken in
-// the order of the sources with each product rounded before it is added.
-TEST(SumScaledTest, EveryVersionEqualsTheSumInSourceOrder) {
+// SumScaled's definition, one frame at a time in 64-bit integers and double, which are exact here
+// and so check the kernels' run-by-run integer sums; each run's scaled sum is rounded to float
+// and added in float, as the kernels do.
+std::vector<float> SumScaledByDefinition(const std::vector<const int16_t*>& sources,
+                                         const std::vector<float>& gains, int64_t count) {
+  std::vector<float> acc(count);
+  for (int64_t i = 0; i < count; ++i) {
+    float sum = 0.0f;
+    for (size_t k = 0; k < sources.size();) {
+      int64_t run = 0;
+      const size_t start = k;
+      for (; k < sources.size() && gains[k] == gains[start]; ++k)
+        run += sources[k][i];
+      sum += static_cast<float>(static_cast<double>(gains[start]) * static_cast<double>(run));
+    }
+    acc[i] = sum;
+  }
+  return acc;
+}
+
+// Sources at odd offsets, the extreme 16-bit values, runs of equal gains of one, two and three
+// sources (a run of 32767s overflows 16 bits), and lengths that are no multiple of the kernels'
+// tiles or vector widths: every version must equal the definition bit for bit.
+TEST(SumScaledTest, EveryVersionEqualsTheDefinition) {
   std::mt19937 random(3);
   std::uniform_real_distribution<float> value(-1.0f, 1.0f);
   std::uniform_int_distribution<int> frame(-32768, 32767);
@@ -111,19 +131,14 @@ TEST(SumScaledTest, EveryVersionEqualsTheSumInSourceOrder) {
     for (size_t k = 0; k < storage.size(); ++k) {
       for (int16_t& v : storage[k])
         v = static_cast<int16_t>(frame(random));
-      storage[k][k] = k % 2 == 0 ? int16_t{-32768} : int16_t{32767};
       sources.push_back(storage[k].data() + k % 5);
-      gains.push_back(value(random) / 32768.0f);
+      // Runs: {0}, {1, 2}, {3}, {4, 5, 6}, {7}, {8}.
+      const bool joins_previous = k == 2 || k == 5 || k == 6;
+      gains.push_back(joins_previous ? gains.back() : value(random) / 32768.0f);
     }
-    std::vector<float> expected(count);
-    for (int64_t i = 0; i < count; ++i) {
-      float sum = 0.0f;
-      for (size_t k = 0; k < sources.size(); ++k) {
-        const float term = gains[k] * static_cast<float>(sources[k][i]);  // Rounded apart.
-        sum += term;
-      }
-      expected[i] = sum;
-    }
+    for (size_t k = 4; k <= 6; ++k)
+      storage[k][k % 5] = 32767;  // Frame 0 of the run of three sums beyond 16 bits.
+    const std::vector<float> expected = SumScaledByDefinition(sources, gains, count);
     for (const auto& [name, sum_scaled] : SumScaledVersions()) {
       std::vector<float> sum(count, -7.0f);
       sum_scaled(sum.data(), sources.data(), gains.data(), static_cast<int>(sources.size()), count);
@@ -133,6 +148,23 @@ TEST(SumScaledTest, EveryVersionEqualsTheSumInSourceOrder) {
       for (float v : sum)
         ASSERT_EQ(v, 0.0f) << name << ": no sources is silence";
     }
+  }
+}
+
+// A run's frames are added before they are scaled: 7 + 11 - 18 at gain 0.1 is exactly zero,
+// where adding the three rounded products in float is not.
+TEST(SumScaledTest, ARunOfEqualGainsIsSummedExactlyFirst) {
+  const std::vector<int16_t> a(200, 7), b(200, 11), c(200, -18);
+  const std::vector<const int16_t*> sources = {a.data(), b.data(), c.data()};
+  const std::vector<float> gains(3, 0.1f);
+  volatile float gain = 0.1f;  // Keeps the compiler from folding the check below.
+  const float products_in_float = (gain * 7.0f + gain * 11.0f) + gain * -18.0f;
+  ASSERT_NE(products_in_float, 0.0f) << "the check below would not tell the two apart";
+  for (const auto& [name, sum_scaled] : SumScaledVersions()) {
+    std::vector<float> sum(200, -7.0f);
+    sum_scaled(sum.data(), sources.data(), gains.data(), 3, 200);
+    for (float v : sum)
+      ASSERT_EQ(v, 0.0f) << name;
   }
 }
 
