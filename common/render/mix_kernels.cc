@@ -65,6 +65,8 @@ void SumScaledScalar(float* acc, const int16_t* const* sources, const float* gai
 // The vector versions keep a tile of eight vectors of sums in registers (eight independent sums
 // hide the add latency) while every source streams past it. Intrinsics, because GCC 12 widens a
 // vector of 16-bit frames in halves (extract, widen, insert) instead of with one widening load.
+// The two differ only in width; they are written out twice because intrinsics of one target
+// cannot be inlined into a template shared with the other.
 __attribute__((target("avx2"))) void SumScaledAvx2(float* __restrict acc,
                                                    const int16_t* const* sources,
                                                    const float* gains, int source_count,
