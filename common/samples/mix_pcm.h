@@ -1,8 +1,9 @@
 // A sample's frames as the renderer reads them: 16-bit integers times one power-of-two scale.
 // Mixing is bound by reading sample frames (each is read once per hit), so half the bytes of
 // float frames make every render faster; 16 bits is also the resolution of the audio the
-// service sends. The scale is a power of two so that nothing is lost for 8- and 16-bit sources:
-// frame * scale is then exactly the decoded float, and so is any gain times it.
+// service sends. The scale is a power of two so that nothing is lost for mono 8- and 16-bit
+// sources at 44.1 kHz: frame * scale is then exactly the decoded float, and so is any gain times
+// it.
 #pragma once
 
 #include <cstdint>

@@ -21,7 +21,8 @@ struct Sample {
   std::string id;          // Path relative to the library root, '/'-separated, with extension.
   std::vector<float> pcm;  // Mono, 44.1 kHz.
   // The same frames as the renderer reads them (16-bit, see mix_pcm.h): half the bytes to read
-  // per hit. Exact for 8- and 16-bit sources; within -96 dB of the peak for the others.
+  // per hit. Exact for mono 8- and 16-bit sources at 44.1 kHz; within -96 dB of the peak for the
+  // others.
   MixPcm mix;
   int original_sample_rate = 0;
   int original_channels = 0;
