@@ -14,6 +14,7 @@
 #include <torch/optim/adam.h>
 #include <torch/serialize.h>
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include "common/critic/counter_random.h"
 #include "common/critic/critic_net.h"
@@ -104,34 +105,50 @@ void ConfigureCpuRuntime(int threads) {
   mallopt(M_ARENA_MAX, 1);
 }
 
-// Autocast to bfloat16 on the critic's device for the life of the scope, when asked.
+// Autocast to bfloat16 on the critic's device for the life of the scope, when asked. LibTorch 2.4
+// added setters that take the device type and deprecated the per-device ones (set_enabled,
+// set_cpu_enabled, ...); Debian's 1.13 has only the per-device ones.
 class BFloat16Autocast {
  public:
-  BFloat16Autocast(torch::Device device, bool enabled)
-      : cuda_(device.is_cuda()), enabled_(enabled) {
+  BFloat16Autocast(torch::Device device, bool enabled) : device_(device), enabled_(enabled) {
     if (!enabled_) return;
-    if (cuda_) {
-      at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-      at::autocast::set_enabled(true);
-    } else {
-      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-      at::autocast::set_cpu_enabled(true);
-    }
+    SetDtype(at::kBFloat16);
+    SetEnabled(true);
   }
   ~BFloat16Autocast() {
     if (!enabled_) return;
-    if (cuda_) {
-      at::autocast::set_enabled(false);
-    } else {
-      at::autocast::set_cpu_enabled(false);
-    }
+    SetEnabled(false);
     at::autocast::clear_cache();  // Weight casts made in the scope; the weights change next step.
   }
   BFloat16Autocast(const BFloat16Autocast&) = delete;
   BFloat16Autocast& operator=(const BFloat16Autocast&) = delete;
 
  private:
-  bool cuda_;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  void SetDtype(at::ScalarType dtype) {
+    at::autocast::set_autocast_dtype(device_.type(), dtype);
+  }
+  void SetEnabled(bool on) {
+    at::autocast::set_autocast_enabled(device_.type(), on);
+  }
+#else
+  void SetDtype(at::ScalarType dtype) {
+    if (device_.is_cuda()) {
+      at::autocast::set_autocast_gpu_dtype(dtype);
+    } else {
+      at::autocast::set_autocast_cpu_dtype(dtype);
+    }
+  }
+  void SetEnabled(bool on) {
+    if (device_.is_cuda()) {
+      at::autocast::set_enabled(on);
+    } else {
+      at::autocast::set_cpu_enabled(on);
+    }
+  }
+#endif
+
+  torch::Device device_;
   bool enabled_;
 };
 
