@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/render/helper_team.h"
 #include "common/render/mix_kernels.h"
 
 namespace dd::mix {
@@ -30,10 +31,11 @@ int FoldedChunks(const std::vector<Segment>& hits, int64_t bar_frames);
 // Writes every output from `hits`, one bar's hits with first frames counted from the bar's
 // start (they may ring past it). Clamps float outputs to [-1, 1] on the way when `clip` is set.
 // Returns the output frames beyond full scale: of every output when `clip` is set, of the 16-bit
-// outputs otherwise. Sorts `hits` by first frame (stably). Each
-// frame's sum is taken in a fixed order that depends only on the hits, so every worker renders
-// the same bits.
+// outputs otherwise. Sorts `hits` by first frame (stably). Each frame's sum is taken in a fixed
+// order that depends only on the hits, so every worker renders the same bits, and so do the
+// `helpers` (optional) that take some of the bar's blocks.
 int64_t MixFoldedBar(std::vector<Segment>& hits, int64_t bar_frames,
-                     const std::vector<FoldedBarOutput>& outputs, bool clip);
+                     const std::vector<FoldedBarOutput>& outputs, bool clip,
+                     HelperTeam* helpers = nullptr);
 
 }  // namespace dd::mix

@@ -167,9 +167,9 @@ absl::Status Renderer::RenderInto(const Pattern& pattern, const RenderOptions& o
     // once per render instead of once per repeat, every output frame written once.
     const int64_t bar = BarFrames(pattern.steps(), pattern.bpm());
     const bool clip = options.peak_policy == PeakPolicy::kClip;
-    const int64_t clipped =
-        mix::MixFoldedBar(HitSegments(pattern, *samples, options.mix_gain, 1, kUncut), bar,
-                          LoopBars(out.pcm.data(), nullptr, total, bar, options.repeats), clip);
+    const int64_t clipped = mix::MixFoldedBar(
+        HitSegments(pattern, *samples, options.mix_gain, 1, kUncut), bar,
+        LoopBars(out.pcm.data(), nullptr, total, bar, options.repeats), clip, helpers_.get());
     out.clipped_samples = clip ? clipped : ApplyPeakPolicy(out.pcm, options.peak_policy);
     return absl::OkStatus();
   }
@@ -200,9 +200,10 @@ absl::Status Renderer::RenderPcm16Into(const Pattern& pattern, const RenderOptio
   const int64_t total = LoopFrames(pattern, options);
   const int64_t bar = BarFrames(pattern.steps(), pattern.bpm());
   out.pcm.resize(static_cast<size_t>(total));
-  out.clipped_samples = mix::MixFoldedBar(
-      HitSegments(pattern, *samples, options.mix_gain, 1, kUncut), bar,
-      LoopBars(nullptr, out.pcm.data(), total, bar, options.repeats), /*clip=*/true);
+  out.clipped_samples =
+      mix::MixFoldedBar(HitSegments(pattern, *samples, options.mix_gain, 1, kUncut), bar,
+                        LoopBars(nullptr, out.pcm.data(), total, bar, options.repeats),
+                        /*clip=*/true, helpers_.get());
   return absl::OkStatus();
 }
 
@@ -223,9 +224,9 @@ absl::Status Renderer::RenderSteadyBarInto(const Pattern& pattern, const RenderO
   out.pcm.resize(static_cast<size_t>(bar));
   // Every chunk at once: the bar's hits with all their tails wrapped in.
   const bool clip = options.peak_policy == PeakPolicy::kClip;
-  const int64_t clipped =
-      mix::MixFoldedBar(HitSegments(pattern, *samples, options.mix_gain, 1, kUncut), bar,
-                        {{out.pcm.data(), bar, 0, std::numeric_limits<int>::max()}}, clip);
+  const int64_t clipped = mix::MixFoldedBar(
+      HitSegments(pattern, *samples, options.mix_gain, 1, kUncut), bar,
+      {{out.pcm.data(), bar, 0, std::numeric_limits<int>::max()}}, clip, helpers_.get());
   out.clipped_samples = clip ? clipped : ApplyPeakPolicy(out.pcm, options.peak_policy);
   return absl::OkStatus();
 }

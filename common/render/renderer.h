@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/pattern/pattern.h"
+#include "common/render/helper_team.h"
 #include "common/samples/sample_library.h"
 
 namespace dd {
@@ -49,7 +50,11 @@ int64_t BarFrames(int steps, double bpm);
 
 class Renderer {
  public:
-  explicit Renderer(std::shared_ptr<const SampleLibrary> library) : library_(std::move(library)) {}
+  // With `helpers`, a render whose bars are whole frames (every tempo whose bar is an integer
+  // number of frames, 120 bpm included) shares its mixing with those of them that are idle.
+  explicit Renderer(std::shared_ptr<const SampleLibrary> library,
+                    std::shared_ptr<HelperTeam> helpers = nullptr)
+      : library_(std::move(library)), helpers_(std::move(helpers)) {}
 
   // The loop as a listener hears it: repeats bars plus the tail.
   // NOT_FOUND for a sample id not in the library; INVALID_ARGUMENT for options out of range.
@@ -77,6 +82,7 @@ class Renderer {
   absl::StatusOr<std::vector<const Sample*>> ResolveSamples(const Pattern& pattern) const;
 
   std::shared_ptr<const SampleLibrary> library_;
+  std::shared_ptr<HelperTeam> helpers_;
 };
 
 absl::Status ValidateRenderOptions(const RenderOptions& options);

@@ -57,7 +57,7 @@ grpc::Status RenderService::Render(grpc::ServerContext*, const v1::RenderRequest
         seconds, options_.max_render_seconds)));
   }
 
-  const Renderer renderer(samples_.Get());
+  const Renderer renderer(samples_.Get(), helpers_);
   const AudioEncoding encoding = EncodingFromProto(request->format());
   absl::StatusOr<std::string> encoded;
   size_t frames = 0;
@@ -99,7 +99,7 @@ grpc::Status RenderService::RenderSteadyBar(grpc::ServerContext*,
                                             v1::RenderSteadyBarResponse* response) {
   absl::StatusOr<Pattern> pattern = PatternFromProto(request->loop());
   if (!pattern.ok()) return ToGrpcStatus(pattern.status());
-  const Renderer renderer(samples_.Get());
+  const Renderer renderer(samples_.Get(), helpers_);
   absl::StatusOr<RenderedAudio> audio = renderer.RenderSteadyBar(*pattern);
   if (!audio.ok()) return ToGrpcStatus(audio.status());
   v1::PcmAudio* pcm = response->mutable_audio();

@@ -2,6 +2,9 @@
 // its own beyond request limits.
 #pragma once
 
+#include <memory>
+
+#include "common/render/helper_team.h"
 #include "common/samples/library_holder.h"
 #include "deepdrummer/v1/render.grpc.pb.h"
 
@@ -14,8 +17,10 @@ struct RenderServiceOptions {
 
 class RenderService final : public deepdrummer::v1::RenderService::Service {
  public:
-  RenderService(SampleLibraryHolder& samples, RenderServiceOptions options)
-      : samples_(samples), options_(options) {}
+  // `helpers` (optional): threads each render shares its mixing with when they are idle.
+  RenderService(SampleLibraryHolder& samples, RenderServiceOptions options,
+                std::shared_ptr<HelperTeam> helpers = nullptr)
+      : samples_(samples), options_(options), helpers_(std::move(helpers)) {}
 
   grpc::Status Render(grpc::ServerContext* context, const deepdrummer::v1::RenderRequest* request,
                       deepdrummer::v1::RenderResponse* response) override;
@@ -32,6 +37,7 @@ class RenderService final : public deepdrummer::v1::RenderService::Service {
  private:
   SampleLibraryHolder& samples_;
   const RenderServiceOptions options_;
+  const std::shared_ptr<HelperTeam> helpers_;
 };
 
 }  // namespace dd

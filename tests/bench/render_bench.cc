@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <map>
+#include <mutex>
 #include <vector>
 
 #include "common/audio/audio_constants.h"
@@ -96,6 +98,49 @@ void BM_RenderLoop4Repeats(benchmark::State& state) {
 }
 // Two threads: what a 2-core render service does when two requests come at once.
 BENCHMARK(BM_RenderLoop4Repeats)->Threads(1)->Threads(2)->UseRealTime();
+
+// One team per helper count for the whole run, shared by the benchmark's threads as dd-render's
+// request threads share one.
+std::shared_ptr<HelperTeam> SharedHelperTeam(int helpers) {
+  static std::mutex mutex;
+  static std::map<int, std::shared_ptr<HelperTeam>> teams;
+  std::lock_guard<std::mutex> lock(mutex);
+  std::shared_ptr<HelperTeam>& team = teams[helpers];
+  if (team == nullptr) {
+    auto created = HelperTeam::Create({.helpers = helpers});
+    if (!created.ok()) {
+      std::cerr << created.status() << "\n";
+      std::exit(1);
+    }
+    team = *std::move(created);
+  }
+  return team;
+}
+
+// Renders whose blocks are shared with helper threads (the argument: how many), as dd-render
+// does by default. One thread: the time one request waits for its loop when the other cores are
+// idle. Two threads: two requests at once, the helper going to whichever asks first.
+void BM_RenderLoop4RepeatsWithHelpers(benchmark::State& state) {
+  const Fixture& fixture = GetFixture();
+  const Renderer renderer(fixture.library, SharedHelperTeam(static_cast<int>(state.range(0))));
+  RenderedAudio out;
+  size_t i = static_cast<size_t>(state.thread_index()) * fixture.patterns.size() /
+             static_cast<size_t>(state.threads());
+  for (auto _ : state) {
+    const absl::Status status =
+        renderer.RenderInto(fixture.patterns[i++ % fixture.patterns.size()], {}, out);
+    benchmark::DoNotOptimize(out.pcm.data());
+    if (!status.ok()) state.SkipWithError("render failed");
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetLabel("loops; 9 s of audio each");
+}
+BENCHMARK(BM_RenderLoop4RepeatsWithHelpers)
+    ->ArgName("helpers")
+    ->Arg(1)
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime();
 
 void BM_RenderLoop4RepeatsFreshBuffer(benchmark::State& state) {
   const Fixture& fixture = GetFixture();
@@ -211,6 +256,22 @@ void BM_RenderPcm16AndEncodeWav(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_RenderPcm16AndEncodeWav);
+
+// The same with a helper, as dd-render runs by default: the encoder then reads the part of the
+// loop that the helper wrote from the other core's cache.
+void BM_RenderPcm16AndEncodeWavWithHelpers(benchmark::State& state) {
+  const Fixture& fixture = GetFixture();
+  const Renderer renderer(fixture.library, SharedHelperTeam(static_cast<int>(state.range(0))));
+  RenderedPcm16 out;
+  size_t i = 0;
+  for (auto _ : state) {
+    (void)renderer.RenderPcm16Into(fixture.patterns[i++ % fixture.patterns.size()], {}, out);
+    auto wav = EncodePcm16(out.pcm, kSampleRate, AudioEncoding::kWav16);
+    benchmark::DoNotOptimize(wav->data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_RenderPcm16AndEncodeWavWithHelpers)->ArgName("helpers")->Arg(1)->UseRealTime();
 
 }  // namespace
 }  // namespace dd

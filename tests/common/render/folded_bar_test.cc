@@ -23,8 +23,9 @@ struct Hits {
 // Gain of a source frame of 2^15 units, as a sample's MixPcm scale makes it.
 constexpr float kUnit = 1.0f / 32768.0f;
 
-Hits MakeHits(uint32_t seed) {
+Hits MakeHits(uint32_t seed, int64_t bar = 3000 + 17) {
   Hits hits;
+  hits.bar = bar;
   std::mt19937 random(seed);
   std::uniform_real_distribution<float> value(-0.6f, 0.6f);
   std::uniform_int_distribution<int> frame(-20000, 20000);
@@ -163,6 +164,39 @@ TEST(FoldedBarTest, OneRepeatWithATailOfManyBars) {
   const std::vector<double> expected = ReferenceLoop(hits, 1, total);
   for (int64_t i = 0; i < total; ++i)
     ASSERT_NEAR(pcm[i], expected[i], 2e-5) << "frame " << i;
+}
+
+// Helpers that take blocks from the back of the bar (each claim before the last) write the same
+// bits and count the same clipped frames as one thread, for loops and the steady bar, over bars
+// of many blocks that are no multiple of a block.
+TEST(FoldedBarTest, HelpersMixTheSameBitsAsOneThread) {
+  auto team = HelperTeam::Create({.helpers = 2, .spin = absl::Milliseconds(1)});
+  ASSERT_TRUE(team.ok()) << team.status();
+  int64_t clipped_total = 0;
+  for (uint32_t seed = 20; seed < 30; ++seed) {
+    Hits hits = MakeHits(seed, 40 * 1024 + 17 + seed);
+    for (Segment& s : hits.segments)
+      s.gain *= 2.0f;  // Loud enough that some frames clip.
+    const int repeats = 1 + static_cast<int>(seed % 4);
+    const int64_t total = repeats * hits.bar + hits.bar / 2;
+    std::vector<float> alone(static_cast<size_t>(total)), together(alone.size());
+    Hits copy = hits;
+    const int64_t clipped_alone =
+        MixFoldedBar(hits.segments, hits.bar, LoopOutputs(alone, hits.bar, repeats), true);
+    const int64_t clipped_together = MixFoldedBar(
+        copy.segments, hits.bar, LoopOutputs(together, hits.bar, repeats), true, team->get());
+    ASSERT_EQ(together, alone) << "seed " << seed;
+    EXPECT_EQ(clipped_together, clipped_alone) << "seed " << seed;
+    clipped_total += clipped_alone;
+    std::vector<float> bar_alone(static_cast<size_t>(hits.bar)), bar_together(bar_alone.size());
+    MixFoldedBar(hits.segments, hits.bar,
+                 {{bar_alone.data(), hits.bar, 0, std::numeric_limits<int>::max()}}, false);
+    MixFoldedBar(copy.segments, hits.bar,
+                 {{bar_together.data(), hits.bar, 0, std::numeric_limits<int>::max()}}, false,
+                 team->get());
+    ASSERT_EQ(bar_together, bar_alone) << "seed " << seed;
+  }
+  EXPECT_GT(clipped_total, 0);
 }
 
 TEST(FoldedBarTest, NoHitsIsSilence) {

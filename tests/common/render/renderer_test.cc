@@ -203,6 +203,53 @@ TEST_F(RendererTest, Pcm16RenderIsTheFloatRenderConverted) {
             absl::StatusCode::kInvalidArgument);
 }
 
+// A render that shares its blocks with helper threads writes the same bits and counts the same
+// clipped samples as one that does not, whoever takes which blocks: loops, 16-bit loops and
+// steady bars, at two tempos whose bars are whole frames (88,200 and 117,600: 22 and 29 pieces
+// of 4 blocks to share), loud enough that some clip.
+TEST_F(RendererTest, HelpersRenderTheSameBits) {
+  auto team = HelperTeam::Create({.helpers = 2, .spin = absl::Milliseconds(1)});
+  ASSERT_TRUE(team.ok()) << team.status();
+  auto library = SampleLibrary::Load(dir_.path());
+  ASSERT_TRUE(library.ok()) << library.status();
+  const Renderer shared(*library, std::shared_ptr<HelperTeam>(*std::move(team)));
+  std::mt19937 random(33);
+  std::bernoulli_distribution hit(0.45);
+  std::uniform_real_distribution<float> velocity(0.2f, 1.0f);
+  int64_t clipped_total = 0;
+  for (double bpm : {120.0, 90.0}) {
+    for (int trial = 0; trial < 12; ++trial) {
+      Pattern pattern = Make(16, bpm, {"ramp.wav", "dc.wav", "loud.wav", "click.wav"});
+      for (int t = 0; t < 4; ++t) {
+        for (int k = 0; k < 16; ++k) {
+          if (hit(random)) pattern.set_velocity(t, k, velocity(random));
+        }
+      }
+      RenderOptions options;
+      options.repeats = 1 + trial % 4;
+      options.tail_seconds = trial % 3 == 0 ? 0.0 : 1.0;
+      const std::string where = ::testing::PrintToString(std::make_tuple(bpm, trial));
+      RenderedAudio alone, together;
+      ASSERT_TRUE(renderer_->RenderInto(pattern, options, alone).ok());
+      ASSERT_TRUE(shared.RenderInto(pattern, options, together).ok());
+      ASSERT_EQ(together.pcm, alone.pcm) << where;
+      EXPECT_EQ(together.clipped_samples, alone.clipped_samples) << where;
+      clipped_total += alone.clipped_samples;
+      RenderedPcm16 alone16, together16;
+      ASSERT_TRUE(renderer_->RenderPcm16Into(pattern, options, alone16).ok());
+      ASSERT_TRUE(shared.RenderPcm16Into(pattern, options, together16).ok());
+      ASSERT_EQ(together16.pcm, alone16.pcm) << where;
+      EXPECT_EQ(together16.clipped_samples, alone16.clipped_samples) << where;
+      RenderedAudio alone_bar, together_bar;
+      ASSERT_TRUE(renderer_->RenderSteadyBarInto(pattern, options, alone_bar).ok());
+      ASSERT_TRUE(shared.RenderSteadyBarInto(pattern, options, together_bar).ok());
+      ASSERT_EQ(together_bar.pcm, alone_bar.pcm) << where;
+      EXPECT_EQ(together_bar.clipped_samples, alone_bar.clipped_samples) << where;
+    }
+  }
+  EXPECT_GT(clipped_total, 0) << "some renders must clip, or the shared clip count went untested";
+}
+
 TEST_F(RendererTest, ErrorsAreClear) {
   Pattern unknown = Make(16, 120, {"click.wav", "nope.wav"});
   const absl::Status status = renderer_->Render(unknown, {}).status();

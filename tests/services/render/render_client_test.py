@@ -116,8 +116,17 @@ class HelpFlag(unittest.TestCase):
         result = subprocess.run([os.environ["DD_RENDER_BIN"], "--help"], capture_output=True,
                                 text=True, timeout=30)
         text = result.stdout + result.stderr
-        for flag in ("--samples", "--port", "--max_message_bytes", "--shutdown_grace"):
+        for flag in ("--samples", "--port", "--max_message_bytes", "--shutdown_grace",
+                     "--render_helpers", "--render_helper_spin"):
             self.assertIn(flag, text)
+
+    def test_a_helper_count_out_of_range_is_refused_at_start(self):
+        result = subprocess.run([os.environ["DD_RENDER_BIN"], "--port=0", "--render_helpers=-1",
+                                 f"--samples={os.environ['DD_KIT']}"],
+                                capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("--render_helpers", result.stderr)
+        self.assertIn("helpers must be in [0, 63], got -1", result.stderr)
 
 
 if __name__ == "__main__":

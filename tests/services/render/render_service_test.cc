@@ -24,7 +24,11 @@ class RenderServiceTest : public ::testing::Test {
     auto holder = SampleLibraryHolder::Create(testing::DefaultKitDir());
     ASSERT_TRUE(holder.ok()) << holder.status();
     samples_ = *std::move(holder);
-    service_ = std::make_unique<RenderService>(*samples_, RenderServiceOptions{});
+    // With a helper, as dd-render runs by default.
+    auto helpers = HelperTeam::Create({.helpers = 1});
+    ASSERT_TRUE(helpers.ok()) << helpers.status();
+    service_ = std::make_unique<RenderService>(*samples_, RenderServiceOptions{},
+                                               std::shared_ptr<HelperTeam>(*std::move(helpers)));
     GrpcServerOptions options;
     options.health_service_names = {"deepdrummer.v1.RenderService"};
     auto server = GrpcServer::Start(options, {service_.get()});
