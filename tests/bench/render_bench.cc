@@ -4,11 +4,13 @@
 //   (defaults: ../shared/drum-samples, 256 loops)
 #include <benchmark/benchmark.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "common/audio/audio_constants.h"
@@ -98,6 +100,36 @@ void BM_RenderLoop4Repeats(benchmark::State& state) {
 }
 // Two threads: what a 2-core render service does when two requests come at once.
 BENCHMARK(BM_RenderLoop4Repeats)->Threads(1)->Threads(2)->UseRealTime();
+
+// Not a render, and run just before the helpers' benchmarks: how long a cache line takes to go
+// to another core and back (one thread sets a flag, another answers). What a helper costs
+// depends on it: ~0.1 us where the cores share a cache; on this project's VM it is sometimes
+// ~0.35 us, when the host runs its two vCPUs on cores that do not, and then so is every cache
+// line of output that moves between the cores.
+void BM_CoreToCoreRoundTrip(benchmark::State& state) {
+  std::atomic<int64_t> flag{0};
+  std::atomic<bool> stop{false};
+  std::thread partner([&] {
+    for (int64_t seen = 0; !stop.load(std::memory_order_relaxed);) {
+      const int64_t now = flag.load(std::memory_order_acquire);
+      if (now != seen && now % 2 == 1) {
+        seen = now + 1;
+        flag.store(seen, std::memory_order_release);
+      }
+    }
+  });
+  int64_t sent = -1;
+  for (auto _ : state) {
+    sent += 2;
+    flag.store(sent, std::memory_order_release);
+    while (flag.load(std::memory_order_acquire) != sent + 1) {
+    }
+  }
+  stop.store(true);
+  partner.join();
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_CoreToCoreRoundTrip)->UseRealTime();
 
 // One team per helper count for the whole run, shared by the benchmark's threads as dd-render's
 // request threads share one.
