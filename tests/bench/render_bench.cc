@@ -81,12 +81,12 @@ const Fixture& GetFixture() {
   return *fixture;
 }
 
-void BM_RenderLoop4Repeats(benchmark::State& state) {
+// Times renders of the fixture's loops into a reused buffer. Threads start apart in the loop
+// list, so two renders at once are two different loops, as two requests would be, not the same
+// samples fetched once for both.
+void TimeLoopRenders(benchmark::State& state, const Renderer& renderer) {
   const Fixture& fixture = GetFixture();
-  const Renderer renderer(fixture.library);
   RenderedAudio out;
-  // Threads start apart in the loop list, so two renders at once are two different loops, as two
-  // requests would be, not the same samples fetched once for both.
   size_t i = static_cast<size_t>(state.thread_index()) * fixture.patterns.size() /
              static_cast<size_t>(state.threads());
   for (auto _ : state) {
@@ -97,6 +97,23 @@ void BM_RenderLoop4Repeats(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
   state.SetLabel("loops; 9 s of audio each");
+}
+
+// Times what dd-render does for a WAV response: 16-bit samples straight from the mix, encoded.
+void TimePcm16WavRenders(benchmark::State& state, const Renderer& renderer) {
+  const Fixture& fixture = GetFixture();
+  RenderedPcm16 out;
+  size_t i = 0;
+  for (auto _ : state) {
+    (void)renderer.RenderPcm16Into(fixture.patterns[i++ % fixture.patterns.size()], {}, out);
+    auto wav = EncodePcm16(out.pcm, kSampleRate, AudioEncoding::kWav16);
+    benchmark::DoNotOptimize(wav->data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_RenderLoop4Repeats(benchmark::State& state) {
+  TimeLoopRenders(state, Renderer(GetFixture().library));
 }
 // Two threads: what a 2-core render service does when two requests come at once.
 BENCHMARK(BM_RenderLoop4Repeats)->Threads(1)->Threads(2)->UseRealTime();
@@ -153,19 +170,8 @@ std::shared_ptr<HelperTeam> SharedHelperTeam(int helpers) {
 // does by default. One thread: the time one request waits for its loop when the other cores are
 // idle. Two threads: two requests at once, the helper going to whichever asks first.
 void BM_RenderLoop4RepeatsWithHelpers(benchmark::State& state) {
-  const Fixture& fixture = GetFixture();
-  const Renderer renderer(fixture.library, SharedHelperTeam(static_cast<int>(state.range(0))));
-  RenderedAudio out;
-  size_t i = static_cast<size_t>(state.thread_index()) * fixture.patterns.size() /
-             static_cast<size_t>(state.threads());
-  for (auto _ : state) {
-    const absl::Status status =
-        renderer.RenderInto(fixture.patterns[i++ % fixture.patterns.size()], {}, out);
-    benchmark::DoNotOptimize(out.pcm.data());
-    if (!status.ok()) state.SkipWithError("render failed");
-  }
-  state.SetItemsProcessed(state.iterations());
-  state.SetLabel("loops; 9 s of audio each");
+  TimeLoopRenders(
+      state, Renderer(GetFixture().library, SharedHelperTeam(static_cast<int>(state.range(0)))));
 }
 BENCHMARK(BM_RenderLoop4RepeatsWithHelpers)
     ->ArgName("helpers")
@@ -274,34 +280,17 @@ void BM_RenderAndEncodeWav(benchmark::State& state) {
 }
 BENCHMARK(BM_RenderAndEncodeWav);
 
-// What the render service does for a WAV response: 16-bit samples straight from the mix.
+// What the render service does for a WAV response, on one core.
 void BM_RenderPcm16AndEncodeWav(benchmark::State& state) {
-  const Fixture& fixture = GetFixture();
-  const Renderer renderer(fixture.library);
-  RenderedPcm16 out;
-  size_t i = 0;
-  for (auto _ : state) {
-    (void)renderer.RenderPcm16Into(fixture.patterns[i++ % fixture.patterns.size()], {}, out);
-    auto wav = EncodePcm16(out.pcm, kSampleRate, AudioEncoding::kWav16);
-    benchmark::DoNotOptimize(wav->data());
-  }
-  state.SetItemsProcessed(state.iterations());
+  TimePcm16WavRenders(state, Renderer(GetFixture().library));
 }
 BENCHMARK(BM_RenderPcm16AndEncodeWav);
 
 // The same with a helper, as dd-render runs by default: the encoder then reads the part of the
 // loop that the helper wrote from the other core's cache.
 void BM_RenderPcm16AndEncodeWavWithHelpers(benchmark::State& state) {
-  const Fixture& fixture = GetFixture();
-  const Renderer renderer(fixture.library, SharedHelperTeam(static_cast<int>(state.range(0))));
-  RenderedPcm16 out;
-  size_t i = 0;
-  for (auto _ : state) {
-    (void)renderer.RenderPcm16Into(fixture.patterns[i++ % fixture.patterns.size()], {}, out);
-    auto wav = EncodePcm16(out.pcm, kSampleRate, AudioEncoding::kWav16);
-    benchmark::DoNotOptimize(wav->data());
-  }
-  state.SetItemsProcessed(state.iterations());
+  TimePcm16WavRenders(
+      state, Renderer(GetFixture().library, SharedHelperTeam(static_cast<int>(state.range(0)))));
 }
 BENCHMARK(BM_RenderPcm16AndEncodeWavWithHelpers)->ArgName("helpers")->Arg(1)->UseRealTime();
 
