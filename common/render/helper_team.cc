@@ -18,12 +18,6 @@ constexpr uint32_t kStopping = 3;
 constexpr int kMaxHelpers = 63;
 constexpr absl::Duration kMaxSpin = absl::Milliseconds(10);
 
-inline void CpuRelax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<HelperTeam>> HelperTeam::Create(const Options& options) {
