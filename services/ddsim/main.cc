@@ -12,10 +12,6 @@
 #include <thread>
 #include <vector>
 
-#include <grpcpp/create_channel.h>
-#include <grpcpp/security/credentials.h>
-#include <grpcpp/support/channel_arguments.h>
-
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
@@ -31,6 +27,7 @@
 #include "services/ddsim/calibration.h"
 #include "services/ddsim/listener_session.h"
 #include "services/ddsim/report.h"
+#include "services/shared/client_channel.h"
 
 ABSL_FLAG(std::string, session, "127.0.0.1:50054", "Address of the session service.");
 ABSL_FLAG(std::string, render, "127.0.0.1:50051",
@@ -84,10 +81,9 @@ namespace v1 = deepdrummer::v1;
 using dd::listeners::Listener;
 
 std::shared_ptr<grpc::Channel> Channel(const std::string& address) {
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(64 << 20);  // Inline WAVs are 0.8 MB; exports can be larger.
-  args.SetMaxSendMessageSize(16 << 20);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  dd::ClientChannelOptions options;  // Receives inline WAVs (0.8 MB) and exports (larger).
+  options.max_send_message_bytes = 16 << 20;
+  return dd::ClientChannel(address, options);
 }
 
 int Fail(const absl::Status& status) {

@@ -2,17 +2,15 @@
 // Stateless; run as many as needed.
 #include <cstdlib>
 
-#include <grpcpp/create_channel.h>
-#include <grpcpp/security/credentials.h>
-#include <grpcpp/support/channel_arguments.h>
-
 #include "absl/flags/flag.h"
 #include "common/log/log.h"
 #include "common/samples/library_holder.h"
 #include "services/generator/generator_service.h"
+#include "services/shared/client_channel.h"
 #include "services/shared/service_main.h"
 
-ABSL_FLAG(std::string, critic, "127.0.0.1:50052", "Address of the critic service.");
+ABSL_FLAG(std::string, critic, "127.0.0.1:50052",
+          "Critic service: host:port, or dns:///name:port to use every replica it resolves to.");
 ABSL_FLAG(std::string, samples, DD_DEFAULT_SAMPLES_DIR,
           "Sample folder whose ids the generator draws from (the same as the critic's and "
           "dd-render's).");
@@ -32,13 +30,12 @@ int main(int argc, char** argv) {
   };
   auto samples = dd::SampleLibraryHolder::Create(absl::GetFlag(FLAGS_samples), {});
   if (!samples.ok()) return fail(samples.status());
-  grpc::ChannelArguments channel_args;
   // Score replies are small; requests carry up to max_count * chains loops, well under this.
-  channel_args.SetMaxReceiveMessageSize(16 << 20);
-  channel_args.SetMaxSendMessageSize(16 << 20);
-  auto channel = grpc::CreateCustomChannel(absl::GetFlag(FLAGS_critic),
-                                           grpc::InsecureChannelCredentials(), channel_args);
-  auto critic = deepdrummer::v1::CriticService::NewStub(channel);
+  dd::ClientChannelOptions channel_options;
+  channel_options.max_receive_message_bytes = 16 << 20;
+  channel_options.max_send_message_bytes = 16 << 20;
+  auto critic = deepdrummer::v1::CriticService::NewStub(
+      dd::ClientChannel(absl::GetFlag(FLAGS_critic), channel_options));
   dd::GeneratorServiceOptions options;
   options.limits.max_count = absl::GetFlag(FLAGS_max_count);
   options.default_deadline = absl::GetFlag(FLAGS_default_deadline);

@@ -2,21 +2,21 @@
 // Any number of replicas may serve the same database.
 #include <cstdlib>
 
-#include <grpcpp/create_channel.h>
-#include <grpcpp/security/credentials.h>
-#include <grpcpp/support/channel_arguments.h>
-
 #include "absl/flags/flag.h"
 #include "common/log/log.h"
 #include "common/storage/session_repository.h"
 #include "services/session/session_coordinator.h"
 #include "services/session/session_service.h"
+#include "services/shared/client_channel.h"
 #include "services/shared/database_flags.h"
 #include "services/shared/service_main.h"
 
-ABSL_FLAG(std::string, critic, "127.0.0.1:50052", "Address of the critic service.");
-ABSL_FLAG(std::string, generator, "127.0.0.1:50053", "Address of the generator service.");
-ABSL_FLAG(std::string, render, "127.0.0.1:50051", "Address of the render service.");
+ABSL_FLAG(std::string, critic, "127.0.0.1:50052",
+          "Critic service: host:port, or dns:///name:port to use every replica it resolves to.");
+ABSL_FLAG(std::string, generator, "127.0.0.1:50053",
+          "Generator service: host:port, or dns:///name:port to use every replica it resolves to.");
+ABSL_FLAG(std::string, render, "127.0.0.1:50051",
+          "Render service: host:port, or dns:///name:port to use every replica it resolves to.");
 ABSL_FLAG(int, background_threads, 4,
           "Sessions whose next loop is prepared concurrently in the background.");
 ABSL_FLAG(absl::Duration, critic_timeout, absl::Minutes(10),
@@ -26,17 +26,6 @@ ABSL_FLAG(int, phase1_critic_lag, 0,
           "Default SessionOptions.phase1_critic_lag: 0 is the paper's order (the NextLoop after a "
           "Rate waits for one training round); 1 draws each Phase I loop from the critic that saw "
           "every rating but the last, so training hides in the listening time. 0 or 1.");
-
-namespace {
-
-std::shared_ptr<grpc::Channel> Channel(const std::string& address) {
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(64 << 20);  // Rendered audio: a 9 s WAV is 0.8 MB.
-  args.SetMaxSendMessageSize(64 << 20);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   dd::InitService(argc, argv, "session",
@@ -51,10 +40,13 @@ int main(int argc, char** argv) {
   if (!pool.ok()) return fail(pool.status());
   if (dd::MigrateOnly()) return EXIT_SUCCESS;
   dd::storage::SessionRepository repository(**pool);
-  auto critic = deepdrummer::v1::CriticService::NewStub(Channel(absl::GetFlag(FLAGS_critic)));
+  // Rendered audio (a 9 s WAV is 0.8 MB) fits the channels' default limits (64 MiB).
+  auto critic =
+      deepdrummer::v1::CriticService::NewStub(dd::ClientChannel(absl::GetFlag(FLAGS_critic)));
   auto generator =
-      deepdrummer::v1::GeneratorService::NewStub(Channel(absl::GetFlag(FLAGS_generator)));
-  auto render = deepdrummer::v1::RenderService::NewStub(Channel(absl::GetFlag(FLAGS_render)));
+      deepdrummer::v1::GeneratorService::NewStub(dd::ClientChannel(absl::GetFlag(FLAGS_generator)));
+  auto render =
+      deepdrummer::v1::RenderService::NewStub(dd::ClientChannel(absl::GetFlag(FLAGS_render)));
   dd::SessionCoordinatorOptions coordinator_options;
   coordinator_options.background_threads = absl::GetFlag(FLAGS_background_threads);
   coordinator_options.critic_timeout = absl::GetFlag(FLAGS_critic_timeout);
