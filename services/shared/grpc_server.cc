@@ -2,8 +2,10 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <limits>
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -24,6 +26,11 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   if (options.max_receive_message_bytes <= 0 || options.max_send_message_bytes <= 0) {
     return absl::InvalidArgumentError("message size limits must be positive");
   }
+  if (options.max_connection_age < absl::Milliseconds(1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max connection age must be at least 1ms, got ",
+                     absl::FormatDuration(options.max_connection_age)));
+  }
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
@@ -35,6 +42,12 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &server->port_);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   builder.SetMaxSendMessageSize(options.max_send_message_bytes);
+  if (options.max_connection_age != absl::InfiniteDuration()) {
+    builder.AddChannelArgument(
+        GRPC_ARG_MAX_CONNECTION_AGE_MS,
+        static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(options.max_connection_age),
+                                           std::numeric_limits<int>::max())));
+  }
   for (grpc::Service* service : services)
     builder.RegisterService(service);
   server->server_ = builder.BuildAndStart();

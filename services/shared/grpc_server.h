@@ -24,6 +24,10 @@ struct GrpcServerOptions {
   std::string port_file;
   // Names reported SERVING by the health service, besides the overall "" entry.
   std::vector<std::string> health_service_names;
+  // Connections older than this are asked to close (GOAWAY; calls in flight finish), so that
+  // clients resolve the service's name again and spread calls over replicas added since. Infinite
+  // keeps connections as long as the clients do.
+  absl::Duration max_connection_age = absl::InfiniteDuration();
 };
 
 class GrpcServer {

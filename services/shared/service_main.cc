@@ -18,6 +18,9 @@ ABSL_FLAG(std::string, port_file, "",
 ABSL_FLAG(int, max_message_bytes, 64 << 20,
           "Largest gRPC message received or sent, in bytes (gRPC's own default is 4 MiB).");
 ABSL_FLAG(std::string, log_level, "info", "Minimum log level: debug, info, warning or error.");
+ABSL_FLAG(absl::Duration, max_connection_age, absl::InfiniteDuration(),
+          "Ask clients to reconnect after this long (e.g. 5m), so that they find replicas added "
+          "since they connected; inf keeps connections open.");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "On SIGTERM, how long calls in flight may run before they are cancelled.");
 
@@ -51,6 +54,7 @@ GrpcServerOptions ServerOptionsFromFlags() {
   options.port_file = absl::GetFlag(FLAGS_port_file);
   options.max_receive_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   options.max_send_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  options.max_connection_age = absl::GetFlag(FLAGS_max_connection_age);
   return options;
 }
 
