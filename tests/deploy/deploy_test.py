@@ -1,0 +1,241 @@
+"""The deployment files against the servers they deploy: deploy/kubernetes and deploy/container.
+
+No cluster or container engine is needed: every flag a manifest passes must parse in the built
+server it runs, ports and probes must agree, client targets must name headless Services of this
+deployment, the runtime image's package list must provide every library the servers link, and
+`cmake --install` must lay out what the Dockerfile copies (an installed dd-render starts with the
+manifest's flags on the installed kit). Paths come from CTest: DD_BUILD_DIR and DD_<NAME>_BIN.
+"""
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+import unittest
+
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+KUBERNETES = os.path.join(ROOT, "deploy", "kubernetes")
+CONTAINER = os.path.join(ROOT, "deploy", "container")
+SERVERS = ("dd-render", "dd-critic", "dd-generator", "dd-session")
+# Debian's base image has these (Priority: required), so the runtime list need not name them.
+BASE_IMAGE_PACKAGES = {"libc6", "libgcc-s1"}
+
+
+def server_binary(name):
+    return os.environ["DD_%s_BIN" % name[len("dd-"):].upper()]
+
+
+def flag_value(args, name):
+    for arg in args:
+        if arg.startswith("--%s=" % name):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def seconds(duration):
+    match = re.fullmatch(r"(\d+)(s|m)", duration)
+    assert match, "unexpected duration %r" % duration
+    return int(match.group(1)) * (60 if match.group(2) == "m" else 1)
+
+
+def owning_package(path):
+    """The Debian package that installed `path`, or None. dpkg records each file under the path
+    its package used, which with /usr merged may be /lib/... or /usr/lib/..., link or target."""
+    candidates = []
+    for variant in (path, os.path.realpath(path)):
+        candidates += [variant, re.sub(r"^/usr/lib/", "/lib/", variant),
+                       re.sub(r"^/lib/", "/usr/lib/", variant)]
+    for candidate in dict.fromkeys(candidates):
+        run = subprocess.run(["dpkg", "-S", candidate], capture_output=True, text=True)
+        if run.returncode == 0:
+            return run.stdout.split(":")[0]
+    return None
+
+
+def load_manifests():
+    with open(os.path.join(KUBERNETES, "kustomization.yaml")) as file:
+        kustomization = yaml.safe_load(file)
+    documents = []
+    for resource in kustomization["resources"]:
+        with open(os.path.join(KUBERNETES, resource)) as file:
+            documents.extend(doc for doc in yaml.safe_load_all(file) if doc)
+    return kustomization, documents
+
+
+class KubernetesManifests(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.kustomization, documents = load_manifests()
+        cls.deployments = {d["metadata"]["name"]: d for d in documents if d["kind"] == "Deployment"}
+        cls.services = {d["metadata"]["name"]: d for d in documents if d["kind"] == "Service"}
+
+    def containers(self):
+        for name, deployment in sorted(self.deployments.items()):
+            for container in deployment["spec"]["template"]["spec"]["containers"]:
+                yield name, deployment, container
+
+    def test_every_server_is_deployed_from_the_image(self):
+        self.assertEqual(sorted(self.deployments), sorted(SERVERS))
+        image_names = {image["name"] for image in self.kustomization["images"]}
+        for name, _, container in self.containers():
+            self.assertEqual(container["command"], [name])
+            self.assertIn(container["image"], image_names, name)
+
+    def test_every_flag_parses_in_the_server_it_is_given_to(self):
+        for name, _, container in self.containers():
+            # absl checks every flag's name and value before it handles --help.
+            run = subprocess.run([server_binary(name)] + container["args"] + ["--help"],
+                                 capture_output=True, text=True, timeout=60)
+            self.assertNotIn("ERROR", run.stderr, "%s %s" % (name, container["args"]))
+            self.assertIn("Usage: %s" % name, run.stdout, name)
+
+    def test_ports_probes_and_services_agree(self):
+        for name, deployment, container in self.containers():
+            port = int(flag_value(container["args"], "port"))
+            self.assertEqual(flag_value(container["args"], "host"), "0.0.0.0", name)
+            self.assertEqual([p["containerPort"] for p in container["ports"]], [port], name)
+            for probe in ("readinessProbe", "livenessProbe"):
+                self.assertEqual(container[probe]["grpc"]["port"], port, "%s %s" % (name, probe))
+            service = self.services[name]
+            labels = deployment["spec"]["template"]["metadata"]["labels"]
+            self.assertEqual(deployment["spec"]["selector"]["matchLabels"], labels, name)
+            self.assertTrue(service["spec"]["selector"].items() <= labels.items(), name)
+            [service_port] = service["spec"]["ports"]
+            self.assertEqual(service_port["port"], port, name)
+            self.assertEqual(service_port["targetPort"], container["ports"][0]["name"], name)
+
+    def test_client_targets_name_headless_services_of_this_deployment(self):
+        targets = 0
+        for name, _, container in self.containers():
+            for peer in ("critic", "generator", "render"):
+                target = flag_value(container["args"], peer)
+                if target is None:
+                    continue
+                targets += 1
+                match = re.fullmatch(r"dns:///([a-z0-9-]+):(\d+)", target)
+                self.assertIsNotNone(match, "%s --%s=%s" % (name, peer, target))
+                service = self.services["dd-" + peer]
+                self.assertEqual(match.group(1), "dd-" + peer)
+                self.assertEqual(int(match.group(2)), service["spec"]["ports"][0]["port"])
+                # A round_robin client spreads calls only over the pod addresses a headless
+                # Service resolves to; a ClusterIP would be one address.
+                self.assertEqual(service["spec"].get("clusterIP"), "None", service["metadata"])
+        self.assertEqual(targets, 4)  # dd-generator's critic; dd-session's three.
+
+    def test_pods_get_their_shutdown_grace_before_they_are_killed(self):
+        for name, deployment, container in self.containers():
+            grace = seconds(flag_value(container["args"], "shutdown_grace"))
+            killed_after = deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+            self.assertGreater(killed_after, grace, name)
+
+    def test_database_servers_read_the_example_secret(self):
+        with open(os.path.join(KUBERNETES, "postgres-secret.example.yaml")) as file:
+            secret = yaml.safe_load(file)
+        self.assertTrue({"PGHOST", "PGDATABASE", "PGUSER", "PGPASSWORD"} <=
+                        set(secret["stringData"]))
+        readers = sorted(name for name, _, container in self.containers()
+                         if any(source["secretRef"]["name"] == secret["metadata"]["name"]
+                                for source in container.get("envFrom", [])))
+        self.assertEqual(readers, ["dd-critic", "dd-session"])
+
+    def test_kustomize_renders_them_where_kubectl_is_installed(self):
+        kubectl = shutil.which("kubectl")
+        if kubectl is None:
+            self.skipTest("kubectl is not installed (not a Debian package); the files are "
+                      "checked above without it")
+        run = subprocess.run([kubectl, "kustomize", KUBERNETES], capture_output=True, text=True,
+                             timeout=60)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        rendered = [doc for doc in yaml.safe_load_all(run.stdout) if doc]
+        self.assertEqual(len(rendered), 8)
+        for doc in rendered:
+            if doc["kind"] == "Deployment":
+                image = doc["spec"]["template"]["spec"]["containers"][0]["image"]
+                self.assertEqual(image, "deepdrummer:0.1.0")
+
+
+class ContainerImage(unittest.TestCase):
+    def read_dockerfile(self):
+        with open(os.path.join(CONTAINER, "Dockerfile")) as file:
+            return file.read()
+
+    def test_runtime_packages_provide_every_library_the_servers_link(self):
+        for tool in ("objdump", "ldconfig", "dpkg"):
+            if shutil.which(tool) is None and not os.path.exists("/sbin/" + tool):
+                self.skipTest("%s is not installed: not a Debian build machine" % tool)
+        with open(os.path.join(CONTAINER, "runtime-packages.txt")) as file:
+            listed = {line.strip() for line in file if line.strip() and not line.startswith("#")}
+        cache = subprocess.run(["/sbin/ldconfig", "-p"], capture_output=True, text=True,
+                               check=True).stdout
+        paths = {}
+        for line in cache.splitlines():
+            match = re.match(r"\s+(\S+) \(libc6,x86-64[^)]*\) => (\S+)", line)
+            if match:
+                paths.setdefault(match.group(1), match.group(2))
+        needed = set()
+        for name in SERVERS:
+            dynamic = subprocess.run(["objdump", "-p", server_binary(name)], capture_output=True,
+                                     text=True, check=True).stdout
+            needed |= set(re.findall(r"NEEDED\s+(\S+)", dynamic))
+        self.assertIn("libtorch.so.1.13", needed)  # The check sees what the servers link.
+        missing = []
+        for library in sorted(needed):
+            self.assertIn(library, paths, "%s is not in the linker cache" % library)
+            package = owning_package(paths[library])
+            self.assertIsNotNone(package, "no package owns %s" % paths[library])
+            if package not in listed | BASE_IMAGE_PACKAGES:
+                missing.append("%s (from %s)" % (library, package))
+        self.assertEqual(missing, [], "add these packages to deploy/container/runtime-packages.txt")
+
+    def test_dockerfile_copies_what_exists_and_installs_the_kit_where_servers_look(self):
+        dockerfile = self.read_dockerfile()
+        for source in re.findall(r"^COPY (?!--from)(\S+) ", dockerfile, re.MULTILINE):
+            if source != ".":
+                self.assertTrue(os.path.exists(os.path.join(ROOT, source)), source)
+        prefix = re.search(r"--prefix (\S+)", dockerfile).group(1)
+        destination = re.search(r"^COPY --from=build %s/ (\S+)" % re.escape(prefix), dockerfile,
+                                re.MULTILINE).group(1)
+        samples = re.search(r"-DDD_DEFAULT_SAMPLES_DIR=(\S+)", dockerfile).group(1)
+        self.assertEqual(samples, os.path.join(destination, "share/deepdrummer/default-kit"))
+        with open(os.path.join(ROOT, "CMakeLists.txt")) as file:
+            cmake = file.read()
+        for option in re.findall(r"-D(DD_\w+)=", dockerfile):
+            self.assertRegex(cmake, r"(option|set)\(%s\b" % option)
+
+    def test_installed_render_server_starts_on_the_installed_kit(self):
+        with tempfile.TemporaryDirectory() as prefix:
+            subprocess.run(["cmake", "--install", os.environ["DD_BUILD_DIR"], "--prefix", prefix],
+                           check=True, capture_output=True, timeout=300)
+            for name in SERVERS + ("ddsim",):
+                self.assertTrue(os.access(os.path.join(prefix, "bin", name), os.X_OK), name)
+            kit = os.path.join(prefix, "share", "deepdrummer", "default-kit")
+            wavs = [f for _, _, files in os.walk(kit) for f in files if f.endswith(".wav")]
+            self.assertGreaterEqual(len(wavs), 24)
+            _, documents = load_manifests()
+            [render] = [d for d in documents
+                        if d["kind"] == "Deployment" and d["metadata"]["name"] == "dd-render"]
+            args = [a for a in render["spec"]["template"]["spec"]["containers"][0]["args"]
+                    if not a.startswith(("--host=", "--port="))]
+            port_file = os.path.join(prefix, "port")
+            server = subprocess.Popen(
+                [os.path.join(prefix, "bin", "dd-render"), "--host=127.0.0.1", "--port=0",
+                 "--port_file=" + port_file, "--samples=" + kit] + args,
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            try:
+                deadline = time.time() + 60
+                while not os.path.exists(port_file) and server.poll() is None:
+                    self.assertLess(time.time(), deadline, "dd-render did not start")
+                    time.sleep(0.05)
+                self.assertIsNone(server.poll(), "dd-render exited at start-up")
+            finally:
+                server.terminate()
+                _, stderr = server.communicate(timeout=60)
+            self.assertEqual(server.returncode, 0, stderr)
+            self.assertIn('"samples":%d' % len(wavs), stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
