@@ -5,19 +5,22 @@ RUN_DIR="${DD_RUN_DIR:-$ROOT/.run}"
 PG_PORT="${DD_PG_PORT:-55432}"
 # name:port of every service that exists, in start order.
 SERVICES=("render:${DD_RENDER_PORT:-50051}" "critic:${DD_CRITIC_PORT:-50052}"
-          "generator:${DD_GENERATOR_PORT:-50053}" "session:${DD_SESSION_PORT:-50054}")
+          "generator:${DD_GENERATOR_PORT:-50053}" "session:${DD_SESSION_PORT:-50054}"
+          "gateway:${DD_GATEWAY_PORT:-8080}")
 
 # Flags for one service beyond host and port: where its peers are, the sample folder
 # ($DD_SAMPLES, default: the bundled kit) that every service must share, and DD_<SERVICE>_FLAGS.
 dd_service_args() {
   local name="$1"
   local args=()
-  [[ -n "${DD_SAMPLES:-}" && "$name" != session ]] && args+=("--samples=$(realpath "$DD_SAMPLES")")
+  [[ -n "${DD_SAMPLES:-}" && "$name" != session && "$name" != gateway ]] &&
+    args+=("--samples=$(realpath "$DD_SAMPLES")")
   case "$name" in
     generator) args+=("--critic=127.0.0.1:${DD_CRITIC_PORT:-50052}") ;;
     session) args+=("--critic=127.0.0.1:${DD_CRITIC_PORT:-50052}"
                     "--generator=127.0.0.1:${DD_GENERATOR_PORT:-50053}"
                     "--render=127.0.0.1:${DD_RENDER_PORT:-50051}") ;;
+    gateway) args+=("--session=127.0.0.1:${DD_SESSION_PORT:-50054}") ;;
   esac
   # Anything else from DD_<SERVICE>_FLAGS, e.g. DD_CRITIC_FLAGS="--training_precision=float32",
   # split on spaces like a command line (flags with spaces inside are not supported).

@@ -17,6 +17,20 @@
 
 namespace dd {
 
+absl::Status WritePortFile(const std::string& path, int port) {
+  // Written to a temporary name and renamed, so a reader never sees a half-written port.
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream file(temporary, std::ios::trunc);
+    file << port << "\n";
+    if (!file) return absl::InternalError(absl::StrCat("cannot write ", temporary));
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    return absl::InternalError(absl::StrCat("cannot rename ", temporary, " to ", path));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
     const GrpcServerOptions& options, const std::vector<grpc::Service*>& services) {
   if (options.port < 0 || options.port > 65535) {
@@ -60,17 +74,8 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
     health->SetServingStatus(name, true);
 
   if (!options.port_file.empty()) {
-    // Written to a temporary name and renamed, so a reader never sees a half-written port.
-    const std::string temporary = options.port_file + ".tmp";
-    {
-      std::ofstream file(temporary, std::ios::trunc);
-      file << server->port_ << "\n";
-      if (!file) return absl::InternalError(absl::StrCat("cannot write ", temporary));
-    }
-    if (std::rename(temporary.c_str(), options.port_file.c_str()) != 0) {
-      return absl::InternalError(
-          absl::StrCat("cannot rename ", temporary, " to ", options.port_file));
-    }
+    if (absl::Status written = WritePortFile(options.port_file, server->port_); !written.ok())
+      return written;
   }
   log::Info("server.listening", {{"address", server->address()},
                                  {"max_receive_bytes", options.max_receive_message_bytes},

@@ -53,6 +53,10 @@ class GrpcServer {
   bool shut_down_ = false;
 };
 
+// Writes `port` to `path` so that scripts and tests can find a server that picked a free port; a
+// reader never sees a half-written file.
+absl::Status WritePortFile(const std::string& path, int port);
+
 // Call first thing in main(), before any thread exists: blocks SIGTERM and SIGINT in every thread
 // so that WaitForShutdownSignal() can receive them synchronously.
 void BlockShutdownSignals();

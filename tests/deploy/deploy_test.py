@@ -19,7 +19,7 @@ import yaml
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 KUBERNETES = os.path.join(ROOT, "deploy", "kubernetes")
 CONTAINER = os.path.join(ROOT, "deploy", "container")
-SERVERS = ("dd-render", "dd-critic", "dd-generator", "dd-session")
+SERVERS = ("dd-render", "dd-critic", "dd-generator", "dd-session", "dd-gateway")
 # Debian's base image has these (Priority: required), so the runtime list need not name them.
 BASE_IMAGE_PACKAGES = {"libc6", "libgcc-s1"}
 
@@ -98,7 +98,9 @@ class KubernetesManifests(unittest.TestCase):
             self.assertEqual(flag_value(container["args"], "host"), "0.0.0.0", name)
             self.assertEqual([p["containerPort"] for p in container["ports"]], [port], name)
             for probe in ("readinessProbe", "livenessProbe"):
-                self.assertEqual(container[probe]["grpc"]["port"], port, "%s %s" % (name, probe))
+                # gRPC health for the gRPC servers, HTTP for dd-gateway.
+                check = container[probe].get("grpc") or container[probe]["httpGet"]
+                self.assertEqual(check["port"], port, "%s %s" % (name, probe))
             service = self.services[name]
             labels = deployment["spec"]["template"]["metadata"]["labels"]
             self.assertEqual(deployment["spec"]["selector"]["matchLabels"], labels, name)
@@ -110,24 +112,33 @@ class KubernetesManifests(unittest.TestCase):
     def test_client_targets_name_headless_services_of_this_deployment(self):
         targets = 0
         for name, _, container in self.containers():
-            for peer in ("critic", "generator", "render"):
+            for peer in ("critic", "generator", "render", "session"):
                 target = flag_value(container["args"], peer)
                 if target is None:
                     continue
                 targets += 1
                 match = re.fullmatch(r"dns:///([a-z0-9-]+):(\d+)", target)
                 self.assertIsNotNone(match, "%s --%s=%s" % (name, peer, target))
-                service = self.services["dd-" + peer]
-                self.assertEqual(match.group(1), "dd-" + peer)
-                self.assertEqual(int(match.group(2)), service["spec"]["ports"][0]["port"])
+                service = self.services[match.group(1)]
+                peer_pods = self.deployments["dd-" + peer]["spec"]["template"]
+                self.assertTrue(
+                    service["spec"]["selector"].items() <= peer_pods["metadata"]["labels"].items(),
+                    "%s --%s: %s selects other pods" % (name, peer, match.group(1)))
+                peer_port = int(flag_value(peer_pods["spec"]["containers"][0]["args"], "port"))
+                self.assertEqual(int(match.group(2)), peer_port)
+                self.assertEqual(service["spec"]["ports"][0]["port"], peer_port)
                 # A round_robin client spreads calls only over the pod addresses a headless
                 # Service resolves to; a ClusterIP would be one address.
                 self.assertEqual(service["spec"].get("clusterIP"), "None", service["metadata"])
-        self.assertEqual(targets, 4)  # dd-generator's critic; dd-session's three.
+        # dd-generator's critic; dd-session's critic, generator and render; dd-gateway's session.
+        self.assertEqual(targets, 5)
 
     def test_pods_get_their_shutdown_grace_before_they_are_killed(self):
         for name, deployment, container in self.containers():
-            grace = seconds(flag_value(container["args"], "shutdown_grace"))
+            # gRPC servers cancel calls after --shutdown_grace; dd-gateway's calls end by
+            # --call_timeout.
+            grace = seconds(flag_value(container["args"], "shutdown_grace") or
+                            flag_value(container["args"], "call_timeout"))
             killed_after = deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
             self.assertGreater(killed_after, grace, name)
 
@@ -150,7 +161,7 @@ class KubernetesManifests(unittest.TestCase):
                              timeout=60)
         self.assertEqual(run.returncode, 0, run.stderr)
         rendered = [doc for doc in yaml.safe_load_all(run.stdout) if doc]
-        self.assertEqual(len(rendered), 8)
+        self.assertEqual(len(rendered), 11)  # Five Deployments, six Services.
         for doc in rendered:
             if doc["kind"] == "Deployment":
                 image = doc["spec"]["template"]["spec"]["containers"][0]["image"]

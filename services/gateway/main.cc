@@ -1,0 +1,153 @@
+// dd-gateway: HTTP/JSON for web and mobile clients, in front of dd-session (SessionGateway).
+// Stateless; run as many as needed behind any HTTP load balancer.
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+
+#include <httplib.h>
+
+#include <grpcpp/client_context.h>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/log/log.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "services/gateway/session_gateway.h"
+#include "services/shared/client_channel.h"
+#include "services/shared/service_main.h"
+
+ABSL_FLAG(std::string, session, "127.0.0.1:50054",
+          "Session service: host:port, or dns:///name:port to use every replica it resolves to.");
+ABSL_FLAG(absl::Duration, call_timeout, absl::Minutes(2),
+          "Deadline of each call to dd-session (NextLoop may wait for a training round).");
+ABSL_FLAG(int64_t, max_body_bytes, 1 << 20,
+          "Largest request body accepted, in bytes; larger ones get 413.");
+ABSL_FLAG(int, threads, 16, "HTTP requests served at once.");
+
+namespace {
+namespace v1 = deepdrummer::v1;
+
+void Reply(httplib::Response& response, const dd::HttpReply& reply) {
+  response.status = reply.status;
+  response.set_content(reply.body, "application/json");
+}
+
+// The gRPC code an HTTP error status stands for, for errors the HTTP layer finds itself.
+grpc::StatusCode CodeForHttpError(int status) {
+  switch (status) {
+    case 404:
+      return grpc::StatusCode::NOT_FOUND;
+    case 413:
+      return grpc::StatusCode::RESOURCE_EXHAUSTED;
+    case 400:
+      return grpc::StatusCode::INVALID_ARGUMENT;
+    default:
+      return grpc::StatusCode::UNKNOWN;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  dd::InitService(argc, argv, "gateway",
+                  "dd-gateway: HTTP/JSON in front of dd-session, for web and mobile clients.\n"
+                  "POST /v1/SessionService/<Method> with the request as proto3 JSON; GET /healthz, "
+                  "GET /readyz.\nUsage: dd-gateway --port=8080 --session=127.0.0.1:50054");
+  auto fail = [](const std::string& error) {
+    dd::log::Error("startup.failed", {{"error", error}});
+    return EXIT_FAILURE;
+  };
+  const int threads = absl::GetFlag(FLAGS_threads);
+  const int64_t max_body_bytes = absl::GetFlag(FLAGS_max_body_bytes);
+  dd::SessionGatewayOptions options;
+  options.call_timeout = absl::GetFlag(FLAGS_call_timeout);
+  if (threads < 1 || threads > 1024) {
+    return fail(absl::StrCat("--threads must be in [1, 1024], got ", threads));
+  }
+  if (max_body_bytes < 1024) {
+    return fail(absl::StrCat("--max_body_bytes must be at least 1024, got ", max_body_bytes));
+  }
+  if (options.call_timeout <= absl::ZeroDuration()) {
+    return fail("--call_timeout must be positive");
+  }
+  const dd::GrpcServerOptions listen = dd::ServerOptionsFromFlags();
+  dd::ClientChannelOptions channel_options;  // Inline audio and exports come back in replies.
+  channel_options.max_receive_message_bytes = listen.max_receive_message_bytes;
+  auto channel = dd::ClientChannel(absl::GetFlag(FLAGS_session), channel_options);
+  auto session = v1::SessionService::NewStub(channel);
+  auto health = grpc::health::v1::Health::NewStub(channel);
+  const dd::SessionGateway gateway(*session, options);
+  std::atomic<bool> stopping{false};
+
+  httplib::Server http;
+  http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  http.set_payload_max_length(static_cast<size_t>(max_body_bytes));
+  http.Post(R"(/v1/SessionService/([A-Za-z]+))", [&gateway](const httplib::Request& request,
+                                                            httplib::Response& response) {
+    const absl::Time start = absl::Now();
+    const dd::HttpReply reply = gateway.Call(request.matches[1].str(), request.body);
+    Reply(response, reply);
+    dd::log::Info("http.request", {{"method", request.matches[1].str()},
+                                   {"status", reply.status},
+                                   {"ms", absl::ToDoubleMilliseconds(absl::Now() - start)}});
+  });
+  // Alive while the process serves; ready while dd-session answers SERVING.
+  http.Get("/healthz", [&stopping](const httplib::Request&, httplib::Response& response) {
+    Reply(response, stopping ? dd::HttpReply{503, R"({"status":"STOPPING"})"}
+                             : dd::HttpReply{200, R"({"status":"SERVING"})"});
+  });
+  http.Get("/readyz", [&](const httplib::Request&, httplib::Response& response) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    grpc::health::v1::HealthCheckRequest check;
+    grpc::health::v1::HealthCheckResponse answer;
+    const grpc::Status status = health->Check(&context, check, &answer);
+    if (stopping) {
+      Reply(response, {503, dd::ErrorJson(grpc::StatusCode::UNAVAILABLE, "shutting down")});
+    } else if (!status.ok()) {
+      Reply(response, {503, dd::ErrorJson(grpc::StatusCode::UNAVAILABLE,
+                                          "dd-session: " + status.error_message())});
+    } else if (answer.status() != grpc::health::v1::HealthCheckResponse::SERVING) {
+      Reply(response,
+            {503, dd::ErrorJson(grpc::StatusCode::UNAVAILABLE, "dd-session is not serving")});
+    } else {
+      Reply(response, {200, R"({"status":"SERVING"})"});
+    }
+  });
+  // Errors the HTTP layer finds (no such route, body too large) in the same JSON form.
+  http.set_error_handler([](const httplib::Request& request, httplib::Response& response) {
+    if (!response.body.empty()) return;
+    const std::string message =
+        response.status == 413   ? "the request body is larger than --max_body_bytes"
+        : response.status == 404 ? absl::StrCat("no route for ", request.method, " ", request.path)
+                                 : absl::StrCat("HTTP ", response.status);
+    response.set_content(dd::ErrorJson(CodeForHttpError(response.status), message),
+                         "application/json");
+  });
+
+  int port = listen.port;
+  if (port == 0) {
+    port = http.bind_to_any_port(listen.host);
+  } else if (!http.bind_to_port(listen.host, port)) {
+    port = -1;
+  }
+  if (port <= 0) return fail(absl::StrCat("cannot listen on ", listen.host, ":", listen.port));
+  if (!listen.port_file.empty()) {
+    if (absl::Status written = dd::WritePortFile(listen.port_file, port); !written.ok())
+      return fail(written.ToString());
+  }
+  std::thread serving([&http] { http.listen_after_bind(); });
+  dd::log::Info("server.listening", {{"address", absl::StrCat(listen.host, ":", port)},
+                                     {"session", absl::GetFlag(FLAGS_session)},
+                                     {"max_body_bytes", max_body_bytes}});
+  const std::string signal = dd::WaitForShutdownSignal();
+  dd::log::Info("server.shutdown_requested", {{"signal", signal}});
+  // Stops accepting; requests in flight finish (each bounded by --call_timeout).
+  stopping = true;
+  http.stop();
+  serving.join();
+  dd::log::Info("server.stopped", {{"address", absl::StrCat(listen.host, ":", port)}});
+  return EXIT_SUCCESS;
+}

@@ -1,0 +1,104 @@
+#include "services/gateway/session_gateway.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+#include <grpcpp/client_context.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "services/shared/status_mapping.h"
+
+namespace dd {
+namespace v1 = deepdrummer::v1;
+namespace {
+
+HttpReply Error(grpc::StatusCode code, const std::string& message) {
+  return {HttpStatusFor(code), ErrorJson(code, message)};
+}
+
+}  // namespace
+
+std::string ErrorJson(grpc::StatusCode code, const std::string& message) {
+  google::protobuf::Struct error;
+  (*error.mutable_fields())["code"].set_string_value(
+      absl::StatusCodeToString(static_cast<absl::StatusCode>(code)));
+  (*error.mutable_fields())["message"].set_string_value(message);
+  std::string json;
+  // A Struct of two strings always prints.
+  (void)google::protobuf::util::MessageToJsonString(error, &json);
+  return json;
+}
+
+template <typename Request, typename Response>
+void SessionGateway::Add(std::string method,
+                         grpc::Status (v1::SessionService::StubInterface::*call)(
+                             grpc::ClientContext*, const Request&, Response*)) {
+  handlers_[method] = [this, method, call](const std::string& json_body) {
+    Request request;
+    google::protobuf::util::JsonParseOptions parse;
+    parse.ignore_unknown_fields = false;  // A misspelt field is an error, not a silent default.
+    const auto parsed = google::protobuf::util::JsonStringToMessage(
+        json_body.empty() ? "{}" : json_body, &request, parse);
+    if (!parsed.ok()) {
+      return Error(grpc::StatusCode::INVALID_ARGUMENT,
+                   absl::StrCat("the body is not a JSON ", Request::descriptor()->name(), ": ",
+                                parsed.message().as_string()));
+    }
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + options_.call_timeout));
+    Response response;
+    const grpc::Status status = (session_.*call)(&context, request, &response);
+    if (!status.ok()) {
+      return Error(status.error_code(), status.error_code() == grpc::StatusCode::UNAVAILABLE
+                                            ? absl::StrCat("dd-session: ", status.error_message())
+                                            : status.error_message());
+    }
+    google::protobuf::util::JsonPrintOptions print;
+    print.always_print_primitive_fields = true;  // Clients see 0, false and "" fields too.
+    std::string json;
+    const auto printed = google::protobuf::util::MessageToJsonString(response, &json, print);
+    if (!printed.ok()) {
+      return Error(grpc::StatusCode::INTERNAL,
+                   absl::StrCat(method, " reply as JSON: ", printed.message().as_string()));
+    }
+    return HttpReply{200, std::move(json)};
+  };
+}
+
+SessionGateway::SessionGateway(v1::SessionService::StubInterface& session,
+                               SessionGatewayOptions options)
+    : session_(session), options_(options) {
+  using Stub = v1::SessionService::StubInterface;
+  Add("CreateUser", &Stub::CreateUser);
+  Add("GetUser", &Stub::GetUser);
+  Add("DeleteUser", &Stub::DeleteUser);
+  Add("StartSession", &Stub::StartSession);
+  Add("GetSession", &Stub::GetSession);
+  Add("ListSessions", &Stub::ListSessions);
+  Add("NextLoop", &Stub::NextLoop);
+  Add("Rate", &Stub::Rate);
+  Add("GetResults", &Stub::GetResults);
+  Add("ExportSession", &Stub::ExportSession);
+}
+
+HttpReply SessionGateway::Call(const std::string& method, const std::string& json_body) const {
+  const auto handler = handlers_.find(method);
+  if (handler == handlers_.end()) {
+    return Error(grpc::StatusCode::NOT_FOUND,
+                 absl::StrCat("no method '", method, "' in SessionService over HTTP"));
+  }
+  return handler->second(json_body);
+}
+
+std::vector<std::string> SessionGateway::Methods() const {
+  std::vector<std::string> methods;
+  for (const auto& [method, handler] : handlers_)
+    methods.push_back(method);
+  std::sort(methods.begin(), methods.end());
+  return methods;
+}
+
+}  // namespace dd

@@ -1,0 +1,56 @@
+// HTTP/JSON in front of SessionService, for web and mobile clients. Each unary RPC is
+// POST /v1/SessionService/<Method> with the request message as proto3 JSON; the answer is the
+// response message as JSON, or {"code": "NOT_FOUND", "message": "..."} with the HTTP status that
+// the gRPC code maps to (services/shared/status_mapping.h). No HTTP server in here: main.cc
+// serves this over HTTP, and tests call it directly or through the server.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/time/time.h"
+#include "deepdrummer/v1/session.grpc.pb.h"
+
+namespace dd {
+
+struct HttpReply {
+  int status = 200;
+  std::string body;  // JSON.
+};
+
+struct SessionGatewayOptions {
+  // Deadline of each call to dd-session. NextLoop may wait for a training round (seconds).
+  absl::Duration call_timeout = absl::Minutes(2);
+};
+
+class SessionGateway {
+ public:
+  // `session` must outlive the gateway.
+  SessionGateway(deepdrummer::v1::SessionService::StubInterface& session,
+                 SessionGatewayOptions options);
+
+  // Calls the unary RPC `method` (e.g. "CreateUser") with a JSON request body. Unknown methods
+  // are NOT_FOUND (404); a body that is not the request message as JSON is INVALID_ARGUMENT (400)
+  // and nothing is sent to dd-session.
+  HttpReply Call(const std::string& method, const std::string& json_body) const;
+
+  // The methods Call serves, sorted.
+  std::vector<std::string> Methods() const;
+
+ private:
+  using Handler = std::function<HttpReply(const std::string& json_body)>;
+  template <typename Request, typename Response>
+  void Add(std::string method, grpc::Status (deepdrummer::v1::SessionService::StubInterface::*call)(
+                                   grpc::ClientContext*, const Request&, Response*));
+
+  deepdrummer::v1::SessionService::StubInterface& session_;
+  const SessionGatewayOptions options_;
+  absl::flat_hash_map<std::string, Handler> handlers_;
+};
+
+// The JSON error body: {"code":"INVALID_ARGUMENT","message":"..."}.
+std::string ErrorJson(grpc::StatusCode code, const std::string& message);
+
+}  // namespace dd
