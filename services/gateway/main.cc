@@ -25,6 +25,10 @@ ABSL_FLAG(absl::Duration, call_timeout, absl::Minutes(2),
 ABSL_FLAG(int64_t, max_body_bytes, 1 << 20,
           "Largest request body accepted, in bytes; larger ones get 413.");
 ABSL_FLAG(int, threads, 16, "HTTP requests served at once.");
+ABSL_FLAG(std::string, cors_origin, "",
+          "Origin whose browser pages may call the API (CORS), e.g. https://app.example.com, or "
+          "* for any; empty sends no CORS headers (same-origin use, or apps that are not "
+          "browsers).");
 
 namespace {
 namespace v1 = deepdrummer::v1;
@@ -84,6 +88,17 @@ int main(int argc, char** argv) {
   httplib::Server http;
   http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   http.set_payload_max_length(static_cast<size_t>(max_body_bytes));
+  if (const std::string origin = absl::GetFlag(FLAGS_cors_origin); !origin.empty()) {
+    http.set_default_headers({{"Access-Control-Allow-Origin", origin}, {"Vary", "Origin"}});
+    // The browser's preflight before a JSON POST from another origin.
+    http.Options(R"(/v1/SessionService/([A-Za-z]+))",
+                 [](const httplib::Request&, httplib::Response& response) {
+                   response.set_header("Access-Control-Allow-Methods", "POST");
+                   response.set_header("Access-Control-Allow-Headers", "Content-Type");
+                   response.set_header("Access-Control-Max-Age", "600");
+                   response.status = 204;
+                 });
+  }
   http.Post(R"(/v1/SessionService/([A-Za-z]+))", [&gateway](const httplib::Request& request,
                                                             httplib::Response& response) {
     const absl::Time start = absl::Now();

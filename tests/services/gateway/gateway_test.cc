@@ -195,5 +195,35 @@ TEST_F(GatewayTest, ReadyOnlyWhileTheSessionServiceServes) {
   EXPECT_EQ(WEXITSTATUS(exit_status), 0);
 }
 
+TEST_F(GatewayTest, BrowsersOfTheConfiguredOriginMayCall) {
+  // The default gateway sends no CORS headers.
+  httplib::Client plain = Client(gateway_->port());
+  auto result = plain.Get("/healthz");
+  ASSERT_TRUE(result);
+  EXPECT_FALSE(result->has_header("Access-Control-Allow-Origin"));
+
+  dd::testing::ServiceProcess gateway(
+      DD_GATEWAY_BIN, {"--log_level=warning", "--session=" + stack_->session_address(),
+                       "--cors_origin=https://app.example"});
+  ASSERT_NE(gateway.port(), 0);
+  httplib::Client client = Client(gateway.port());
+  result = client.Options("/v1/SessionService/CreateUser",
+                          {{"Origin", "https://app.example"},
+                           {"Access-Control-Request-Method", "POST"},
+                           {"Access-Control-Request-Headers", "content-type"}});
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 204);
+  EXPECT_EQ(result->get_header_value("Access-Control-Allow-Origin"), "https://app.example");
+  EXPECT_EQ(result->get_header_value("Access-Control-Allow-Methods"), "POST");
+  EXPECT_EQ(result->get_header_value("Access-Control-Allow-Headers"), "Content-Type");
+
+  result = client.Post("/v1/SessionService/GetUser", {{"Origin", "https://app.example"}},
+                       R"({"userId": "x"})", "application/json");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 400);
+  // Errors carry the header too, so the page can read them.
+  EXPECT_EQ(result->get_header_value("Access-Control-Allow-Origin"), "https://app.example");
+}
+
 }  // namespace
 }  // namespace dd
