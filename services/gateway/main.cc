@@ -114,14 +114,16 @@ int main(int argc, char** argv) {
                              : dd::HttpReply{200, R"({"status":"SERVING"})"});
   });
   http.Get("/readyz", [&](const httplib::Request&, httplib::Response& response) {
+    if (stopping) {
+      Reply(response, {503, dd::ErrorJson(grpc::StatusCode::UNAVAILABLE, "shutting down")});
+      return;
+    }
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
     grpc::health::v1::HealthCheckRequest check;
     grpc::health::v1::HealthCheckResponse answer;
     const grpc::Status status = health->Check(&context, check, &answer);
-    if (stopping) {
-      Reply(response, {503, dd::ErrorJson(grpc::StatusCode::UNAVAILABLE, "shutting down")});
-    } else if (!status.ok()) {
+    if (!status.ok()) {
       Reply(response, {503, dd::ErrorJson(grpc::StatusCode::UNAVAILABLE,
                                           "dd-session: " + status.error_message())});
     } else if (answer.status() != grpc::health::v1::HealthCheckResponse::SERVING) {
