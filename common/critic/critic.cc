@@ -18,6 +18,8 @@
 
 #include "common/critic/counter_random.h"
 #include "common/critic/critic_net.h"
+#include "common/critic/cuda_step_graph.h"
+#include "common/critic/fused_adam.h"
 #include "common/critic/mfcc.h"
 #include "common/critic/step_onsets.h"
 
@@ -153,10 +155,10 @@ class BFloat16Autocast {
 };
 
 struct Critic::Impl {
-  Impl(const CriticConfig& config, torch::Device device, TrainingPrecision precision)
+  Impl(const CriticConfig& config, torch::Device device, const TrainingOptions& training)
       : config(config),
         device(device),
-        precision(precision),
+        training(training),
         mfcc(MfccFor(config), device),
         net(MfccOptions().n_mfcc, TimeFrames(MfccFor(config)),
             config.rhythm_branch ? kRhythmFeatures : 0),
@@ -165,13 +167,9 @@ struct Critic::Impl {
     const auto clip_options = torch::TensorOptions().dtype(torch::kFloat32).device(device);
     liked = torch::empty({0, kClipFrames}, clip_options);
     disliked = torch::empty({0, kClipFrames}, clip_options);
-  }
-
-  // Random draws for tensors on the device: our seeded stream on the CPU, so training is
-  // reproducible there; the device's own generator on a GPU (a CPU stream would cost a copy).
-  c10::optional<at::Generator> DeviceRandom() {
-    if (device.is_cpu()) return random;
-    return c10::nullopt;
+    if (config.rhythm_branch) {
+      rhythm_windows = StepOnsetWindows(mfcc.options().hop_length, kClipFrames, device);
+    }
   }
 
   void MakeOptimizer() {
@@ -193,19 +191,16 @@ struct Critic::Impl {
 
   // Gain, DC offset and shift per clip and noise per sample, in the original's order. Written as
   // in-place passes over one fresh buffer, and the shift as two row copies per clip: on the CPU
-  // an index tensor for a gather cost more than the rest of the augmentation.
+  // an index tensor for a gather cost more than the rest of the augmentation. For the CPU: the
+  // draws come from our seeded stream on the host.
   torch::Tensor Augment(const torch::Tensor& batch) {
     const int64_t clips = batch.size(0);
     const auto cpu = torch::TensorOptions().dtype(torch::kFloat32);
-    torch::Tensor gain =
-        (1.0 + config.augment_gain_stddev * torch::randn({clips, 1}, random, cpu)).to(device);
-    torch::Tensor offset =
-        (config.augment_dc_offset_stddev * torch::randn({clips, 1}, random, cpu)).to(device);
+    torch::Tensor gain = 1.0 + config.augment_gain_stddev * torch::randn({clips, 1}, random, cpu);
+    torch::Tensor offset = config.augment_dc_offset_stddev * torch::randn({clips, 1}, random, cpu);
     torch::Tensor shift = torch::randint(0, config.augment_max_shift, {clips}, random,
                                          torch::TensorOptions().dtype(torch::kInt64));
-    torch::Tensor mixed = device.is_cpu()
-                              ? CounterNormal(batch.sizes(), DrawSeed(random))
-                              : torch::randn(batch.sizes(), DeviceRandom(), batch.options());
+    torch::Tensor mixed = CounterNormal(batch.sizes(), DrawSeed(random));
     mixed.mul_(config.augment_noise_stddev).add_(offset).addcmul_(batch, gain);
     // Circular shift right by s: out[t] = in[(t - s) mod T].
     torch::Tensor out = torch::empty_like(mixed);
@@ -226,7 +221,7 @@ struct Critic::Impl {
     torch::Tensor mel_db = mfcc.MelDb(audio);
     torch::Tensor rhythm;
     if (config.rhythm_branch) {
-      rhythm = RhythmFeatures(mel_db, mfcc.options().hop_length, kClipFrames);
+      rhythm = RhythmFeatures(mel_db, mfcc.options().hop_length, kClipFrames, rhythm_windows);
     }
     torch::Tensor features = mfcc.FromMelDb(mel_db);
     BFloat16Autocast scope(device, autocast);
@@ -236,7 +231,71 @@ struct Critic::Impl {
   torch::Tensor Draw(const torch::Tensor& clips, int64_t count) {
     torch::Tensor order =
         torch::randperm(clips.size(0), random, torch::TensorOptions().dtype(torch::kInt64));
-    return clips.index_select(0, order.slice(0, 0, count).to(device));
+    return clips.index_select(0, order.slice(0, 0, count));
+  }
+
+  // The same augmentation and draws for a GPU, with every random number drawn on the device and
+  // no copy from the host, so that a step can be recorded as a CUDA graph; the shift is one
+  // gather.
+  torch::Tensor AugmentOnDevice(const torch::Tensor& batch) {
+    const int64_t clips = batch.size(0);
+    const auto options = batch.options();
+    torch::Tensor gain =
+        torch::randn({clips, 1}, options).mul_(config.augment_gain_stddev).add_(1.0);
+    torch::Tensor offset = torch::randn({clips, 1}, options).mul_(config.augment_dc_offset_stddev);
+    torch::Tensor shift =
+        torch::randint(0, config.augment_max_shift, {clips, 1}, options.dtype(torch::kInt64));
+    torch::Tensor mixed = torch::randn(batch.sizes(), options);
+    mixed.mul_(config.augment_noise_stddev).add_(offset).addcmul_(batch, gain);
+    // Circular shift right by s: out[t] = in[(t - s) mod T].
+    torch::Tensor source =
+        (torch::arange(kClipFrames, options.dtype(torch::kInt64)).unsqueeze(0) - shift)
+            .remainder_(kClipFrames);
+    return mixed.gather(1, source);
+  }
+
+  // `count` different clips in random order: the first of a random permutation, drawn on the
+  // device.
+  torch::Tensor DrawOnDevice(const torch::Tensor& clips, int64_t count) {
+    torch::Tensor order = torch::rand({clips.size(0)}, clips.options()).argsort();
+    return clips.index_select(0, order.slice(0, 0, count));
+  }
+
+  // One minibatch step on a GPU: nothing in it reads from or waits for the device.
+  void DeviceStep(int64_t half, const torch::Tensor& labels, FusedAdam& adam,
+                  torch::Tensor& loss_sum) {
+    torch::Tensor batch =
+        AugmentOnDevice(torch::cat({DrawOnDevice(liked, half), DrawOnDevice(disliked, half)}));
+    torch::Tensor log_probs = Forward(batch, config.dropout, c10::nullopt,
+                                      training.precision == TrainingPrecision::kBFloat16);
+    torch::Tensor loss = torch::nll_loss(log_probs, labels);
+    // Fresh gradients each step rather than zeroed ones: the step recorded in a graph then
+    // writes them where its replays will.
+    for (torch::Tensor& parameter : net->parameters())
+      parameter.mutable_grad().reset();
+    loss.backward();
+    adam.Step();
+    loss_sum.add_(loss.detach());
+  }
+
+  bool UsesCudaGraphs() const {
+    return device.is_cuda() && training.cuda_graphs && CudaGraphsBuilt() &&
+           cuda_graph_problem.empty();
+  }
+
+  void TrainOnDevice(int64_t half, const torch::Tensor& labels, torch::Tensor& loss_sum) {
+    FusedAdam adam(*optimizer);
+    const auto step = [&] { DeviceStep(half, labels, adam, loss_sum); };
+    const int steps = config.minibatches_per_rating;
+    int done = 0;
+    if (UsesCudaGraphs())
+      cuda_graph_problem = RunStepsWithCudaGraph(device.index(), steps, step, &done);
+    for (; done < steps; ++done)
+      step();
+    adam.Finish();
+    // The gradients of a recorded step live in the graph's memory, which they would keep.
+    for (torch::Tensor& parameter : net->parameters())
+      parameter.mutable_grad().reset();
   }
 
   TrainingRound Train() {
@@ -249,15 +308,19 @@ struct Critic::Impl {
         torch::cat({torch::ones({half}, label_options), torch::zeros({half}, label_options)});
     net->train();
     torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().device(device));
-    for (int step = 0; step < config.minibatches_per_rating; ++step) {
-      torch::Tensor batch = Augment(torch::cat({Draw(liked, half), Draw(disliked, half)}));
-      torch::Tensor log_probs =
-          Forward(batch, config.dropout, DeviceRandom(), precision == TrainingPrecision::kBFloat16);
-      torch::Tensor loss = torch::nll_loss(log_probs, labels);
-      optimizer->zero_grad();
-      loss.backward();
-      optimizer->step();
-      loss_sum += loss.detach();
+    if (device.is_cuda()) {
+      TrainOnDevice(half, labels, loss_sum);
+    } else {
+      for (int step = 0; step < config.minibatches_per_rating; ++step) {
+        torch::Tensor batch = Augment(torch::cat({Draw(liked, half), Draw(disliked, half)}));
+        torch::Tensor log_probs = Forward(batch, config.dropout, random,
+                                          training.precision == TrainingPrecision::kBFloat16);
+        torch::Tensor loss = torch::nll_loss(log_probs, labels);
+        optimizer->zero_grad();
+        loss.backward();
+        optimizer->step();
+        loss_sum += loss.detach();
+      }
     }
     round.trained = true;
     round.mean_loss = loss_sum.item<double>() / config.minibatches_per_rating;
@@ -266,26 +329,28 @@ struct Critic::Impl {
 
   CriticConfig config;
   torch::Device device;
-  TrainingPrecision precision;
+  TrainingOptions training;
+  std::string cuda_graph_problem;  // Why this critic stopped using CUDA graphs, if it did.
   Mfcc mfcc;
   CriticNet net;
   at::Generator random;
   std::unique_ptr<torch::optim::Adam> optimizer;
   torch::Tensor liked, disliked;  // (count, kClipFrames) on the device.
+  torch::Tensor rhythm_windows;   // StepOnsetWindows on the device, with the rhythm branch.
 };
 
 Critic::Critic(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Critic::~Critic() = default;
 
 std::unique_ptr<Critic> Critic::Create(const CriticConfig& config, const std::string& device,
-                                       std::string* error, TrainingPrecision precision) {
+                                       std::string* error, const TrainingOptions& training) {
   if (std::string problem = ValidateConfig(config); !problem.empty()) {
     *error = problem;
     return nullptr;
   }
   auto parsed = ParseDevice(device, error);
   if (!parsed) return nullptr;
-  auto impl = std::make_unique<Impl>(config, *parsed, precision);
+  auto impl = std::make_unique<Impl>(config, *parsed, training);
   {
     // Weights are drawn on the CPU from the seed, then moved, so every device starts the same.
     impl->net->to(torch::kCPU);
@@ -298,7 +363,7 @@ std::unique_ptr<Critic> Critic::Create(const CriticConfig& config, const std::st
 
 std::unique_ptr<Critic> Critic::Restore(const CriticConfig& config, const std::string& device,
                                         const CriticState& state, std::vector<RatedClip> clips,
-                                        std::string* error, TrainingPrecision precision) {
+                                        std::string* error, const TrainingOptions& training) {
   if (std::string problem = ValidateConfig(config); !problem.empty()) {
     *error = problem;
     return nullptr;
@@ -306,7 +371,7 @@ std::unique_ptr<Critic> Critic::Restore(const CriticConfig& config, const std::s
   auto parsed = ParseDevice(device, error);
   if (!parsed) return nullptr;
   try {
-    auto impl = std::make_unique<Impl>(config, *parsed, precision);
+    auto impl = std::make_unique<Impl>(config, *parsed, training);
     ReadArchive(state.model, *parsed, [&](auto& archive) { impl->net->load(archive); });
     if (!state.optimizer.empty()) {
       impl->MakeOptimizer();
@@ -396,7 +461,15 @@ std::string Critic::device() const {
 }
 
 TrainingPrecision Critic::training_precision() const {
-  return impl_->precision;
+  return impl_->training.precision;
+}
+
+bool Critic::uses_cuda_graphs() const {
+  return impl_->UsesCudaGraphs();
+}
+
+std::string Critic::cuda_graph_problem() const {
+  return impl_->cuda_graph_problem;
 }
 
 }  // namespace dd::critic

@@ -29,6 +29,18 @@ struct RatedClip {
   bool liked = false;
 };
 
+// How a worker runs a critic's training. Like the device, a worker's choice and not part of the
+// critic's state: any worker can take a critic over, whatever trained it.
+struct TrainingOptions {
+  TrainingPrecision precision = TrainingPrecision::kFloat32;  // training_precision.h
+  // On a CUDA device, run each round's first minibatch step as usual, record the step once as a
+  // CUDA graph and replay that for the rest of the round: a step is hundreds of small kernels,
+  // and launching them one by one costs more than running them. Needs a build with DD_CUDA
+  // (CudaGraphsBuilt()); ignored on the CPU. If a capture fails, the critic says why
+  // (cuda_graph_problem()) and trains without graphs from then on.
+  bool cuda_graphs = true;
+};
+
 struct TrainingRound {
   bool trained = false;  // False while only one class has been seen.
   double mean_loss = 0;  // Mean minibatch NLL loss of the round, when trained.
@@ -36,18 +48,15 @@ struct TrainingRound {
 
 class Critic {
  public:
-  // A fresh critic with weights drawn from config.seed. `device` is "cpu" or "cuda[:N]";
-  // `precision` is how its training steps compute (training_precision.h).
+  // A fresh critic with weights drawn from config.seed. `device` is "cpu" or "cuda[:N]".
   // Returns nullptr and sets *error when the config or device is unusable.
   static std::unique_ptr<Critic> Create(const CriticConfig& config, const std::string& device,
-                                        std::string* error,
-                                        TrainingPrecision precision = TrainingPrecision::kFloat32);
+                                        std::string* error, const TrainingOptions& training = {});
   // A critic as it was saved, with the clips it was trained on so far (in rating order). With an
   // empty state.optimizer the critic can score but not train.
   static std::unique_ptr<Critic> Restore(const CriticConfig& config, const std::string& device,
                                          const CriticState& state, std::vector<RatedClip> clips,
-                                         std::string* error,
-                                         TrainingPrecision precision = TrainingPrecision::kFloat32);
+                                         std::string* error, const TrainingOptions& training = {});
   ~Critic();
   Critic(const Critic&) = delete;
   Critic& operator=(const Critic&) = delete;
@@ -65,6 +74,11 @@ class Critic {
   const CriticConfig& config() const;
   std::string device() const;
   TrainingPrecision training_precision() const;
+  // Whether the next rounds will replay CUDA graphs (TrainingOptions::cuda_graphs on a CUDA
+  // device of a DD_CUDA build, and no capture has failed yet).
+  bool uses_cuda_graphs() const;
+  // Empty, or why a capture failed and this critic went back to launching kernels one by one.
+  std::string cuda_graph_problem() const;
 
  private:
   struct Impl;
@@ -74,6 +88,9 @@ class Critic {
 
 // Whether LibTorch was built with CUDA and sees at least one device.
 bool CudaAvailable();
+
+// Whether this build can capture training steps as CUDA graphs (configured with DD_CUDA=ON).
+bool CudaGraphsBuilt();
 
 // Empty when critics can run on `device` ("cpu" or "cuda[:N]"), otherwise why not.
 std::string CheckDevice(const std::string& device);

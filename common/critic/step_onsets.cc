@@ -21,17 +21,9 @@ constexpr double kSilentBand = 1e-2;
 
 }  // namespace
 
-torch::Tensor StepOnsets(const torch::Tensor& mel_db, int hop_length, int64_t clip_frames) {
-  const int64_t batch = mel_db.size(0);
+torch::Tensor StepOnsetWindows(int hop_length, int64_t clip_frames, torch::Device device) {
   // Frame clip_frames / hop is the first frame of the next bar; the bar is one period before it.
   const int64_t period = clip_frames / hop_length;
-  std::vector<torch::Tensor> bands;
-  for (int band = 0; band < kOnsetBands; ++band) {
-    bands.push_back(
-        mel_db.slice(1, 0, period).slice(2, kBandEdges[band], kBandEdges[band + 1]).mean(2));
-  }
-  torch::Tensor level = torch::stack(bands, 2);                          // (batch, period, bands)
-  torch::Tensor rise = torch::relu(level - level.roll(1, 1)).mul_(0.1);  // Circular: a steady bar.
   std::vector<int64_t> frames;
   frames.reserve(kOnsetSteps * (kFramesBefore + kFramesAfter));
   for (int step = 0; step < kOnsetSteps; ++step) {
@@ -41,8 +33,23 @@ torch::Tensor StepOnsets(const torch::Tensor& mel_db, int hop_length, int64_t cl
       frames.push_back(((first + j) % period + period) % period);
     }
   }
-  torch::Tensor index =
-      torch::tensor(frames, torch::TensorOptions().dtype(torch::kInt64)).to(mel_db.device());
+  return torch::tensor(frames, torch::TensorOptions().dtype(torch::kInt64)).to(device);
+}
+
+torch::Tensor StepOnsets(const torch::Tensor& mel_db, int hop_length, int64_t clip_frames,
+                         const torch::Tensor& window_frames) {
+  const int64_t batch = mel_db.size(0);
+  const int64_t period = clip_frames / hop_length;
+  std::vector<torch::Tensor> bands;
+  for (int band = 0; band < kOnsetBands; ++band) {
+    bands.push_back(
+        mel_db.slice(1, 0, period).slice(2, kBandEdges[band], kBandEdges[band + 1]).mean(2));
+  }
+  torch::Tensor level = torch::stack(bands, 2);                          // (batch, period, bands)
+  torch::Tensor rise = torch::relu(level - level.roll(1, 1)).mul_(0.1);  // Circular: a steady bar.
+  const torch::Tensor index = window_frames.defined()
+                                  ? window_frames
+                                  : StepOnsetWindows(hop_length, clip_frames, mel_db.device());
   torch::Tensor windows = rise.index_select(1, index).view(
       {batch, kOnsetSteps, kFramesBefore + kFramesAfter, kOnsetBands});
   return std::get<0>(windows.max(2)).flatten(1);
@@ -68,8 +75,9 @@ torch::Tensor RhythmSummary(const torch::Tensor& step_onsets) {
   return torch::cat({density, position_share, repetition}, 1);
 }
 
-torch::Tensor RhythmFeatures(const torch::Tensor& mel_db, int hop_length, int64_t clip_frames) {
-  torch::Tensor onsets = StepOnsets(mel_db, hop_length, clip_frames);
+torch::Tensor RhythmFeatures(const torch::Tensor& mel_db, int hop_length, int64_t clip_frames,
+                             const torch::Tensor& window_frames) {
+  torch::Tensor onsets = StepOnsets(mel_db, hop_length, clip_frames, window_frames);
   return torch::cat({onsets, RhythmSummary(onsets)}, 1);
 }
 

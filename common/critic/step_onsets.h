@@ -20,7 +20,15 @@ inline constexpr int kStepOnsetFeatures = kOnsetSteps * kOnsetBands;
 
 // mel_db: (batch, time, 128) as Mfcc::MelDb returns for a clip of clip_frames samples at
 // hop_length. Returns (batch, kStepOnsetFeatures), step-major: [step][band], in tenths of a dB.
-torch::Tensor StepOnsets(const torch::Tensor& mel_db, int hop_length, int64_t clip_frames);
+// `window_frames` is StepOnsetWindows(hop_length, clip_frames) on mel_db's device, or undefined
+// to make it here.
+torch::Tensor StepOnsets(const torch::Tensor& mel_db, int hop_length, int64_t clip_frames,
+                         const torch::Tensor& window_frames = {});
+
+// The frames StepOnsets reads around each step, as an index tensor on `device`. Made once by a
+// caller that computes onsets often, or inside a CUDA graph, which cannot record the copy from
+// the host that making it takes.
+torch::Tensor StepOnsetWindows(int hop_length, int64_t clip_frames, torch::Device device);
 
 // Summaries of the step onsets that a dense layer cannot form itself from 80 examples: per band,
 // how much happens (log of the bar's total), where in the beat it happens (share of the band's
@@ -36,7 +44,8 @@ inline constexpr int kRhythmFeatures = kStepOnsetFeatures + kRhythmSummaryFeatur
 torch::Tensor RhythmSummary(const torch::Tensor& step_onsets);
 
 // The rhythm branch's input: StepOnsets and their RhythmSummary side by side,
-// (batch, kRhythmFeatures).
-torch::Tensor RhythmFeatures(const torch::Tensor& mel_db, int hop_length, int64_t clip_frames);
+// (batch, kRhythmFeatures). `window_frames` as for StepOnsets.
+torch::Tensor RhythmFeatures(const torch::Tensor& mel_db, int hop_length, int64_t clip_frames,
+                             const torch::Tensor& window_frames = {});
 
 }  // namespace dd::critic

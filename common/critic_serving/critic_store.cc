@@ -71,7 +71,7 @@ absl::StatusOr<storage::CriticRecord> CriticStore::CreateCritic(
     return absl::InvalidArgumentError(problem);
   }
   std::string error;
-  auto fresh = critic::Critic::Create(config, options_.device, &error, options_.training_precision);
+  auto fresh = critic::Critic::Create(config, options_.device, &error, options_.training);
   if (!fresh) return absl::InternalError(error);
   auto id = repository_.Create(owner, config, fresh->parameter_count(), fresh->SaveState());
   if (!id.ok()) return id.status();
@@ -134,9 +134,8 @@ absl::StatusOr<TrainResult> CriticStore::Train(const std::string& critic_id,
       auto clips = locked.Examples();
       if (!clips.ok()) return clips.status();
       std::string error;
-      entry->critic =
-          critic::Critic::Restore(record.config, options_.device, *state, *std::move(clips), &error,
-                                  options_.training_precision);
+      entry->critic = critic::Critic::Restore(record.config, options_.device, *state,
+                                              *std::move(clips), &error, options_.training);
       if (!entry->critic)
         return absl::DataLossError(absl::StrCat("critic ", critic_id, ": ", error));
       entry->version = record.latest_version;
@@ -148,7 +147,12 @@ absl::StatusOr<TrainResult> CriticStore::Train(const std::string& critic_id,
     if (fresh.empty()) return versions;
     entry->dirty = true;
     for (const TrainExample* example : fresh) {
+      const bool had_graphs = entry->critic->uses_cuda_graphs();
       critic::TrainingRound round = entry->critic->AddRatingAndTrain(example->clip, example->liked);
+      if (had_graphs && !entry->critic->uses_cuda_graphs()) {
+        log::Warning("critic.cuda_graph_failed",
+                     {{"critic_id", critic_id}, {"problem", entry->critic->cuda_graph_problem()}});
+      }
       storage::NewCriticVersion version;
       version.example_id = example->example_id;
       version.example = {example->clip, example->liked};

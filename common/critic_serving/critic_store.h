@@ -23,9 +23,9 @@ namespace dd {
 
 struct CriticStoreOptions {
   std::string device = "cpu";  // "cpu" or "cuda[:N]".
-  // How training steps compute (critic/training_precision.h). The library's default is the
-  // paper's float32; dd-critic's --training_precision=auto picks bfloat16 where it is native.
-  critic::TrainingPrecision training_precision = critic::TrainingPrecision::kFloat32;
+  // How training runs (critic/critic.h): precision (the library's default is the paper's float32;
+  // dd-critic's --training_precision=auto picks bfloat16 where it is native) and CUDA graphs.
+  critic::TrainingOptions training;
   int cache_capacity = 64;  // Critic instances (trainable or per scored version) kept in memory.
   // Extra wait for company when a critic version is idle; calls arriving while its batch runs
   // batch anyway (score_batcher.h).

@@ -19,6 +19,10 @@ ABSL_FLAG(std::string, training_precision, "auto",
           "bfloat16, weights, optimizer, features and loss in float32; about a third faster where "
           "the CPU has native bfloat16), or auto (bfloat16 on a CPU device with native bfloat16, "
           "float32 otherwise). Scoring is float32 either way.");
+ABSL_FLAG(bool, cuda_graphs, true,
+          "On a cuda device, record each training round's minibatch step once as a CUDA graph and "
+          "replay it (needs a build with -DDD_CUDA=ON; ignored otherwise). Off: kernels are "
+          "launched one by one, as on the CPU.");
 ABSL_FLAG(int, threads, 0, "CPU threads for LibTorch; 0 means one per hardware thread.");
 ABSL_FLAG(int, cache_critics, 64,
           "Critic instances kept in memory (LRU); a miss reloads from PostgreSQL.");
@@ -52,7 +56,8 @@ int main(int argc, char** argv) {
   auto precision = dd::critic::ParseTrainingPrecision(absl::GetFlag(FLAGS_training_precision),
                                                       store_options.device, &precision_error);
   if (!precision) return fail(absl::InvalidArgumentError(precision_error));
-  store_options.training_precision = *precision;
+  store_options.training.precision = *precision;
+  store_options.training.cuda_graphs = absl::GetFlag(FLAGS_cuda_graphs);
   store_options.cache_capacity = absl::GetFlag(FLAGS_cache_critics);
   store_options.batch_window = absl::GetFlag(FLAGS_batch_window);
   store_options.training_slots = absl::GetFlag(FLAGS_training_slots);
@@ -66,10 +71,13 @@ int main(int argc, char** argv) {
   server_options.health_service_names = {"deepdrummer.v1.CriticService"};
   auto server = dd::GrpcServer::Start(server_options, {&service});
   if (!server.ok()) return fail(server.status());
-  dd::log::Info("critic.ready",
-                {{"device", store_options.device},
-                 {"training_precision", dd::critic::TrainingPrecisionName(*precision)},
-                 {"cpu_native_bfloat16", dd::critic::CpuHasNativeBFloat16()},
-                 {"cuda_available", dd::critic::CudaAvailable()}});
+  dd::log::Info(
+      "critic.ready",
+      {{"device", store_options.device},
+       {"training_precision", dd::critic::TrainingPrecisionName(*precision)},
+       {"cpu_native_bfloat16", dd::critic::CpuHasNativeBFloat16()},
+       {"cuda_available", dd::critic::CudaAvailable()},
+       {"cuda_graphs", store_options.training.cuda_graphs && dd::critic::CudaGraphsBuilt() &&
+                           store_options.device.rfind("cuda", 0) == 0}});
   return dd::ServeUntilSignalled(**server);
 }

@@ -2,7 +2,10 @@
 // (DD_LIBTORCH_ONLY) so it runs on GPU machines that have nothing else.
 //
 //   build/tests/bench/critic/dd_critic_bench [--device=cpu|cuda:0] [--ratings=3] [--repeats=20]
-//       [--precisions=float32,bfloat16] [--breakdown=1]
+//       [--precisions=float32,bfloat16] [--cuda_graphs=on,off] [--breakdown=1]
+//
+// On a CUDA device training is timed with and without CUDA graphs (TrainingOptions::cuda_graphs;
+// "on" needs a build with -DDD_CUDA=ON, and the table says when a critic fell back).
 //
 // --breakdown=1 adds where a training round's time goes: the paper's 40 minibatch steps timed part
 // by part (MFCC, the network forward, forward + backward, Adam's update) outside the critic.
@@ -32,13 +35,14 @@
 
 #include "common/critic/critic.h"
 #include "common/critic/critic_net.h"
+#include "common/critic/fused_adam.h"
 #include "common/critic/mfcc.h"
 
 namespace {
 
 constexpr char kUsage[] =
     "[--device=cpu|cuda:N] [--ratings=N] [--repeats=N] [--batch=N] [--threads=N] "
-    "[--precisions=float32,bfloat16] [--breakdown=1]";
+    "[--precisions=float32,bfloat16] [--cuda_graphs=on,off] [--breakdown=1]";
 
 std::string Flag(int argc, char** argv, const std::string& name, const std::string& fallback) {
   return dd::bench::Flag(argc, argv, name, fallback, kUsage);
@@ -131,6 +135,11 @@ std::vector<std::pair<std::string, double>> TrainingBreakdown(
   rows.emplace_back("  network forward + backward", time_round([&] { step(true, false); }));
   rows.emplace_back("  network forward + backward + Adam", time_round([&] { step(true, true); }));
   rows.emplace_back("  Adam's update alone", time_round([&] { adam.step(); }));
+  if (device.is_cuda()) {
+    dd::critic::FusedAdam fused(adam);
+    rows.emplace_back("  fused Adam's update alone", time_round([&] { fused.Step(); }));
+    fused.Finish();
+  }
   return rows;
 }
 
@@ -182,7 +191,21 @@ int main(int argc, char** argv) {
   const double batched_ms_per_clip = Millis(Clock::now() - start) / batch_repeats / batch;
 
   const bool native_bf16 = dd::critic::CpuHasNativeBFloat16();
+  const bool on_cuda = critic->device().rfind("cuda", 0) == 0;
+  std::vector<bool> graph_modes = {false};
+  if (on_cuda) {
+    graph_modes.clear();
+    for (const std::string& mode : Split(Flag(argc, argv, "cuda_graphs", "on,off"))) {
+      if (mode != "on" && mode != "off") {
+        std::fprintf(stderr, "dd_critic_bench: --cuda_graphs takes on and/or off, got %s\n",
+                     mode.c_str());
+        return 1;
+      }
+      graph_modes.push_back(mode == "on");
+    }
+  }
   std::vector<std::pair<std::string, double>> train_rows;
+  std::vector<std::string> notes;
   for (const std::string& name :
        Split(Flag(argc, argv, "precisions", native_bf16 ? "float32,bfloat16" : "float32"))) {
     auto precision = dd::critic::ParseTrainingPrecision(name, device, &error);
@@ -190,18 +213,24 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "dd_critic_bench: %s\n", error.c_str());
       return 1;
     }
-    auto trainee = dd::critic::Critic::Create(config, device, &error, *precision);
-    std::mt19937_64 trainee_random(7);
-    Prime(*trainee, trainee_random);
-    start = Clock::now();
-    for (int i = 0; i < ratings; ++i)
-      trainee->AddRatingAndTrain(SyntheticClip(trainee_random), i % 2 == 0);
-    const std::string label =
-        std::string("train on one rating, ") + dd::critic::TrainingPrecisionName(*precision) +
-        (*precision == dd::critic::TrainingPrecision::kBFloat16 && !native_bf16 && device == "cpu"
-             ? " (emulated)"
-             : "");
-    train_rows.emplace_back(label, Millis(Clock::now() - start) / ratings);
+    for (const bool graphs : graph_modes) {
+      auto trainee = dd::critic::Critic::Create(config, device, &error,
+                                                {.precision = *precision, .cuda_graphs = graphs});
+      std::mt19937_64 trainee_random(7);
+      Prime(*trainee, trainee_random);
+      start = Clock::now();
+      for (int i = 0; i < ratings; ++i)
+        trainee->AddRatingAndTrain(SyntheticClip(trainee_random), i % 2 == 0);
+      const double ms = Millis(Clock::now() - start) / ratings;
+      std::string label =
+          std::string("train on one rating, ") + dd::critic::TrainingPrecisionName(*precision) +
+          (*precision == dd::critic::TrainingPrecision::kBFloat16 && !native_bf16 && !on_cuda
+               ? " (emulated)"
+               : "");
+      if (on_cuda) label += trainee->uses_cuda_graphs() ? ", CUDA graph" : ", no graph";
+      if (!trainee->cuda_graph_problem().empty()) notes.push_back(trainee->cuda_graph_problem());
+      train_rows.emplace_back(label, ms);
+    }
   }
 
   std::printf("critic benchmark on %s (%lld parameters, %d x %d minibatches per rating)\n",
@@ -216,6 +245,8 @@ int main(int argc, char** argv) {
               batched_ms_per_clip * 1000);
   for (const auto& [label, ms] : train_rows)
     std::printf("| %-42s | %9.1f ms |\n", label.c_str(), ms);
+  for (const std::string& note : notes)
+    std::printf("note: %s\n", note.c_str());
   if (Flag(argc, argv, "breakdown", "0") == "1") {
     std::printf("| %-42s | %12s |\n", "of which, per round of minibatches:", "");
     for (const auto& [label, ms] : TrainingBreakdown(device, config))

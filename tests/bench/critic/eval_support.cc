@@ -97,7 +97,8 @@ std::optional<std::vector<Recipe>> ParseEnsemble(const std::string& text, int mi
 Critics CreateCritics(const std::vector<Recipe>& members, std::string* error) {
   Critics critics;
   for (const Recipe& member : members) {
-    auto critic = critic::Critic::Create(member.config, "cpu", error, member.precision);
+    auto critic =
+        critic::Critic::Create(member.config, "cpu", error, {.precision = member.precision});
     if (!critic) return {};
     critics.push_back(std::move(critic));
   }

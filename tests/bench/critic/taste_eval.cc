@@ -113,7 +113,7 @@ std::optional<dd::critic::CriticState> PriorState(
     std::swap(ratings[i - 1], ratings[rng.UniformIndex(i)]);
   config.minibatches_per_rating = minibatches;
   std::string error;
-  auto critic = dd::critic::Critic::Create(config, "cpu", &error, precision);
+  auto critic = dd::critic::Critic::Create(config, "cpu", &error, {.precision = precision});
   if (!critic) return std::nullopt;
   for (const Rated& r : ratings)
     critic->AddRatingAndTrain(r.clip, r.liked);
@@ -197,10 +197,11 @@ int main(int argc, char** argv) {
                            renderer, *generator, calibration_heard, seed);
             if (prior) {
               critic = dd::critic::Critic::Restore(member.config, "cpu", *prior, {}, &error,
-                                                   member.precision);
+                                                   {.precision = member.precision});
             }
           } else {
-            critic = dd::critic::Critic::Create(member.config, "cpu", &error, member.precision);
+            critic = dd::critic::Critic::Create(member.config, "cpu", &error,
+                                                {.precision = member.precision});
           }
           if (!critic) {
             std::fprintf(stderr, "%s: cannot make the critic %s\n", recipe.c_str(), error.c_str());

@@ -216,7 +216,7 @@ double Auc(const std::vector<float>& scores, const std::vector<bool>& positive) 
 TEST(CriticTest, BFloat16TrainingIsReproducibleAndKeepsFloat32State) {
   auto train = [](TrainingPrecision precision) {
     std::string error;
-    auto critic = Critic::Create(SmallTrainingConfig(5), "cpu", &error, precision);
+    auto critic = Critic::Create(SmallTrainingConfig(5), "cpu", &error, {.precision = precision});
     EXPECT_NE(critic, nullptr) << error;
     EXPECT_EQ(critic->training_precision(), precision);
     for (int i = 0; i < 4; ++i) {
@@ -236,7 +236,7 @@ TEST(CriticTest, BFloat16TrainingIsReproducibleAndKeepsFloat32State) {
   // A float32 worker restores the bfloat16-trained state and scores as the original does.
   std::string error;
   auto restored = Critic::Restore(SmallTrainingConfig(5), "cpu", bf16->SaveState(), {}, &error,
-                                  TrainingPrecision::kFloat32);
+                                  {.precision = TrainingPrecision::kFloat32});
   ASSERT_NE(restored, nullptr) << error;
   const std::vector<float> clip = ToneClip(440, 99);
   EXPECT_EQ(restored->Score(clip.data(), 1), bf16->Score(clip.data(), 1));
@@ -264,7 +264,7 @@ TEST_P(CriticLearningTest, LearnsToPreferLoopsWithAnEightOhEightKick) {
   ASSERT_NE(rater, nullptr) << "the shared samples lack 808 kicks";
   Rng rng(2026);
   std::string error;
-  auto critic = Critic::Create(CriticConfig{.seed = 11}, "cpu", &error, GetParam());
+  auto critic = Critic::Create(CriticConfig{.seed = 11}, "cpu", &error, {.precision = GetParam()});
   ASSERT_NE(critic, nullptr) << error;
   constexpr int kRatings = 40;
   rater->Train(*critic, kRatings, rng);
