@@ -87,6 +87,15 @@ bool CudaAvailable() {
   return torch::cuda::is_available();
 }
 
+RuntimeFailure DescribeFailure(const std::exception& failure) {
+  RuntimeFailure described;
+  described.out_of_memory = dynamic_cast<const c10::OutOfMemoryError*>(&failure) != nullptr ||
+                            dynamic_cast<const std::bad_alloc*>(&failure) != nullptr;
+  const auto* torch_error = dynamic_cast<const c10::Error*>(&failure);
+  described.message = torch_error ? torch_error->what_without_backtrace() : failure.what();
+  return described;
+}
+
 std::string CheckDevice(const std::string& device) {
   std::string error;
   ParseDevice(device, &error);

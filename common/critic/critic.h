@@ -62,8 +62,12 @@ class Critic {
   Critic& operator=(const Critic&) = delete;
 
   // Adds a rated clip (kClipFrames samples) and runs one training round over all clips so far.
+  // Throws std::exception when LibTorch fails while running (the device out of memory, a stored
+  // state that does not fit the network: DescribeFailure); the critic is then half-trained and
+  // must be dropped.
   TrainingRound AddRatingAndTrain(const std::vector<float>& clip, bool liked);
-  // P(like) for `count` clips stored back to back (count * kClipFrames samples).
+  // P(like) for `count` clips stored back to back (count * kClipFrames samples). Throws as
+  // AddRatingAndTrain does; the critic is unchanged.
   std::vector<float> Score(const float* clips, int64_t count);
 
   CriticState SaveState() const;
@@ -91,6 +95,13 @@ bool CudaAvailable();
 
 // Whether this build can capture training steps as CUDA graphs (configured with DD_CUDA=ON).
 bool CudaGraphsBuilt();
+
+// What a caller needs to know of an exception from training or scoring.
+struct RuntimeFailure {
+  bool out_of_memory = false;  // The device (or host) ran out of memory: worth retrying later.
+  std::string message;         // LibTorch's message, without its C++ backtrace.
+};
+RuntimeFailure DescribeFailure(const std::exception& failure);
 
 // Empty when critics can run on `device` ("cpu" or "cuda[:N]"), otherwise why not.
 std::string CheckDevice(const std::string& device);

@@ -1,5 +1,6 @@
 #include "common/critic_serving/critic_store.h"
 
+#include <exception>
 #include <set>
 #include <utility>
 
@@ -15,6 +16,21 @@ std::string TrainKey(const std::string& critic_id) {
 }
 std::string ScoreKey(const std::string& critic_id, uint64_t version) {
   return absl::StrCat(critic_id, "@", version);
+}
+
+// LibTorch failed while running a critic (critic.h). Out of memory is worth a retry, later or on
+// another worker; anything else is a fault of this worker or of the stored state.
+absl::Status RunFailed(const std::string& critic, const char* activity,
+                       const std::exception& exception) {
+  const critic::RuntimeFailure failure = critic::DescribeFailure(exception);
+  log::Error("critic.run_failed", {{"critic", critic},
+                                   {"activity", activity},
+                                   {"out_of_memory", failure.out_of_memory},
+                                   {"message", failure.message}});
+  const std::string message =
+      absl::StrCat("critic ", critic, ": ", activity, " failed: ", failure.message);
+  return failure.out_of_memory ? absl::ResourceExhaustedError(message)
+                               : absl::InternalError(message);
 }
 
 }  // namespace
@@ -148,7 +164,14 @@ absl::StatusOr<TrainResult> CriticStore::Train(const std::string& critic_id,
     entry->dirty = true;
     for (const TrainExample* example : fresh) {
       const bool had_graphs = entry->critic->uses_cuda_graphs();
-      critic::TrainingRound round = entry->critic->AddRatingAndTrain(example->clip, example->liked);
+      critic::TrainingRound round;
+      try {
+        round = entry->critic->AddRatingAndTrain(example->clip, example->liked);
+      } catch (const std::exception& e) {
+        // An error rolls the transaction back (no version of this call is stored) and drops
+        // the half-trained critic below.
+        return RunFailed(critic_id, "training", e);
+      }
       if (had_graphs && !entry->critic->uses_cuda_graphs()) {
         log::Warning("critic.cuda_graph_failed",
                      {{"critic_id", critic_id}, {"problem", entry->critic->cuda_graph_problem()}});
@@ -247,7 +270,15 @@ absl::StatusOr<std::vector<float>> CriticStore::ScoreNow(const std::string& key,
   }
   critic::Critic* const critic = entry->critic.get();
   std::vector<float> scores;
-  scoring_thread_.Run([&] { scores = critic->Score(clips.data(), count); });
+  absl::Status failed;
+  scoring_thread_.Run([&] {
+    try {
+      scores = critic->Score(clips.data(), count);
+    } catch (const std::exception& e) {
+      failed = RunFailed(key, "scoring", e);
+    }
+  });
+  if (!failed.ok()) return failed;
   return scores;
 }
 

@@ -6,6 +6,7 @@
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <pqxx/pqxx>
 
 #include <chrono>
 #include <cmath>
@@ -302,6 +303,64 @@ TEST_F(CriticServiceTest, BadRequestsGetClearErrorsAndChangeNothing) {
   EXPECT_EQ(health.status(), grpc::health::v1::HealthCheckResponse::SERVING);
   const int exit_status = worker.Kill(SIGTERM);
   EXPECT_TRUE(WIFEXITED(exit_status) && WEXITSTATUS(exit_status) == 0);
+}
+
+// A stored state that loads but does not fit the network (a rhythm critic's weights under a paper
+// critic, standing in for any failure LibTorch reports while running, such as a GPU out of
+// memory): Train and Score get INTERNAL with LibTorch's reason instead of ending the worker,
+// nothing of the failed Train is stored, and the worker goes on serving other critics.
+TEST_F(CriticServiceTest, AFailureWhileRunningIsAnErrorNotACrash) {
+  std::string broken, rhythm;
+  {
+    Worker creator(database_);
+    broken = CreateSmallCritic(creator, 1);
+    v1::CreateCriticRequest request;
+    request.mutable_config()->set_rhythm_branch(true);
+    v1::CreateCriticResponse created;
+    ASSERT_TRUE(creator.stub().CreateCritic(Context().get(), request, &created).ok());
+    rhythm = created.critic_id();
+  }
+  {
+    pqxx::connection connection(dd::testing::SharedPostgres().ConnectionString(database_));
+    pqxx::work tx(connection);
+    tx.exec0(
+        "UPDATE critic.versions SET model_state = (SELECT model_state FROM critic.versions "
+        "WHERE critic_id = " +
+        tx.quote(rhythm) + " AND version = 0) WHERE critic_id = " + tx.quote(broken) +
+        " AND version = 0");
+    tx.commit();
+  }
+  Worker worker(database_);  // A fresh cache: it loads the state from the database.
+  v1::TrainResponse trained;
+  const grpc::Status train =
+      worker.stub().Train(Context().get(), ThreeRatedTones(broken), &trained);
+  EXPECT_EQ(train.error_code(), grpc::StatusCode::INTERNAL) << train.error_message();
+  EXPECT_NE(train.error_message().find("training failed"), std::string::npos)
+      << train.error_message();
+  EXPECT_EQ(train.error_message().find("frame #"), std::string::npos)
+      << "the message carries a C++ backtrace: " << train.error_message();
+  v1::GetCriticRequest get;
+  get.set_critic_id(broken);
+  v1::Critic critic;
+  ASSERT_TRUE(worker.stub().GetCritic(Context().get(), get, &critic).ok());
+  EXPECT_EQ(critic.latest_version(), 0u);
+  EXPECT_EQ(critic.versions_size(), 1);
+
+  v1::ScoreRequest score;
+  score.set_critic_id(broken);
+  auto* audio = score.add_items()->mutable_audio();
+  audio->set_sample_rate(44100);
+  audio->set_samples_f32le(ToneClipBytes(100));
+  v1::ScoreResponse scored;
+  const grpc::Status scoring = worker.stub().Score(Context().get(), score, &scored);
+  EXPECT_EQ(scoring.error_code(), grpc::StatusCode::INTERNAL) << scoring.error_message();
+  EXPECT_NE(scoring.error_message().find("scoring failed"), std::string::npos)
+      << scoring.error_message();
+
+  const std::string healthy = CreateSmallCritic(worker, 2);
+  ASSERT_TRUE(worker.stub().Train(Context().get(), ThreeRatedTones(healthy), &trained).ok());
+  EXPECT_EQ(trained.version(), 3u);
+  EXPECT_EQ(ScoreTones(worker, healthy, std::nullopt).size(), 3u);
 }
 
 // Acceptance: kill a worker between two Train calls, and during one; a fresh worker serves the
