@@ -7,9 +7,11 @@
 
 #include <ATen/cuda/CUDAEvent.h>
 #include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #include <cuda_runtime_api.h>
+#include <torch/torch.h>
 #endif
 
 namespace dd::critic {
@@ -29,15 +31,72 @@ void Order(const c10::cuda::CUDAStream& earlier, const c10::cuda::CUDAStream& la
   queued.block(later);
 }
 
-// Ends a recording that the step broke off, so that the stream can take work again; the graph is
-// thrown away. Ending an invalidated capture reports an error, which is the one we expect here.
-void AbandonRecording(at::cuda::CUDAGraph& graph) {
-  try {
-    graph.capture_end();
-  } catch (const std::exception&) {
+// Orders `caller` after the work queued on `own` when it goes out of scope, however the steps
+// ended: tensors the caller frees afterwards may still be read by that work.
+class RejoinOnExit {
+ public:
+  RejoinOnExit(const c10::cuda::CUDAStream& own, const c10::cuda::CUDAStream& caller)
+      : own_(own), caller_(caller) {}
+  ~RejoinOnExit() {
+    try {
+      Order(own_, caller_);
+    } catch (const std::exception&) {
+      // A device too broken to record an event fails the caller's next call anyway.
+    }
+  }
+  RejoinOnExit(const RejoinOnExit&) = delete;
+  RejoinOnExit& operator=(const RejoinOnExit&) = delete;
+
+ private:
+  c10::cuda::CUDAStream own_, caller_;
+};
+
+// Ends `stream`'s recording, if one is open, and throws the partial graph away.
+void EndAnyRecording(cudaStream_t stream) {
+  cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+  if (cudaStreamIsCapturing(stream, &status) == cudaSuccess &&
+      status != cudaStreamCaptureStatusNone) {
+    cudaGraph_t partial = nullptr;
+    // Ending an invalidated recording reports an error: the one expected here.
+    (void)cudaStreamEndCapture(stream, &partial);
+    if (partial != nullptr) (void)cudaGraphDestroy(partial);
   }
   (void)cudaGetLastError();
 }
+
+// LibTorch's CUDA graph, with a way out of a recording that failed. capture_end() checks
+// cudaStreamEndCapture before it hands the random number generators back to eager use, so after a
+// broken recording every later random draw in the process failed ("Offset increment outside
+// graph capture encountered unexpectedly", seen on an H200 with LibTorch 2.11). The generators'
+// own way back (capture_epilogue) is not exported from libtorch_cuda, so HandBackGenerators()
+// makes one throwaway recording of one small kernel, whose normal end hands them back.
+class RecordingGraph : public at::cuda::CUDAGraph {
+ public:
+  // For a step that threw while being recorded: ends the recording and hands the generators
+  // back. The graph's memory pool stays reserved (releasing it here could release it twice, in
+  // the destructor too, depending on LibTorch's version): one pool per critic at most, since a
+  // critic whose recording failed trains without graphs from then on.
+  void Abandon() {
+    c10::cuda::CUDACachingAllocator::endAllocateToPool(capture_dev_, mempool_id_);
+    HandBackGenerators();
+  }
+
+  // Also for a capture_end() that threw (the recording had been invalidated).
+  void HandBackGenerators() {
+    EndAnyRecording(capture_stream_);
+    at::cuda::CUDAGraph handback;
+    try {
+      handback.capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
+      torch::empty({1}, torch::TensorOptions().device(
+                            at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(capture_dev_))))
+          .fill_(0);
+      handback.capture_end();
+    } catch (const std::exception&) {
+      EndAnyRecording(capture_stream_);
+      throw;
+    }
+  }
+};
 
 }  // namespace
 
@@ -52,7 +111,8 @@ std::string RunStepsWithCudaGraph(int device_index, int count, const std::functi
   const c10::cuda::CUDAStream own = c10::cuda::getStreamFromPool(/*isHighPriority=*/false, device);
   Order(caller, own);
   // Outlives the replays it queued and the ordering of the caller's stream after them.
-  at::cuda::CUDAGraph graph;
+  RecordingGraph graph;
+  const RejoinOnExit rejoin(own, caller);
   std::string problem;
   {
     const c10::cuda::CUDAStreamGuard stream_guard(own);
@@ -68,10 +128,15 @@ std::string RunStepsWithCudaGraph(int device_index, int count, const std::functi
         try {
           step();
         } catch (...) {
-          AbandonRecording(graph);
+          graph.Abandon();
           throw;
         }
-        graph.capture_end();
+        try {
+          graph.capture_end();
+        } catch (...) {
+          graph.HandBackGenerators();
+          throw;
+        }
         for (int i = 1; i < count; ++i) {
           graph.replay();
           ++*steps_done;
@@ -81,7 +146,6 @@ std::string RunStepsWithCudaGraph(int device_index, int count, const std::functi
       }
     }
   }
-  Order(own, caller);
   return problem;
 }
 
