@@ -39,30 +39,26 @@ int main(int argc, char** argv) {
                   "dd-critic: trains and serves per-user critics.\n"
                   "Usage: dd-critic --port=50052 --database='host=127.0.0.1 port=55432 "
                   "dbname=deepdrummer user=deepdrummer'");
-  auto fail = [](const absl::Status& status) {
-    dd::log::Error("startup.failed", {{"error", status.ToString()}});
-    return EXIT_FAILURE;
-  };
   auto pool = dd::OpenDatabaseFromFlags(dd::storage::CriticRepository::Statements());
-  if (!pool.ok()) return fail(pool.status());
+  if (!pool.ok()) return dd::StartupFailed(pool.status());
   if (dd::MigrateOnly()) return EXIT_SUCCESS;
   dd::critic::ConfigureCpuRuntime(absl::GetFlag(FLAGS_threads));
   auto samples = dd::SampleLibraryHolder::Create(absl::GetFlag(FLAGS_samples), {});
-  if (!samples.ok()) return fail(samples.status());
+  if (!samples.ok()) return dd::StartupFailed(samples.status());
   dd::storage::CriticRepository repository(**pool);
   dd::CriticStoreOptions store_options;
   store_options.device = absl::GetFlag(FLAGS_device);
   std::string precision_error;
   auto precision = dd::critic::ParseTrainingPrecision(absl::GetFlag(FLAGS_training_precision),
                                                       store_options.device, &precision_error);
-  if (!precision) return fail(absl::InvalidArgumentError(precision_error));
+  if (!precision) return dd::StartupFailed(absl::InvalidArgumentError(precision_error));
   store_options.training.precision = *precision;
   store_options.training.cuda_graphs = absl::GetFlag(FLAGS_cuda_graphs);
   store_options.cache_capacity = absl::GetFlag(FLAGS_cache_critics);
   store_options.batch_window = absl::GetFlag(FLAGS_batch_window);
   store_options.training_slots = absl::GetFlag(FLAGS_training_slots);
   auto store = dd::CriticStore::Create(repository, store_options);
-  if (!store.ok()) return fail(store.status());
+  if (!store.ok()) return dd::StartupFailed(store.status());
   dd::CriticServiceOptions options;
   options.max_score_batch = absl::GetFlag(FLAGS_max_batch);
   dd::CriticService service(**store, repository, **samples, options);
@@ -70,7 +66,7 @@ int main(int argc, char** argv) {
   dd::GrpcServerOptions server_options = dd::ServerOptionsFromFlags();
   server_options.health_service_names = {"deepdrummer.v1.CriticService"};
   auto server = dd::GrpcServer::Start(server_options, {&service});
-  if (!server.ok()) return fail(server.status());
+  if (!server.ok()) return dd::StartupFailed(server.status());
   dd::log::Info(
       "critic.ready",
       {{"device", store_options.device},

@@ -59,22 +59,19 @@ int main(int argc, char** argv) {
                   "dd-gateway: HTTP/JSON in front of dd-session, for web and mobile clients.\n"
                   "POST /v1/SessionService/<Method> with the request as proto3 JSON; GET /healthz, "
                   "GET /readyz.\nUsage: dd-gateway --port=8080 --session=127.0.0.1:50054");
-  auto fail = [](const std::string& error) {
-    dd::log::Error("startup.failed", {{"error", error}});
-    return EXIT_FAILURE;
-  };
   const int threads = absl::GetFlag(FLAGS_threads);
   const int64_t max_body_bytes = absl::GetFlag(FLAGS_max_body_bytes);
   dd::SessionGatewayOptions options;
   options.call_timeout = absl::GetFlag(FLAGS_call_timeout);
   if (threads < 1 || threads > 1024) {
-    return fail(absl::StrCat("--threads must be in [1, 1024], got ", threads));
+    return dd::StartupFailed(absl::StrCat("--threads must be in [1, 1024], got ", threads));
   }
   if (max_body_bytes < 1024) {
-    return fail(absl::StrCat("--max_body_bytes must be at least 1024, got ", max_body_bytes));
+    return dd::StartupFailed(
+        absl::StrCat("--max_body_bytes must be at least 1024, got ", max_body_bytes));
   }
   if (options.call_timeout <= absl::ZeroDuration()) {
-    return fail("--call_timeout must be positive");
+    return dd::StartupFailed("--call_timeout must be positive");
   }
   const dd::GrpcServerOptions listen = dd::ServerOptionsFromFlags();
   dd::ClientChannelOptions channel_options;  // Inline audio and exports come back in replies.
@@ -150,10 +147,11 @@ int main(int argc, char** argv) {
   } else if (!http.bind_to_port(listen.host, port)) {
     port = -1;
   }
-  if (port <= 0) return fail(absl::StrCat("cannot listen on ", listen.host, ":", listen.port));
+  if (port <= 0)
+    return dd::StartupFailed(absl::StrCat("cannot listen on ", listen.host, ":", listen.port));
   if (!listen.port_file.empty()) {
     if (absl::Status written = dd::WritePortFile(listen.port_file, port); !written.ok())
-      return fail(written.ToString());
+      return dd::StartupFailed(written);
   }
   std::thread serving([&http] { http.listen_after_bind(); });
   dd::log::Info("server.listening", {{"address", absl::StrCat(listen.host, ":", port)},

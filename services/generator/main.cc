@@ -24,12 +24,8 @@ int main(int argc, char** argv) {
   dd::InitService(argc, argv, "generator",
                   "dd-generator: Metropolis-Hastings sampling of drum loops guided by a critic.\n"
                   "Usage: dd-generator --port=50053 --critic=127.0.0.1:50052");
-  auto fail = [](const absl::Status& status) {
-    dd::log::Error("startup.failed", {{"error", status.ToString()}});
-    return EXIT_FAILURE;
-  };
   auto samples = dd::SampleLibraryHolder::Create(absl::GetFlag(FLAGS_samples), {});
-  if (!samples.ok()) return fail(samples.status());
+  if (!samples.ok()) return dd::StartupFailed(samples.status());
   // Score replies are small; requests carry up to max_count * chains loops, well under this.
   dd::ClientChannelOptions channel_options;
   channel_options.max_receive_message_bytes = 16 << 20;
@@ -45,7 +41,7 @@ int main(int argc, char** argv) {
   dd::GrpcServerOptions server_options = dd::ServerOptionsFromFlags();
   server_options.health_service_names = {"deepdrummer.v1.GeneratorService"};
   auto server = dd::GrpcServer::Start(server_options, {&service});
-  if (!server.ok()) return fail(server.status());
+  if (!server.ok()) return dd::StartupFailed(server.status());
   dd::log::Info("generator.ready", {{"critic", absl::GetFlag(FLAGS_critic)},
                                     {"samples", (*samples)->Get()->ids().size()}});
   return dd::ServeUntilSignalled(**server);

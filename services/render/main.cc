@@ -31,18 +31,13 @@ int main(int argc, char** argv) {
   auto helpers = dd::HelperTeam::Create({.helpers = absl::GetFlag(FLAGS_render_helpers),
                                          .spin = absl::GetFlag(FLAGS_render_helper_spin)});
   if (!helpers.ok()) {
-    dd::log::Error("startup.failed",
-                   {{"error", absl::StrCat("--render_helpers/--render_helper_spin: ",
-                                           helpers.status().ToString())}});
-    return EXIT_FAILURE;
+    return dd::StartupFailed(
+        absl::StrCat("--render_helpers/--render_helper_spin: ", helpers.status().ToString()));
   }
   dd::SampleLibraryOptions library_options;
   library_options.max_sample_seconds = absl::GetFlag(FLAGS_max_sample_seconds);
   auto samples = dd::SampleLibraryHolder::Create(absl::GetFlag(FLAGS_samples), library_options);
-  if (!samples.ok()) {
-    dd::log::Error("startup.failed", {{"error", samples.status().ToString()}});
-    return EXIT_FAILURE;
-  }
+  if (!samples.ok()) return dd::StartupFailed(samples.status());
   dd::RenderServiceOptions options;
   options.max_render_seconds = absl::GetFlag(FLAGS_max_render_seconds);
   dd::RenderService service(**samples, options,
@@ -51,9 +46,6 @@ int main(int argc, char** argv) {
   dd::GrpcServerOptions server_options = dd::ServerOptionsFromFlags();
   server_options.health_service_names = {"deepdrummer.v1.RenderService"};
   auto server = dd::GrpcServer::Start(server_options, {&service});
-  if (!server.ok()) {
-    dd::log::Error("startup.failed", {{"error", server.status().ToString()}});
-    return EXIT_FAILURE;
-  }
+  if (!server.ok()) return dd::StartupFailed(server.status());
   return dd::ServeUntilSignalled(**server);
 }

@@ -32,12 +32,8 @@ int main(int argc, char** argv) {
                   "dd-session: users, sessions and the two-phase protocol.\n"
                   "Usage: dd-session --port=50054 --critic=127.0.0.1:50052 "
                   "--generator=127.0.0.1:50053 --render=127.0.0.1:50051");
-  auto fail = [](const absl::Status& status) {
-    dd::log::Error("startup.failed", {{"error", status.ToString()}});
-    return EXIT_FAILURE;
-  };
   auto pool = dd::OpenDatabaseFromFlags(dd::storage::SessionRepository::Statements());
-  if (!pool.ok()) return fail(pool.status());
+  if (!pool.ok()) return dd::StartupFailed(pool.status());
   if (dd::MigrateOnly()) return EXIT_SUCCESS;
   dd::storage::SessionRepository repository(**pool);
   // Rendered audio (a 9 s WAV is 0.8 MB) fits the channels' default limits (64 MiB).
@@ -54,7 +50,7 @@ int main(int argc, char** argv) {
   dd::SessionCoordinator coordinator(repository, *critic, *generator, coordinator_options);
   const int critic_lag = absl::GetFlag(FLAGS_phase1_critic_lag);
   if (critic_lag < 0 || critic_lag > 1) {
-    return fail(absl::InvalidArgumentError(
+    return dd::StartupFailed(absl::InvalidArgumentError(
         absl::StrCat("--phase1_critic_lag must be 0 or 1, got ", critic_lag)));
   }
   dd::SessionServiceOptions service_options;
@@ -64,7 +60,7 @@ int main(int argc, char** argv) {
   dd::GrpcServerOptions server_options = dd::ServerOptionsFromFlags();
   server_options.health_service_names = {"deepdrummer.v1.SessionService"};
   auto server = dd::GrpcServer::Start(server_options, {&service});
-  if (!server.ok()) return fail(server.status());
+  if (!server.ok()) return dd::StartupFailed(server.status());
   dd::log::Info("session.ready", {{"critic", absl::GetFlag(FLAGS_critic)},
                                   {"generator", absl::GetFlag(FLAGS_generator)},
                                   {"render", absl::GetFlag(FLAGS_render)}});

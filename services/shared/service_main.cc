@@ -69,4 +69,13 @@ int ServeUntilSignalled(GrpcServer& server) {
   return 0;
 }
 
+int StartupFailed(const absl::Status& status) {
+  return StartupFailed(status.ToString());
+}
+
+int StartupFailed(std::string_view error) {
+  log::Error("startup.failed", {{"error", error}});
+  return EXIT_FAILURE;
+}
+
 }  // namespace dd

@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 
+#include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "services/shared/grpc_server.h"
 
@@ -17,6 +18,10 @@ void InitService(int argc, char** argv, std::string_view component, std::string_
 GrpcServerOptions ServerOptionsFromFlags();
 // --shutdown_grace.
 absl::Duration ShutdownGraceFromFlags();
+
+// Logs why the service could not start (event startup.failed) and returns main()'s exit code.
+int StartupFailed(const absl::Status& status);
+int StartupFailed(std::string_view error);
 
 // Serves until SIGTERM or SIGINT, then shuts down gracefully. Returns main()'s exit code.
 int ServeUntilSignalled(GrpcServer& server);
