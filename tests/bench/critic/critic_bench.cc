@@ -7,8 +7,9 @@
 // On a CUDA device training is timed with and without CUDA graphs (TrainingOptions::cuda_graphs;
 // "on" needs a build with -DDD_CUDA=ON, and the table says when a critic fell back).
 //
-// --breakdown=1 adds where a training round's time goes: the paper's 40 minibatch steps timed part
-// by part (MFCC, the network forward, forward + backward, Adam's update) outside the critic.
+// --breakdown=1 adds where a batched Score's time goes on a GPU (the copy to the device, the MFCC,
+// the forward) and where a training round's goes: the paper's 40 minibatch steps timed part by part
+// (MFCC, the network forward, forward + backward, Adam's update), outside the critic.
 //
 // Training is timed once per precision (default: float32, and bfloat16 where the CPU has it
 // natively); scoring is float32.
@@ -143,6 +144,55 @@ std::vector<std::pair<std::string, double>> TrainingBreakdown(
   return rows;
 }
 
+// A batched Score's parts on a CUDA device, each timed alone over `repeats` calls with the device
+// drained before and after: the clips' copy to the device (from ordinary and from pinned host
+// memory) and the MFCC + forward on clips already there, the whole batch at once as Score does
+// there. Rows: us per clip.
+std::vector<std::pair<std::string, double>> ScoringBreakdown(const std::string& device_name,
+                                                             const dd::critic::CriticConfig& config,
+                                                             const std::vector<float>& clips,
+                                                             int repeats) {
+  const torch::Device device(device_name);
+  const auto drain = [] { torch::cuda::synchronize(); };
+  const int64_t count = static_cast<int64_t>(clips.size()) / kClipFrames;
+  dd::critic::MfccOptions options;
+  options.mel_sample_rate = config.mel_sample_rate;
+  const dd::critic::Mfcc mfcc(options, device);
+  dd::critic::CriticNet net(options.n_mfcc, 1 + kClipFrames / options.hop_length);
+  net->to(device);
+  net->eval();
+  torch::NoGradGuard no_grad;
+  const torch::Tensor host =
+      torch::from_blob(const_cast<float*>(clips.data()), {count, kClipFrames}, torch::kFloat32);
+  const torch::Tensor on_device = host.to(device);
+  const auto per_clip_us = [&](const std::function<void()>& part) {
+    part();  // Warm-up: allocations, kernel selection.
+    drain();
+    const auto start = Clock::now();
+    for (int i = 0; i < repeats; ++i)
+      part();
+    drain();
+    return Millis(Clock::now() - start) * 1000.0 / repeats / static_cast<double>(count);
+  };
+  std::vector<std::pair<std::string, double>> rows;
+  rows.emplace_back("  copy to the device", per_clip_us([&] { host.to(device); }));
+  const torch::Tensor pinned = host.pin_memory();
+  rows.emplace_back("  copy to the device from pinned memory",
+                    per_clip_us([&] { pinned.to(device, /*non_blocking=*/true); }));
+  rows.emplace_back("  copy through a pinned buffer (host copy_)", per_clip_us([&] {
+                      torch::Tensor staging = torch::empty(
+                          host.sizes(),
+                          torch::TensorOptions().dtype(torch::kFloat32).pinned_memory(true));
+                      staging.copy_(host);
+                      staging.to(device, /*non_blocking=*/true);
+                    }));
+  rows.emplace_back("  MFCC", per_clip_us([&] { mfcc.Compute(on_device); }));
+  rows.emplace_back("  MFCC + network forward", per_clip_us([&] {
+                      net->forward(mfcc.Compute(on_device), {}, 0.0, c10::nullopt);
+                    }));
+  return rows;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -248,6 +298,12 @@ int main(int argc, char** argv) {
   for (const std::string& note : notes)
     std::printf("note: %s\n", note.c_str());
   if (Flag(argc, argv, "breakdown", "0") == "1") {
+    if (on_cuda) {
+      std::printf("| %-42s | %12s |\n",
+                  ("of a batch of " + std::to_string(batch) + " scored, per clip:").c_str(), "");
+      for (const auto& [label, us] : ScoringBreakdown(device, config, clips, batch_repeats))
+        std::printf("| %-42s | %9.1f us |\n", label.c_str(), us);
+    }
     std::printf("| %-42s | %12s |\n", "of which, per round of minibatches:", "");
     for (const auto& [label, ms] : TrainingBreakdown(device, config))
       std::printf("| %-42s | %9.1f ms |\n", label.c_str(), ms);
