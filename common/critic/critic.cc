@@ -423,16 +423,51 @@ TrainingRound Critic::AddRatingAndTrain(const std::vector<float>& clip, bool lik
 }
 
 std::vector<float> Critic::Score(const float* clips, int64_t count) {
+  return Score(std::vector<ClipRun>{{clips, count}});
+}
+
+std::vector<float> Critic::Score(const std::vector<ClipRun>& runs) {
   torch::NoGradGuard no_grad;
   impl_->net->eval();
+  int64_t total = 0;
+  for (const ClipRun& run : runs)
+    total += std::max<int64_t>(0, run.count);
   std::vector<float> scores;
-  scores.reserve(count);
-  const int64_t chunk = impl_->device.is_cpu() ? kScoreChunk : 64 * kScoreChunk;
-  for (int64_t begin = 0; begin < count; begin += chunk) {
-    const int64_t n = std::min(chunk, count - begin);
-    torch::Tensor audio = torch::from_blob(const_cast<float*>(clips + begin * kClipFrames),
-                                           {n, kClipFrames}, torch::kFloat32)
-                              .to(impl_->device);
+  scores.reserve(static_cast<size_t>(total));
+  const torch::Device device = impl_->device;
+  const int64_t chunk = device.is_cpu() ? kScoreChunk : 64 * kScoreChunk;
+  const auto host = [](const float* clips, int64_t count) {
+    return torch::from_blob(const_cast<float*>(clips), {count, kClipFrames}, torch::kFloat32);
+  };
+  size_t run = 0;
+  int64_t taken = 0;  // Clips of runs[run] already in a batch.
+  const auto next_clips = [&] {
+    while (taken >= runs[run].count) {
+      ++run;
+      taken = 0;
+    }
+    return runs[run].clips + taken * kClipFrames;
+  };
+  while (static_cast<int64_t>(scores.size()) < total) {
+    const int64_t n = std::min(chunk, total - static_cast<int64_t>(scores.size()));
+    torch::Tensor audio;
+    const float* first = next_clips();
+    if (runs[run].count - taken >= n) {
+      // On the CPU the clips are used where they are; on a GPU, one copy.
+      audio = host(first, n).to(device);
+      taken += n;
+    } else {
+      audio = torch::empty({n, kClipFrames}, torch::TensorOptions().device(device));
+      for (int64_t filled = 0; filled < n;) {
+        const float* from = next_clips();
+        const int64_t count = std::min(n - filled, runs[run].count - taken);
+        // Asynchronous only from page-locked memory, which the caller keeps until this returns;
+        // reading the scores back below waits for it.
+        audio.slice(0, filled, filled + count).copy_(host(from, count), /*non_blocking=*/true);
+        filled += count;
+        taken += count;
+      }
+    }
     torch::Tensor log_probs = impl_->Forward(audio, 0.0, c10::nullopt);
     torch::Tensor like = log_probs.select(1, 1).exp().to(torch::kCPU).contiguous();
     scores.insert(scores.end(), like.data_ptr<float>(), like.data_ptr<float>() + n);

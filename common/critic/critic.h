@@ -41,6 +41,12 @@ struct TrainingOptions {
   bool cuda_graphs = true;
 };
 
+// `count` clips stored back to back from `clips` (count * kClipFrames samples), not owned.
+struct ClipRun {
+  const float* clips = nullptr;
+  int64_t count = 0;
+};
+
 struct TrainingRound {
   bool trained = false;  // False while only one class has been seen.
   double mean_loss = 0;  // Mean minibatch NLL loss of the round, when trained.
@@ -69,6 +75,10 @@ class Critic {
   // P(like) for `count` clips stored back to back (count * kClipFrames samples). Throws as
   // AddRatingAndTrain does; the critic is unchanged.
   std::vector<float> Score(const float* clips, int64_t count);
+  // The same for the clips of several runs, in order, as one batch, without gathering them on the
+  // host first: on a GPU each run is copied straight to its place in the device's batch, directly
+  // from page-locked runs (HostClips).
+  std::vector<float> Score(const std::vector<ClipRun>& runs);
 
   CriticState SaveState() const;
   bool can_train() const;

@@ -50,8 +50,8 @@ CriticStore::CriticStore(storage::CriticRepository& repository, CriticStoreOptio
     : repository_(repository),
       options_(std::move(options)),
       batcher_(options_.batch_window, options_.max_batch_clips,
-               [this](const std::string& key, const std::vector<float>& clips, int64_t count) {
-                 return ScoreNow(key, clips, count);
+               [this](const std::string& key, const std::vector<critic::ClipRun>& runs, int64_t) {
+                 return ScoreNow(key, runs);
                }),
       free_training_slots_(options_.training_slots) {}
 
@@ -218,13 +218,15 @@ absl::StatusOr<TrainResult> CriticStore::Train(const std::string& critic_id,
   return result;
 }
 
+critic::HostClips CriticStore::NewClips(int64_t capacity) const {
+  return critic::HostClips::ForDevice(options_.device, capacity);
+}
+
 absl::StatusOr<ScoreResult> CriticStore::Score(const std::string& critic_id,
                                                std::optional<uint64_t> version,
-                                               std::vector<float> clips, int64_t count) {
-  if (count < 1) return absl::InvalidArgumentError("nothing to score: the batch is empty");
-  if (static_cast<int64_t>(clips.size()) != count * critic::kClipFrames) {
-    return absl::InvalidArgumentError("clip buffer does not match the clip count");
-  }
+                                               critic::ClipRun clips) {
+  if (clips.count < 1) return absl::InvalidArgumentError("nothing to score: the batch is empty");
+  if (clips.clips == nullptr) return absl::InvalidArgumentError("no clip memory to score");
   ScoreResult result;
   if (version.has_value()) {
     result.version = *version;
@@ -233,15 +235,14 @@ absl::StatusOr<ScoreResult> CriticStore::Score(const std::string& critic_id,
     if (!record.ok()) return record.status();
     result.version = record->latest_version;
   }
-  auto scores = batcher_.Score(ScoreKey(critic_id, result.version), std::move(clips), count);
+  auto scores = batcher_.Score(ScoreKey(critic_id, result.version), clips);
   if (!scores.ok()) return scores.status();
   result.like_probability = *std::move(scores);
   return result;
 }
 
 absl::StatusOr<std::vector<float>> CriticStore::ScoreNow(const std::string& key,
-                                                         const std::vector<float>& clips,
-                                                         int64_t count) {
+                                                         const std::vector<critic::ClipRun>& runs) {
   std::shared_ptr<Entry> entry = CacheEntry(key);
   absl::MutexLock lock(&entry->mutex);
   if (!entry->critic) {
@@ -273,7 +274,7 @@ absl::StatusOr<std::vector<float>> CriticStore::ScoreNow(const std::string& key,
   absl::Status failed;
   scoring_thread_.Run([&] {
     try {
-      scores = critic->Score(clips.data(), count);
+      scores = critic->Score(runs);
     } catch (const std::exception& e) {
       failed = RunFailed(key, "scoring", e);
     }

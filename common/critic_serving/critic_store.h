@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "common/critic/critic.h"
+#include "common/critic/host_clips.h"
 #include "common/critic_serving/score_batcher.h"
 #include "common/critic_serving/serial_executor.h"
 #include "common/storage/critic_repository.h"
@@ -69,9 +70,12 @@ class CriticStore {
   absl::StatusOr<TrainResult> Train(const std::string& critic_id,
                                     const std::vector<TrainExample>& examples,
                                     std::optional<uint64_t> expected_version);
-  // `clips` holds `count` clips back to back. `version` unset: the latest.
+  // Memory for `capacity` clips to score, of the kind this worker's device reads fastest
+  // (page-locked on a GPU); fill it, then pass its run() to Score.
+  critic::HostClips NewClips(int64_t capacity) const;
+  // Scores the clips, which are read until this returns. `version` unset: the latest.
   absl::StatusOr<ScoreResult> Score(const std::string& critic_id, std::optional<uint64_t> version,
-                                    std::vector<float> clips, int64_t count);
+                                    critic::ClipRun clips);
 
   const ScoreBatcher& batcher() const { return batcher_; }
   const CriticStoreOptions& options() const { return options_; }
@@ -88,7 +92,7 @@ class CriticStore {
   std::shared_ptr<Entry> CacheEntry(const std::string& key);
   void Evict(const std::string& key);
   absl::StatusOr<std::vector<float>> ScoreNow(const std::string& key,
-                                              const std::vector<float>& clips, int64_t count);
+                                              const std::vector<critic::ClipRun>& runs);
 
   storage::CriticRepository& repository_;
   const CriticStoreOptions options_;

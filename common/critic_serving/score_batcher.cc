@@ -2,16 +2,18 @@
 
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+
 namespace dd {
 
 ScoreBatcher::ScoreBatcher(absl::Duration window, int64_t max_batch_clips, BatchFn run)
     : window_(window), max_batch_clips_(max_batch_clips), run_(std::move(run)) {}
 
 absl::StatusOr<std::vector<float>> ScoreBatcher::Score(const std::string& key,
-                                                       std::vector<float> clips, int64_t count) {
+                                                       critic::ClipRun clips) {
   Request mine;
-  mine.clips = std::move(clips);
-  mine.count = count;
+  mine.clips = clips;
+  const int64_t count = clips.count;
   std::vector<Request*> batch;
   {
     absl::MutexLock lock(&mutex_);
@@ -44,18 +46,17 @@ absl::StatusOr<std::vector<float>> ScoreBatcher::Score(const std::string& key,
     taken.running = true;
   }
 
-  std::vector<float> all;
+  std::vector<critic::ClipRun> runs;
   int64_t total = 0;
-  if (batch.size() == 1) {
-    all = std::move(mine.clips);
-    total = mine.count;
-  } else {
-    for (Request* request : batch) {
-      all.insert(all.end(), request->clips.begin(), request->clips.end());
-      total += request->count;
-    }
+  for (const Request* request : batch) {
+    runs.push_back(request->clips);
+    total += request->clips.count;
   }
-  absl::StatusOr<std::vector<float>> scores = run_(key, all, total);
+  absl::StatusOr<std::vector<float>> scores = run_(key, runs, total);
+  if (scores.ok() && static_cast<int64_t>(scores->size()) != total) {
+    scores = absl::InternalError(
+        absl::StrCat("a batch of ", total, " clips came back with ", scores->size(), " scores"));
+  }
 
   absl::MutexLock lock(&mutex_);
   KeyState& state = keys_[key];
@@ -66,12 +67,12 @@ absl::StatusOr<std::vector<float>> ScoreBatcher::Score(const std::string& key,
   int64_t offset = 0;
   for (Request* request : batch) {
     if (scores.ok()) {
-      request->result =
-          std::vector<float>(scores->begin() + offset, scores->begin() + offset + request->count);
+      request->result = std::vector<float>(scores->begin() + offset,
+                                           scores->begin() + offset + request->clips.count);
     } else {
       request->result = scores.status();
     }
-    offset += request->count;
+    offset += request->clips.count;
     request->done = true;
   }
   return std::move(mine.result);

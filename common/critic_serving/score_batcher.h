@@ -15,22 +15,24 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/critic/critic.h"
 
 namespace dd {
 
 class ScoreBatcher {
  public:
-  // Scores `count` clips laid out back to back in `clips` with the model named by `key`.
+  // Scores the clips of every run, in order, with the model named by `key`; `count` is their
+  // total. The runs are the requests' own memory: a batch is never gathered into a copy.
   using BatchFn = std::function<absl::StatusOr<std::vector<float>>(
-      const std::string& key, const std::vector<float>& clips, int64_t count)>;
+      const std::string& key, const std::vector<critic::ClipRun>& runs, int64_t count)>;
 
   // `window`: how long the first request waits for company when the key is idle (zero: run at
   // once). `max_batch_clips`: a batch is closed early once it holds this many clips.
   ScoreBatcher(absl::Duration window, int64_t max_batch_clips, BatchFn run);
 
-  // Blocks until this request's scores are ready. `clips` holds count * clip_frames samples.
-  absl::StatusOr<std::vector<float>> Score(const std::string& key, std::vector<float> clips,
-                                           int64_t count);
+  // Blocks until this request's scores are ready; `clips` is read until then, by whichever
+  // request's thread runs the batch.
+  absl::StatusOr<std::vector<float>> Score(const std::string& key, critic::ClipRun clips);
 
   // Batches run so far, and clips in them (for tests and metrics).
   int64_t batches_run() const;
@@ -38,8 +40,7 @@ class ScoreBatcher {
 
  private:
   struct Request {
-    std::vector<float> clips;
-    int64_t count = 0;
+    critic::ClipRun clips;
     bool done = false;
     absl::StatusOr<std::vector<float>> result;
   };

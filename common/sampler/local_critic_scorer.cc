@@ -1,7 +1,5 @@
 #include "common/sampler/local_critic_scorer.h"
 
-#include <algorithm>
-
 #include "common/critic/critic_config.h"
 #include "common/render/steady_clip.h"
 
@@ -10,12 +8,11 @@ namespace dd {
 absl::StatusOr<std::vector<double>> LocalCriticScorer::Score(absl::Span<const Pattern> patterns) {
   if (patterns.empty()) return std::vector<double>{};
   clips_.resize(patterns.size() * static_cast<size_t>(critic::kClipFrames));
+  RenderedAudio bar;
   for (size_t i = 0; i < patterns.size(); ++i) {
-    absl::StatusOr<std::vector<float>> clip =
-        RenderSteadyClip(renderer_, patterns[i], critic::kClipFrames);
-    if (!clip.ok()) return clip.status();
-    std::copy(clip->begin(), clip->end(),
-              clips_.begin() + static_cast<std::ptrdiff_t>(i * clip->size()));
+    absl::Status rendered = RenderSteadyClipInto(
+        renderer_, patterns[i], clips_.data() + i * critic::kClipFrames, critic::kClipFrames, bar);
+    if (!rendered.ok()) return rendered;
   }
   const std::vector<float> probabilities =
       critic_.Score(clips_.data(), static_cast<int64_t>(patterns.size()));

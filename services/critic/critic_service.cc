@@ -53,20 +53,20 @@ void ConfigToProto(const critic::CriticConfig& c, v1::CriticConfig* out) {
   out->set_seed(c.seed);
 }
 
-// The clip the critic hears, from a loop (rendered to its steady-state bar) or from audio that
-// must already be one: 2 s of 44.1 kHz float samples.
-absl::Status AppendClip(const Renderer& renderer, const v1::DrumLoop* loop,
-                        const v1::PcmAudio* audio, const std::string& what,
-                        std::vector<float>& out) {
+// The clip the critic hears, written to `clip` (critic::kClipFrames samples): from a loop (rendered
+// to its steady-state bar, `scratch` holding the bar) or from audio that must already be one: 2 s
+// of 44.1 kHz float samples.
+absl::Status FillClip(const Renderer& renderer, const v1::DrumLoop* loop, const v1::PcmAudio* audio,
+                      const std::string& what, float* clip, RenderedAudio& scratch) {
   if (loop != nullptr) {
     auto pattern = PatternFromProto(*loop);
     if (!pattern.ok())
       return absl::InvalidArgumentError(absl::StrCat(what, ": ", pattern.status().message()));
-    auto clip = RenderSteadyClip(renderer, *pattern, critic::kClipFrames);
-    if (!clip.ok()) {
-      return absl::Status(clip.status().code(), absl::StrCat(what, ": ", clip.status().message()));
+    absl::Status rendered =
+        RenderSteadyClipInto(renderer, *pattern, clip, critic::kClipFrames, scratch);
+    if (!rendered.ok()) {
+      return absl::Status(rendered.code(), absl::StrCat(what, ": ", rendered.message()));
     }
-    out.insert(out.end(), clip->begin(), clip->end());
     return absl::OkStatus();
   }
   if (audio == nullptr)
@@ -82,9 +82,7 @@ absl::Status AppendClip(const Renderer& renderer, const v1::DrumLoop* loop,
         " float samples (2 s, one steady-state bar), got ", bytes.size() / sizeof(float),
         bytes.size() % sizeof(float) ? " and a partial sample" : ""));
   }
-  const size_t at = out.size();
-  out.resize(at + critic::kClipFrames);
-  std::memcpy(out.data() + at, bytes.data(), bytes.size());
+  std::memcpy(clip, bytes.data(), bytes.size());
   return absl::OkStatus();
 }
 
@@ -110,6 +108,7 @@ grpc::Status CriticService::Train(grpc::ServerContext*, const v1::TrainRequest* 
                      request->examples_size())));
   }
   Renderer renderer(samples_.Get());
+  RenderedAudio scratch;
   std::vector<TrainExample> examples;
   for (int i = 0; i < request->examples_size(); ++i) {
     const v1::Example& in = request->examples(i);
@@ -123,8 +122,10 @@ grpc::Status CriticService::Train(grpc::ServerContext*, const v1::TrainRequest* 
     TrainExample example;
     example.example_id = in.example_id();
     example.liked = in.rating() == v1::RATING_LIKE;
-    absl::Status clip = AppendClip(renderer, in.has_loop() ? &in.loop() : nullptr,
-                                   in.has_audio() ? &in.audio() : nullptr, what, example.clip);
+    example.clip.resize(critic::kClipFrames);
+    absl::Status clip =
+        FillClip(renderer, in.has_loop() ? &in.loop() : nullptr,
+                 in.has_audio() ? &in.audio() : nullptr, what, example.clip.data(), scratch);
     if (!clip.ok()) return ToGrpcStatus(clip);
     examples.push_back(std::move(example));
   }
@@ -155,19 +156,18 @@ grpc::Status CriticService::Score(grpc::ServerContext*, const v1::ScoreRequest* 
     return ToGrpcStatus(valid);
   }
   Renderer renderer(samples_.Get());
-  std::vector<float> clips;
-  clips.reserve(static_cast<size_t>(request->items_size()) * critic::kClipFrames);
+  RenderedAudio scratch;
+  critic::HostClips clips = store_.NewClips(request->items_size());
   for (int i = 0; i < request->items_size(); ++i) {
     const v1::ScoreItem& item = request->items(i);
-    absl::Status clip = AppendClip(renderer, item.has_loop() ? &item.loop() : nullptr,
-                                   item.has_audio() ? &item.audio() : nullptr,
-                                   absl::StrCat("items[", i, "]"), clips);
+    absl::Status clip = FillClip(renderer, item.has_loop() ? &item.loop() : nullptr,
+                                 item.has_audio() ? &item.audio() : nullptr,
+                                 absl::StrCat("items[", i, "]"), clips.Append(), scratch);
     if (!clip.ok()) return ToGrpcStatus(clip);
   }
   std::optional<uint64_t> version;
   if (request->has_version()) version = request->version();
-  auto result =
-      store_.Score(request->critic_id(), version, std::move(clips), request->items_size());
+  auto result = store_.Score(request->critic_id(), version, clips.run());
   if (!result.ok()) return ToGrpcStatus(result.status());
   response->set_version(result->version);
   for (float p : result->like_probability)

@@ -10,14 +10,21 @@
 namespace dd {
 namespace {
 
+using critic::ClipRun;
+
 TEST(ScoreBatcherTest, ConcurrentCallsForOneKeyRunAsOneBatchAndGetTheirOwnScores) {
+  std::atomic<int> runs_seen{0};
   ScoreBatcher batcher(absl::Milliseconds(200), 8,
-                       [](const std::string&, const std::vector<float>& clips, int64_t count) {
+                       [&](const std::string&, const std::vector<ClipRun>& runs, int64_t count) {
                          // Score = the clip's first sample, so every caller can check it got its
-                         // own.
+                         // own; each caller's clips arrive as a run of their own, not copied.
+                         runs_seen += static_cast<int>(runs.size());
                          std::vector<float> scores;
-                         for (int64_t i = 0; i < count; ++i)
-                           scores.push_back(clips[static_cast<size_t>(i) * 2]);
+                         for (const ClipRun& run : runs) {
+                           for (int64_t i = 0; i < run.count; ++i)
+                             scores.push_back(run.clips[i * 2]);
+                         }
+                         EXPECT_EQ(static_cast<int64_t>(scores.size()), count);
                          return absl::StatusOr<std::vector<float>>(scores);
                        });
   std::vector<std::thread> callers;
@@ -25,7 +32,8 @@ TEST(ScoreBatcherTest, ConcurrentCallsForOneKeyRunAsOneBatchAndGetTheirOwnScores
   for (int i = 0; i < 4; ++i) {
     callers.emplace_back([&, i] {
       // Two clips of two samples each.
-      auto scores = batcher.Score("critic@1", {float(i), 0, float(10 + i), 0}, 2);
+      const std::vector<float> clips = {float(i), 0, float(10 + i), 0};
+      auto scores = batcher.Score("critic@1", {clips.data(), 2});
       ASSERT_TRUE(scores.ok());
       ASSERT_EQ(scores->size(), 2u);
       EXPECT_EQ((*scores)[1], 10 + i);
@@ -41,19 +49,21 @@ TEST(ScoreBatcherTest, ConcurrentCallsForOneKeyRunAsOneBatchAndGetTheirOwnScores
   // normally land in one batch, and never in more than four.
   EXPECT_LE(batcher.batches_run(), 4);
   EXPECT_GE(batcher.batches_run(), 1);
+  EXPECT_EQ(runs_seen.load(), 4);  // One run per caller, however they were batched.
 }
 
 TEST(ScoreBatcherTest, DifferentKeysAreNotMixedAndErrorsReachEveryone) {
   ScoreBatcher batcher(absl::Milliseconds(5), 100,
-                       [](const std::string& key, const std::vector<float>&,
+                       [](const std::string& key, const std::vector<ClipRun>&,
                           int64_t count) -> absl::StatusOr<std::vector<float>> {
                          if (key == "bad") return absl::NotFoundError("no such critic");
                          return std::vector<float>(static_cast<size_t>(count),
                                                    key == "a" ? 1.0f : 2.0f);
                        });
-  auto a = batcher.Score("a", {0}, 1);
-  auto b = batcher.Score("b", {0}, 1);
-  auto bad = batcher.Score("bad", {0}, 1);
+  const float clip = 0;
+  auto a = batcher.Score("a", {&clip, 1});
+  auto b = batcher.Score("b", {&clip, 1});
+  auto bad = batcher.Score("bad", {&clip, 1});
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_EQ((*a)[0], 1.0f);
   EXPECT_EQ((*b)[0], 2.0f);
@@ -63,20 +73,21 @@ TEST(ScoreBatcherTest, DifferentKeysAreNotMixedAndErrorsReachEveryone) {
 TEST(ScoreBatcherTest, ALoneCallRunsAtOnceAndCallsDuringABatchGoTogetherNext) {
   std::atomic<int> calls{0};
   ScoreBatcher batcher(absl::ZeroDuration(), 100,
-                       [&calls](const std::string&, const std::vector<float>&, int64_t count) {
+                       [&calls](const std::string&, const std::vector<ClipRun>&, int64_t count) {
                          // The first batch is slow, so that the next callers arrive while it runs.
                          if (calls++ == 0)
                            std::this_thread::sleep_for(std::chrono::milliseconds(300));
                          return absl::StatusOr<std::vector<float>>(
                              std::vector<float>(static_cast<size_t>(count), 0.5f));
                        });
-  std::thread first([&] { EXPECT_TRUE(batcher.Score("k", {0}, 1).ok()); });
+  const float clip = 0;
+  std::thread first([&] { EXPECT_TRUE(batcher.Score("k", {&clip, 1}).ok()); });
   while (calls.load() == 0)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   EXPECT_EQ(batcher.batches_run(), 0);  // Running, not finished.
   std::vector<std::thread> queued;
   for (int i = 0; i < 3; ++i) {
-    queued.emplace_back([&] { EXPECT_TRUE(batcher.Score("k", {0}, 1).ok()); });
+    queued.emplace_back([&] { EXPECT_TRUE(batcher.Score("k", {&clip, 1}).ok()); });
   }
   first.join();
   for (auto& t : queued)
