@@ -88,19 +88,37 @@ std::vector<std::string> Split(const std::string& list) {
   return parts;
 }
 
+// Milliseconds for `calls` calls of `part` after one warm-up call (allocations, kernel selection),
+// with a CUDA device drained before and after, so that queued GPU work counts where it was queued.
+double TimeCalls(const torch::Device& device, int calls, const std::function<void()>& part) {
+  const auto drain = [&] {
+    if (device.is_cuda()) torch::cuda::synchronize();
+  };
+  part();
+  drain();
+  const auto start = Clock::now();
+  for (int i = 0; i < calls; ++i)
+    part();
+  drain();
+  return Millis(Clock::now() - start);
+}
+
+// The critic's MFCC and network on `device`, outside a Critic, to time their parts.
+std::pair<dd::critic::Mfcc, dd::critic::CriticNet> BareNetwork(
+    const dd::critic::CriticConfig& config, const torch::Device& device) {
+  dd::critic::MfccOptions options;
+  options.mel_sample_rate = config.mel_sample_rate;
+  dd::critic::CriticNet net(options.n_mfcc, 1 + kClipFrames / options.hop_length);
+  net->to(device);
+  return {dd::critic::Mfcc(options, device), net};
+}
+
 // A round's 40 minibatch steps part by part, float32, with the device drained before and after
 // each part so that queued GPU work is counted where it was queued. Rows: ms per round.
 std::vector<std::pair<std::string, double>> TrainingBreakdown(
     const std::string& device_name, const dd::critic::CriticConfig& config) {
   const torch::Device device(device_name);
-  const auto drain = [&] {
-    if (device.is_cuda()) torch::cuda::synchronize();
-  };
-  dd::critic::MfccOptions options;
-  options.mel_sample_rate = config.mel_sample_rate;
-  const dd::critic::Mfcc mfcc(options, device);
-  dd::critic::CriticNet net(options.n_mfcc, 1 + kClipFrames / options.hop_length);
-  net->to(device);
+  auto [mfcc, net] = BareNetwork(config, device);
   net->train();
   torch::optim::Adam adam(
       net->parameters(),
@@ -123,13 +141,7 @@ std::vector<std::pair<std::string, double>> TrainingBreakdown(
     if (update) adam.step();
   };
   const auto time_round = [&](const std::function<void()>& one_step) {
-    one_step();  // Warm-up: allocations, kernel selection.
-    drain();
-    const auto start = Clock::now();
-    for (int i = 0; i < steps; ++i)
-      one_step();
-    drain();
-    return Millis(Clock::now() - start);
+    return TimeCalls(device, steps, one_step);
   };
   std::vector<std::pair<std::string, double>> rows;
   rows.emplace_back("  MFCC of the minibatch", time_round([&] { mfcc.Compute(audio); }));
@@ -154,26 +166,15 @@ std::vector<std::pair<std::string, double>> ScoringBreakdown(const std::string& 
                                                              const std::vector<float>& clips,
                                                              int repeats) {
   const torch::Device device(device_name);
-  const auto drain = [] { torch::cuda::synchronize(); };
   const int64_t count = static_cast<int64_t>(clips.size()) / kClipFrames;
-  dd::critic::MfccOptions options;
-  options.mel_sample_rate = config.mel_sample_rate;
-  const dd::critic::Mfcc mfcc(options, device);
-  dd::critic::CriticNet net(options.n_mfcc, 1 + kClipFrames / options.hop_length);
-  net->to(device);
+  auto [mfcc, net] = BareNetwork(config, device);
   net->eval();
   torch::NoGradGuard no_grad;
   const torch::Tensor host =
       torch::from_blob(const_cast<float*>(clips.data()), {count, kClipFrames}, torch::kFloat32);
   const torch::Tensor on_device = host.to(device);
   const auto per_clip_us = [&](const std::function<void()>& part) {
-    part();  // Warm-up: allocations, kernel selection.
-    drain();
-    const auto start = Clock::now();
-    for (int i = 0; i < repeats; ++i)
-      part();
-    drain();
-    return Millis(Clock::now() - start) * 1000.0 / repeats / static_cast<double>(count);
+    return TimeCalls(device, repeats, part) * 1000.0 / repeats / static_cast<double>(count);
   };
   std::vector<std::pair<std::string, double>> rows;
   rows.emplace_back("  copy to the device", per_clip_us([&] { host.to(device); }));
