@@ -16,7 +16,7 @@ HostClips HostClips::ForDevice(const std::string& device, int64_t capacity) {
   } catch (const std::exception&) {
     // Not a device name: the critic will say so; ordinary memory serves meanwhile.
   }
-  if (cuda && frames > 0) {
+  if (cuda && frames > 0 && clips.capacity_ <= kMaxPageLockedClips) {
     try {
       torch::Tensor pinned =
           torch::empty({static_cast<int64_t>(frames)},

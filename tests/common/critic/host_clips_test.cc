@@ -90,6 +90,8 @@ TEST(HostClipsDeviceTest, PageLockedOnAGpuAndScoredAsOrdinaryMemoryIs) {
   HostClips first = HostClips::ForDevice("cuda:0", 25);
   HostClips second = HostClips::ForDevice("cuda:0", 15);
   EXPECT_TRUE(first.page_locked());
+  EXPECT_FALSE(HostClips::ForDevice("cuda:0", HostClips::kMaxPageLockedClips + 1).page_locked())
+      << "page-locked memory beyond the cap";
   CopyInto(first, {clips.begin(), clips.begin() + 25 * kClipFrames});
   CopyInto(second, {clips.begin() + 25 * kClipFrames, clips.end()});
   const std::vector<float> pinned = critic->Score(first.run().clips, first.run().count);
