@@ -1,6 +1,8 @@
 #include "common/render/helper_team.h"
 
 #include <chrono>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -75,6 +77,26 @@ void HelperTeam::Run(absl::FunctionRef<void(int participant)> work) {
     helper.work = nullptr;
     helper.taken.store(false, std::memory_order_release);
   }
+}
+
+absl::Status ForEachIndex(HelperTeam* team, int count,
+                          absl::FunctionRef<absl::Status(int index, int participant)> body) {
+  if (team == nullptr || team->helpers() == 0 || count < 2) {
+    for (int i = 0; i < count; ++i) {
+      if (absl::Status status = body(i, 0); !status.ok()) return status;
+    }
+    return absl::OkStatus();
+  }
+  std::atomic<int> next{0};
+  std::vector<absl::Status> statuses(static_cast<size_t>(count));
+  team->Run([&](int participant) {
+    for (int i; (i = next.fetch_add(1, std::memory_order_relaxed)) < count;)
+      statuses[static_cast<size_t>(i)] = body(i, participant);
+  });
+  for (absl::Status& status : statuses) {
+    if (!status.ok()) return std::move(status);
+  }
+  return absl::OkStatus();
 }
 
 void HelperTeam::HelperLoop(Helper& helper) {

@@ -65,4 +65,13 @@ class HelperTeam {
   std::vector<std::unique_ptr<Helper>> helpers_;
 };
 
+// Runs body(index, participant) once for every index in [0, count), on the calling thread and on
+// whichever helpers of `team` are idle (none when `team` is null), each claiming the next index as
+// it finishes one; `participant` is in [0, team->helpers()], so a body can keep scratch per
+// participant. Every index runs even when some fail; returns OK, or the error of the lowest index
+// that failed, which is what running them one by one in order and stopping at the first failure
+// would have returned.
+absl::Status ForEachIndex(HelperTeam* team, int count,
+                          absl::FunctionRef<absl::Status(int index, int participant)> body);
+
 }  // namespace dd

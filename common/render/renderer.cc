@@ -44,22 +44,24 @@ std::vector<mix::Segment>& HitSegments(const Pattern& pattern,
   return segments;
 }
 
-int64_t ApplyPeakPolicy(std::vector<float>& pcm, PeakPolicy policy) {
-  if (policy == PeakPolicy::kClip) {
-    return mix::ClipInPlace(pcm.data(), static_cast<int64_t>(pcm.size()));
-  }
+int64_t ApplyPeakPolicy(float* pcm, int64_t frames, PeakPolicy policy) {
+  if (policy == PeakPolicy::kClip) return mix::ClipInPlace(pcm, frames);
   int64_t clipped = 0;
   float peak = 0.0f;
-  for (float x : pcm) {
-    const float magnitude = std::fabs(x);
+  for (int64_t i = 0; i < frames; ++i) {
+    const float magnitude = std::fabs(pcm[i]);
     clipped += magnitude > 1.0f ? 1 : 0;
     peak = std::max(peak, magnitude);
   }
   if (clipped == 0) return 0;
   const float scale = 1.0f / peak;
-  for (float& x : pcm)
-    x *= scale;
+  for (int64_t i = 0; i < frames; ++i)
+    pcm[i] *= scale;
   return clipped;
+}
+
+int64_t ApplyPeakPolicy(std::vector<float>& pcm, PeakPolicy policy) {
+  return ApplyPeakPolicy(pcm.data(), static_cast<int64_t>(pcm.size()), policy);
 }
 
 // True when every bar starts exactly r * BarFrames() (e.g. 120 bpm: 88200 frames), so all bars
@@ -216,19 +218,27 @@ absl::StatusOr<RenderedAudio> Renderer::RenderSteadyBar(const Pattern& pattern,
 
 absl::Status Renderer::RenderSteadyBarInto(const Pattern& pattern, const RenderOptions& options,
                                            RenderedAudio& out) const {
+  out.pcm.resize(static_cast<size_t>(BarFrames(pattern.steps(), pattern.bpm())));
+  absl::StatusOr<int64_t> clipped = RenderSteadyBarTo(pattern, options, out.pcm.data());
+  if (!clipped.ok()) return clipped.status();
+  out.clipped_samples = *clipped;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> Renderer::RenderSteadyBarTo(const Pattern& pattern,
+                                                    const RenderOptions& options,
+                                                    float* out) const {
   if (absl::Status s = ValidateRenderOptions(options); !s.ok()) return s;
   absl::StatusOr<std::vector<const Sample*>> samples = ResolveSamples(pattern);
   if (!samples.ok()) return samples.status();
 
   const int64_t bar = BarFrames(pattern.steps(), pattern.bpm());
-  out.pcm.resize(static_cast<size_t>(bar));
   // Every chunk at once: the bar's hits with all their tails wrapped in.
   const bool clip = options.peak_policy == PeakPolicy::kClip;
-  const int64_t clipped = mix::MixFoldedBar(
-      HitSegments(pattern, *samples, options.mix_gain, 1, kUncut), bar,
-      {{out.pcm.data(), bar, 0, std::numeric_limits<int>::max()}}, clip, helpers_.get());
-  out.clipped_samples = clip ? clipped : ApplyPeakPolicy(out.pcm, options.peak_policy);
-  return absl::OkStatus();
+  const int64_t clipped =
+      mix::MixFoldedBar(HitSegments(pattern, *samples, options.mix_gain, 1, kUncut), bar,
+                        {{out, bar, 0, std::numeric_limits<int>::max()}}, clip, helpers_.get());
+  return clip ? clipped : ApplyPeakPolicy(out, bar, options.peak_policy);
 }
 
 }  // namespace dd

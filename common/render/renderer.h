@@ -75,6 +75,10 @@ class Renderer {
                                                 const RenderOptions& options = {}) const;
   absl::Status RenderSteadyBarInto(const Pattern& pattern, const RenderOptions& options,
                                    RenderedAudio& out) const;
+  // The same straight into `out`, which has room for BarFrames(steps, bpm) samples; returns
+  // RenderedAudio::clipped_samples.
+  absl::StatusOr<int64_t> RenderSteadyBarTo(const Pattern& pattern, const RenderOptions& options,
+                                            float* out) const;
 
   const SampleLibrary& library() const { return *library_; }
 

@@ -20,13 +20,21 @@ absl::Status RenderSteadyClipInto(const Renderer& renderer, const Pattern& patte
   RenderOptions options;
   options.repeats = 1;
   options.tail_seconds = 0;
-  absl::Status rendered = renderer.RenderSteadyBarInto(pattern, options, bar);
-  if (!rendered.ok()) return rendered;
-  const std::vector<float>& one_bar = bar.pcm;
-  if (one_bar.empty()) return absl::InternalError("steady bar rendered empty");
-  for (int64_t filled = 0; filled < frames;) {
-    const int64_t take = std::min(static_cast<int64_t>(one_bar.size()), frames - filled);
-    std::copy_n(one_bar.begin(), take, out + filled);
+  const int64_t bar_frames = BarFrames(pattern.steps(), pattern.bpm());
+  if (bar_frames <= 0) return absl::InternalError("steady bar rendered empty");
+  const float* one_bar = out;
+  if (bar_frames <= frames) {
+    // Straight into the clip (the default loop's bar is the clip): one write of the bar.
+    absl::StatusOr<int64_t> rendered = renderer.RenderSteadyBarTo(pattern, options, out);
+    if (!rendered.ok()) return rendered.status();
+  } else {
+    absl::Status rendered = renderer.RenderSteadyBarInto(pattern, options, bar);
+    if (!rendered.ok()) return rendered;
+    one_bar = bar.pcm.data();
+  }
+  for (int64_t filled = one_bar == out ? bar_frames : 0; filled < frames;) {
+    const int64_t take = std::min(bar_frames, frames - filled);
+    std::copy_n(one_bar, take, out + filled);
     filled += take;
   }
   return absl::OkStatus();

@@ -14,7 +14,8 @@ namespace dd {
 
 absl::StatusOr<std::vector<float>> RenderSteadyClip(const Renderer& renderer,
                                                     const Pattern& pattern, int64_t frames);
-// The same into `frames` samples at `out`; `bar` is scratch, reused from call to call.
+// The same into `frames` samples at `out`; `bar` is scratch for loops whose bar is longer than
+// the clip, reused from call to call.
 absl::Status RenderSteadyClipInto(const Renderer& renderer, const Pattern& pattern, float* out,
                                   int64_t frames, RenderedAudio& bar);
 

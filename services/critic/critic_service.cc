@@ -88,6 +88,10 @@ absl::Status FillClip(const Renderer& renderer, const v1::DrumLoop* loop, const 
 
 }  // namespace
 
+int CriticService::RenderParticipants() const {
+  return 1 + (render_helpers_ != nullptr ? render_helpers_->helpers() : 0);
+}
+
 grpc::Status CriticService::CreateCritic(grpc::ServerContext*,
                                          const v1::CreateCriticRequest* request,
                                          v1::CreateCriticResponse* response) {
@@ -108,27 +112,27 @@ grpc::Status CriticService::Train(grpc::ServerContext*, const v1::TrainRequest* 
                      request->examples_size())));
   }
   Renderer renderer(samples_.Get());
-  RenderedAudio scratch;
-  std::vector<TrainExample> examples;
-  for (int i = 0; i < request->examples_size(); ++i) {
-    const v1::Example& in = request->examples(i);
-    const std::string what = absl::StrCat("examples[", i, "]");
-    if (in.rating() != v1::RATING_LIKE && in.rating() != v1::RATING_DISLIKE) {
-      return ToGrpcStatus(absl::InvalidArgumentError(what + ": rating must be LIKE or DISLIKE"));
-    }
-    if (in.example_id().empty()) {
-      return ToGrpcStatus(absl::InvalidArgumentError(what + ": example_id must be set"));
-    }
-    TrainExample example;
-    example.example_id = in.example_id();
-    example.liked = in.rating() == v1::RATING_LIKE;
-    example.clip.resize(critic::kClipFrames);
-    absl::Status clip =
-        FillClip(renderer, in.has_loop() ? &in.loop() : nullptr,
-                 in.has_audio() ? &in.audio() : nullptr, what, example.clip.data(), scratch);
-    if (!clip.ok()) return ToGrpcStatus(clip);
-    examples.push_back(std::move(example));
-  }
+  std::vector<TrainExample> examples(static_cast<size_t>(request->examples_size()));
+  std::vector<RenderedAudio> scratch(static_cast<size_t>(RenderParticipants()));
+  absl::Status filled =
+      ForEachIndex(render_helpers_, request->examples_size(), [&](int i, int participant) {
+        const v1::Example& in = request->examples(i);
+        const std::string what = absl::StrCat("examples[", i, "]");
+        if (in.rating() != v1::RATING_LIKE && in.rating() != v1::RATING_DISLIKE) {
+          return absl::InvalidArgumentError(what + ": rating must be LIKE or DISLIKE");
+        }
+        if (in.example_id().empty()) {
+          return absl::InvalidArgumentError(what + ": example_id must be set");
+        }
+        TrainExample& example = examples[static_cast<size_t>(i)];
+        example.example_id = in.example_id();
+        example.liked = in.rating() == v1::RATING_LIKE;
+        example.clip.resize(critic::kClipFrames);
+        return FillClip(renderer, in.has_loop() ? &in.loop() : nullptr,
+                        in.has_audio() ? &in.audio() : nullptr, what, example.clip.data(),
+                        scratch[static_cast<size_t>(participant)]);
+      });
+  if (!filled.ok()) return ToGrpcStatus(filled);
   std::optional<uint64_t> expected;
   if (request->has_expected_version()) expected = request->expected_version();
   auto result = store_.Train(request->critic_id(), examples, expected);
@@ -156,15 +160,19 @@ grpc::Status CriticService::Score(grpc::ServerContext*, const v1::ScoreRequest* 
     return ToGrpcStatus(valid);
   }
   Renderer renderer(samples_.Get());
-  RenderedAudio scratch;
   critic::HostClips clips = store_.NewClips(request->items_size());
-  for (int i = 0; i < request->items_size(); ++i) {
-    const v1::ScoreItem& item = request->items(i);
-    absl::Status clip = FillClip(renderer, item.has_loop() ? &item.loop() : nullptr,
-                                 item.has_audio() ? &item.audio() : nullptr,
-                                 absl::StrCat("items[", i, "]"), clips.Append(), scratch);
-    if (!clip.ok()) return ToGrpcStatus(clip);
-  }
+  std::vector<float*> slots;
+  for (int i = 0; i < request->items_size(); ++i)
+    slots.push_back(clips.Append());
+  std::vector<RenderedAudio> scratch(static_cast<size_t>(RenderParticipants()));
+  absl::Status filled =
+      ForEachIndex(render_helpers_, request->items_size(), [&](int i, int participant) {
+        const v1::ScoreItem& item = request->items(i);
+        return FillClip(renderer, item.has_loop() ? &item.loop() : nullptr,
+                        item.has_audio() ? &item.audio() : nullptr, absl::StrCat("items[", i, "]"),
+                        slots[static_cast<size_t>(i)], scratch[static_cast<size_t>(participant)]);
+      });
+  if (!filled.ok()) return ToGrpcStatus(filled);
   std::optional<uint64_t> version;
   if (request->has_version()) version = request->version();
   auto result = store_.Score(request->critic_id(), version, clips.run());

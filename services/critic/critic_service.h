@@ -3,6 +3,7 @@
 #pragma once
 
 #include "common/critic_serving/critic_store.h"
+#include "common/render/helper_team.h"
 #include "common/samples/library_holder.h"
 #include "common/storage/critic_repository.h"
 #include "deepdrummer/v1/critic.grpc.pb.h"
@@ -16,9 +17,15 @@ struct CriticServiceOptions {
 
 class CriticService final : public deepdrummer::v1::CriticService::Service {
  public:
+  // `render_helpers` (optional) render a call's loops alongside the call's own thread.
   CriticService(CriticStore& store, storage::CriticRepository& repository,
-                SampleLibraryHolder& samples, CriticServiceOptions options)
-      : store_(store), repository_(repository), samples_(samples), options_(options) {}
+                SampleLibraryHolder& samples, CriticServiceOptions options,
+                HelperTeam* render_helpers = nullptr)
+      : store_(store),
+        repository_(repository),
+        samples_(samples),
+        options_(options),
+        render_helpers_(render_helpers) {}
 
   grpc::Status CreateCritic(grpc::ServerContext*, const deepdrummer::v1::CreateCriticRequest*,
                             deepdrummer::v1::CreateCriticResponse*) override;
@@ -34,10 +41,14 @@ class CriticService final : public deepdrummer::v1::CriticService::Service {
                             deepdrummer::v1::DeleteCriticResponse*) override;
 
  private:
+  // The calling thread and each render helper, each with scratch of its own.
+  int RenderParticipants() const;
+
   CriticStore& store_;
   storage::CriticRepository& repository_;
   SampleLibraryHolder& samples_;
   const CriticServiceOptions options_;
+  HelperTeam* const render_helpers_;
 };
 
 }  // namespace dd

@@ -2,9 +2,11 @@
 #include <cstdlib>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
 #include "common/critic/critic.h"
 #include "common/critic_serving/critic_store.h"
 #include "common/log/log.h"
+#include "common/render/helper_team.h"
 #include "common/samples/library_holder.h"
 #include "common/storage/critic_repository.h"
 #include "services/critic/critic_service.h"
@@ -33,6 +35,11 @@ ABSL_FLAG(int, training_slots, 1,
           "Training rounds run at once across all critics of this worker. Each round uses every "
           "LibTorch thread, so more than one per set of cores only makes them contend.");
 ABSL_FLAG(int, max_batch, 1024, "Items per Score call; larger calls get RESOURCE_EXHAUSTED.");
+ABSL_FLAG(int, render_helpers, 0,
+          "Threads (0 to 63) that render a Train or Score call's loops alongside the call's own "
+          "thread, each loop on one thread. Worth it on GPU workers, where rendering (about 50 us "
+          "a loop on one core) takes longer than scoring; on CPU workers LibTorch already uses "
+          "every core.");
 
 int main(int argc, char** argv) {
   dd::InitService(argc, argv, "critic",
@@ -59,9 +66,14 @@ int main(int argc, char** argv) {
   store_options.training_slots = absl::GetFlag(FLAGS_training_slots);
   auto store = dd::CriticStore::Create(repository, store_options);
   if (!store.ok()) return dd::StartupFailed(store.status());
+  auto render_helpers = dd::HelperTeam::Create({.helpers = absl::GetFlag(FLAGS_render_helpers)});
+  if (!render_helpers.ok()) {
+    return dd::StartupFailed(absl::InvalidArgumentError(
+        absl::StrCat("--render_helpers: ", render_helpers.status().message())));
+  }
   dd::CriticServiceOptions options;
   options.max_score_batch = absl::GetFlag(FLAGS_max_batch);
-  dd::CriticService service(**store, repository, **samples, options);
+  dd::CriticService service(**store, repository, **samples, options, render_helpers->get());
 
   dd::GrpcServerOptions server_options = dd::ServerOptionsFromFlags();
   server_options.health_service_names = {"deepdrummer.v1.CriticService"};

@@ -18,6 +18,7 @@
 #include "common/pattern/generation.h"
 #include "common/render/mix_kernels.h"
 #include "common/render/renderer.h"
+#include "common/render/steady_clip.h"
 #include "tests/support/test_support.h"
 
 namespace dd {
@@ -204,6 +205,32 @@ void BM_RenderSteadyBar(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_RenderSteadyBar);
+
+// What dd-critic does with a Score call of 64 loops: each rendered to the 2 s clip the critic
+// hears, the loops shared out one at a time between the call's thread and the idle helpers (the
+// argument: how many; dd-critic --render_helpers). Items are loops.
+void BM_RenderSteadyClips64(benchmark::State& state) {
+  constexpr int kLoops = 64;
+  constexpr int64_t kClipFrames = 88200;
+  const Fixture& fixture = GetFixture();
+  const Renderer renderer(fixture.library);
+  const std::shared_ptr<HelperTeam> team = SharedHelperTeam(static_cast<int>(state.range(0)));
+  std::vector<float> clips(static_cast<size_t>(kLoops * kClipFrames));
+  std::vector<RenderedAudio> scratch(static_cast<size_t>(team->helpers() + 1));
+  size_t first = 0;
+  for (auto _ : state) {
+    const absl::Status rendered = ForEachIndex(team.get(), kLoops, [&](int i, int participant) {
+      return RenderSteadyClipInto(renderer, fixture.patterns[(first + i) % fixture.patterns.size()],
+                                  clips.data() + i * kClipFrames, kClipFrames,
+                                  scratch[static_cast<size_t>(participant)]);
+    });
+    if (!rendered.ok()) state.SkipWithError(rendered.ToString().c_str());
+    first += kLoops;
+    benchmark::DoNotOptimize(clips.data());
+  }
+  state.SetItemsProcessed(state.iterations() * kLoops);
+}
+BENCHMARK(BM_RenderSteadyClips64)->ArgName("helpers")->Arg(0)->Arg(1)->UseRealTime();
 
 // Frames of a 4-repeat 16-step loop at 120 bpm with its 1 s tail: the floors' buffer size.
 size_t LoopFrames() {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
@@ -9,6 +10,7 @@
 
 #include "common/audio/audio_constants.h"
 #include "common/audio/pcm16.h"
+#include "common/render/steady_clip.h"
 #include "tests/support/test_support.h"
 
 namespace dd {
@@ -127,6 +129,39 @@ TEST_F(RendererTest, SteadyBarEqualsABarInTheMiddleOfALongLoop) {
   }
   // And it differs from the first bar, which has no tails from before it.
   EXPECT_NE(bar->pcm[10], loop->pcm[10]);
+}
+
+// The clip the critic hears (2 s) is the steady bar repeated or cut to length, whether the bar is
+// the clip (120 bpm), shorter (160 bpm, tiled) or longer (100 bpm, cut); written into a caller's
+// memory, with scratch reused across calls, it is the same.
+TEST_F(RendererTest, SteadyClipIsTheSteadyBarTiledOrCutToLength) {
+  constexpr int64_t kFrames = 88200;
+  RenderedAudio scratch;
+  std::vector<float> into(kFrames + 1, -7.0f);  // One frame more, which must stay untouched.
+  for (const double bpm : {120.0, 160.0, 100.0}) {
+    Pattern pattern = Make(16, bpm, {"ramp.wav", "click.wav"});
+    pattern.set_hit(0, 2, true);
+    pattern.set_hit(1, 0, true);
+    pattern.set_hit(1, 9, true);
+    absl::StatusOr<RenderedAudio> bar = renderer_->RenderSteadyBar(pattern);
+    ASSERT_TRUE(bar.ok());
+    ASSERT_EQ(static_cast<int64_t>(bar->pcm.size()), BarFrames(16, bpm));
+    absl::StatusOr<std::vector<float>> clip = RenderSteadyClip(*renderer_, pattern, kFrames);
+    ASSERT_TRUE(clip.ok()) << clip.status();
+    ASSERT_EQ(clip->size(), static_cast<size_t>(kFrames));
+    for (int64_t i = 0; i < kFrames; ++i) {
+      ASSERT_EQ((*clip)[i], bar->pcm[static_cast<size_t>(i) % bar->pcm.size()])
+          << "bpm " << bpm << ", frame " << i;
+    }
+    ASSERT_TRUE(RenderSteadyClipInto(*renderer_, pattern, into.data(), kFrames, scratch).ok());
+    EXPECT_TRUE(std::equal(clip->begin(), clip->end(), into.begin())) << "bpm " << bpm;
+    EXPECT_EQ(into[kFrames], -7.0f) << "bpm " << bpm;
+  }
+  const Pattern unknown = Make(16, 120, {"nope.wav"});
+  EXPECT_EQ(RenderSteadyClipInto(*renderer_, unknown, into.data(), kFrames, scratch).code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(RenderSteadyClip(*renderer_, unknown, 0).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(RendererTest, PeakPolicyClipsOrNormalises) {

@@ -234,6 +234,68 @@ TEST_F(CriticServiceTest, TrainsAndScoresLoopsRenderedFromTheKit) {
   EXPECT_EQ(trained.version(), 2u);
 }
 
+// A one-track loop of the default kit: `sample_id` on every `every`-th step.
+void SetLoop(v1::DrumLoop* loop, const std::string& sample_id, int every) {
+  loop->set_steps(16);
+  loop->set_bpm(120);
+  v1::Track* track = loop->add_tracks();
+  track->set_sample_id(sample_id);
+  for (int s = 0; s < 16; ++s)
+    track->add_hits(s % every == 0);
+}
+
+// With --render_helpers a call's loops are rendered on several threads: the same scores as a
+// worker that renders them one by one, and with several bad items the error names the first.
+TEST_F(CriticServiceTest, LoopsRenderedOnHelperThreadsScoreAsOnTheCallsOwn) {
+  Worker plain(database_);
+  Worker helped(database_, {"--render_helpers=2"});
+  ASSERT_NE(helped.port(), 0);
+  const std::string id = CreateSmallCritic(plain);
+  const std::vector<std::string> kit = {"kick/kick-boom.wav", "harsh/buzz.wav",
+                                        "kick/kick-deep.wav"};
+  v1::ScoreRequest score;
+  score.set_critic_id(id);
+  for (int i = 0; i < 12; ++i)
+    SetLoop(score.add_items()->mutable_loop(), kit[static_cast<size_t>(i) % kit.size()], 1 + i % 5);
+  v1::ScoreResponse by_plain, by_helped;
+  ASSERT_TRUE(plain.stub().Score(Context().get(), score, &by_plain).ok());
+  grpc::Status status = helped.stub().Score(Context().get(), score, &by_helped);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(by_helped.like_probability_size(), 12);
+  for (int i = 0; i < 12; ++i)
+    EXPECT_EQ(by_helped.like_probability(i), by_plain.like_probability(i)) << "item " << i;
+  EXPECT_NE(by_helped.like_probability(0), by_helped.like_probability(1));
+
+  v1::ScoreRequest two_bad = score;
+  two_bad.mutable_items(9)->mutable_loop()->mutable_tracks(0)->set_sample_id("nope.wav");
+  two_bad.mutable_items(4)->mutable_loop()->set_bpm(5);
+  status = helped.stub().Score(Context().get(), two_bad, &by_helped);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message().rfind("items[4]", 0), 0u) << status.error_message();
+
+  v1::TrainRequest train;
+  train.set_critic_id(id);
+  for (int i = 0; i < 4; ++i) {
+    v1::Example* example = train.add_examples();
+    example->set_example_id("e" + std::to_string(i));
+    example->set_rating(i % 2 == 0 ? v1::RATING_LIKE : v1::RATING_DISLIKE);
+    SetLoop(example->mutable_loop(), kit[static_cast<size_t>(i) % kit.size()], 4);
+  }
+  v1::TrainRequest bad_train = train;
+  bad_train.mutable_examples(3)->set_rating(v1::RATING_UNSPECIFIED);
+  bad_train.mutable_examples(1)->mutable_loop()->mutable_tracks(0)->set_sample_id("nope.wav");
+  v1::TrainResponse trained;
+  status = helped.stub().Train(Context().get(), bad_train, &trained);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(status.error_message().rfind("examples[1]", 0), 0u) << status.error_message();
+  status = helped.stub().Train(Context().get(), train, &trained);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(trained.version(), 4u);
+
+  Worker too_many(database_, {"--render_helpers=64"});
+  EXPECT_EQ(too_many.port(), 0) << "64 render helpers, beyond the 63 allowed";
+}
+
 TEST_F(CriticServiceTest, BadRequestsGetClearErrorsAndChangeNothing) {
   Worker worker(database_, {"--max_batch=4"});
   const std::string id = CreateSmallCritic(worker);
