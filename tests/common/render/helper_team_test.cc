@@ -121,5 +121,35 @@ TEST(HelperTeamTest, EveryRunReturnsWithEachPieceDoneOnceUnderConcurrentCallers)
   }
 }
 
+// Every index once, on participants the team has, and of several failures the lowest index's, with
+// or without a team; with a team, the other indexes still run.
+TEST(ForEachIndexTest, RunsEachIndexOnceAndReportsTheLowestFailure) {
+  auto team = HelperTeam::Create({.helpers = 2});
+  ASSERT_TRUE(team.ok());
+  for (HelperTeam* maybe_team : {static_cast<HelperTeam*>(nullptr), team->get()}) {
+    constexpr int kCount = 300;
+    std::vector<std::atomic<int>> runs(kCount);
+    std::atomic<int> bad_participant{0};
+    const absl::Status all_ok = ForEachIndex(maybe_team, kCount, [&](int i, int participant) {
+      runs[static_cast<size_t>(i)].fetch_add(1);
+      if (participant < 0 || participant > 2) bad_participant.fetch_add(1);
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE(all_ok.ok());
+    for (int i = 0; i < kCount; ++i)
+      EXPECT_EQ(runs[static_cast<size_t>(i)].load(), 1) << "index " << i;
+    EXPECT_EQ(bad_participant.load(), 0);
+
+    const absl::Status failed = ForEachIndex(maybe_team, kCount, [&](int i, int) {
+      if (i == 250) return absl::NotFoundError("250");
+      if (i == 40) return absl::InvalidArgumentError("40");
+      if (i == 41) return absl::InternalError("41");
+      return absl::OkStatus();
+    });
+    EXPECT_EQ(failed, absl::InvalidArgumentError("40")) << (maybe_team ? "team" : "no team");
+  }
+  EXPECT_TRUE(ForEachIndex(team->get(), 0, [](int, int) { return absl::InternalError("x"); }).ok());
+}
+
 }  // namespace
 }  // namespace dd
