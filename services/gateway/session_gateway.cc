@@ -22,14 +22,15 @@ HttpReply Error(grpc::StatusCode code, const std::string& message) {
 }  // namespace
 
 std::string ErrorJson(grpc::StatusCode code, const std::string& message) {
-  google::protobuf::Struct error;
-  (*error.mutable_fields())["code"].set_string_value(
-      absl::StatusCodeToString(static_cast<absl::StatusCode>(code)));
-  (*error.mutable_fields())["message"].set_string_value(message);
-  std::string json;
-  // A Struct of two strings always prints.
-  (void)google::protobuf::util::MessageToJsonString(error, &json);
-  return json;
+  // Written out so that "code" always comes first (a Struct's fields print in hash order); the
+  // message goes through the JSON printer for its escaping.
+  google::protobuf::Value text;
+  text.set_string_value(message);
+  std::string quoted;
+  // A string Value always prints.
+  (void)google::protobuf::util::MessageToJsonString(text, &quoted);
+  return absl::StrCat("{\"code\":\"", absl::StatusCodeToString(static_cast<absl::StatusCode>(code)),
+                      "\",\"message\":", quoted, "}");
 }
 
 template <typename Request, typename Response>

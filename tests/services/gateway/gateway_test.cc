@@ -55,8 +55,9 @@ class GatewayTest : public ::testing::Test {
     return {result->status, result->body};
   }
 
-  // An error reply's {"code": ..., "message": ...}.
+  // An error reply's {"code": ..., "message": ...}, "code" first whatever the reply.
   static std::pair<std::string, std::string> Error(const std::string& body) {
+    EXPECT_EQ(body.rfind("{\"code\":\"", 0), 0u) << body;
     google::protobuf::Struct error;
     EXPECT_TRUE(JsonStringToMessage(body, &error).ok()) << body;
     const auto field = [&error](const std::string& name) {
