@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -26,6 +27,16 @@ std::vector<float> NoiseClips(int count, uint64_t seed) {
     }
   }
   return clips;
+}
+
+// A fresh critic with a fixed seed on `device`; nullptr (with the reason reported) if it fails.
+std::unique_ptr<Critic> SeededCritic(const std::string& device) {
+  CriticConfig config;
+  config.seed = 5;
+  std::string error;
+  std::unique_ptr<Critic> critic = Critic::Create(config, device, &error);
+  EXPECT_NE(critic, nullptr) << error;
+  return critic;
 }
 
 void CopyInto(HostClips& host, const std::vector<float>& clips) {
@@ -62,11 +73,8 @@ TEST(HostClipsTest, OrdinaryMemoryOffTheGpuFilledClipByClipUntilFull) {
 // Runs that start and end inside the CPU's scoring chunks (16 clips), one of them empty: the
 // batch is the clips in order, whatever runs they came in.
 TEST(HostClipsTest, ScoringRunsIsScoringTheirClipsBackToBack) {
-  CriticConfig config;
-  config.seed = 5;
-  std::string error;
-  auto critic = Critic::Create(config, "cpu", &error);
-  ASSERT_NE(critic, nullptr) << error;
+  const std::unique_ptr<Critic> critic = SeededCritic("cpu");
+  ASSERT_NE(critic, nullptr);
   const std::vector<float> clips = NoiseClips(21, 9);
   const std::vector<float> whole = critic->Score(clips.data(), 21);
   ASSERT_EQ(whole.size(), 21u);
@@ -80,11 +88,8 @@ TEST(HostClipsTest, ScoringRunsIsScoringTheirClipsBackToBack) {
 
 TEST(HostClipsDeviceTest, PageLockedOnAGpuAndScoredAsOrdinaryMemoryIs) {
   if (!CudaAvailable()) GTEST_SKIP() << "no CUDA device";
-  CriticConfig config;
-  config.seed = 5;
-  std::string error;
-  auto critic = Critic::Create(config, "cuda:0", &error);
-  ASSERT_NE(critic, nullptr) << error;
+  const std::unique_ptr<Critic> critic = SeededCritic("cuda:0");
+  ASSERT_NE(critic, nullptr);
   const std::vector<float> clips = NoiseClips(40, 11);
   const std::vector<float> expected = critic->Score(clips.data(), 40);
   HostClips first = HostClips::ForDevice("cuda:0", 25);
