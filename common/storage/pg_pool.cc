@@ -68,12 +68,18 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> PgPool::Acquire() {
 }
 
 void PgPool::Release(std::unique_ptr<pqxx::connection> connection) {
+  std::vector<std::unique_ptr<pqxx::connection>> dropped;  // Closed outside the lock.
   absl::MutexLock lock(&mutex_);
   if (connection && connection->is_open()) {
     idle_.push_back(std::move(connection));
-  } else {
-    --open_;  // Dropped; a new one opens on demand.
+    return;
   }
+  // A lost connection most often means the server restarted or failed over, and then every
+  // idle connection is dead too: reusing them would fail the next requests one attempt each.
+  // New ones open on demand.
+  dropped.swap(idle_);
+  open_ -= 1 + static_cast<int>(dropped.size());
+  if (!dropped.empty()) log::Warning("db.pool_flushed", {{"idle_dropped", dropped.size()}});
 }
 
 template <typename Transaction>

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -78,6 +79,49 @@ TEST(PgPoolTest, UnreachableDatabaseIsUnavailable) {
       "host=/nonexistent-dd-socket-dir port=1 user=x dbname=x connect_timeout=2";
   auto pool = PgPool::Create(options, {});
   EXPECT_EQ(pool.status().code(), absl::StatusCode::kUnavailable) << pool.status();
+}
+
+// Every connection of the pool dies at once when PostgreSQL restarts or fails over. The next
+// transaction must reconnect and succeed, however many dead connections sit idle in the pool
+// (more of them than the transaction has attempts).
+TEST(PgPoolTest, RecoversWhenEveryConnectionWasTerminated) {
+  const std::string db = dd::testing::SharedPostgres().CreateDatabase("pool_terminated");
+  PgPoolOptions options;
+  options.connection_string = db;
+  options.size = 6;
+  options.max_attempts = 2;
+  auto created = PgPool::Create(options, {{"pool_one", "SELECT 1"}});
+  ASSERT_TRUE(created.ok()) << created.status();
+  PgPool& pool = **created;
+  // Open every connection of the pool: each level holds its own while the next opens one.
+  std::function<absl::Status(int)> nest = [&](int depth) -> absl::Status {
+    if (depth == options.size) return absl::OkStatus();
+    return pool.Transact([&](pqxx::work& tx) {
+      tx.exec_prepared1("pool_one");
+      return nest(depth + 1);
+    });
+  };
+  ASSERT_TRUE(nest(0).ok());
+
+  auto admin = MustPool(db);
+  ASSERT_TRUE(admin
+                  ->Transact([](pqxx::work& tx) {
+                    const pqxx::result killed = tx.exec(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()");
+                    EXPECT_GE(killed.size(), 6u);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+
+  int answer = 0;
+  const absl::Status status = pool.Transact([&](pqxx::work& tx) {
+    answer = tx.exec_prepared1("pool_one")[0].as<int>();
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(status.ok()) << status;
+  EXPECT_EQ(answer, 1);
+  EXPECT_TRUE(nest(0).ok()) << "every connection usable again";
 }
 
 class CriticRepositoryTest : public ::testing::Test {
