@@ -6,9 +6,39 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
+#include "common/storage/connection_string.h"
 #include "common/storage/pg_errors.h"
 
 namespace dd::storage {
+namespace {
+
+absl::StatusOr<ConnectionSettings> TimeoutSettings(const PgPoolOptions& options) {
+  ConnectionSettings settings;
+  if (options.connect_timeout < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("connect_timeout must not be negative");
+  }
+  if (options.connect_timeout > absl::ZeroDuration()) {
+    // libpq takes whole seconds: round up, so that a bound is never shortened.
+    settings.emplace_back(
+        "connect_timeout",
+        absl::StrCat(absl::ToInt64Seconds(absl::Ceil(options.connect_timeout, absl::Seconds(1)))));
+  }
+  const absl::Duration dead = options.dead_server_timeout;
+  if (dead == absl::ZeroDuration()) return settings;
+  const int64_t seconds = absl::ToInt64Seconds(dead);
+  if (seconds < 6 || absl::Seconds(seconds) != dead) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "dead_server_timeout must be 0 or whole seconds >= 6, got ", absl::FormatDuration(dead)));
+  }
+  settings.emplace_back("keepalives", "1");
+  settings.emplace_back("keepalives_idle", absl::StrCat(seconds / 2));
+  settings.emplace_back("keepalives_interval", absl::StrCat(seconds / 6));
+  settings.emplace_back("keepalives_count", "3");
+  settings.emplace_back("tcp_user_timeout", absl::StrCat(seconds * 1000));
+  return settings;
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<PgPool>> PgPool::Create(const PgPoolOptions& options,
                                                        PreparedStatements statements) {
@@ -16,7 +46,12 @@ absl::StatusOr<std::unique_ptr<PgPool>> PgPool::Create(const PgPoolOptions& opti
     return absl::InvalidArgumentError("database pool size must be in [1, 1000]");
   }
   if (options.max_attempts < 1) return absl::InvalidArgumentError("max_attempts must be >= 1");
-  std::unique_ptr<PgPool> pool(new PgPool(options, std::move(statements)));
+  absl::StatusOr<ConnectionSettings> timeouts = TimeoutSettings(options);
+  if (!timeouts.ok()) return timeouts.status();
+  absl::StatusOr<std::string> effective =
+      WithConnectionDefaults(options.connection_string, *timeouts);
+  if (!effective.ok()) return effective.status();
+  std::unique_ptr<PgPool> pool(new PgPool(options, *std::move(effective), std::move(statements)));
   // One connection up front, so a wrong address fails at start-up with a clear error; the rest
   // open on demand.
   auto first = pool->Connect();
@@ -31,7 +66,7 @@ PgPool::~PgPool() = default;
 
 absl::StatusOr<std::unique_ptr<pqxx::connection>> PgPool::Connect() const {
   try {
-    auto connection = std::make_unique<pqxx::connection>(options_.connection_string);
+    auto connection = std::make_unique<pqxx::connection>(effective_connection_string_);
     for (const auto& [name, sql] : statements_)
       connection->prepare(name, sql);
     return connection;

@@ -28,6 +28,15 @@ struct PgPoolOptions {
   int max_attempts = 4;  // Tries of a transaction that fails transiently (lost connection,
                          // serialization failure, deadlock).
   absl::Duration retry_backoff = absl::Milliseconds(20);  // Doubled after each failed try.
+  // Bounds on a server that cannot be reached or has gone silent, applied unless the connection
+  // string (or PGCONNECT_TIMEOUT) sets them: libpq's own defaults wait for ever to connect and
+  // about two hours to notice a server gone from the network (a failed-over database's old
+  // address, a partition), while every request holding a connection hangs. Zero keeps libpq's.
+  absl::Duration connect_timeout = absl::Seconds(10);
+  // A TCP connection whose server answers nothing for this long is closed: keepalive probes
+  // from half of it on (3, a sixth apart), and tcp_user_timeout for data sent but not
+  // acknowledged. Whole seconds, at least 6.
+  absl::Duration dead_server_timeout = absl::Seconds(60);
 };
 
 // (name, SQL) pairs prepared on every connection of the pool.
@@ -53,10 +62,15 @@ class PgPool {
   absl::Status WithConnection(const std::function<absl::Status(pqxx::connection&)>& body);
 
   const PgPoolOptions& options() const { return options_; }
+  // What the pool connects with: options().connection_string with the timeouts above added.
+  const std::string& effective_connection_string() const { return effective_connection_string_; }
 
  private:
-  PgPool(PgPoolOptions options, PreparedStatements statements)
-      : options_(std::move(options)), statements_(std::move(statements)) {}
+  PgPool(PgPoolOptions options, std::string effective_connection_string,
+         PreparedStatements statements)
+      : options_(std::move(options)),
+        effective_connection_string_(std::move(effective_connection_string)),
+        statements_(std::move(statements)) {}
   absl::StatusOr<std::unique_ptr<pqxx::connection>> Connect() const;
   absl::StatusOr<std::unique_ptr<pqxx::connection>> Acquire();
   void Release(std::unique_ptr<pqxx::connection> connection);
@@ -64,6 +78,7 @@ class PgPool {
   absl::Status Retrying(const std::function<absl::Status(Transaction&)>& body);
 
   PgPoolOptions options_;
+  std::string effective_connection_string_;
   PreparedStatements statements_;
   absl::Mutex mutex_;
   std::vector<std::unique_ptr<pqxx::connection>> idle_ ABSL_GUARDED_BY(mutex_);

@@ -2,6 +2,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/time.h"
 #include "common/log/log.h"
 #include "common/storage/migrations.h"
 
@@ -13,6 +14,14 @@ ABSL_FLAG(int, db_pool_size, 8, "PostgreSQL connections this process holds at mo
 ABSL_FLAG(
     int, db_max_attempts, 4,
     "Tries of a transaction that fails transiently (lost connection, serialization failure).");
+ABSL_FLAG(absl::Duration, db_connect_timeout, absl::Seconds(10),
+          "How long opening a database connection may take (0: libpq's default, no limit). "
+          "A connect_timeout in --database or PGCONNECT_TIMEOUT wins.");
+ABSL_FLAG(absl::Duration, db_dead_server_timeout, absl::Seconds(60),
+          "A database connection whose server answers nothing for this long (TCP keepalive "
+          "probes, unacknowledged data) is closed, so requests fail over instead of hanging. "
+          "Whole seconds >= 6, or 0 for libpq's defaults (about two hours). Keepalive settings "
+          "in --database win.");
 ABSL_FLAG(bool, migrate_only, false, "Apply pending schema migrations, then exit (deploy jobs).");
 
 namespace dd {
@@ -23,6 +32,8 @@ absl::StatusOr<std::unique_ptr<storage::PgPool>> OpenDatabaseFromFlags(
   options.connection_string = absl::GetFlag(FLAGS_database);
   options.size = absl::GetFlag(FLAGS_db_pool_size);
   options.max_attempts = absl::GetFlag(FLAGS_db_max_attempts);
+  options.connect_timeout = absl::GetFlag(FLAGS_db_connect_timeout);
+  options.dead_server_timeout = absl::GetFlag(FLAGS_db_dead_server_timeout);
   // Migrations first, on a pool without prepared statements: those may name tables that the
   // migrations are about to create.
   {

@@ -1,12 +1,22 @@
 // Migrations and the critic repository against a real PostgreSQL started by the test.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cstdlib>
 #include <functional>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/critic/critic.h"
+#include "common/storage/connection_string.h"
 #include "common/storage/critic_repository.h"
 #include "common/storage/migrations.h"
 #include "common/storage/pg_pool.h"
@@ -122,6 +132,113 @@ TEST(PgPoolTest, RecoversWhenEveryConnectionWasTerminated) {
   EXPECT_TRUE(status.ok()) << status;
   EXPECT_EQ(answer, 1);
   EXPECT_TRUE(nest(0).ok()) << "every connection usable again";
+}
+
+TEST(ConnectionStringTest, AddsOnlyTheSettingsTheStringLeavesUnset) {
+  const ConnectionSettings defaults = {{"connect_timeout", "10"}, {"keepalives_idle", "30"}};
+  EXPECT_EQ(*WithConnectionDefaults("host=/run/pg dbname=dd", defaults),
+            "host=/run/pg dbname=dd connect_timeout=10 keepalives_idle=30");
+  EXPECT_EQ(*WithConnectionDefaults("host=db connect_timeout = 3", defaults),
+            "host=db connect_timeout = 3 keepalives_idle=30");
+  EXPECT_EQ(*WithConnectionDefaults("", defaults), "connect_timeout=10 keepalives_idle=30");
+  EXPECT_EQ(*WithConnectionDefaults("postgresql://db:5432/dd", defaults),
+            "postgresql://db:5432/dd?connect_timeout=10&keepalives_idle=30");
+  EXPECT_EQ(*WithConnectionDefaults("postgres://db/dd?keepalives_idle=5", defaults),
+            "postgres://db/dd?keepalives_idle=5&connect_timeout=10");
+}
+
+TEST(ConnectionStringTest, TheEnvironmentVariableOfASettingWins) {
+  ASSERT_EQ(std::getenv("PGCONNECT_TIMEOUT"), nullptr);
+  ::setenv("PGCONNECT_TIMEOUT", "4", 1);
+  auto with_environment = WithConnectionDefaults("host=db", {{"connect_timeout", "10"}});
+  ::unsetenv("PGCONNECT_TIMEOUT");
+  EXPECT_EQ(*with_environment, "host=db");
+}
+
+TEST(ConnectionStringTest, BadStringsAndSettingsAreInvalidArguments) {
+  auto unterminated = WithConnectionDefaults("host='db", {});
+  EXPECT_EQ(unterminated.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(unterminated.status().message(), "does not parse"))
+      << unterminated.status();
+  auto unknown_key = WithConnectionDefaults("hots=db", {});
+  EXPECT_EQ(unknown_key.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(unknown_key.status().message(), "hots")) << unknown_key.status();
+  EXPECT_EQ(WithConnectionDefaults("host=db", {{"conect_timeout", "1"}}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(WithConnectionDefaults("host=db", {{"application_name", "a b"}}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(PgPoolTest, BoundsAnUnreachableOrSilentServerUnlessTheStringDoes) {
+  const std::string db = dd::testing::SharedPostgres().CreateDatabase("pool_timeouts");
+  auto pool = MustPool(db);
+  ASSERT_NE(pool, nullptr);
+  EXPECT_EQ(pool->effective_connection_string(),
+            db + " connect_timeout=10 keepalives=1 keepalives_idle=30 keepalives_interval=10 "
+                 "keepalives_count=3 tcp_user_timeout=60000");
+  EXPECT_EQ(Count(*pool, "SELECT 1"), 1);
+
+  PgPoolOptions options;
+  options.connection_string = db + " connect_timeout=2 keepalives=0";
+  options.connect_timeout = absl::Milliseconds(2500);
+  options.dead_server_timeout = absl::ZeroDuration();
+  auto explicit_pool = PgPool::Create(options, {});
+  ASSERT_TRUE(explicit_pool.ok()) << explicit_pool.status();
+  EXPECT_EQ((*explicit_pool)->effective_connection_string(), options.connection_string);
+  options.connection_string = db;
+  explicit_pool = PgPool::Create(options, {});
+  ASSERT_TRUE(explicit_pool.ok()) << explicit_pool.status();
+  EXPECT_EQ((*explicit_pool)->effective_connection_string(), db + " connect_timeout=3");
+
+  for (absl::Duration bad : {absl::Seconds(5), absl::Milliseconds(6500), -absl::Seconds(60)}) {
+    options.dead_server_timeout = bad;
+    auto refused = PgPool::Create(options, {});
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_TRUE(absl::StrContains(refused.status().message(), "dead_server_timeout"))
+        << refused.status();
+  }
+  options.dead_server_timeout = absl::ZeroDuration();
+  options.connection_string = "host='" + db;
+  EXPECT_EQ(PgPool::Create(options, {}).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// A server that accepts TCP connections and never answers (a hung host, or a stale address
+// behind a load balancer): without connect_timeout libpq would wait for it for ever.
+TEST(PgPoolTest, ASilentServerIsUnavailableNotAHang) {
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&address), length), 0);
+  ASSERT_EQ(::listen(listener, 4), 0);  // The kernel completes handshakes; nobody reads.
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length), 0);
+
+  PgPoolOptions options;
+  options.connection_string =
+      absl::StrCat("host=127.0.0.1 port=", ntohs(address.sin_port), " user=nobody dbname=nothing");
+  options.connect_timeout = absl::Seconds(2);
+  auto pool = PgPool::Create(options, {});
+  ::close(listener);
+  EXPECT_EQ(pool.status().code(), absl::StatusCode::kUnavailable) << pool.status();
+  EXPECT_TRUE(absl::StrContains(pool.status().message(), "timeout")) << pool.status();
+}
+
+TEST(PgPoolTest, ConnectsWithAUriConnectionString) {
+  const std::string db = dd::testing::SharedPostgres().CreateDatabase("pool_uri");
+  // The same settings as the test server's key=value string, as URI query parameters.
+  std::string uri = "postgresql:///";
+  const char* separator = "?";
+  for (const absl::string_view setting : absl::StrSplit(db, ' ')) {
+    absl::StrAppend(&uri, separator, setting);
+    separator = "&";
+  }
+  auto pool = MustPool(uri);
+  ASSERT_NE(pool, nullptr);
+  EXPECT_TRUE(absl::StartsWith(pool->effective_connection_string(), uri + "&connect_timeout=10&"))
+      << pool->effective_connection_string();
+  EXPECT_EQ(Count(*pool, "SELECT 1"), 1);
 }
 
 class CriticRepositoryTest : public ::testing::Test {
