@@ -7,6 +7,7 @@
 #include "common/critic/critic_config.h"
 #include "common/render/renderer.h"
 #include "common/render/steady_clip.h"
+#include "services/shared/call_admission.h"
 #include "services/shared/proto_convert.h"
 #include "services/shared/status_mapping.h"
 
@@ -104,13 +105,15 @@ grpc::Status CriticService::CreateCritic(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status CriticService::Train(grpc::ServerContext*, const v1::TrainRequest* request,
+grpc::Status CriticService::Train(grpc::ServerContext* context, const v1::TrainRequest* request,
                                   v1::TrainResponse* response) {
   if (request->examples_size() > options_.max_train_examples) {
     return ToGrpcStatus(absl::ResourceExhaustedError(
         absl::StrCat("at most ", options_.max_train_examples, " examples per Train call, got ",
                      request->examples_size())));
   }
+  auto admitted = Admit(admission_, *context);
+  if (!admitted.ok()) return ToGrpcStatus(admitted.status());
   Renderer renderer(samples_.Get());
   std::vector<TrainExample> examples(static_cast<size_t>(request->examples_size()));
   std::vector<RenderedAudio> scratch(static_cast<size_t>(RenderParticipants()));
@@ -146,7 +149,7 @@ grpc::Status CriticService::Train(grpc::ServerContext*, const v1::TrainRequest* 
   return grpc::Status::OK;
 }
 
-grpc::Status CriticService::Score(grpc::ServerContext*, const v1::ScoreRequest* request,
+grpc::Status CriticService::Score(grpc::ServerContext* context, const v1::ScoreRequest* request,
                                   v1::ScoreResponse* response) {
   if (request->items_size() == 0) {
     return ToGrpcStatus(absl::InvalidArgumentError("nothing to score: items is empty"));
@@ -159,6 +162,8 @@ grpc::Status CriticService::Score(grpc::ServerContext*, const v1::ScoreRequest* 
   if (absl::Status valid = storage::ValidateCriticId(request->critic_id()); !valid.ok()) {
     return ToGrpcStatus(valid);
   }
+  auto admitted = Admit(admission_, *context);
+  if (!admitted.ok()) return ToGrpcStatus(admitted.status());
   Renderer renderer(samples_.Get());
   critic::HostClips clips = store_.NewClips(request->items_size());
   std::vector<float*> slots;

@@ -2,6 +2,7 @@
 // enforces request limits and maps errors. The work is in CriticStore (common/critic_serving).
 #pragma once
 
+#include "common/admission/admission_gate.h"
 #include "common/critic_serving/critic_store.h"
 #include "common/render/helper_team.h"
 #include "common/samples/library_holder.h"
@@ -18,14 +19,16 @@ struct CriticServiceOptions {
 class CriticService final : public deepdrummer::v1::CriticService::Service {
  public:
   // `render_helpers` (optional) render a call's loops alongside the call's own thread.
+  // `admission` (optional) bounds the Train and Score calls that run at once. Neither is owned.
   CriticService(CriticStore& store, storage::CriticRepository& repository,
                 SampleLibraryHolder& samples, CriticServiceOptions options,
-                HelperTeam* render_helpers = nullptr)
+                HelperTeam* render_helpers = nullptr, AdmissionGate* admission = nullptr)
       : store_(store),
         repository_(repository),
         samples_(samples),
         options_(options),
-        render_helpers_(render_helpers) {}
+        render_helpers_(render_helpers),
+        admission_(admission) {}
 
   grpc::Status CreateCritic(grpc::ServerContext*, const deepdrummer::v1::CreateCriticRequest*,
                             deepdrummer::v1::CreateCriticResponse*) override;
@@ -49,6 +52,7 @@ class CriticService final : public deepdrummer::v1::CriticService::Service {
   SampleLibraryHolder& samples_;
   const CriticServiceOptions options_;
   HelperTeam* const render_helpers_;
+  AdmissionGate* const admission_;
 };
 
 }  // namespace dd

@@ -10,6 +10,7 @@
 #include "common/samples/library_holder.h"
 #include "common/storage/critic_repository.h"
 #include "services/critic/critic_service.h"
+#include "services/shared/call_admission.h"
 #include "services/shared/database_flags.h"
 #include "services/shared/service_main.h"
 
@@ -71,9 +72,12 @@ int main(int argc, char** argv) {
     return dd::StartupFailed(absl::InvalidArgumentError(
         absl::StrCat("--render_helpers: ", render_helpers.status().message())));
   }
+  auto admission = dd::AdmissionGateFromFlags("dd-critic");
+  if (!admission.ok()) return dd::StartupFailed(admission.status());
   dd::CriticServiceOptions options;
   options.max_score_batch = absl::GetFlag(FLAGS_max_batch);
-  dd::CriticService service(**store, repository, **samples, options, render_helpers->get());
+  dd::CriticService service(**store, repository, **samples, options, render_helpers->get(),
+                            admission->get());
 
   dd::GrpcServerOptions server_options = dd::ServerOptionsFromFlags();
   server_options.health_service_names = {"deepdrummer.v1.CriticService"};

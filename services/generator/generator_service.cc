@@ -1,9 +1,8 @@
 #include "services/generator/generator_service.h"
 
-#include <chrono>
-
 #include "common/log/log.h"
 #include "services/generator/remote_critic_scorer.h"
+#include "services/shared/call_admission.h"
 #include "services/shared/proto_convert.h"
 #include "services/shared/status_mapping.h"
 
@@ -12,9 +11,8 @@ namespace v1 = deepdrummer::v1;
 namespace {
 
 absl::Time RequestDeadline(const grpc::ServerContext& context, absl::Duration fallback) {
-  const auto deadline = context.deadline();
-  if (deadline == std::chrono::system_clock::time_point::max()) return absl::Now() + fallback;
-  return absl::FromChrono(deadline);
+  const absl::Time deadline = CallDeadline(context);
+  return deadline == absl::InfiniteFuture() ? absl::Now() + fallback : deadline;
 }
 
 }  // namespace
@@ -24,6 +22,8 @@ absl::Status GeneratorService::Run(grpc::ServerContext& context, const v1::Sampl
   const absl::Time start = absl::Now();
   auto plan = PlanSampling(request, samples_.Get()->ids(), options_.limits);
   if (!plan.ok()) return plan.status();
+  auto admitted = Admit(admission_, context);
+  if (!admitted.ok()) return admitted.status();
   const absl::Time deadline = RequestDeadline(context, options_.default_deadline);
   RemoteCriticScorer scorer(critic_, request.critic_id(), plan->critic_version, deadline,
                             options_.critic_call_timeout);

@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "absl/time/time.h"
+#include "common/admission/admission_gate.h"
 #include "common/samples/library_holder.h"
 #include "deepdrummer/v1/critic.grpc.pb.h"
 #include "deepdrummer/v1/generator.grpc.pb.h"
@@ -23,10 +24,11 @@ struct GeneratorServiceOptions {
 
 class GeneratorService final : public deepdrummer::v1::GeneratorService::Service {
  public:
-  // Neither dependency is owned.
+  // No dependency is owned. `admission` (optional) bounds the calls that run at once.
   GeneratorService(deepdrummer::v1::CriticService::StubInterface& critic,
-                   SampleLibraryHolder& samples, GeneratorServiceOptions options)
-      : critic_(critic), samples_(samples), options_(options) {}
+                   SampleLibraryHolder& samples, GeneratorServiceOptions options,
+                   AdmissionGate* admission = nullptr)
+      : critic_(critic), samples_(samples), options_(options), admission_(admission) {}
 
   grpc::Status Sample(grpc::ServerContext* context, const deepdrummer::v1::SampleRequest* request,
                       deepdrummer::v1::SampleResponse* response) override;
@@ -41,6 +43,7 @@ class GeneratorService final : public deepdrummer::v1::GeneratorService::Service
   deepdrummer::v1::CriticService::StubInterface& critic_;
   SampleLibraryHolder& samples_;
   const GeneratorServiceOptions options_;
+  AdmissionGate* const admission_;
 };
 
 }  // namespace dd

@@ -6,6 +6,7 @@
 #include "common/log/log.h"
 #include "common/samples/library_holder.h"
 #include "services/generator/generator_service.h"
+#include "services/shared/call_admission.h"
 #include "services/shared/client_channel.h"
 #include "services/shared/service_main.h"
 
@@ -36,7 +37,9 @@ int main(int argc, char** argv) {
   options.limits.max_count = absl::GetFlag(FLAGS_max_count);
   options.default_deadline = absl::GetFlag(FLAGS_default_deadline);
   options.critic_call_timeout = absl::GetFlag(FLAGS_critic_timeout);
-  dd::GeneratorService service(*critic, **samples, options);
+  auto admission = dd::AdmissionGateFromFlags("dd-generator");
+  if (!admission.ok()) return dd::StartupFailed(admission.status());
+  dd::GeneratorService service(*critic, **samples, options, admission->get());
 
   dd::GrpcServerOptions server_options = dd::ServerOptionsFromFlags();
   server_options.health_service_names = {"deepdrummer.v1.GeneratorService"};

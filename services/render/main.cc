@@ -7,6 +7,7 @@
 #include "common/log/log.h"
 #include "common/samples/library_holder.h"
 #include "services/render/render_service.h"
+#include "services/shared/call_admission.h"
 #include "services/shared/service_main.h"
 
 ABSL_FLAG(std::string, samples, DD_DEFAULT_SAMPLES_DIR,
@@ -40,8 +41,10 @@ int main(int argc, char** argv) {
   if (!samples.ok()) return dd::StartupFailed(samples.status());
   dd::RenderServiceOptions options;
   options.max_render_seconds = absl::GetFlag(FLAGS_max_render_seconds);
+  auto admission = dd::AdmissionGateFromFlags("dd-render");
+  if (!admission.ok()) return dd::StartupFailed(admission.status());
   dd::RenderService service(**samples, options,
-                            std::shared_ptr<dd::HelperTeam>(*std::move(helpers)));
+                            std::shared_ptr<dd::HelperTeam>(*std::move(helpers)), admission->get());
 
   dd::GrpcServerOptions server_options = dd::ServerOptionsFromFlags();
   server_options.health_service_names = {"deepdrummer.v1.RenderService"};

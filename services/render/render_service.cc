@@ -11,6 +11,7 @@
 #include "common/audio/encode.h"
 #include "common/log/log.h"
 #include "common/render/renderer.h"
+#include "services/shared/call_admission.h"
 #include "services/shared/proto_convert.h"
 #include "services/shared/status_mapping.h"
 
@@ -33,7 +34,7 @@ void AddRejected(const SampleLibrary& library,
 
 }  // namespace
 
-grpc::Status RenderService::Render(grpc::ServerContext*, const v1::RenderRequest* request,
+grpc::Status RenderService::Render(grpc::ServerContext* context, const v1::RenderRequest* request,
                                    v1::RenderResponse* response) {
   absl::StatusOr<Pattern> pattern = PatternFromProto(request->loop());
   if (!pattern.ok()) return ToGrpcStatus(pattern.status());
@@ -57,6 +58,8 @@ grpc::Status RenderService::Render(grpc::ServerContext*, const v1::RenderRequest
         seconds, options_.max_render_seconds)));
   }
 
+  auto admitted = Admit(admission_, *context);
+  if (!admitted.ok()) return ToGrpcStatus(admitted.status());
   const Renderer renderer(samples_.Get(), helpers_);
   const AudioEncoding encoding = EncodingFromProto(request->format());
   absl::StatusOr<std::string> encoded;
@@ -94,11 +97,13 @@ grpc::Status RenderService::Render(grpc::ServerContext*, const v1::RenderRequest
   return grpc::Status::OK;
 }
 
-grpc::Status RenderService::RenderSteadyBar(grpc::ServerContext*,
+grpc::Status RenderService::RenderSteadyBar(grpc::ServerContext* context,
                                             const v1::RenderSteadyBarRequest* request,
                                             v1::RenderSteadyBarResponse* response) {
   absl::StatusOr<Pattern> pattern = PatternFromProto(request->loop());
   if (!pattern.ok()) return ToGrpcStatus(pattern.status());
+  auto admitted = Admit(admission_, *context);
+  if (!admitted.ok()) return ToGrpcStatus(admitted.status());
   const Renderer renderer(samples_.Get(), helpers_);
   absl::StatusOr<RenderedAudio> audio = renderer.RenderSteadyBar(*pattern);
   if (!audio.ok()) return ToGrpcStatus(audio.status());

@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "common/admission/admission_gate.h"
 #include "common/render/helper_team.h"
 #include "common/samples/library_holder.h"
 #include "deepdrummer/v1/render.grpc.pb.h"
@@ -18,9 +19,10 @@ struct RenderServiceOptions {
 class RenderService final : public deepdrummer::v1::RenderService::Service {
  public:
   // `helpers` (optional): threads each render shares its mixing with when they are idle.
+  // `admission` (optional, not owned): bounds the renders that run at once.
   RenderService(SampleLibraryHolder& samples, RenderServiceOptions options,
-                std::shared_ptr<HelperTeam> helpers = nullptr)
-      : samples_(samples), options_(options), helpers_(std::move(helpers)) {}
+                std::shared_ptr<HelperTeam> helpers = nullptr, AdmissionGate* admission = nullptr)
+      : samples_(samples), options_(options), helpers_(std::move(helpers)), admission_(admission) {}
 
   grpc::Status Render(grpc::ServerContext* context, const deepdrummer::v1::RenderRequest* request,
                       deepdrummer::v1::RenderResponse* response) override;
@@ -38,6 +40,7 @@ class RenderService final : public deepdrummer::v1::RenderService::Service {
   SampleLibraryHolder& samples_;
   const RenderServiceOptions options_;
   const std::shared_ptr<HelperTeam> helpers_;
+  AdmissionGate* const admission_;
 };
 
 }  // namespace dd

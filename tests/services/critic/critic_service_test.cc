@@ -6,8 +6,10 @@
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+
 #include <pqxx/pqxx>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -294,6 +296,53 @@ TEST_F(CriticServiceTest, LoopsRenderedOnHelperThreadsScoreAsOnTheCallsOwn) {
 
   Worker too_many(database_, {"--render_helpers=64"});
   EXPECT_EQ(too_many.port(), 0) << "64 render helpers, beyond the 63 allowed";
+}
+
+// A worker with --max_concurrent_calls=1 trains one critic at a time: a Score call that arrives
+// while it trains waits --admission_wait, then is refused with the limit named; the training is
+// unharmed and the worker scores again once it is done. Bad limits stop the worker at start-up.
+TEST_F(CriticServiceTest, CallsBeyondTheWorkersLimitAreRefusedAndTheRunningOneFinishes) {
+  Worker worker(database_, {"--max_concurrent_calls=1", "--admission_wait=1s"});
+  ASSERT_NE(worker.port(), 0);
+  // The paper's training per rating (not the small test critic's), so training lasts seconds.
+  v1::CreateCriticRequest create;
+  create.set_owner("test");
+  create.mutable_config()->set_seed(7);
+  v1::CreateCriticResponse created;
+  ASSERT_TRUE(worker.stub().CreateCritic(Context().get(), create, &created).ok());
+  const std::string id = created.critic_id();
+
+  grpc::Status train_status;
+  std::atomic<bool> training_done{false};
+  std::thread trainer([&] {
+    v1::TrainResponse trained;
+    train_status = worker.stub().Train(Context().get(), ThreeRatedTones(id), &trained);
+    training_done = true;
+  });
+  grpc::Status refusal;
+  while (!training_done && refusal.ok()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    v1::ScoreRequest score;
+    score.set_critic_id(id);
+    auto* audio = score.add_items()->mutable_audio();
+    audio->set_sample_rate(44100);
+    audio->set_samples_f32le(ToneClipBytes(60));
+    v1::ScoreResponse scored;
+    grpc::Status status = worker.stub().Score(Context().get(), score, &scored);
+    if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) refusal = status;
+  }
+  trainer.join();
+  ASSERT_TRUE(train_status.ok()) << train_status.error_message();
+  EXPECT_EQ(refusal.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+      << "no Score call was refused while the worker trained";
+  EXPECT_EQ(refusal.error_message().rfind("dd-critic is at its limit of 1 call at once", 0), 0u)
+      << refusal.error_message();
+  uint64_t version = 0;
+  EXPECT_EQ(ScoreTones(worker, id, std::nullopt, &version).size(), 3u);
+  EXPECT_EQ(version, 3u);
+
+  Worker negative(database_, {"--max_concurrent_calls=-1"});
+  EXPECT_EQ(negative.port(), 0) << "a negative limit";
 }
 
 TEST_F(CriticServiceTest, BadRequestsGetClearErrorsAndChangeNothing) {

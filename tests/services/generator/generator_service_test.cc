@@ -3,8 +3,10 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <set>
+#include <thread>
 
 #include "deepdrummer/v1/critic.grpc.pb.h"
 #include "deepdrummer/v1/generator.grpc.pb.h"
@@ -165,6 +167,49 @@ TEST_F(GeneratorServiceTest, StopsPromptlyAtTheDeadline) {
   // The generator gave up too, instead of sampling on: a follow-up call is served at once.
   EXPECT_TRUE(
       stub_->Sample(Context().get(), Request(v1::SAMPLING_MODE_METROPOLIS, 1, 1), &response).ok());
+}
+
+// A generator with --max_concurrent_calls=1 runs one Sample call at a time: others wait
+// --admission_wait, then are refused with the limit named, while health checks still answer.
+TEST_F(GeneratorServiceTest, CallsBeyondTheLimitAreRefusedWhileHealthAnswers) {
+  dd::testing::ServiceProcess limited(DD_GENERATOR_BIN,
+                                      {"--critic=" + critic_->address(), "--log_level=warning",
+                                       "--samples=" + dd::testing::DefaultKitDir().string(),
+                                       "--max_concurrent_calls=1", "--admission_wait=200ms"});
+  ASSERT_NE(limited.port(), 0);
+  auto stub = v1::GeneratorService::NewStub(limited.channel());
+  std::atomic<bool> long_call_done{false};
+  std::thread long_call([&] {
+    v1::SampleRequest endless = Request(v1::SAMPLING_MODE_METROPOLIS, 1, 1);
+    endless.mutable_sampler()->set_min_steps(100000);
+    v1::SampleResponse ignored;
+    stub->Sample(Context(std::chrono::seconds(3)).get(), endless, &ignored);
+    long_call_done = true;
+  });
+  grpc::Status refusal;
+  while (!long_call_done && refusal.ok()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    v1::SampleResponse response;
+    grpc::Status status =
+        stub->Sample(Context().get(), Request(v1::SAMPLING_MODE_METROPOLIS, 1, 2), &response);
+    if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+      refusal = status;
+      auto health = grpc::health::v1::Health::NewStub(limited.channel());
+      grpc::health::v1::HealthCheckRequest check;
+      grpc::health::v1::HealthCheckResponse serving;
+      EXPECT_TRUE(health->Check(Context().get(), check, &serving).ok());
+      EXPECT_EQ(serving.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+    }
+  }
+  long_call.join();
+  EXPECT_EQ(refusal.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+      << "no call was refused while another ran";
+  EXPECT_EQ(refusal.error_message().rfind("dd-generator is at its limit of 1 call at once", 0), 0u)
+      << refusal.error_message();
+  v1::SampleResponse response;
+  EXPECT_TRUE(
+      stub->Sample(Context().get(), Request(v1::SAMPLING_MODE_METROPOLIS, 1, 3), &response).ok())
+      << "served again once the long call ended";
 }
 
 TEST_F(GeneratorServiceTest, BadRequestsGetClearErrors) {

@@ -6,7 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <thread>
+#include <vector>
 
+#include "absl/strings/match.h"
+#include "common/admission/admission_gate.h"
 #include "common/audio/decode.h"
 #include "deepdrummer/v1/render.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -27,8 +31,14 @@ class RenderServiceTest : public ::testing::Test {
     // With a helper, as dd-render runs by default.
     auto helpers = HelperTeam::Create({.helpers = 1});
     ASSERT_TRUE(helpers.ok()) << helpers.status();
+    // dd-render's default limit, with a shorter wait so that a refusal comes quickly.
+    auto admission =
+        AdmissionGate::Create({.name = "dd-render", .max_wait = absl::Milliseconds(1500)});
+    ASSERT_TRUE(admission.ok()) << admission.status();
+    admission_ = *std::move(admission);
     service_ = std::make_unique<RenderService>(*samples_, RenderServiceOptions{},
-                                               std::shared_ptr<HelperTeam>(*std::move(helpers)));
+                                               std::shared_ptr<HelperTeam>(*std::move(helpers)),
+                                               admission_.get());
     GrpcServerOptions options;
     options.health_service_names = {"deepdrummer.v1.RenderService"};
     auto server = GrpcServer::Start(options, {service_.get()});
@@ -64,7 +74,20 @@ class RenderServiceTest : public ::testing::Test {
     return stub_->Render(Context().get(), request, response);
   }
 
+  // Every slot of the gate, taken as running calls would take them.
+  std::vector<AdmissionGate::Ticket> TakeEverySlot() {
+    std::vector<AdmissionGate::Ticket> running;
+    while (admission_->in_flight() < admission_->options().max_concurrent) {
+      auto ticket = admission_->Enter(absl::InfiniteFuture());
+      EXPECT_TRUE(ticket.ok()) << ticket.status();
+      if (!ticket.ok()) break;
+      running.push_back(*std::move(ticket));
+    }
+    return running;
+  }
+
   std::unique_ptr<SampleLibraryHolder> samples_;
+  std::unique_ptr<AdmissionGate> admission_;
   std::unique_ptr<RenderService> service_;
   std::unique_ptr<GrpcServer> server_;
   std::shared_ptr<grpc::Channel> channel_;
@@ -222,6 +245,55 @@ TEST_F(RenderServiceTest, HealthReportsServingUntilShutdown) {
   grpc::health::v1::HealthCheckRequest request;
   grpc::health::v1::HealthCheckResponse response;
   EXPECT_FALSE(health->Check(Context().get(), request, &response).ok()) << "the server is gone";
+}
+
+TEST_F(RenderServiceTest, RendersBeyondTheConcurrencyLimitAreRefusedAndProbesStillAnswer) {
+  std::vector<AdmissionGate::Ticket> running = TakeEverySlot();
+  ASSERT_EQ(running.size(), 64u);
+  v1::RenderRequest request;
+  *request.mutable_loop() = BasicLoop();
+  v1::RenderResponse response;
+  const grpc::Status refused = Render(request, &response);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_TRUE(
+      absl::StrContains(refused.error_message(), "dd-render is at its limit of 64 calls at once"))
+      << refused.error_message();
+  v1::RenderSteadyBarRequest bar_request;
+  *bar_request.mutable_loop() = BasicLoop();
+  v1::RenderSteadyBarResponse bar;
+  EXPECT_EQ(stub_->RenderSteadyBar(Context().get(), bar_request, &bar).error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  // A refused call that breaks a rule is told about the rule, not about the load.
+  request.set_repeats(17);
+  EXPECT_EQ(Render(request, &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  // Health checks and listing the samples are not limited.
+  auto health = grpc::health::v1::Health::NewStub(channel_);
+  grpc::health::v1::HealthCheckRequest check;
+  grpc::health::v1::HealthCheckResponse serving;
+  ASSERT_TRUE(health->Check(Context().get(), check, &serving).ok());
+  EXPECT_EQ(serving.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+  v1::ListSamplesResponse listed;
+  EXPECT_TRUE(stub_->ListSamples(Context().get(), v1::ListSamplesRequest(), &listed).ok());
+  EXPECT_EQ(admission_->in_flight(), 64) << "refused calls hold no slot";
+}
+
+TEST_F(RenderServiceTest, AWaitingRenderRunsAsSoonAsARunningCallEnds) {
+  std::vector<AdmissionGate::Ticket> running = TakeEverySlot();
+  AdmissionGate::Ticket ending = std::move(running.back());
+  running.pop_back();
+  std::thread end_soon([ticket = std::move(ending)]() mutable {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    AdmissionGate::Ticket ended = std::move(ticket);
+  });
+  v1::RenderRequest request;
+  *request.mutable_loop() = BasicLoop();
+  v1::RenderResponse response;
+  const grpc::Status status = Render(request, &response);
+  end_soon.join();
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_NEAR(response.duration_seconds(), 9.0, 1e-3);
+  EXPECT_EQ(admission_->in_flight(), 63) << "the finished render gave its slot back";
 }
 
 }  // namespace
