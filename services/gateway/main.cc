@@ -1,5 +1,6 @@
 // dd-gateway: HTTP/JSON for web and mobile clients, in front of dd-session (SessionGateway).
 // Stateless; run as many as needed behind any HTTP load balancer.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -13,9 +14,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/log/log.h"
+#include "common/metrics/registry.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "services/gateway/session_gateway.h"
 #include "services/shared/client_channel.h"
+#include "services/shared/metrics_endpoint.h"
 #include "services/shared/service_main.h"
 
 ABSL_FLAG(std::string, session, "127.0.0.1:50054",
@@ -82,6 +85,31 @@ int main(int argc, char** argv) {
   const dd::SessionGateway gateway(*session, options);
   std::atomic<bool> stopping{false};
 
+  // With --metrics_port: API calls by method and HTTP status, and their durations. Method names
+  // outside the API share one label, so that made-up paths cannot grow the metrics.
+  std::unique_ptr<dd::metrics::Registry> metrics;
+  dd::metrics::Family<dd::metrics::Counter>* requests = nullptr;
+  dd::metrics::Family<dd::metrics::Histogram>* request_seconds = nullptr;
+  std::unique_ptr<dd::MetricsEndpoint> metrics_endpoint;
+  const std::vector<std::string> api_methods = gateway.Methods();
+  if (listen.metrics_port >= 0) {
+    metrics = std::make_unique<dd::metrics::Registry>();
+    auto counted =
+        metrics->AddCounter("gateway_http_requests_total",
+                            "API requests answered, by method and HTTP status.", {"rpc", "status"});
+    auto timed = metrics->AddHistogram(
+        "gateway_http_request_seconds", "Time to answer an API request, in seconds.", {"rpc"},
+        {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120});
+    if (!counted.ok() || !timed.ok()) {
+      return dd::StartupFailed(!counted.ok() ? counted.status() : timed.status());
+    }
+    requests = *counted;
+    request_seconds = *timed;
+    auto endpoint = dd::MetricsEndpoint::Start(listen.host, listen.metrics_port, *metrics);
+    if (!endpoint.ok()) return dd::StartupFailed(endpoint.status());
+    metrics_endpoint = *std::move(endpoint);
+  }
+
   httplib::Server http;
   http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   http.set_payload_max_length(static_cast<size_t>(max_body_bytes));
@@ -96,14 +124,22 @@ int main(int argc, char** argv) {
                    response.status = 204;
                  });
   }
-  http.Post(R"(/v1/SessionService/([A-Za-z]+))", [&gateway](const httplib::Request& request,
-                                                            httplib::Response& response) {
+  http.Post(R"(/v1/SessionService/([A-Za-z]+))", [&](const httplib::Request& request,
+                                                     httplib::Response& response) {
     const absl::Time start = absl::Now();
-    const dd::HttpReply reply = gateway.Call(request.matches[1].str(), request.body);
+    const std::string method = request.matches[1].str();
+    const dd::HttpReply reply = gateway.Call(method, request.body);
     Reply(response, reply);
-    dd::log::Info("http.request", {{"method", request.matches[1].str()},
-                                   {"status", reply.status},
-                                   {"ms", absl::ToDoubleMilliseconds(absl::Now() - start)}});
+    const absl::Duration took = absl::Now() - start;
+    if (requests != nullptr) {
+      const bool known = std::binary_search(api_methods.begin(), api_methods.end(), method);
+      const std::string rpc = known ? method : "unknown";
+      requests->WithLabels({rpc, absl::StrCat(reply.status)}).Increment();
+      request_seconds->WithLabels({rpc}).Observe(absl::ToDoubleSeconds(took));
+    }
+    dd::log::Info(
+        "http.request",
+        {{"method", method}, {"status", reply.status}, {"ms", absl::ToDoubleMilliseconds(took)}});
   });
   // Alive while the process serves; ready while dd-session answers SERVING.
   http.Get("/healthz", [&stopping](const httplib::Request&, httplib::Response& response) {
@@ -154,9 +190,14 @@ int main(int argc, char** argv) {
       return dd::StartupFailed(written);
   }
   std::thread serving([&http] { http.listen_after_bind(); });
-  dd::log::Info("server.listening", {{"address", absl::StrCat(listen.host, ":", port)},
-                                     {"session", absl::GetFlag(FLAGS_session)},
-                                     {"max_body_bytes", max_body_bytes}});
+  dd::log::Info("server.listening",
+                {{"address", absl::StrCat(listen.host, ":", port)},
+                 {"metrics", metrics_endpoint == nullptr
+                                 ? std::string("none")
+                                 : absl::StrCat("http://", listen.host, ":",
+                                                metrics_endpoint->port(), "/metrics")},
+                 {"session", absl::GetFlag(FLAGS_session)},
+                 {"max_body_bytes", max_body_bytes}});
   const std::string signal = dd::WaitForShutdownSignal();
   dd::log::Info("server.shutdown_requested", {{"signal", signal}});
   // Stops accepting; requests in flight finish (each bounded by --call_timeout).

@@ -45,6 +45,10 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
         absl::StrCat("max connection age must be at least 1ms, got ",
                      absl::FormatDuration(options.max_connection_age)));
   }
+  if (options.metrics_port < -1 || options.metrics_port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "metrics port must be in [0, 65535], or -1 for none, got ", options.metrics_port));
+  }
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
@@ -62,6 +66,15 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
         static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(options.max_connection_age),
                                            std::numeric_limits<int>::max())));
   }
+  if (options.metrics_port >= 0) {
+    server->metrics_registry_ = std::make_unique<metrics::Registry>();
+    auto call_metrics = GrpcServerMetrics::Create(*server->metrics_registry_);
+    if (!call_metrics.ok()) return call_metrics.status();
+    server->call_metrics_ = *std::move(call_metrics);
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+    creators.push_back(server->call_metrics_->InterceptorFactory());
+    builder.experimental().SetInterceptorCreators(std::move(creators));
+  }
   for (grpc::Service* service : services)
     builder.RegisterService(service);
   server->server_ = builder.BuildAndStart();
@@ -73,13 +86,24 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   for (const std::string& name : options.health_service_names)
     health->SetServingStatus(name, true);
 
+  if (options.metrics_port >= 0) {
+    auto endpoint =
+        MetricsEndpoint::Start(options.host, options.metrics_port, *server->metrics_registry_);
+    if (!endpoint.ok()) return endpoint.status();
+    server->metrics_endpoint_ = *std::move(endpoint);
+  }
   if (!options.port_file.empty()) {
     if (absl::Status written = WritePortFile(options.port_file, server->port_); !written.ok())
       return written;
   }
-  log::Info("server.listening", {{"address", server->address()},
-                                 {"max_receive_bytes", options.max_receive_message_bytes},
-                                 {"max_send_bytes", options.max_send_message_bytes}});
+  log::Info("server.listening",
+            {{"address", server->address()},
+             {"metrics",
+              server->metrics_endpoint_ == nullptr
+                  ? std::string("none")
+                  : absl::StrCat("http://", options.host, ":", server->metrics_port(), "/metrics")},
+             {"max_receive_bytes", options.max_receive_message_bytes},
+             {"max_send_bytes", options.max_send_message_bytes}});
   return server;
 }
 
@@ -89,6 +113,10 @@ GrpcServer::~GrpcServer() {
 
 std::string GrpcServer::address() const {
   return absl::StrCat(host_, ":", port_);
+}
+
+int GrpcServer::metrics_port() const {
+  return metrics_endpoint_ == nullptr ? -1 : metrics_endpoint_->port();
 }
 
 void GrpcServer::Shutdown(absl::Duration grace) {
@@ -104,6 +132,7 @@ void GrpcServer::Shutdown(absl::Duration grace) {
                         std::chrono::milliseconds(absl::ToInt64Milliseconds(grace));
   server_->Shutdown(deadline);
   server_->Wait();
+  metrics_endpoint_.reset();  // Scrapes answer until the calls they count have ended.
   log::Info("server.stopped", {{"address", address()}});
 }
 

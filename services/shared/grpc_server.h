@@ -11,6 +11,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/metrics/registry.h"
+#include "services/shared/grpc_metrics.h"
+#include "services/shared/metrics_endpoint.h"
 
 namespace dd {
 
@@ -28,6 +31,10 @@ struct GrpcServerOptions {
   // clients resolve the service's name again and spread calls over replicas added since. Infinite
   // keeps connections as long as the clients do.
   absl::Duration max_connection_age = absl::InfiniteDuration();
+  // Port of an HTTP endpoint serving GET /metrics (Prometheus' text format: calls started,
+  // handled by status code, their durations, calls in flight) on `host`. 0 picks a free port
+  // (see GrpcServer::metrics_port()); -1 serves no metrics.
+  int metrics_port = -1;
 };
 
 class GrpcServer {
@@ -39,6 +46,11 @@ class GrpcServer {
 
   int port() const { return port_; }
   std::string address() const;
+  // The metrics endpoint's port; -1 when it serves none.
+  int metrics_port() const;
+  // Where the server's metrics are kept, so that a service can add its own; null without
+  // metrics.
+  metrics::Registry* metrics() const { return metrics_registry_.get(); }
 
   // Reports NOT_SERVING (so load balancers drain us), lets calls in flight finish for up to
   // `grace`, then cancels what is left.
@@ -46,6 +58,10 @@ class GrpcServer {
 
  private:
   GrpcServer() = default;
+  // Declared before the server, so that they outlive it: its interceptors count into them.
+  std::unique_ptr<metrics::Registry> metrics_registry_;
+  std::unique_ptr<GrpcServerMetrics> call_metrics_;
+  std::unique_ptr<MetricsEndpoint> metrics_endpoint_;
   std::unique_ptr<grpc::Server> server_;
   std::string host_;
   int port_ = 0;

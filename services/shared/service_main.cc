@@ -21,6 +21,10 @@ ABSL_FLAG(std::string, log_level, "info", "Minimum log level: debug, info, warni
 ABSL_FLAG(absl::Duration, max_connection_age, absl::InfiniteDuration(),
           "Ask clients to reconnect after this long (e.g. 5m), so that they find replicas added "
           "since they connected; inf keeps connections open.");
+ABSL_FLAG(int, metrics_port, -1,
+          "Port of an HTTP endpoint serving GET /metrics in Prometheus' text format (calls "
+          "started, handled by status code, durations, calls in flight), on --host. 0 picks a "
+          "free port; -1 serves none.");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "On SIGTERM, how long calls in flight may run before they are cancelled.");
 
@@ -55,6 +59,7 @@ GrpcServerOptions ServerOptionsFromFlags() {
   options.max_receive_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   options.max_send_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   options.max_connection_age = absl::GetFlag(FLAGS_max_connection_age);
+  options.metrics_port = absl::GetFlag(FLAGS_metrics_port);
   return options;
 }
 

@@ -95,8 +95,16 @@ class KubernetesManifests(unittest.TestCase):
     def test_ports_probes_and_services_agree(self):
         for name, deployment, container in self.containers():
             port = int(flag_value(container["args"], "port"))
+            metrics_port = int(flag_value(container["args"], "metrics_port"))
             self.assertEqual(flag_value(container["args"], "host"), "0.0.0.0", name)
-            self.assertEqual([p["containerPort"] for p in container["ports"]], [port], name)
+            self.assertEqual([p["containerPort"] for p in container["ports"]],
+                             [port, metrics_port], name)
+            self.assertEqual(container["ports"][1]["name"], "metrics", name)
+            # Where Prometheus' usual pod discovery looks.
+            annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+            self.assertEqual(annotations, {"prometheus.io/scrape": "true",
+                                           "prometheus.io/port": str(metrics_port),
+                                           "prometheus.io/path": "/metrics"}, name)
             for probe in ("readinessProbe", "livenessProbe"):
                 # gRPC health for the gRPC servers, HTTP for dd-gateway.
                 check = container[probe].get("grpc") or container[probe]["httpGet"]
@@ -229,11 +237,11 @@ class ContainerImage(unittest.TestCase):
             [render] = [d for d in documents
                         if d["kind"] == "Deployment" and d["metadata"]["name"] == "dd-render"]
             args = [a for a in render["spec"]["template"]["spec"]["containers"][0]["args"]
-                    if not a.startswith(("--host=", "--port="))]
+                    if not a.startswith(("--host=", "--port=", "--metrics_port="))]
             port_file = os.path.join(prefix, "port")
             server = subprocess.Popen(
                 [os.path.join(prefix, "bin", "dd-render"), "--host=127.0.0.1", "--port=0",
-                 "--port_file=" + port_file, "--samples=" + kit] + args,
+                 "--metrics_port=0", "--port_file=" + port_file, "--samples=" + kit] + args,
                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
             try:
                 deadline = time.time() + 60
@@ -246,6 +254,7 @@ class ContainerImage(unittest.TestCase):
                 _, stderr = server.communicate(timeout=60)
             self.assertEqual(server.returncode, 0, stderr)
             self.assertIn('"samples":%d' % len(wavs), stderr)
+            self.assertIn('"metrics":"http://127.0.0.1:', stderr)
 
 
 if __name__ == "__main__":

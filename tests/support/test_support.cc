@@ -1,6 +1,9 @@
 #include "tests/support/test_support.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sndfile.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -43,6 +46,20 @@ std::filesystem::path SharedDrumSamplesDir() {
 bool RequireSharedData() {
   const char* ci = std::getenv("CI");
   return ci != nullptr && std::string(ci) == "true";
+}
+
+int FreeLoopbackPort() {
+  const int probe = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (probe < 0) throw std::runtime_error("socket() failed");
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  const bool bound = ::bind(probe, reinterpret_cast<sockaddr*>(&address), length) == 0 &&
+                     ::getsockname(probe, reinterpret_cast<sockaddr*>(&address), &length) == 0;
+  ::close(probe);
+  if (!bound) throw std::runtime_error("no free loopback port");
+  return ntohs(address.sin_port);
 }
 
 std::filesystem::path DefaultKitDir() {

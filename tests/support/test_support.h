@@ -27,6 +27,10 @@ bool RequireSharedData();
 // samples/default-kit of the repository.
 std::filesystem::path DefaultKitDir();
 
+// A loopback TCP port that was free a moment ago, for a child process's option that has no
+// port-file counterpart (another process may take it in between: rare, and then the test fails).
+int FreeLoopbackPort();
+
 // Writes a float WAV (libsndfile SF_FORMAT_FLOAT) so tests can place exact sample values.
 void WriteFloatWav(const std::filesystem::path& path, const std::vector<float>& interleaved,
                    int channels, int sample_rate);

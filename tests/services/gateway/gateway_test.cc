@@ -226,5 +226,31 @@ TEST_F(GatewayTest, BrowsersOfTheConfiguredOriginMayCall) {
   EXPECT_EQ(result->get_header_value("Access-Control-Allow-Origin"), "https://app.example");
 }
 
+TEST_F(GatewayTest, ServesMetricsOfApiCallsByMethodAndStatus) {
+  const int metrics_port = dd::testing::FreeLoopbackPort();
+  dd::testing::ServiceProcess gateway(
+      DD_GATEWAY_BIN, {"--log_level=warning", "--session=" + stack_->session_address(),
+                       "--metrics_port=" + std::to_string(metrics_port)});
+  ASSERT_NE(gateway.port(), 0);
+  EXPECT_EQ(Post("CreateUser", R"({"displayName": "metrics"})", gateway.port()).first, 200);
+  EXPECT_EQ(Post("CreateUser", R"({"displayName": "metrics-2"})", gateway.port()).first, 200);
+  EXPECT_EQ(Post("GetUser", R"({"userId": "not-a-uuid"})", gateway.port()).first, 400);
+  EXPECT_EQ(Post("MadeUp", "{}", gateway.port()).first, 404);
+
+  httplib::Client scraper = Client(metrics_port);
+  auto scraped = scraper.Get("/metrics");
+  ASSERT_TRUE(scraped) << "no metrics on port " << metrics_port;
+  EXPECT_EQ(scraped->status, 200);
+  for (const std::string line : {
+           R"(gateway_http_requests_total{rpc="CreateUser",status="200"} 2)",
+           R"(gateway_http_requests_total{rpc="GetUser",status="400"} 1)",
+           R"(gateway_http_requests_total{rpc="unknown",status="404"} 1)",
+           R"(gateway_http_request_seconds_count{rpc="CreateUser"} 2)",
+       }) {
+    EXPECT_NE(scraped->body.find(line + "\n"), std::string::npos) << line << "\n" << scraped->body;
+  }
+  EXPECT_EQ(scraped->body.find("MadeUp"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace dd

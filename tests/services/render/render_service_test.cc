@@ -4,12 +4,14 @@
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <set>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "common/admission/admission_gate.h"
 #include "common/audio/decode.h"
 #include "deepdrummer/v1/render.grpc.pb.h"
@@ -41,6 +43,7 @@ class RenderServiceTest : public ::testing::Test {
                                                admission_.get());
     GrpcServerOptions options;
     options.health_service_names = {"deepdrummer.v1.RenderService"};
+    options.metrics_port = 0;
     auto server = GrpcServer::Start(options, {service_.get()});
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
@@ -276,6 +279,18 @@ TEST_F(RenderServiceTest, RendersBeyondTheConcurrencyLimitAreRefusedAndProbesSti
   v1::ListSamplesResponse listed;
   EXPECT_TRUE(stub_->ListSamples(Context().get(), v1::ListSamplesRequest(), &listed).ok());
   EXPECT_EQ(admission_->in_flight(), 64) << "refused calls hold no slot";
+
+  // Operators see the refusals in the server's metrics.
+  httplib::Client scraper("127.0.0.1", server_->metrics_port());
+  auto scraped = scraper.Get("/metrics");
+  ASSERT_TRUE(scraped);
+  for (const char* method : {"Render", "RenderSteadyBar"}) {
+    const std::string line =
+        absl::StrCat(R"(grpc_server_handled_total{grpc_type="unary",)",
+                     R"(grpc_service="deepdrummer.v1.RenderService",grpc_method=")", method,
+                     R"(",grpc_code="RESOURCE_EXHAUSTED"} 1)");
+    EXPECT_TRUE(absl::StrContains(scraped->body, line)) << line << "\n" << scraped->body;
+  }
 }
 
 TEST_F(RenderServiceTest, AWaitingRenderRunsAsSoonAsARunningCallEnds) {

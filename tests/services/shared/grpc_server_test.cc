@@ -8,7 +8,9 @@
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 
+#include "absl/strings/match.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 
 namespace dd {
@@ -54,6 +56,70 @@ TEST(GrpcServerTest, ClosesConnectionsOlderThanTheMaxAge) {
 
 TEST(GrpcServerTest, KeepsConnectionsWithoutAMaxAge) {
   EXPECT_FALSE(ConnectionClosedWithin(absl::InfiniteDuration(), absl::Milliseconds(800)));
+}
+
+std::string Scrape(int port, const std::string& path, int* status) {
+  httplib::Client client("127.0.0.1", port);
+  client.set_read_timeout(10, 0);
+  auto reply = client.Get(path.c_str());
+  *status = reply ? reply->status : -1;
+  return reply ? reply->body : "";
+}
+
+TEST(GrpcServerTest, ServesMetricsOfEveryCallByStatusCode) {
+  GrpcServerOptions options;
+  options.metrics_port = 0;
+  options.health_service_names = {"deepdrummer.v1.Test"};
+  auto server = GrpcServer::Start(options, {});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int port = (*server)->metrics_port();
+  ASSERT_GT(port, 0);
+  auto health = grpc::health::v1::Health::NewStub(
+      grpc::CreateChannel((*server)->address(), grpc::InsecureChannelCredentials()));
+  auto check = [&](const std::string& service) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    grpc::health::v1::HealthCheckRequest request;
+    request.set_service(service);
+    grpc::health::v1::HealthCheckResponse response;
+    return health->Check(&context, request, &response).error_code();
+  };
+  ASSERT_EQ(check(""), grpc::StatusCode::OK);
+  ASSERT_EQ(check("deepdrummer.v1.Test"), grpc::StatusCode::OK);
+  ASSERT_EQ(check("no.such.Service"), grpc::StatusCode::NOT_FOUND);
+
+  int status = 0;
+  const std::string body = Scrape(port, "/metrics", &status);
+  EXPECT_EQ(status, 200);
+  const std::string call =
+      R"(grpc_type="unary",grpc_service="grpc.health.v1.Health",grpc_method="Check")";
+  for (const std::string& line : {
+           "grpc_server_started_total{" + call + "} 3\n",
+           "grpc_server_handled_total{" + call + R"(,grpc_code="OK"} 2)" + "\n",
+           "grpc_server_handled_total{" + call + R"(,grpc_code="NOT_FOUND"} 1)" + "\n",
+           "grpc_server_handling_seconds_count{" + call + "} 3\n",
+           "grpc_server_handling_seconds_bucket{" + call + R"(,le="+Inf"} 3)" + "\n",
+           std::string(R"(dd_grpc_server_in_flight{grpc_service="grpc.health.v1.Health",)") +
+               R"(grpc_method="Check"} 0)" + "\n",
+       }) {
+    EXPECT_TRUE(absl::StrContains(body, line)) << "missing " << line << " in\n" << body;
+  }
+  Scrape(port, "/other", &status);
+  EXPECT_EQ(status, 404);
+
+  (*server)->Shutdown(absl::ZeroDuration());
+  Scrape(port, "/metrics", &status);
+  EXPECT_EQ(status, -1) << "the endpoint stops with the server";
+}
+
+TEST(GrpcServerTest, ServesNoMetricsUnlessAskedAndRefusesABadMetricsPort) {
+  GrpcServerOptions options;
+  auto server = GrpcServer::Start(options, {});
+  ASSERT_TRUE(server.ok()) << server.status();
+  EXPECT_EQ((*server)->metrics_port(), -1);
+  EXPECT_EQ((*server)->metrics(), nullptr);
+  options.metrics_port = 70000;
+  EXPECT_EQ(GrpcServer::Start(options, {}).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

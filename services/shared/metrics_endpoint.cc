@@ -1,0 +1,48 @@
+#include "services/shared/metrics_endpoint.h"
+
+#include <httplib.h>
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+
+namespace dd {
+
+absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
+    const std::string& host, int port, const metrics::Registry& registry) {
+  if (port < 0 || port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the metrics port must be in [0, 65535], got ", port));
+  }
+  std::unique_ptr<MetricsEndpoint> endpoint(new MetricsEndpoint());
+  endpoint->http_ = std::make_unique<httplib::Server>();
+  // Scrapes are rare and quick: two threads, not one per core.
+  endpoint->http_->new_task_queue = [] { return new httplib::ThreadPool(2); };
+  endpoint->http_->Get("/metrics", [&registry](const httplib::Request&, httplib::Response& reply) {
+    reply.set_content(registry.Exposition(), "text/plain; version=0.0.4; charset=utf-8");
+  });
+  const int bound = port == 0 ? endpoint->http_->bind_to_any_port(host)
+                              : (endpoint->http_->bind_to_port(host, port) ? port : -1);
+  if (bound <= 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen for metrics on ", host, ":", port));
+  }
+  endpoint->port_ = bound;
+  httplib::Server* http = endpoint->http_.get();
+  endpoint->serving_ = std::thread([http] { http->listen_after_bind(); });
+  // stop() does nothing to a server that has not begun listening, so a quick shutdown after
+  // Start would leave the thread listening for ever: return only once it listens.
+  for (int waited_ms = 0; !http->is_running(); ++waited_ms) {
+    if (waited_ms == 10000) {
+      return absl::InternalError("the metrics endpoint did not start listening within 10 s");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return endpoint;
+}
+
+MetricsEndpoint::~MetricsEndpoint() {
+  if (http_ != nullptr) http_->stop();
+  if (serving_.joinable()) serving_.join();
+}
+
+}  // namespace dd

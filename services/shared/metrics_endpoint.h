@@ -1,0 +1,35 @@
+// Serves a metrics registry over HTTP (GET /metrics, Prometheus' text format) on a thread of its
+// own, for scrapers; every other path is 404.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "common/metrics/registry.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace dd {
+
+class MetricsEndpoint {
+ public:
+  // Listens on host:port (0: a free port). `registry` must outlive the endpoint.
+  static absl::StatusOr<std::unique_ptr<MetricsEndpoint>> Start(const std::string& host, int port,
+                                                                const metrics::Registry& registry);
+  // Stops listening; a scrape in progress finishes first.
+  ~MetricsEndpoint();
+
+  int port() const { return port_; }
+
+ private:
+  MetricsEndpoint() = default;
+  std::unique_ptr<httplib::Server> http_;
+  std::thread serving_;
+  int port_ = 0;
+};
+
+}  // namespace dd
