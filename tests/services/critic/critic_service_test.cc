@@ -60,6 +60,16 @@ std::string ToneClipBytes(double pitch) {
   return std::string(reinterpret_cast<const char*>(clip.data()), clip.size() * sizeof(float));
 }
 
+// A Score request for one decaying tone of `pitch` Hz.
+v1::ScoreRequest OneToneScore(const std::string& critic_id, double pitch) {
+  v1::ScoreRequest score;
+  score.set_critic_id(critic_id);
+  auto* audio = score.add_items()->mutable_audio();
+  audio->set_sample_rate(44100);
+  audio->set_samples_f32le(ToneClipBytes(pitch));
+  return score;
+}
+
 void AddAudioExample(v1::TrainRequest& request, const std::string& id, bool liked, double pitch) {
   v1::Example* example = request.add_examples();
   example->set_example_id(id);
@@ -322,13 +332,8 @@ TEST_F(CriticServiceTest, CallsBeyondTheWorkersLimitAreRefusedAndTheRunningOneFi
   grpc::Status refusal;
   while (!training_done && refusal.ok()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    v1::ScoreRequest score;
-    score.set_critic_id(id);
-    auto* audio = score.add_items()->mutable_audio();
-    audio->set_sample_rate(44100);
-    audio->set_samples_f32le(ToneClipBytes(60));
     v1::ScoreResponse scored;
-    grpc::Status status = worker.stub().Score(Context().get(), score, &scored);
+    grpc::Status status = worker.stub().Score(Context().get(), OneToneScore(id, 60), &scored);
     if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) refusal = status;
   }
   trainer.join();
@@ -457,13 +462,9 @@ TEST_F(CriticServiceTest, AFailureWhileRunningIsAnErrorNotACrash) {
   EXPECT_EQ(critic.latest_version(), 0u);
   EXPECT_EQ(critic.versions_size(), 1);
 
-  v1::ScoreRequest score;
-  score.set_critic_id(broken);
-  auto* audio = score.add_items()->mutable_audio();
-  audio->set_sample_rate(44100);
-  audio->set_samples_f32le(ToneClipBytes(100));
   v1::ScoreResponse scored;
-  const grpc::Status scoring = worker.stub().Score(Context().get(), score, &scored);
+  const grpc::Status scoring =
+      worker.stub().Score(Context().get(), OneToneScore(broken, 100), &scored);
   EXPECT_EQ(scoring.error_code(), grpc::StatusCode::INTERNAL) << scoring.error_message();
   EXPECT_NE(scoring.error_message().find("scoring failed"), std::string::npos)
       << scoring.error_message();
