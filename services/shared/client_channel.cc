@@ -5,6 +5,31 @@
 #include <grpcpp/support/channel_arguments.h>
 
 namespace dd {
+namespace {
+
+// gRPC's service config (grpc/doc/service_config.md): which methods are retried, on what.
+constexpr char kRetryServiceConfig[] = R"json({
+  "loadBalancingConfig": [{"round_robin": {}}],
+  "methodConfig": [{
+    "name": [
+      {"service": "deepdrummer.v1.RenderService"},
+      {"service": "deepdrummer.v1.GeneratorService"},
+      {"service": "deepdrummer.v1.CriticService", "method": "Train"},
+      {"service": "deepdrummer.v1.CriticService", "method": "Score"},
+      {"service": "deepdrummer.v1.CriticService", "method": "GetCritic"},
+      {"service": "deepdrummer.v1.CriticService", "method": "GetSnapshot"}
+    ],
+    "retryPolicy": {
+      "maxAttempts": 3,
+      "initialBackoff": "0.1s",
+      "maxBackoff": "1s",
+      "backoffMultiplier": 2,
+      "retryableStatusCodes": ["UNAVAILABLE", "RESOURCE_EXHAUSTED"]
+    }
+  }]
+})json";
+
+}  // namespace
 
 std::shared_ptr<grpc::Channel> ClientChannel(const std::string& target,
                                              const ClientChannelOptions& options) {
@@ -12,6 +37,7 @@ std::shared_ptr<grpc::Channel> ClientChannel(const std::string& target,
   args.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   args.SetMaxSendMessageSize(options.max_send_message_bytes);
   args.SetLoadBalancingPolicyName("round_robin");
+  if (options.retry_idempotent_calls) args.SetServiceConfigJSON(kRetryServiceConfig);
   return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
 }
 

@@ -12,12 +12,22 @@ struct ClientChannelOptions {
   // Largest reply accepted and request sent; gRPC's 4 MiB default is too tight for audio.
   int max_receive_message_bytes = 64 << 20;
   int max_send_message_bytes = 64 << 20;
+  // Retry the project's idempotent calls (below) that fail with UNAVAILABLE or
+  // RESOURCE_EXHAUSTED, so that a replica restarting or at its --max_concurrent_calls limit
+  // hands the call to another replica instead of failing it.
+  bool retry_idempotent_calls = true;
 };
 
 // A channel to `target` ("host:port", "dns:///name:port", "ipv4:a:p,b:q") that spreads calls over
 // every address the target resolves to (gRPC's round_robin policy), so that all replicas behind a
 // headless Kubernetes Service take work: gRPC's default policy (pick_first) would send every call
 // over one connection to one replica. A target with one address behaves as before.
+//
+// Calls that are safe to repeat are retried (up to 3 attempts, with a random backoff of up to
+// 0.1 s, then 0.2 s, so an overloaded backend sees at most three times the calls, spread out):
+// every RenderService and GeneratorService call, and CriticService's Train (idempotent per example
+// id), Score, GetCritic and GetSnapshot; never CreateCritic, DeleteCritic or SessionService's.
+// gRPC keeps up to 256 KiB of a request for retries; larger requests are not retried.
 std::shared_ptr<grpc::Channel> ClientChannel(const std::string& target,
                                              const ClientChannelOptions& options = {});
 

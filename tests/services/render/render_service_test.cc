@@ -16,6 +16,7 @@
 #include "common/audio/decode.h"
 #include "deepdrummer/v1/render.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "services/shared/client_channel.h"
 #include "services/shared/grpc_server.h"
 #include "tests/support/test_support.h"
 
@@ -23,6 +24,19 @@ namespace dd {
 namespace {
 
 namespace v1 = deepdrummer::v1;
+
+v1::DrumLoop BasicLoop() {
+  v1::DrumLoop loop;
+  const char* ids[] = {"kick/kick-deep.wav", "snare/snare-crisp.wav", "hat/hat-closed-tight.wav",
+                       "perc/cowbell.wav"};
+  for (int t = 0; t < 4; ++t) {
+    v1::Track* track = loop.add_tracks();
+    track->set_sample_id(ids[t]);
+    for (int k = 0; k < 16; ++k)
+      track->add_hits((k + t) % 4 == 0);
+  }
+  return loop;
+}
 
 class RenderServiceTest : public ::testing::Test {
  protected:
@@ -52,19 +66,6 @@ class RenderServiceTest : public ::testing::Test {
     channel_ =
         grpc::CreateCustomChannel(server_->address(), grpc::InsecureChannelCredentials(), args);
     stub_ = v1::RenderService::NewStub(channel_);
-  }
-
-  static v1::DrumLoop BasicLoop() {
-    v1::DrumLoop loop;
-    const char* ids[] = {"kick/kick-deep.wav", "snare/snare-crisp.wav", "hat/hat-closed-tight.wav",
-                         "perc/cowbell.wav"};
-    for (int t = 0; t < 4; ++t) {
-      v1::Track* track = loop.add_tracks();
-      track->set_sample_id(ids[t]);
-      for (int k = 0; k < 16; ++k)
-        track->add_hits((k + t) % 4 == 0);
-    }
-    return loop;
   }
 
   std::unique_ptr<grpc::ClientContext> Context() {
@@ -309,6 +310,55 @@ TEST_F(RenderServiceTest, AWaitingRenderRunsAsSoonAsARunningCallEnds) {
   EXPECT_TRUE(status.ok()) << status.error_message();
   EXPECT_NEAR(response.duration_seconds(), 9.0, 1e-3);
   EXPECT_EQ(admission_->in_flight(), 63) << "the finished render gave its slot back";
+}
+
+// Two render replicas behind one client channel, the first at its limit and refusing at once:
+// every call succeeds, its refused attempt retried on the other replica; without the channel's
+// retries about half of them fail.
+TEST(RenderReplicasTest, ACallRefusedByAReplicaAtItsLimitIsRetriedOnAnother) {
+  auto samples = SampleLibraryHolder::Create(testing::DefaultKitDir());
+  ASSERT_TRUE(samples.ok()) << samples.status();
+  std::vector<std::unique_ptr<AdmissionGate>> gates;
+  std::vector<std::unique_ptr<RenderService>> services;
+  std::vector<std::unique_ptr<GrpcServer>> servers;
+  for (const char* name : {"dd-render-full", "dd-render-free"}) {
+    auto gate = AdmissionGate::Create(
+        {.name = name, .max_concurrent = 1, .max_wait = absl::ZeroDuration()});
+    ASSERT_TRUE(gate.ok());
+    gates.push_back(*std::move(gate));
+    services.push_back(std::make_unique<RenderService>(**samples, RenderServiceOptions{}, nullptr,
+                                                       gates.back().get()));
+    auto server = GrpcServer::Start(GrpcServerOptions{}, {services.back().get()});
+    ASSERT_TRUE(server.ok()) << server.status();
+    servers.push_back(*std::move(server));
+  }
+  auto full = gates[0]->Enter(absl::InfiniteFuture());
+  ASSERT_TRUE(full.ok());
+  const std::string target =
+      absl::StrCat("ipv4:127.0.0.1:", servers[0]->port(), ",127.0.0.1:", servers[1]->port());
+  v1::RenderRequest request;
+  *request.mutable_loop() = BasicLoop();
+  auto render = [&request](v1::RenderService::Stub& stub) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    v1::RenderResponse response;
+    return stub.Render(&context, request, &response);
+  };
+
+  auto retrying = v1::RenderService::NewStub(ClientChannel(target));
+  for (int call = 0; call < 20; ++call) {
+    const grpc::Status status = render(*retrying);
+    EXPECT_TRUE(status.ok()) << "call " << call << ": " << status.error_message();
+  }
+  ClientChannelOptions without_retries;
+  without_retries.retry_idempotent_calls = false;
+  auto plain = v1::RenderService::NewStub(ClientChannel(target, without_retries));
+  int refused = 0;
+  for (int call = 0; call < 20; ++call) {
+    const grpc::Status status = render(*plain);
+    if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) ++refused;
+  }
+  EXPECT_GE(refused, 5) << "the full replica took a share of the calls";
 }
 
 }  // namespace
