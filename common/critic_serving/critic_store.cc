@@ -35,20 +35,53 @@ absl::Status RunFailed(const std::string& critic, const char* activity,
 
 }  // namespace
 
+absl::StatusOr<CriticStore::Metrics> CriticStore::AddMetrics(metrics::Registry& registry) {
+  auto loads = registry.AddCounter("critic_loads_total",
+                                   "Critics loaded from the database (cache misses), by purpose.",
+                                   {"purpose"});
+  if (!loads.ok()) return loads.status();
+  auto clips = registry.AddHistogram("critic_score_batch_clips",
+                                     "Clips per scoring batch (Score calls batched together).", {},
+                                     {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024});
+  if (!clips.ok()) return clips.status();
+  auto batch_seconds = registry.AddHistogram(
+      "critic_score_batch_seconds", "Time to score one batch, waiting for the device included.", {},
+      {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5});
+  if (!batch_seconds.ok()) return batch_seconds.status();
+  auto round_seconds = registry.AddHistogram(
+      "critic_training_round_seconds", "Time to add one rating and train on it.", {},
+      {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30});
+  if (!round_seconds.ok()) return round_seconds.status();
+  return Metrics{*loads, &(*clips)->WithLabels({}), &(*batch_seconds)->WithLabels({}),
+                 &(*round_seconds)->WithLabels({})};
+}
+
 absl::StatusOr<std::unique_ptr<CriticStore>> CriticStore::Create(
-    storage::CriticRepository& repository, const CriticStoreOptions& options) {
+    storage::CriticRepository& repository, const CriticStoreOptions& options,
+    metrics::Registry* metrics) {
   if (options.cache_capacity < 1) return absl::InvalidArgumentError("cache capacity must be >= 1");
   if (options.max_batch_clips < 1) return absl::InvalidArgumentError("max batch must be >= 1");
   if (options.training_slots < 1) return absl::InvalidArgumentError("training slots must be >= 1");
   if (std::string problem = critic::CheckDevice(options.device); !problem.empty()) {
     return absl::FailedPreconditionError(problem);
   }
-  return std::unique_ptr<CriticStore>(new CriticStore(repository, options));
+  std::unique_ptr<metrics::Registry> own_metrics;
+  if (metrics == nullptr) {
+    own_metrics = std::make_unique<metrics::Registry>();
+    metrics = own_metrics.get();
+  }
+  auto added = AddMetrics(*metrics);
+  if (!added.ok()) return added.status();
+  return std::unique_ptr<CriticStore>(
+      new CriticStore(repository, options, std::move(own_metrics), *added));
 }
 
-CriticStore::CriticStore(storage::CriticRepository& repository, CriticStoreOptions options)
+CriticStore::CriticStore(storage::CriticRepository& repository, CriticStoreOptions options,
+                         std::unique_ptr<metrics::Registry> own_metrics, Metrics metrics)
     : repository_(repository),
       options_(std::move(options)),
+      own_metrics_(std::move(own_metrics)),
+      metrics_(metrics),
       batcher_(options_.batch_window, options_.max_batch_clips,
                [this](const std::string& key, const std::vector<critic::ClipRun>& runs, int64_t) {
                  return ScoreNow(key, runs);
@@ -155,6 +188,7 @@ absl::StatusOr<TrainResult> CriticStore::Train(const std::string& critic_id,
       if (!entry->critic)
         return absl::DataLossError(absl::StrCat("critic ", critic_id, ": ", error));
       entry->version = record.latest_version;
+      metrics_.loads->WithLabels({"train"}).Increment();
       log::Debug("critic.loaded", {{"critic_id", critic_id}, {"version", entry->version}});
     }
     result.liked_count = entry->critic->liked_count();
@@ -165,8 +199,10 @@ absl::StatusOr<TrainResult> CriticStore::Train(const std::string& critic_id,
     for (const TrainExample* example : fresh) {
       const bool had_graphs = entry->critic->uses_cuda_graphs();
       critic::TrainingRound round;
+      const absl::Time round_start = absl::Now();
       try {
         round = entry->critic->AddRatingAndTrain(example->clip, example->liked);
+        metrics_.training_round_seconds->Observe(absl::ToDoubleSeconds(absl::Now() - round_start));
       } catch (const std::exception& e) {
         // An error rolls the transaction back (no version of this call is stored) and drops
         // the half-trained critic below.
@@ -268,10 +304,16 @@ absl::StatusOr<std::vector<float>> CriticStore::ScoreNow(const std::string& key,
       return absl::DataLossError(absl::StrCat(key, ": ", error));
     }
     entry->version = version;
+    metrics_.loads->WithLabels({"score"}).Increment();
   }
   critic::Critic* const critic = entry->critic.get();
   std::vector<float> scores;
   absl::Status failed;
+  int64_t clips = 0;
+  for (const critic::ClipRun& run : runs)
+    clips += run.count;
+  metrics_.batch_clips->Observe(static_cast<double>(clips));
+  const absl::Time batch_start = absl::Now();
   scoring_thread_.Run([&] {
     try {
       scores = critic->Score(runs);
@@ -279,6 +321,7 @@ absl::StatusOr<std::vector<float>> CriticStore::ScoreNow(const std::string& key,
       failed = RunFailed(key, "scoring", e);
     }
   });
+  metrics_.batch_seconds->Observe(absl::ToDoubleSeconds(absl::Now() - batch_start));
   if (!failed.ok()) return failed;
   return scores;
 }

@@ -18,6 +18,7 @@
 #include "common/critic/host_clips.h"
 #include "common/critic_serving/score_batcher.h"
 #include "common/critic_serving/serial_executor.h"
+#include "common/metrics/registry.h"
 #include "common/storage/critic_repository.h"
 
 namespace dd {
@@ -60,8 +61,11 @@ struct ScoreResult {
 
 class CriticStore {
  public:
+  // `metrics` (optional, not owned) is where the store counts its work: critics loaded from the
+  // database, scoring batches (clips and seconds) and training rounds (seconds).
   static absl::StatusOr<std::unique_ptr<CriticStore>> Create(storage::CriticRepository& repository,
-                                                             const CriticStoreOptions& options);
+                                                             const CriticStoreOptions& options,
+                                                             metrics::Registry* metrics = nullptr);
 
   absl::StatusOr<storage::CriticRecord> CreateCritic(const std::string& owner,
                                                      const critic::CriticConfig& config);
@@ -88,7 +92,16 @@ class CriticStore {
     bool dirty ABSL_GUARDED_BY(mutex) = false;  // Trained in a transaction that did not commit.
   };
 
-  CriticStore(storage::CriticRepository& repository, CriticStoreOptions options);
+  struct Metrics {
+    metrics::Family<metrics::Counter>* loads = nullptr;  // By purpose: "score" or "train".
+    metrics::Histogram* batch_clips = nullptr;
+    metrics::Histogram* batch_seconds = nullptr;
+    metrics::Histogram* training_round_seconds = nullptr;
+  };
+  static absl::StatusOr<Metrics> AddMetrics(metrics::Registry& registry);
+
+  CriticStore(storage::CriticRepository& repository, CriticStoreOptions options,
+              std::unique_ptr<metrics::Registry> own_metrics, Metrics metrics);
   std::shared_ptr<Entry> CacheEntry(const std::string& key);
   void Evict(const std::string& key);
   absl::StatusOr<std::vector<float>> ScoreNow(const std::string& key,
@@ -96,6 +109,8 @@ class CriticStore {
 
   storage::CriticRepository& repository_;
   const CriticStoreOptions options_;
+  const std::unique_ptr<metrics::Registry> own_metrics_;  // When the caller gave none.
+  const Metrics metrics_;
   SerialExecutor scoring_thread_;  // Every forward pass runs here; see serial_executor.h.
   ScoreBatcher batcher_;
   absl::Mutex training_mutex_;

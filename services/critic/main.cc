@@ -65,7 +65,9 @@ int main(int argc, char** argv) {
   store_options.cache_capacity = absl::GetFlag(FLAGS_cache_critics);
   store_options.batch_window = absl::GetFlag(FLAGS_batch_window);
   store_options.training_slots = absl::GetFlag(FLAGS_training_slots);
-  auto store = dd::CriticStore::Create(repository, store_options);
+  // Served with the server's call metrics when --metrics_port is given.
+  dd::metrics::Registry metrics;
+  auto store = dd::CriticStore::Create(repository, store_options, &metrics);
   if (!store.ok()) return dd::StartupFailed(store.status());
   auto render_helpers = dd::HelperTeam::Create({.helpers = absl::GetFlag(FLAGS_render_helpers)});
   if (!render_helpers.ok()) {
@@ -81,6 +83,7 @@ int main(int argc, char** argv) {
 
   dd::GrpcServerOptions server_options = dd::ServerOptionsFromFlags();
   server_options.health_service_names = {"deepdrummer.v1.CriticService"};
+  server_options.metrics_registry = &metrics;
   auto server = dd::GrpcServer::Start(server_options, {&service});
   if (!server.ok()) return dd::StartupFailed(server.status());
   dd::log::Info(

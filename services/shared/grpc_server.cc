@@ -67,7 +67,11 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
                                            std::numeric_limits<int>::max())));
   }
   if (options.metrics_port >= 0) {
-    server->metrics_registry_ = std::make_unique<metrics::Registry>();
+    server->metrics_registry_ = options.metrics_registry;
+    if (server->metrics_registry_ == nullptr) {
+      server->own_metrics_registry_ = std::make_unique<metrics::Registry>();
+      server->metrics_registry_ = server->own_metrics_registry_.get();
+    }
     auto call_metrics = GrpcServerMetrics::Create(*server->metrics_registry_);
     if (!call_metrics.ok()) return call_metrics.status();
     server->call_metrics_ = *std::move(call_metrics);

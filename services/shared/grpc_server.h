@@ -35,6 +35,9 @@ struct GrpcServerOptions {
   // handled by status code, their durations, calls in flight) on `host`. 0 picks a free port
   // (see GrpcServer::metrics_port()); -1 serves no metrics.
   int metrics_port = -1;
+  // Not owned: the registry to count calls in and serve, so that the service's own metrics
+  // (filled by its libraries) are served alongside. Null: the server keeps one of its own.
+  metrics::Registry* metrics_registry = nullptr;
 };
 
 class GrpcServer {
@@ -48,9 +51,8 @@ class GrpcServer {
   std::string address() const;
   // The metrics endpoint's port; -1 when it serves none.
   int metrics_port() const;
-  // Where the server's metrics are kept, so that a service can add its own; null without
-  // metrics.
-  metrics::Registry* metrics() const { return metrics_registry_.get(); }
+  // Where the server's metrics are kept; null without a metrics port.
+  metrics::Registry* metrics() const { return metrics_registry_; }
 
   // Reports NOT_SERVING (so load balancers drain us), lets calls in flight finish for up to
   // `grace`, then cancels what is left.
@@ -59,7 +61,8 @@ class GrpcServer {
  private:
   GrpcServer() = default;
   // Declared before the server, so that they outlive it: its interceptors count into them.
-  std::unique_ptr<metrics::Registry> metrics_registry_;
+  std::unique_ptr<metrics::Registry> own_metrics_registry_;
+  metrics::Registry* metrics_registry_ = nullptr;
   std::unique_ptr<GrpcServerMetrics> call_metrics_;
   std::unique_ptr<MetricsEndpoint> metrics_endpoint_;
   std::unique_ptr<grpc::Server> server_;

@@ -6,6 +6,7 @@
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <pqxx/pqxx>
 
@@ -312,9 +313,12 @@ TEST_F(CriticServiceTest, LoopsRenderedOnHelperThreadsScoreAsOnTheCallsOwn) {
 // while it trains waits --admission_wait, then is refused with the limit named; the training is
 // unharmed and the worker scores again once it is done. Bad limits stop the worker at start-up.
 TEST_F(CriticServiceTest, CallsBeyondTheWorkersLimitAreRefusedAndTheRunningOneFinishes) {
-  Worker worker(database_, {"--max_concurrent_calls=1", "--admission_wait=1s"});
+  // A call waits 250 ms for the slot: long enough for a Train arriving during a Score probe
+  // (milliseconds) to get in, far shorter than the training.
+  Worker worker(database_, {"--max_concurrent_calls=1", "--admission_wait=250ms"});
   ASSERT_NE(worker.port(), 0);
-  // The paper's training per rating (not the small test critic's), so training lasts seconds.
+  // The paper's training per rating (not the small test critic's) on six ratings, five of which
+  // train: seconds of training (0.4-1.6 s a round on this project's machine).
   v1::CreateCriticRequest create;
   create.set_owner("test");
   create.mutable_config()->set_seed(7);
@@ -326,7 +330,11 @@ TEST_F(CriticServiceTest, CallsBeyondTheWorkersLimitAreRefusedAndTheRunningOneFi
   std::atomic<bool> training_done{false};
   std::thread trainer([&] {
     v1::TrainResponse trained;
-    train_status = worker.stub().Train(Context().get(), ThreeRatedTones(id), &trained);
+    v1::TrainRequest six = ThreeRatedTones(id);
+    AddAudioExample(six, "r4", false, 1800);
+    AddAudioExample(six, "r5", true, 80);
+    AddAudioExample(six, "r6", false, 2500);
+    train_status = worker.stub().Train(Context().get(), six, &trained);
     training_done = true;
   });
   grpc::Status refusal;
@@ -344,10 +352,38 @@ TEST_F(CriticServiceTest, CallsBeyondTheWorkersLimitAreRefusedAndTheRunningOneFi
       << refusal.error_message();
   uint64_t version = 0;
   EXPECT_EQ(ScoreTones(worker, id, std::nullopt, &version).size(), 3u);
-  EXPECT_EQ(version, 3u);
+  EXPECT_EQ(version, 6u);
 
   Worker negative(database_, {"--max_concurrent_calls=-1"});
   EXPECT_EQ(negative.port(), 0) << "a negative limit";
+}
+
+// With --metrics_port a worker serves its calls and its own work: training rounds, scoring
+// batches (clips and time) and critics loaded from the database.
+TEST_F(CriticServiceTest, ServesMetricsOfItsCallsAndItsWork) {
+  const int metrics_port = dd::testing::FreeLoopbackPort();
+  Worker worker(database_, {"--metrics_port=" + std::to_string(metrics_port)});
+  ASSERT_NE(worker.port(), 0);
+  const std::string id = CreateSmallCritic(worker);
+  v1::TrainResponse trained;
+  ASSERT_TRUE(worker.stub().Train(Context().get(), ThreeRatedTones(id), &trained).ok());
+  ASSERT_EQ(ScoreTones(worker, id, std::nullopt).size(), 3u);
+
+  httplib::Client scraper("127.0.0.1", metrics_port);
+  auto scraped = scraper.Get("/metrics");
+  ASSERT_TRUE(scraped) << "no metrics on port " << metrics_port;
+  for (const std::string& line : {
+           std::string("critic_training_round_seconds_count 3"),
+           std::string("critic_score_batch_clips_count 1"),
+           std::string("critic_score_batch_clips_sum 3"),
+           std::string("critic_score_batch_seconds_count 1"),
+           std::string(R"(critic_loads_total{purpose="score"} 1)"),
+           std::string(R"(grpc_server_handled_total{grpc_type="unary",)") +
+               R"(grpc_service="deepdrummer.v1.CriticService",grpc_method="Train",)" +
+               R"(grpc_code="OK"} 1)",
+       }) {
+    EXPECT_NE(scraped->body.find(line + "\n"), std::string::npos) << line << "\n" << scraped->body;
+  }
 }
 
 TEST_F(CriticServiceTest, BadRequestsGetClearErrorsAndChangeNothing) {
