@@ -190,14 +190,12 @@ int main(int argc, char** argv) {
       return dd::StartupFailed(written);
   }
   std::thread serving([&http] { http.listen_after_bind(); });
-  dd::log::Info("server.listening",
-                {{"address", absl::StrCat(listen.host, ":", port)},
-                 {"metrics", metrics_endpoint == nullptr
-                                 ? std::string("none")
-                                 : absl::StrCat("http://", listen.host, ":",
-                                                metrics_endpoint->port(), "/metrics")},
-                 {"session", absl::GetFlag(FLAGS_session)},
-                 {"max_body_bytes", max_body_bytes}});
+  dd::log::Info(
+      "server.listening",
+      {{"address", absl::StrCat(listen.host, ":", port)},
+       {"metrics", metrics_endpoint == nullptr ? std::string("none") : metrics_endpoint->Url()},
+       {"session", absl::GetFlag(FLAGS_session)},
+       {"max_body_bytes", max_body_bytes}});
   const std::string signal = dd::WaitForShutdownSignal();
   dd::log::Info("server.shutdown_requested", {{"signal", signal}});
   // Stops accepting; requests in flight finish (each bounded by --call_timeout).

@@ -102,10 +102,8 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   }
   log::Info("server.listening",
             {{"address", server->address()},
-             {"metrics",
-              server->metrics_endpoint_ == nullptr
-                  ? std::string("none")
-                  : absl::StrCat("http://", options.host, ":", server->metrics_port(), "/metrics")},
+             {"metrics", server->metrics_endpoint_ == nullptr ? std::string("none")
+                                                              : server->metrics_endpoint_->Url()},
              {"max_receive_bytes", options.max_receive_message_bytes},
              {"max_send_bytes", options.max_send_message_bytes}});
   return server;

@@ -26,6 +26,7 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
   if (bound <= 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen for metrics on ", host, ":", port));
   }
+  endpoint->host_ = host;
   endpoint->port_ = bound;
   httplib::Server* http = endpoint->http_.get();
   endpoint->serving_ = std::thread([http] { http->listen_after_bind(); });
@@ -38,6 +39,10 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   return endpoint;
+}
+
+std::string MetricsEndpoint::Url() const {
+  return absl::StrCat("http://", host_, ":", port_, "/metrics");
 }
 
 MetricsEndpoint::~MetricsEndpoint() {

@@ -24,11 +24,14 @@ class MetricsEndpoint {
   ~MetricsEndpoint();
 
   int port() const { return port_; }
+  // "http://host:port/metrics", for logs.
+  std::string Url() const;
 
  private:
   MetricsEndpoint() = default;
   std::unique_ptr<httplib::Server> http_;
   std::thread serving_;
+  std::string host_;
   int port_ = 0;
 };
 
