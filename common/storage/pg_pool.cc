@@ -40,8 +40,35 @@ absl::StatusOr<ConnectionSettings> TimeoutSettings(const PgPoolOptions& options)
 
 }  // namespace
 
+absl::StatusOr<PgPool::Metrics> PgPool::AddMetrics(metrics::Registry& registry) {
+  auto connections = registry.AddGauge(
+      "db_pool_connections", "Database connections of the pool: open (in use or idle), idle.",
+      {"state"});
+  if (!connections.ok()) return connections.status();
+  auto retries = registry.AddCounter(
+      "db_transaction_retries_total",
+      "Transactions tried again after a transient failure (lost connection, serialization).", {});
+  if (!retries.ok()) return retries.status();
+  auto timeouts =
+      registry.AddCounter("db_pool_acquire_timeouts_total",
+                          "Waits for a free connection that ran out (RESOURCE_EXHAUSTED).", {});
+  if (!timeouts.ok()) return timeouts.status();
+  auto flushes = registry.AddCounter(
+      "db_pool_flushes_total", "Idle connections dropped together after one was found lost.", {});
+  if (!flushes.ok()) return flushes.status();
+  return Metrics{&(*connections)->WithLabels({"open"}), &(*connections)->WithLabels({"idle"}),
+                 &(*retries)->WithLabels({}), &(*timeouts)->WithLabels({}),
+                 &(*flushes)->WithLabels({})};
+}
+
+void PgPool::PublishCounts() {
+  metrics_.open->Set(open_);
+  metrics_.idle->Set(static_cast<int64_t>(idle_.size()));
+}
+
 absl::StatusOr<std::unique_ptr<PgPool>> PgPool::Create(const PgPoolOptions& options,
-                                                       PreparedStatements statements) {
+                                                       PreparedStatements statements,
+                                                       metrics::Registry* metrics) {
   if (options.size < 1 || options.size > 1000) {
     return absl::InvalidArgumentError("database pool size must be in [1, 1000]");
   }
@@ -51,7 +78,15 @@ absl::StatusOr<std::unique_ptr<PgPool>> PgPool::Create(const PgPoolOptions& opti
   absl::StatusOr<std::string> effective =
       WithConnectionDefaults(options.connection_string, *timeouts);
   if (!effective.ok()) return effective.status();
-  std::unique_ptr<PgPool> pool(new PgPool(options, *std::move(effective), std::move(statements)));
+  std::unique_ptr<metrics::Registry> own_metrics;
+  if (metrics == nullptr) {
+    own_metrics = std::make_unique<metrics::Registry>();
+    metrics = own_metrics.get();
+  }
+  auto added = AddMetrics(*metrics);
+  if (!added.ok()) return added.status();
+  std::unique_ptr<PgPool> pool(new PgPool(options, *std::move(effective), std::move(statements),
+                                          std::move(own_metrics), *added));
   // One connection up front, so a wrong address fails at start-up with a clear error; the rest
   // open on demand.
   auto first = pool->Connect();
@@ -59,6 +94,7 @@ absl::StatusOr<std::unique_ptr<PgPool>> PgPool::Create(const PgPoolOptions& opti
   absl::MutexLock lock(&pool->mutex_);
   pool->idle_.push_back(*std::move(first));
   pool->open_ = 1;
+  pool->PublishCounts();
   return pool;
 }
 
@@ -83,6 +119,7 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> PgPool::Acquire() {
       return !idle_.empty() || open_ < options_.size;
     };
     if (!mutex_.AwaitWithTimeout(absl::Condition(&available), options_.acquire_timeout)) {
+      metrics_.acquire_timeouts->Increment();
       return absl::ResourceExhaustedError(absl::StrCat(
           "no free database connection within ", absl::FormatDuration(options_.acquire_timeout),
           " (pool size ", options_.size, ")"));
@@ -90,14 +127,17 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> PgPool::Acquire() {
     if (!idle_.empty()) {
       auto connection = std::move(idle_.back());
       idle_.pop_back();
+      PublishCounts();
       return connection;
     }
     ++open_;
+    PublishCounts();
   }
   auto connection = Connect();
   if (!connection.ok()) {
     absl::MutexLock lock(&mutex_);
     --open_;
+    PublishCounts();
   }
   return connection;
 }
@@ -107,6 +147,7 @@ void PgPool::Release(std::unique_ptr<pqxx::connection> connection) {
   absl::MutexLock lock(&mutex_);
   if (connection && connection->is_open()) {
     idle_.push_back(std::move(connection));
+    PublishCounts();
     return;
   }
   // A lost connection most often means the server restarted or failed over, and then every
@@ -114,7 +155,11 @@ void PgPool::Release(std::unique_ptr<pqxx::connection> connection) {
   // New ones open on demand.
   dropped.swap(idle_);
   open_ -= 1 + static_cast<int>(dropped.size());
-  if (!dropped.empty()) log::Warning("db.pool_flushed", {{"idle_dropped", dropped.size()}});
+  PublishCounts();
+  if (!dropped.empty()) {
+    metrics_.flushes->Increment();
+    log::Warning("db.pool_flushed", {{"idle_dropped", dropped.size()}});
+  }
 }
 
 template <typename Transaction>
@@ -140,6 +185,7 @@ absl::Status PgPool::Retrying(const std::function<absl::Status(Transaction&)>& b
         attempt == options_.max_attempts) {
       break;
     }
+    metrics_.retries->Increment();
     log::Warning("db.retry", {{"attempt", attempt}, {"error", std::string(status.message())}});
     std::this_thread::sleep_for(absl::ToChronoNanoseconds(backoff));
     backoff *= 2;

@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/metrics/registry.h"
 
 namespace dd::storage {
 
@@ -45,9 +46,11 @@ using PreparedStatements = std::vector<std::pair<std::string, std::string>>;
 class PgPool {
  public:
   // Connects `size` connections and prepares `statements` on each. UNAVAILABLE when the database
-  // cannot be reached.
+  // cannot be reached. `metrics` (optional, not owned): where the pool counts its connections
+  // (open, idle), transactions retried, waits for a connection that timed out, and flushes.
   static absl::StatusOr<std::unique_ptr<PgPool>> Create(const PgPoolOptions& options,
-                                                        PreparedStatements statements);
+                                                        PreparedStatements statements,
+                                                        metrics::Registry* metrics = nullptr);
   ~PgPool();
 
   // Runs `body` in a transaction at `isolation` and commits it; on a transient failure rolls
@@ -66,11 +69,24 @@ class PgPool {
   const std::string& effective_connection_string() const { return effective_connection_string_; }
 
  private:
+  struct Metrics {
+    metrics::Gauge* open = nullptr;
+    metrics::Gauge* idle = nullptr;
+    metrics::Counter* retries = nullptr;
+    metrics::Counter* acquire_timeouts = nullptr;
+    metrics::Counter* flushes = nullptr;
+  };
+  static absl::StatusOr<Metrics> AddMetrics(metrics::Registry& registry);
+
   PgPool(PgPoolOptions options, std::string effective_connection_string,
-         PreparedStatements statements)
+         PreparedStatements statements, std::unique_ptr<metrics::Registry> own_metrics,
+         Metrics metrics)
       : options_(std::move(options)),
         effective_connection_string_(std::move(effective_connection_string)),
-        statements_(std::move(statements)) {}
+        statements_(std::move(statements)),
+        own_metrics_(std::move(own_metrics)),
+        metrics_(metrics) {}
+  void PublishCounts() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   absl::StatusOr<std::unique_ptr<pqxx::connection>> Connect() const;
   absl::StatusOr<std::unique_ptr<pqxx::connection>> Acquire();
   void Release(std::unique_ptr<pqxx::connection> connection);
@@ -80,6 +96,8 @@ class PgPool {
   PgPoolOptions options_;
   std::string effective_connection_string_;
   PreparedStatements statements_;
+  const std::unique_ptr<metrics::Registry> own_metrics_;  // When the caller gave none.
+  const Metrics metrics_;
   absl::Mutex mutex_;
   std::vector<std::unique_ptr<pqxx::connection>> idle_ ABSL_GUARDED_BY(mutex_);
   int open_ ABSL_GUARDED_BY(mutex_) = 0;  // Connections handed out or idle.

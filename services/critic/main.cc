@@ -47,7 +47,9 @@ int main(int argc, char** argv) {
                   "dd-critic: trains and serves per-user critics.\n"
                   "Usage: dd-critic --port=50052 --database='host=127.0.0.1 port=55432 "
                   "dbname=deepdrummer user=deepdrummer'");
-  auto pool = dd::OpenDatabaseFromFlags(dd::storage::CriticRepository::Statements());
+  // The pool's and the store's metrics, served with the server's calls (--metrics_port).
+  dd::metrics::Registry metrics;
+  auto pool = dd::OpenDatabaseFromFlags(dd::storage::CriticRepository::Statements(), &metrics);
   if (!pool.ok()) return dd::StartupFailed(pool.status());
   if (dd::MigrateOnly()) return EXIT_SUCCESS;
   dd::critic::ConfigureCpuRuntime(absl::GetFlag(FLAGS_threads));
@@ -65,8 +67,6 @@ int main(int argc, char** argv) {
   store_options.cache_capacity = absl::GetFlag(FLAGS_cache_critics);
   store_options.batch_window = absl::GetFlag(FLAGS_batch_window);
   store_options.training_slots = absl::GetFlag(FLAGS_training_slots);
-  // Served with the server's call metrics when --metrics_port is given.
-  dd::metrics::Registry metrics;
   auto store = dd::CriticStore::Create(repository, store_options, &metrics);
   if (!store.ok()) return dd::StartupFailed(store.status());
   auto render_helpers = dd::HelperTeam::Create({.helpers = absl::GetFlag(FLAGS_render_helpers)});

@@ -32,7 +32,9 @@ int main(int argc, char** argv) {
                   "dd-session: users, sessions and the two-phase protocol.\n"
                   "Usage: dd-session --port=50054 --critic=127.0.0.1:50052 "
                   "--generator=127.0.0.1:50053 --render=127.0.0.1:50051");
-  auto pool = dd::OpenDatabaseFromFlags(dd::storage::SessionRepository::Statements());
+  // The pool's metrics, served with the server's calls (--metrics_port).
+  dd::metrics::Registry metrics;
+  auto pool = dd::OpenDatabaseFromFlags(dd::storage::SessionRepository::Statements(), &metrics);
   if (!pool.ok()) return dd::StartupFailed(pool.status());
   if (dd::MigrateOnly()) return EXIT_SUCCESS;
   dd::storage::SessionRepository repository(**pool);
@@ -59,6 +61,7 @@ int main(int argc, char** argv) {
 
   dd::GrpcServerOptions server_options = dd::ServerOptionsFromFlags();
   server_options.health_service_names = {"deepdrummer.v1.SessionService"};
+  server_options.metrics_registry = &metrics;
   auto server = dd::GrpcServer::Start(server_options, {&service});
   if (!server.ok()) return dd::StartupFailed(server.status());
   dd::log::Info("session.ready", {{"critic", absl::GetFlag(FLAGS_critic)},

@@ -27,7 +27,7 @@ ABSL_FLAG(bool, migrate_only, false, "Apply pending schema migrations, then exit
 namespace dd {
 
 absl::StatusOr<std::unique_ptr<storage::PgPool>> OpenDatabaseFromFlags(
-    storage::PreparedStatements statements) {
+    storage::PreparedStatements statements, metrics::Registry* metrics) {
   storage::PgPoolOptions options;
   options.connection_string = absl::GetFlag(FLAGS_database);
   options.size = absl::GetFlag(FLAGS_db_pool_size);
@@ -46,7 +46,7 @@ absl::StatusOr<std::unique_ptr<storage::PgPool>> OpenDatabaseFromFlags(
     log::Info("db.ready", {{"migrations_applied", static_cast<int>(applied->size())},
                            {"names", absl::StrJoin(*applied, ",")}});
   }
-  return storage::PgPool::Create(options, std::move(statements));
+  return storage::PgPool::Create(options, std::move(statements), metrics);
 }
 
 bool MigrateOnly() {

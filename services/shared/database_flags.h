@@ -10,8 +10,9 @@
 namespace dd {
 
 // Connects a pool as the flags say and applies pending migrations (under the advisory lock).
+// `metrics` (optional, not owned): where the pool counts its connections and retries.
 absl::StatusOr<std::unique_ptr<storage::PgPool>> OpenDatabaseFromFlags(
-    storage::PreparedStatements statements);
+    storage::PreparedStatements statements, metrics::Registry* metrics = nullptr);
 
 // True when --migrate_only was given: main() should exit after OpenDatabaseFromFlags.
 bool MigrateOnly();

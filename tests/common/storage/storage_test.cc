@@ -100,7 +100,8 @@ TEST(PgPoolTest, RecoversWhenEveryConnectionWasTerminated) {
   options.connection_string = db;
   options.size = 6;
   options.max_attempts = 2;
-  auto created = PgPool::Create(options, {{"pool_one", "SELECT 1"}});
+  metrics::Registry metrics;
+  auto created = PgPool::Create(options, {{"pool_one", "SELECT 1"}}, &metrics);
   ASSERT_TRUE(created.ok()) << created.status();
   PgPool& pool = **created;
   // Open every connection of the pool: each level holds its own while the next opens one.
@@ -112,6 +113,9 @@ TEST(PgPoolTest, RecoversWhenEveryConnectionWasTerminated) {
     });
   };
   ASSERT_TRUE(nest(0).ok());
+  EXPECT_TRUE(absl::StrContains(metrics.Exposition(), "db_pool_connections{state=\"open\"} 6\n"))
+      << metrics.Exposition();
+  EXPECT_TRUE(absl::StrContains(metrics.Exposition(), "db_pool_connections{state=\"idle\"} 6\n"));
 
   auto admin = MustPool(db);
   ASSERT_TRUE(admin
@@ -132,6 +136,11 @@ TEST(PgPoolTest, RecoversWhenEveryConnectionWasTerminated) {
   EXPECT_TRUE(status.ok()) << status;
   EXPECT_EQ(answer, 1);
   EXPECT_TRUE(nest(0).ok()) << "every connection usable again";
+  // The operator sees what happened: one flush, one transaction tried again.
+  const std::string exposition = metrics.Exposition();
+  EXPECT_TRUE(absl::StrContains(exposition, "db_pool_flushes_total 1\n")) << exposition;
+  EXPECT_TRUE(absl::StrContains(exposition, "db_transaction_retries_total 1\n")) << exposition;
+  EXPECT_TRUE(absl::StrContains(exposition, "db_pool_acquire_timeouts_total 0\n")) << exposition;
 }
 
 TEST(ConnectionStringTest, AddsOnlyTheSettingsTheStringLeavesUnset) {

@@ -378,6 +378,7 @@ TEST_F(CriticServiceTest, ServesMetricsOfItsCallsAndItsWork) {
            std::string("critic_score_batch_clips_sum 3"),
            std::string("critic_score_batch_seconds_count 1"),
            std::string(R"(critic_loads_total{purpose="score"} 1)"),
+           std::string("db_transaction_retries_total 0"),
            std::string(R"(grpc_server_handled_total{grpc_type="unary",)") +
                R"(grpc_service="deepdrummer.v1.CriticService",grpc_method="Train",)" +
                R"(grpc_code="OK"} 1)",
