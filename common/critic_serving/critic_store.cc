@@ -66,11 +66,7 @@ absl::StatusOr<std::unique_ptr<CriticStore>> CriticStore::Create(
     return absl::FailedPreconditionError(problem);
   }
   std::unique_ptr<metrics::Registry> own_metrics;
-  if (metrics == nullptr) {
-    own_metrics = std::make_unique<metrics::Registry>();
-    metrics = own_metrics.get();
-  }
-  auto added = AddMetrics(*metrics);
+  auto added = AddMetrics(metrics::GivenOrOwn(metrics, own_metrics));
   if (!added.ok()) return added.status();
   return std::unique_ptr<CriticStore>(
       new CriticStore(repository, options, std::move(own_metrics), *added));

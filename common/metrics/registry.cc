@@ -192,4 +192,10 @@ std::string Registry::Exposition() const {
   return out;
 }
 
+Registry& GivenOrOwn(Registry* given, std::unique_ptr<Registry>& owned) {
+  if (given != nullptr) return *given;
+  owned = std::make_unique<Registry>();
+  return *owned;
+}
+
 }  // namespace dd::metrics

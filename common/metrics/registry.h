@@ -117,4 +117,8 @@ class Registry {
   std::vector<std::string> names_ ABSL_GUARDED_BY(mutex_);
 };
 
+// `given` when set; otherwise a fresh registry, kept in `owned`: for libraries that count their
+// work whether or not their caller serves the counts.
+Registry& GivenOrOwn(Registry* given, std::unique_ptr<Registry>& owned);
+
 }  // namespace dd::metrics

@@ -79,11 +79,7 @@ absl::StatusOr<std::unique_ptr<PgPool>> PgPool::Create(const PgPoolOptions& opti
       WithConnectionDefaults(options.connection_string, *timeouts);
   if (!effective.ok()) return effective.status();
   std::unique_ptr<metrics::Registry> own_metrics;
-  if (metrics == nullptr) {
-    own_metrics = std::make_unique<metrics::Registry>();
-    metrics = own_metrics.get();
-  }
-  auto added = AddMetrics(*metrics);
+  auto added = AddMetrics(metrics::GivenOrOwn(metrics, own_metrics));
   if (!added.ok()) return added.status();
   std::unique_ptr<PgPool> pool(new PgPool(options, *std::move(effective), std::move(statements),
                                           std::move(own_metrics), *added));
