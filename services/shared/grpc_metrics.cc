@@ -3,7 +3,10 @@
 #include <string>
 #include <vector>
 
+#include <google/protobuf/descriptor.h>
+
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "services/shared/status_mapping.h"
 
@@ -35,8 +38,14 @@ class CallMetrics final : public grpc::experimental::Interceptor {
     // "/deepdrummer.v1.RenderService/Render" -> service and method.
     const std::string full = info.method() != nullptr ? info.method() : "";
     const size_t slash = full.rfind('/');
-    const std::string service = slash == std::string::npos ? "" : full.substr(1, slash - 1);
-    const std::string method = slash == std::string::npos ? full : full.substr(slash + 1);
+    std::string service = slash == std::string::npos ? "" : full.substr(1, slash - 1);
+    std::string method = slash == std::string::npos ? full : full.substr(slash + 1);
+    // A call to a method no compiled-in service defines (gRPC answers UNIMPLEMENTED) counts
+    // under one name: any client could otherwise grow the metrics without bound.
+    if (google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(
+            absl::StrCat(service, ".", method)) == nullptr) {
+      service = method = "unknown";
+    }
     labels_ = {TypeName(info.type()), service, method};
     metrics_.started().WithLabels(labels_).Increment();
     in_flight_ = &metrics_.in_flight().WithLabels({service, method});

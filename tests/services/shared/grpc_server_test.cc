@@ -6,6 +6,8 @@
 
 #include <grpcpp/client_context.h>
 #include <grpcpp/create_channel.h>
+#include <grpcpp/impl/codegen/client_unary_call.h>
+#include <grpcpp/impl/codegen/rpc_method.h>
 #include <grpcpp/security/credentials.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -74,8 +76,8 @@ TEST(GrpcServerTest, ServesMetricsOfEveryCallByStatusCode) {
   ASSERT_TRUE(server.ok()) << server.status();
   const int port = (*server)->metrics_port();
   ASSERT_GT(port, 0);
-  auto health = grpc::health::v1::Health::NewStub(
-      grpc::CreateChannel((*server)->address(), grpc::InsecureChannelCredentials()));
+  auto channel = grpc::CreateChannel((*server)->address(), grpc::InsecureChannelCredentials());
+  auto health = grpc::health::v1::Health::NewStub(channel);
   auto check = [&](const std::string& service) {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
@@ -87,6 +89,19 @@ TEST(GrpcServerTest, ServesMetricsOfEveryCallByStatusCode) {
   ASSERT_EQ(check(""), grpc::StatusCode::OK);
   ASSERT_EQ(check("deepdrummer.v1.Test"), grpc::StatusCode::OK);
   ASSERT_EQ(check("no.such.Service"), grpc::StatusCode::NOT_FOUND);
+
+  // A method no service defines: answered UNIMPLEMENTED and counted under one name, whatever
+  // names clients make up.
+  for (const char* made_up : {"/made.Up/One", "/made.Up/Two"}) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    grpc::health::v1::HealthCheckRequest request;
+    grpc::health::v1::HealthCheckResponse response;
+    const grpc::Status unknown = grpc::internal::BlockingUnaryCall(
+        channel.get(), grpc::internal::RpcMethod(made_up, grpc::internal::RpcMethod::NORMAL_RPC),
+        &context, request, &response);
+    EXPECT_EQ(unknown.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  }
 
   int status = 0;
   const std::string body = Scrape(port, "/metrics", &status);
@@ -101,9 +116,13 @@ TEST(GrpcServerTest, ServesMetricsOfEveryCallByStatusCode) {
            "grpc_server_handling_seconds_bucket{" + call + R"(,le="+Inf"} 3)" + "\n",
            std::string(R"(dd_grpc_server_in_flight{grpc_service="grpc.health.v1.Health",)") +
                R"(grpc_method="Check"} 0)" + "\n",
+           std::string(R"(grpc_server_handled_total{grpc_type="bidi_stream",)") +
+               R"(grpc_service="unknown",grpc_method="unknown",grpc_code="UNIMPLEMENTED"} 2)" +
+               "\n",
        }) {
     EXPECT_TRUE(absl::StrContains(body, line)) << "missing " << line << " in\n" << body;
   }
+  EXPECT_FALSE(absl::StrContains(body, "made.Up")) << body;
   Scrape(port, "/other", &status);
   EXPECT_EQ(status, 404);
 
