@@ -94,6 +94,10 @@ void SetMinLevel(Level level) {
   g_min_level.store(static_cast<int>(level));
 }
 
+bool Enabled(Level level) {
+  return static_cast<int>(level) >= g_min_level.load(std::memory_order_relaxed);
+}
+
 bool ParseLevel(std::string_view text, Level* level) {
   for (Level candidate : {Level::kDebug, Level::kInfo, Level::kWarning, Level::kError}) {
     if (text == LevelName(candidate)) {
@@ -137,7 +141,7 @@ std::string FormatLine(Level level, std::string_view event, std::initializer_lis
 }
 
 void Emit(Level level, std::string_view event, std::initializer_list<Field> fields) {
-  if (static_cast<int>(level) < g_min_level.load(std::memory_order_relaxed)) return;
+  if (!Enabled(level)) return;
   const std::string line = FormatLine(level, event, fields);
   std::lock_guard<std::mutex> lock(g_mutex);
   std::fwrite(line.data(), 1, line.size(), stderr);

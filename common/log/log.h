@@ -45,6 +45,8 @@ void SetMinLevel(Level level);
 bool ParseLevel(std::string_view text, Level* level);
 // Added as "component" to every line, e.g. the service name.
 void SetComponent(std::string_view component);
+// Whether a line at `level` would be written; for callers whose fields cost work to build.
+bool Enabled(Level level);
 
 void Emit(Level level, std::string_view event, std::initializer_list<Field> fields);
 

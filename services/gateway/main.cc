@@ -19,6 +19,7 @@
 #include "services/gateway/session_gateway.h"
 #include "services/shared/client_channel.h"
 #include "services/shared/metrics_endpoint.h"
+#include "services/shared/request_id.h"
 #include "services/shared/service_main.h"
 
 ABSL_FLAG(std::string, session, "127.0.0.1:50054",
@@ -114,22 +115,29 @@ int main(int argc, char** argv) {
   http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   http.set_payload_max_length(static_cast<size_t>(max_body_bytes));
   if (const std::string origin = absl::GetFlag(FLAGS_cors_origin); !origin.empty()) {
-    http.set_default_headers({{"Access-Control-Allow-Origin", origin}, {"Vary", "Origin"}});
+    // Browser code may read X-Request-Id, the id to quote when reporting a failed request.
+    http.set_default_headers({{"Access-Control-Allow-Origin", origin},
+                              {"Access-Control-Expose-Headers", "X-Request-Id"},
+                              {"Vary", "Origin"}});
     // The browser's preflight before a JSON POST from another origin.
-    http.Options(R"(/v1/SessionService/([A-Za-z]+))",
-                 [](const httplib::Request&, httplib::Response& response) {
-                   response.set_header("Access-Control-Allow-Methods", "POST");
-                   response.set_header("Access-Control-Allow-Headers", "Content-Type");
-                   response.set_header("Access-Control-Max-Age", "600");
-                   response.status = 204;
-                 });
+    http.Options(R"(/v1/SessionService/([A-Za-z]+))", [](const httplib::Request&,
+                                                         httplib::Response& response) {
+      response.set_header("Access-Control-Allow-Methods", "POST");
+      response.set_header("Access-Control-Allow-Headers", "Content-Type, X-Request-Id");
+      response.set_header("Access-Control-Max-Age", "600");
+      response.status = 204;
+    });
   }
   http.Post(R"(/v1/SessionService/([A-Za-z]+))", [&](const httplib::Request& request,
                                                      httplib::Response& response) {
     const absl::Time start = absl::Now();
     const std::string method = request.matches[1].str();
-    const dd::HttpReply reply = gateway.Call(method, request.body);
+    // The client's id if it sent a usable one, so that its own logs and ours line up.
+    std::string request_id = request.get_header_value("X-Request-Id");
+    if (!dd::IsUsableRequestId(request_id)) request_id = dd::NewRequestId();
+    const dd::HttpReply reply = gateway.Call(method, request.body, request_id);
     Reply(response, reply);
+    response.set_header("X-Request-Id", request_id);
     const absl::Duration took = absl::Now() - start;
     if (requests != nullptr) {
       const bool known = std::binary_search(api_methods.begin(), api_methods.end(), method);
@@ -137,9 +145,10 @@ int main(int argc, char** argv) {
       requests->WithLabels({rpc, absl::StrCat(reply.status)}).Increment();
       request_seconds->WithLabels({rpc}).Observe(absl::ToDoubleSeconds(took));
     }
-    dd::log::Info(
-        "http.request",
-        {{"method", method}, {"status", reply.status}, {"ms", absl::ToDoubleMilliseconds(took)}});
+    dd::log::Info("http.request", {{"method", method},
+                                   {"status", reply.status},
+                                   {"ms", absl::ToDoubleMilliseconds(took)},
+                                   {"request_id", request_id}});
   });
   // Alive while the process serves; ready while dd-session answers SERVING.
   http.Get("/healthz", [&stopping](const httplib::Request&, httplib::Response& response) {

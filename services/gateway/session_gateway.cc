@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "services/shared/request_id.h"
 #include "services/shared/status_mapping.h"
 
 namespace dd {
@@ -37,7 +38,8 @@ template <typename Request, typename Response>
 void SessionGateway::Add(std::string method,
                          grpc::Status (v1::SessionService::StubInterface::*call)(
                              grpc::ClientContext*, const Request&, Response*)) {
-  handlers_[method] = [this, method, call](const std::string& json_body) {
+  handlers_[method] = [this, method, call](const std::string& json_body,
+                                           const std::string& request_id) {
     Request request;
     google::protobuf::util::JsonParseOptions parse;
     parse.ignore_unknown_fields = false;  // A misspelt field is an error, not a silent default.
@@ -50,6 +52,7 @@ void SessionGateway::Add(std::string method,
     }
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(absl::Now() + options_.call_timeout));
+    AttachRequestId(request_id, context);
     Response response;
     const grpc::Status status = (session_.*call)(&context, request, &response);
     if (!status.ok()) {
@@ -85,13 +88,14 @@ SessionGateway::SessionGateway(v1::SessionService::StubInterface& session,
   Add("ExportSession", &Stub::ExportSession);
 }
 
-HttpReply SessionGateway::Call(const std::string& method, const std::string& json_body) const {
+HttpReply SessionGateway::Call(const std::string& method, const std::string& json_body,
+                               const std::string& request_id) const {
   const auto handler = handlers_.find(method);
   if (handler == handlers_.end()) {
     return Error(grpc::StatusCode::NOT_FOUND,
                  absl::StrCat("no method '", method, "' in SessionService over HTTP"));
   }
-  return handler->second(json_body);
+  return handler->second(json_body, request_id);
 }
 
 std::vector<std::string> SessionGateway::Methods() const {

@@ -31,16 +31,19 @@ class SessionGateway {
   SessionGateway(deepdrummer::v1::SessionService::StubInterface& session,
                  SessionGatewayOptions options);
 
-  // Calls the unary RPC `method` (e.g. "CreateUser") with a JSON request body. Unknown methods
-  // are NOT_FOUND (404); a body that is not the request message as JSON is INVALID_ARGUMENT (400)
-  // and nothing is sent to dd-session.
-  HttpReply Call(const std::string& method, const std::string& json_body) const;
+  // Calls the unary RPC `method` (e.g. "CreateUser") with a JSON request body, and `request_id`
+  // as the call's x-request-id (none when empty). Unknown methods are NOT_FOUND (404); a body
+  // that is not the request message as JSON is INVALID_ARGUMENT (400) and nothing is sent to
+  // dd-session.
+  HttpReply Call(const std::string& method, const std::string& json_body,
+                 const std::string& request_id = "") const;
 
   // The methods Call serves, sorted.
   std::vector<std::string> Methods() const;
 
  private:
-  using Handler = std::function<HttpReply(const std::string& json_body)>;
+  using Handler =
+      std::function<HttpReply(const std::string& json_body, const std::string& request_id)>;
   template <typename Request, typename Response>
   void Add(std::string method, grpc::Status (deepdrummer::v1::SessionService::StubInterface::*call)(
                                    grpc::ClientContext*, const Request&, Response*));

@@ -4,6 +4,7 @@
 #include "services/generator/remote_critic_scorer.h"
 #include "services/shared/call_admission.h"
 #include "services/shared/proto_convert.h"
+#include "services/shared/request_id.h"
 #include "services/shared/status_mapping.h"
 
 namespace dd {
@@ -25,8 +26,9 @@ absl::Status GeneratorService::Run(grpc::ServerContext& context, const v1::Sampl
   auto admitted = Admit(admission_, context);
   if (!admitted.ok()) return admitted.status();
   const absl::Time deadline = RequestDeadline(context, options_.default_deadline);
+  const std::string request_id = RequestIdOf(context);
   RemoteCriticScorer scorer(critic_, request.critic_id(), plan->critic_version, deadline,
-                            options_.critic_call_timeout);
+                            options_.critic_call_timeout, request_id);
   SamplingJob job = std::move(plan->job);
   const int count = job.count;
   job.keep_going = [&context, deadline]() {
@@ -57,6 +59,7 @@ absl::Status GeneratorService::Run(grpc::ServerContext& context, const v1::Sampl
                                  {"mode", v1::SamplingMode_Name(request.mode())},
                                  {"count", count},
                                  {"ms", absl::ToDoubleMilliseconds(absl::Now() - start)},
+                                 {"request_id", request_id},
                                  {"status", status.ok() ? std::string("OK") : status.ToString()}});
   return status;
 }

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/shared/proto_convert.h"
+#include "services/shared/request_id.h"
 #include "services/shared/status_mapping.h"
 
 namespace dd {
@@ -17,6 +18,7 @@ absl::StatusOr<std::vector<double>> RemoteCriticScorer::Score(absl::Span<const P
     PatternToProto(pattern, request.add_items()->mutable_loop());
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(std::min(deadline_, absl::Now() + call_timeout_)));
+  AttachRequestId(request_id_, context);
   v1::ScoreResponse response;
   const grpc::Status status = critic_.Score(&context, request, &response);
   if (!status.ok()) return FromGrpcCall(status, "critic service");

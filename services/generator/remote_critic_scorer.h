@@ -16,16 +16,17 @@ namespace dd {
 
 class RemoteCriticScorer final : public PatternScorer {
  public:
-  // `version` unset: the latest, as of the first call. Every call ends by `deadline` and lasts at
-  // most `call_timeout`.
+  // `version` unset: the latest, as of the first call. Every call ends by `deadline`, lasts at
+  // most `call_timeout` and carries `request_id` (see services/shared/request_id.h).
   RemoteCriticScorer(deepdrummer::v1::CriticService::StubInterface& critic, std::string critic_id,
                      std::optional<uint64_t> version, absl::Time deadline,
-                     absl::Duration call_timeout)
+                     absl::Duration call_timeout, std::string request_id)
       : critic_(critic),
         critic_id_(std::move(critic_id)),
         version_(version),
         deadline_(deadline),
-        call_timeout_(call_timeout) {}
+        call_timeout_(call_timeout),
+        request_id_(std::move(request_id)) {}
 
   absl::StatusOr<std::vector<double>> Score(absl::Span<const Pattern> patterns) override;
 
@@ -38,6 +39,7 @@ class RemoteCriticScorer final : public PatternScorer {
   std::optional<uint64_t> version_;
   const absl::Time deadline_;
   const absl::Duration call_timeout_;
+  const std::string request_id_;
 };
 
 }  // namespace dd

@@ -6,6 +6,7 @@
 #include "common/log/log.h"
 #include "common/session/protocol.h"
 #include "deepdrummer/v1/session.pb.h"
+#include "services/shared/request_id.h"
 #include "services/shared/status_mapping.h"
 
 namespace dd {
@@ -30,15 +31,16 @@ SessionCoordinator::~SessionCoordinator() {
     worker.join();
 }
 
-void SessionCoordinator::PrepareInBackground(const std::string& session_id) {
+void SessionCoordinator::PrepareInBackground(const std::string& session_id,
+                                             const std::string& request_id) {
   absl::MutexLock lock(&mutex_);
   if (stopping_ || !queued_.insert(session_id).second) return;
-  queue_.push_back(session_id);
+  queue_.push_back({session_id, request_id});
 }
 
 void SessionCoordinator::BackgroundLoop() {
   while (true) {
-    std::string session_id;
+    QueuedPreparation work;
     {
       absl::MutexLock lock(&mutex_);
       mutex_.Await(absl::Condition(
@@ -47,19 +49,21 @@ void SessionCoordinator::BackgroundLoop() {
           },
           this));
       if (stopping_) return;
-      session_id = std::move(queue_.front());
+      work = std::move(queue_.front());
       queue_.pop_front();
-      queued_.erase(session_id);
+      queued_.erase(work.session_id);
     }
     // A failure here is not lost: NextLoop prepares again and reports the error to the client.
-    if (absl::Status status = Prepare(session_id); !status.ok()) {
-      log::Warning("session.prepare_failed",
-                   {{"session_id", session_id}, {"error", status.ToString()}});
+    if (absl::Status status = Prepare(work.session_id, work.request_id); !status.ok()) {
+      log::Warning("session.prepare_failed", {{"session_id", work.session_id},
+                                              {"request_id", work.request_id},
+                                              {"error", status.ToString()}});
     }
   }
 }
 
-absl::Status SessionCoordinator::Prepare(const std::string& session_id) {
+absl::Status SessionCoordinator::Prepare(const std::string& session_id,
+                                         const std::string& request_id) {
   std::shared_ptr<Flight> flight;
   bool leader = false;
   {
@@ -76,9 +80,9 @@ absl::Status SessionCoordinator::Prepare(const std::string& session_id) {
   if (!leader) {
     flight->done.WaitForNotification();
     // What the leader prepared may not be all we need (e.g. it ran before our rating landed).
-    return DoPrepare(session_id);
+    return DoPrepare(session_id, request_id);
   }
-  flight->status = DoPrepare(session_id);
+  flight->status = DoPrepare(session_id, request_id);
   {
     absl::MutexLock lock(&mutex_);
     in_flight_.erase(session_id);
@@ -88,16 +92,16 @@ absl::Status SessionCoordinator::Prepare(const std::string& session_id) {
 }
 
 absl::StatusOr<std::optional<storage::LoopRecord>> SessionCoordinator::Present(
-    const std::string& session_id) {
+    const std::string& session_id, const std::string& request_id) {
   auto loop = repository_.PresentNext(session_id);
   if (!loop.ok() || loop->has_value()) return loop;
-  if (absl::Status status = Prepare(session_id); !status.ok()) return status;
+  if (absl::Status status = Prepare(session_id, request_id); !status.ok()) return status;
   return repository_.PresentNext(session_id);
 }
 
 absl::StatusOr<uint64_t> SessionCoordinator::TrainOnRatings(
     const storage::SessionRecord& session, const std::vector<storage::LoopRecord>& loops,
-    int ratings) {
+    int ratings, const std::string& request_id) {
   v1::TrainRequest request;
   request.set_critic_id(session.critic_id);
   for (const storage::LoopRecord& loop : loops) {
@@ -113,6 +117,7 @@ absl::StatusOr<uint64_t> SessionCoordinator::TrainOnRatings(
   }
   if (request.examples_size() == 0) return 0;
   grpc::ClientContext context;
+  AttachRequestId(request_id, context);
   context.set_deadline(absl::ToChronoTime(absl::Now() + options_.critic_timeout));
   v1::TrainResponse response;
   if (absl::Status s = FromGrpcCall(critic_.Train(&context, request, &response), "critic service");
@@ -122,7 +127,8 @@ absl::StatusOr<uint64_t> SessionCoordinator::TrainOnRatings(
   return response.version();
 }
 
-absl::Status SessionCoordinator::DoPrepare(const std::string& session_id) {
+absl::Status SessionCoordinator::DoPrepare(const std::string& session_id,
+                                           const std::string& request_id) {
   auto session = repository_.GetSession(session_id);
   if (!session.ok()) return session.status();
   auto loops = repository_.Loops(session_id);
@@ -149,7 +155,8 @@ absl::Status SessionCoordinator::DoPrepare(const std::string& session_id) {
     if (lag > 0 && unrated <= 1 && phase1_rated < shape.phase1_total) {
       // The last Phase I loop is out and came from a lagging critic: train ahead on every rating
       // so far, so that the final critic waits for one round only, the last rating's.
-      if (auto trained = TrainOnRatings(*session, *loops, phase1_rated); !trained.ok()) {
+      if (auto trained = TrainOnRatings(*session, *loops, phase1_rated, request_id);
+          !trained.ok()) {
         return trained.status();
       }
     }
@@ -161,7 +168,7 @@ absl::Status SessionCoordinator::DoPrepare(const std::string& session_id) {
   if (plan->phase == 1 ||
       (plan->source == session::LoopSource::kFinal && !session->final_critic_version.has_value())) {
     const int ratings = plan->phase == 1 ? static_cast<int>(*plan->critic_version) : phase1_rated;
-    auto trained = TrainOnRatings(*session, *loops, ratings);
+    auto trained = TrainOnRatings(*session, *loops, ratings, request_id);
     if (!trained.ok()) return trained.status();
     if (plan->phase == 1 && *trained != *plan->critic_version) {
       return absl::InternalError(absl::StrCat("critic ", session->critic_id, " is at version ",
@@ -192,6 +199,7 @@ absl::Status SessionCoordinator::DoPrepare(const std::string& session_id) {
     request.add_avoid_fingerprints(loop.fingerprint);
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + options_.generator_timeout));
+  AttachRequestId(request_id, context);
   v1::SampleResponse response;
   if (absl::Status s =
           FromGrpcCall(generator_.Sample(&context, request, &response), "generator service");

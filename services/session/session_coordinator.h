@@ -49,25 +49,34 @@ class SessionCoordinator {
                      SessionCoordinatorOptions options);
   ~SessionCoordinator();  // Finishes the preparation in progress; drops queued ones.
 
+  // `request_id` is the id of the client's request that asks for the work (see
+  // services/shared/request_id.h); the calls to the critic and the generator carry it.
+
   // Makes sure the session's next loop exists (trains, samples, stores). Joins a preparation of
   // the same session already running in this process.
-  absl::Status Prepare(const std::string& session_id);
-  void PrepareInBackground(const std::string& session_id);
+  absl::Status Prepare(const std::string& session_id, const std::string& request_id);
+  // Queues a preparation unless one of the session is queued already (which keeps its own id).
+  void PrepareInBackground(const std::string& session_id, const std::string& request_id);
   // The loop to present now: the first unrated one, prepared first if needed. nullopt when the
   // session is complete.
-  absl::StatusOr<std::optional<storage::LoopRecord>> Present(const std::string& session_id);
+  absl::StatusOr<std::optional<storage::LoopRecord>> Present(const std::string& session_id,
+                                                             const std::string& request_id);
 
  private:
   struct Flight {
     absl::Notification done;
     absl::Status status;
   };
-  absl::Status DoPrepare(const std::string& session_id);
+  struct QueuedPreparation {
+    std::string session_id;
+    std::string request_id;
+  };
+  absl::Status DoPrepare(const std::string& session_id, const std::string& request_id);
   // Trains the critic on the first `ratings` Phase I ratings, in order (idempotent); returns its
   // version.
   absl::StatusOr<uint64_t> TrainOnRatings(const storage::SessionRecord& session,
                                           const std::vector<storage::LoopRecord>& loops,
-                                          int ratings);
+                                          int ratings, const std::string& request_id);
   void BackgroundLoop();
 
   storage::SessionRepository& repository_;
@@ -77,7 +86,7 @@ class SessionCoordinator {
 
   absl::Mutex mutex_;
   absl::flat_hash_map<std::string, std::shared_ptr<Flight>> in_flight_ ABSL_GUARDED_BY(mutex_);
-  std::deque<std::string> queue_ ABSL_GUARDED_BY(mutex_);
+  std::deque<QueuedPreparation> queue_ ABSL_GUARDED_BY(mutex_);
   absl::flat_hash_set<std::string> queued_ ABSL_GUARDED_BY(mutex_);
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   std::vector<std::thread> workers_;

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/session/protocol.h"
 #include "services/shared/proto_convert.h"
+#include "services/shared/request_id.h"
 #include "services/shared/status_mapping.h"
 
 namespace dd {
@@ -95,9 +96,11 @@ absl::Status CompleteOptions(v1::SessionOptions& options, const SessionServiceOp
   return absl::OkStatus();
 }
 
-std::unique_ptr<grpc::ClientContext> CallContext(absl::Duration timeout) {
+std::unique_ptr<grpc::ClientContext> CallContext(absl::Duration timeout,
+                                                 const std::string& request_id) {
   auto context = std::make_unique<grpc::ClientContext>();
   context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  AttachRequestId(request_id, *context);
   return context;
 }
 
@@ -156,8 +159,10 @@ grpc::Status SessionService::GetUser(grpc::ServerContext*, const v1::GetUserRequ
   return grpc::Status::OK;
 }
 
-grpc::Status SessionService::DeleteUser(grpc::ServerContext*, const v1::DeleteUserRequest* request,
+grpc::Status SessionService::DeleteUser(grpc::ServerContext* context,
+                                        const v1::DeleteUserRequest* request,
                                         v1::DeleteUserResponse* response) {
+  const std::string request_id = RequestIdOf(*context);
   auto critic_ids = repository_.CriticIdsOfUser(request->user_id());
   if (!critic_ids.ok()) return ToGrpcStatus(critic_ids.status());
   // Critics first: if this fails half-way the user still exists and a retry finishes the job.
@@ -166,8 +171,8 @@ grpc::Status SessionService::DeleteUser(grpc::ServerContext*, const v1::DeleteUs
     v1::DeleteCriticRequest delete_critic;
     delete_critic.set_critic_id(critic_id);
     v1::DeleteCriticResponse deleted;
-    const grpc::Status status =
-        critic_.DeleteCritic(CallContext(options_.critic_timeout).get(), delete_critic, &deleted);
+    const grpc::Status status = critic_.DeleteCritic(
+        CallContext(options_.critic_timeout, request_id).get(), delete_critic, &deleted);
     if (status.ok()) {
       ++critics_deleted;
     } else if (status.error_code() != grpc::StatusCode::NOT_FOUND) {
@@ -183,9 +188,10 @@ grpc::Status SessionService::DeleteUser(grpc::ServerContext*, const v1::DeleteUs
   return grpc::Status::OK;
 }
 
-grpc::Status SessionService::StartSession(grpc::ServerContext*,
+grpc::Status SessionService::StartSession(grpc::ServerContext* context,
                                           const v1::StartSessionRequest* request,
                                           v1::Session* response) {
+  const std::string request_id = RequestIdOf(*context);
   auto user = repository_.GetUser(request->user_id());
   if (!user.ok()) return ToGrpcStatus(user.status());
   v1::SessionOptions options = request->options();
@@ -195,9 +201,10 @@ grpc::Status SessionService::StartSession(grpc::ServerContext*,
   *create.mutable_config() = options.critic();
   create.set_owner(absl::StrCat("user:", user->user_id));
   v1::CreateCriticResponse created;
-  if (absl::Status s = FromGrpcCall(
-          critic_.CreateCritic(CallContext(options_.critic_timeout).get(), create, &created),
-          "critic service");
+  if (absl::Status s =
+          FromGrpcCall(critic_.CreateCritic(CallContext(options_.critic_timeout, request_id).get(),
+                                            create, &created),
+                       "critic service");
       !s.ok()) {
     return ToGrpcStatus(s);
   }
@@ -216,10 +223,12 @@ grpc::Status SessionService::StartSession(grpc::ServerContext*,
     v1::DeleteCriticRequest cleanup;
     cleanup.set_critic_id(created.critic_id());
     v1::DeleteCriticResponse ignored;
-    (void)critic_.DeleteCritic(CallContext(options_.critic_timeout).get(), cleanup, &ignored);
+    (void)critic_.DeleteCritic(CallContext(options_.critic_timeout, request_id).get(), cleanup,
+                               &ignored);
   }
   if (!stored.ok()) return ToGrpcStatus(stored.status());
-  coordinator_.PrepareInBackground(stored->first.session_id);  // The first loop, while we reply.
+  coordinator_.PrepareInBackground(stored->first.session_id,
+                                   request_id);  // The first loop, while we reply.
   return ToGrpcStatus(FillSession(stored->first, response));
 }
 
@@ -248,7 +257,8 @@ grpc::Status SessionService::ListSessions(grpc::ServerContext*,
 }
 
 absl::StatusOr<v1::RenderResponse> SessionService::RenderLoop(const storage::LoopRecord& loop,
-                                                              v1::AudioFormat format) {
+                                                              v1::AudioFormat format,
+                                                              const std::string& request_id) {
   v1::RenderRequest request;
   if (!request.mutable_loop()->ParseFromString(loop.pattern)) {
     return absl::DataLossError(
@@ -256,20 +266,23 @@ absl::StatusOr<v1::RenderResponse> SessionService::RenderLoop(const storage::Loo
   }
   request.set_format(format);
   v1::RenderResponse response;
-  if (absl::Status s = FromGrpcCall(
-          render_.Render(CallContext(options_.render_timeout).get(), request, &response),
-          "render service");
+  if (absl::Status s =
+          FromGrpcCall(render_.Render(CallContext(options_.render_timeout, request_id).get(),
+                                      request, &response),
+                       "render service");
       !s.ok()) {
     return s;
   }
   return response;
 }
 
-grpc::Status SessionService::NextLoop(grpc::ServerContext*, const v1::NextLoopRequest* request,
+grpc::Status SessionService::NextLoop(grpc::ServerContext* context,
+                                      const v1::NextLoopRequest* request,
                                       v1::NextLoopResponse* response) {
+  const std::string request_id = RequestIdOf(*context);
   auto session = OwnedSession(request->session_id(), request->user_id());
   if (!session.ok()) return ToGrpcStatus(session.status());
-  auto loop = coordinator_.Present(session->session_id);
+  auto loop = coordinator_.Present(session->session_id, request_id);
   if (!loop.ok()) return ToGrpcStatus(loop.status());
   if (!loop->has_value()) {
     return ToGrpcStatus(absl::FailedPreconditionError(absl::StrCat(
@@ -279,7 +292,7 @@ grpc::Status SessionService::NextLoop(grpc::ServerContext*, const v1::NextLoopRe
   // The next loop's inputs are complete once this one is out: in Phase II always, in Phase I when
   // its critic may lag this loop's rating.
   if (presented.phase == 2 || session->phase1_critic_lag > 0) {
-    coordinator_.PrepareInBackground(session->session_id);
+    coordinator_.PrepareInBackground(session->session_id, request_id);
   }
   auto counts = repository_.Counts(session->session_id);
   if (!counts.ok()) return ToGrpcStatus(counts.status());
@@ -298,7 +311,7 @@ grpc::Status SessionService::NextLoop(grpc::ServerContext*, const v1::NextLoopRe
                                      : options.audio_format();
   response->set_audio_format(format);
   if (request->audio_delivery() != v1::AUDIO_DELIVERY_REFERENCE) {
-    auto audio = RenderLoop(presented, format);
+    auto audio = RenderLoop(presented, format, request_id);
     if (!audio.ok()) return ToGrpcStatus(audio.status());
     response->set_audio(std::move(*audio->mutable_audio()));
     response->set_duration_seconds(audio->duration_seconds());
@@ -306,8 +319,9 @@ grpc::Status SessionService::NextLoop(grpc::ServerContext*, const v1::NextLoopRe
   return grpc::Status::OK;
 }
 
-grpc::Status SessionService::Rate(grpc::ServerContext*, const v1::RateRequest* request,
+grpc::Status SessionService::Rate(grpc::ServerContext* context, const v1::RateRequest* request,
                                   v1::RateResponse* response) {
+  const std::string request_id = RequestIdOf(*context);
   if (request->rating() != v1::RATING_LIKE && request->rating() != v1::RATING_DISLIKE) {
     return ToGrpcStatus(absl::InvalidArgumentError("rating must be RATING_LIKE or RATING_DISLIKE"));
   }
@@ -319,7 +333,7 @@ grpc::Status SessionService::Rate(grpc::ServerContext*, const v1::RateRequest* r
                                   request->request_id(), request->user_id());
   if (!outcome.ok()) return ToGrpcStatus(outcome.status());
   // Stored and committed: training on it and drawing the next loop start now, in the background.
-  coordinator_.PrepareInBackground(outcome->session_id);
+  coordinator_.PrepareInBackground(outcome->session_id, request_id);
   auto session = repository_.GetSession(outcome->session_id);
   if (!session.ok()) return ToGrpcStatus(session.status());
   auto counts = repository_.Counts(outcome->session_id);
@@ -378,9 +392,10 @@ grpc::Status SessionService::GetResults(grpc::ServerContext*, const v1::GetResul
   return grpc::Status::OK;
 }
 
-grpc::Status SessionService::ExportSession(grpc::ServerContext*,
+grpc::Status SessionService::ExportSession(grpc::ServerContext* context,
                                            const v1::ExportSessionRequest* request,
                                            v1::ExportSessionResponse* response) {
+  const std::string request_id = RequestIdOf(*context);
   auto session = OwnedSession(request->session_id(), request->user_id());
   if (!session.ok()) return ToGrpcStatus(session.status());
   auto loops = repository_.Loops(session->session_id);
@@ -412,7 +427,7 @@ grpc::Status SessionService::ExportSession(grpc::ServerContext*,
       }
     }
     if (request->include_audio() && loop.presented_at) {
-      auto audio = RenderLoop(loop, v1::AUDIO_FORMAT_WAV);
+      auto audio = RenderLoop(loop, v1::AUDIO_FORMAT_WAV, request_id);
       if (!audio.ok()) return ToGrpcStatus(audio.status());
       v1::LoopAudio* entry = response->add_audio();
       entry->set_loop_id(loop.loop_id);
@@ -433,9 +448,10 @@ grpc::Status SessionService::ExportSession(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status SessionService::StreamLoopAudio(grpc::ServerContext*,
+grpc::Status SessionService::StreamLoopAudio(grpc::ServerContext* context,
                                              const v1::StreamLoopAudioRequest* request,
                                              grpc::ServerWriter<v1::AudioChunk>* writer) {
+  const std::string request_id = RequestIdOf(*context);
   auto loop = repository_.GetLoop(request->loop_id());
   if (!loop.ok()) return ToGrpcStatus(loop.status());
   if (absl::Status s = CheckOwner(loop->user_id, request->user_id(), "loop", loop->loop_id);
@@ -447,7 +463,7 @@ grpc::Status SessionService::StreamLoopAudio(grpc::ServerContext*,
     return ToGrpcStatus(
         absl::NotFoundError(absl::StrCat("loop ", loop->loop_id, " does not exist")));
   }
-  auto audio = RenderLoop(*loop, request->format());
+  auto audio = RenderLoop(*loop, request->format(), request_id);
   if (!audio.ok()) return ToGrpcStatus(audio.status());
   const std::string& bytes = audio->audio();
   for (size_t at = 0; at < bytes.size(); at += static_cast<size_t>(options_.audio_chunk_bytes)) {

@@ -65,8 +65,10 @@ class SessionService final : public deepdrummer::v1::SessionService::Service {
   absl::Status FillSession(const storage::SessionRecord& record, deepdrummer::v1::Session* out);
   absl::StatusOr<deepdrummer::v1::SessionResults> Results(
       const storage::SessionRecord& record, const std::vector<storage::LoopRecord>& loops);
+  // Renders through dd-render; the call carries the client's request id.
   absl::StatusOr<deepdrummer::v1::RenderResponse> RenderLoop(const storage::LoopRecord& loop,
-                                                             deepdrummer::v1::AudioFormat format);
+                                                             deepdrummer::v1::AudioFormat format,
+                                                             const std::string& request_id);
 
   storage::SessionRepository& repository_;
   SessionCoordinator& coordinator_;

@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
+#include "services/shared/call_log.h"
 
 namespace dd {
 
@@ -66,6 +67,8 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
         static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(options.max_connection_age),
                                            std::numeric_limits<int>::max())));
   }
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(CallLogInterceptorFactory());
   if (options.metrics_port >= 0) {
     server->metrics_registry_ = options.metrics_registry;
     if (server->metrics_registry_ == nullptr) {
@@ -75,10 +78,9 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
     auto call_metrics = GrpcServerMetrics::Create(*server->metrics_registry_);
     if (!call_metrics.ok()) return call_metrics.status();
     server->call_metrics_ = *std::move(call_metrics);
-    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
-    creators.push_back(server->call_metrics_->InterceptorFactory());
-    builder.experimental().SetInterceptorCreators(std::move(creators));
+    interceptors.push_back(server->call_metrics_->InterceptorFactory());
   }
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   for (grpc::Service* service : services)
     builder.RegisterService(service);
   server->server_ = builder.BuildAndStart();

@@ -1,5 +1,6 @@
 #include "tests/support/service_process.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,12 +14,17 @@
 
 namespace dd::testing {
 
-ServiceProcess::ServiceProcess(const std::string& binary, const std::vector<std::string>& args) {
+ServiceProcess::ServiceProcess(const std::string& binary, const std::vector<std::string>& args,
+                               const std::filesystem::path& log_file) {
   const std::filesystem::path port_file = dir_.path() / "port";
   std::vector<std::string> argv_strings = {binary, "--port=0", "--port_file=" + port_file.string()};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
   pid_ = fork();
   if (pid_ == 0) {
+    if (!log_file.empty()) {
+      const int fd = open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+      if (fd < 0 || dup2(fd, STDERR_FILENO) < 0) _exit(126);
+    }
     std::vector<char*> argv;
     for (std::string& arg : argv_strings)
       argv.push_back(arg.data());

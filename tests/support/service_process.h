@@ -18,8 +18,10 @@ namespace dd::testing {
 class ServiceProcess {
  public:
   // Starts `binary --port=0 --port_file=... args...` and waits (up to 60 s) for it to listen.
-  // port() is 0 when it did not come up.
-  ServiceProcess(const std::string& binary, const std::vector<std::string>& args);
+  // port() is 0 when it did not come up. Its log (stderr) goes to `log_file` when one is given
+  // (appended to, so that a restarted service keeps one log), else to the test's stderr.
+  ServiceProcess(const std::string& binary, const std::vector<std::string>& args,
+                 const std::filesystem::path& log_file = {});
   ~ServiceProcess();
   ServiceProcess(const ServiceProcess&) = delete;
   ServiceProcess& operator=(const ServiceProcess&) = delete;

@@ -1,6 +1,7 @@
 // dd-gateway as a process in front of the whole backend (the four services over a test
 // PostgreSQL), called over HTTP as a web client would: a listener rates a loop, bad requests get
-// JSON errors and change nothing, health and readiness, and shutdown on SIGTERM.
+// JSON errors and change nothing, health and readiness, shutdown on SIGTERM, and one request id
+// in the logs of every service a request reaches.
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -10,10 +11,18 @@
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
 #include <memory>
+#include <set>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "tests/services/session/session_stack.h"
+#include "tests/support/test_support.h"
 
 namespace dd {
 namespace {
@@ -25,14 +34,30 @@ constexpr int kMaxBodyBytes = 4096;
 class GatewayTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    stack_ = new dd::testing::SessionStack("gateway");
+    logs_ = new dd::testing::TempDir();
+    stack_ = new dd::testing::SessionStack("gateway", 1, "", logs_->path());
     gateway_ = new dd::testing::ServiceProcess(
-        DD_GATEWAY_BIN, {"--log_level=warning", "--session=" + stack_->session_address(),
-                         "--max_body_bytes=" + std::to_string(kMaxBodyBytes)});
+        DD_GATEWAY_BIN,
+        {"--log_level=info", "--session=" + stack_->session_address(),
+         "--max_body_bytes=" + std::to_string(kMaxBodyBytes)},
+        logs_->path() / "gateway.log");
   }
   static void TearDownTestSuite() {
     delete gateway_;
     delete stack_;
+    // The services logged to files: show their warnings and errors when a test failed.
+    if (::testing::UnitTest::GetInstance()->failed_test_count() > 0) {
+      for (const auto& file : std::filesystem::directory_iterator(logs_->path())) {
+        std::ifstream in(file.path());
+        for (std::string line; std::getline(in, line);) {
+          if (line.find(R"("level":"warning")") != std::string::npos ||
+              line.find(R"("level":"error")") != std::string::npos) {
+            std::cerr << file.path().filename().string() << ": " << line << "\n";
+          }
+        }
+      }
+    }
+    delete logs_;
   }
   void SetUp() override {
     ASSERT_TRUE(stack_->up());
@@ -68,6 +93,7 @@ class GatewayTest : public ::testing::Test {
     return {field("code"), field("message")};
   }
 
+  static inline dd::testing::TempDir* logs_ = nullptr;
   static inline dd::testing::SessionStack* stack_ = nullptr;
   static inline dd::testing::ServiceProcess* gateway_ = nullptr;
 };
@@ -216,14 +242,15 @@ TEST_F(GatewayTest, BrowsersOfTheConfiguredOriginMayCall) {
   EXPECT_EQ(result->status, 204);
   EXPECT_EQ(result->get_header_value("Access-Control-Allow-Origin"), "https://app.example");
   EXPECT_EQ(result->get_header_value("Access-Control-Allow-Methods"), "POST");
-  EXPECT_EQ(result->get_header_value("Access-Control-Allow-Headers"), "Content-Type");
+  EXPECT_EQ(result->get_header_value("Access-Control-Allow-Headers"), "Content-Type, X-Request-Id");
 
   result = client.Post("/v1/SessionService/GetUser", {{"Origin", "https://app.example"}},
                        R"({"userId": "x"})", "application/json");
   ASSERT_TRUE(result);
   EXPECT_EQ(result->status, 400);
-  // Errors carry the header too, so the page can read them.
+  // Errors carry the header too, so the page can read them, and the request id to report.
   EXPECT_EQ(result->get_header_value("Access-Control-Allow-Origin"), "https://app.example");
+  EXPECT_EQ(result->get_header_value("Access-Control-Expose-Headers"), "X-Request-Id");
 }
 
 TEST_F(GatewayTest, ServesMetricsOfApiCallsByMethodAndStatus) {
@@ -250,6 +277,122 @@ TEST_F(GatewayTest, ServesMetricsOfApiCallsByMethodAndStatus) {
     EXPECT_NE(scraped->body.find(line + "\n"), std::string::npos) << line << "\n" << scraped->body;
   }
   EXPECT_EQ(scraped->body.find("MadeUp"), std::string::npos);
+}
+
+// The log lines of `log` (one JSON object each) whose event is `event` and, when `method` is not
+// empty, whose "method" field is `method`.
+std::vector<google::protobuf::Struct> LogEntries(const std::string& log, const std::string& event,
+                                                 const std::string& method = "") {
+  std::vector<google::protobuf::Struct> entries;
+  std::istringstream lines(log);
+  for (std::string line; std::getline(lines, line);) {
+    google::protobuf::Struct entry;
+    if (!JsonStringToMessage(line, &entry).ok()) continue;
+    const auto& fields = entry.fields();
+    const auto field = [&fields](const std::string& name) {
+      const auto found = fields.find(name);
+      return found == fields.end() ? std::string() : found->second.string_value();
+    };
+    if (field("event") == event && (method.empty() || field("method") == method)) {
+      entries.push_back(std::move(entry));
+    }
+  }
+  return entries;
+}
+
+// The request ids of the calls to `method` that a service's log shows finished.
+std::set<std::string> RequestIdsOfCalls(const std::string& log, const std::string& method) {
+  std::set<std::string> ids;
+  for (const auto& entry : LogEntries(log, "rpc.finished", "/deepdrummer.v1." + method)) {
+    ids.insert(entry.fields().at("request_id").string_value());
+  }
+  return ids;
+}
+
+TEST_F(GatewayTest, OneRequestIdFollowsARequestThroughEveryService) {
+  httplib::Client client = Client(gateway_->port());
+  const auto post = [&client](const std::string& method, const std::string& body,
+                              const std::string& request_id) {
+    auto result = client.Post("/v1/SessionService/" + method, {{"X-Request-Id", request_id}}, body,
+                              "application/json");
+    EXPECT_TRUE(result);
+    EXPECT_EQ(result->status, 200) << method << ": " << result->body.substr(0, 300);
+    EXPECT_EQ(result->get_header_value("X-Request-Id"), request_id) << method;
+    return result->body;
+  };
+  v1::User user;
+  ASSERT_TRUE(
+      JsonStringToMessage(post("CreateUser", R"({"displayName": "traced"})", "trace-create"), &user)
+          .ok());
+  v1::Session session;
+  ASSERT_TRUE(JsonStringToMessage(post("StartSession", R"({"userId": ")" + user.user_id() + R"(",
+      "options": {"phase1Loops": 2, "phase2LoopsPerCritic": 1, "seed": 9,
+                  "critic": {"minibatchesPerRating": 1, "minibatchSize": 2},
+                  "sampler": {"minSteps": 4, "maxSteps": 6}}})",
+                                       "trace-start"),
+                                  &session)
+                  .ok());
+  v1::NextLoopResponse loop;
+  const std::string next_body = R"({"sessionId": ")" + session.session_id() + R"("})";
+  ASSERT_TRUE(JsonStringToMessage(post("NextLoop", next_body, "trace-next"), &loop).ok());
+  ASSERT_FALSE(loop.audio().empty());
+
+  // Each service logged the calls this request made to it under the client's id.
+  const std::string session_log = stack_->Log("session");
+  EXPECT_TRUE(RequestIdsOfCalls(session_log, "SessionService/CreateUser").count("trace-create"));
+  EXPECT_TRUE(RequestIdsOfCalls(session_log, "SessionService/StartSession").count("trace-start"));
+  EXPECT_TRUE(RequestIdsOfCalls(session_log, "SessionService/NextLoop").count("trace-next"));
+  const std::string critic_log = stack_->Log("critic");
+  EXPECT_TRUE(RequestIdsOfCalls(critic_log, "CriticService/CreateCritic").count("trace-start"))
+      << critic_log.substr(0, 2000);
+  // The inline audio is rendered while NextLoop waits.
+  EXPECT_TRUE(RequestIdsOfCalls(stack_->Log("render"), "RenderService/Render").count("trace-next"));
+  // The first loop is drawn in the background after StartSession, or by NextLoop if it came
+  // first; either way under one of the two ids, and the generator's calls to the critic carry it.
+  const std::set<std::string> sampled =
+      RequestIdsOfCalls(stack_->Log("generator"), "GeneratorService/Sample");
+  const std::string drawn_by = sampled.count("trace-start") ? "trace-start" : "trace-next";
+  EXPECT_TRUE(sampled.count(drawn_by)) << stack_->Log("generator").substr(0, 2000);
+  EXPECT_TRUE(RequestIdsOfCalls(critic_log, "CriticService/Score").count(drawn_by));
+  // And the gateway's own line for the HTTP request.
+  std::ifstream gateway_file(logs_->path() / "gateway.log");
+  const std::string gateway_log((std::istreambuf_iterator<char>(gateway_file)),
+                                std::istreambuf_iterator<char>());
+  bool gateway_logged = false;
+  for (const auto& entry : LogEntries(gateway_log, "http.request")) {
+    gateway_logged |= entry.fields().at("request_id").string_value() == "trace-next";
+  }
+  EXPECT_TRUE(gateway_logged) << gateway_log.substr(0, 2000);
+}
+
+TEST_F(GatewayTest, ARequestWithoutAUsableIdGetsOneToQuote) {
+  httplib::Client client = Client(gateway_->port());
+  const auto sent_id = [&client](const httplib::Headers& headers) {
+    auto result = client.Post("/v1/SessionService/GetUser", headers, R"({"userId": "nope"})",
+                              "application/json");
+    EXPECT_TRUE(result);
+    EXPECT_EQ(result->status, 400);
+    return result->get_header_value("X-Request-Id");
+  };
+  const auto is_new_id = [](const std::string& id) {
+    return id.size() == 32 && id.find_first_not_of("0123456789abcdef") == std::string::npos;
+  };
+  const std::string given = sent_id({});
+  EXPECT_TRUE(is_new_id(given)) << given;
+  const std::string replaced = sent_id({{"X-Request-Id", std::string(129, 'x')}});
+  EXPECT_TRUE(is_new_id(replaced)) << replaced;
+  EXPECT_NE(given, replaced);
+  // dd-session logged the refused call (INVALID_ARGUMENT, at info) under the id the client got.
+  bool logged = false;
+  for (const auto& entry : LogEntries(stack_->Log("session"), "rpc.finished",
+                                      "/deepdrummer.v1.SessionService/GetUser")) {
+    const auto& fields = entry.fields();
+    if (fields.at("request_id").string_value() != given) continue;
+    logged = true;
+    EXPECT_EQ(fields.at("code").string_value(), "INVALID_ARGUMENT");
+    EXPECT_EQ(fields.at("level").string_value(), "info");
+  }
+  EXPECT_TRUE(logged);
 }
 
 }  // namespace

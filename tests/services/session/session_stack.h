@@ -3,6 +3,7 @@
 // and started again on the same port, as an orchestrator would restart a pod.
 #pragma once
 
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,8 +19,11 @@ class SessionStack {
  public:
   // critic_threads: LibTorch threads of the critic worker (tests use 1 to share the machine).
   // samples_dir: the kit every service loads; empty means samples/default-kit.
+  // log_dir: empty, the services log warnings and errors to the test's stderr; otherwise they
+  // log everything, debug lines included, to log_dir/<name>.log (see Log()).
   explicit SessionStack(const std::string& database_name, int critic_threads = 1,
-                        const std::string& samples_dir = "");
+                        const std::string& samples_dir = "",
+                        const std::filesystem::path& log_dir = {});
 
   bool up() const;
   deepdrummer::v1::SessionService::Stub& session() { return *session_stub_; }
@@ -32,6 +36,10 @@ class SessionStack {
   void KillCritic();
   void StartCritic();
 
+  // What the service `name` ("render", "critic", "generator", "session") has logged so far;
+  // empty without a log_dir.
+  std::string Log(const std::string& name) const;
+
   // A direct connection, for checking what the database holds.
   pqxx::connection& db() { return *db_; }
   int64_t Count(const std::string& sql);
@@ -41,6 +49,7 @@ class SessionStack {
 
   std::string database_;
   std::string kit_;
+  std::filesystem::path log_dir_;
   int critic_threads_ = 1;
   std::unique_ptr<pqxx::connection> db_;
   std::unique_ptr<ServiceProcess> render_, critic_, generator_, session_;
