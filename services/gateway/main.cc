@@ -78,9 +78,18 @@ int main(int argc, char** argv) {
     return dd::StartupFailed("--call_timeout must be positive");
   }
   const dd::GrpcServerOptions listen = dd::ServerOptionsFromFlags();
-  dd::ClientChannelOptions channel_options;  // Inline audio and exports come back in replies.
-  channel_options.max_receive_message_bytes = listen.max_receive_message_bytes;
-  auto channel = dd::ClientChannel(absl::GetFlag(FLAGS_session), channel_options);
+  if (!listen.tls.client_ca_file.empty()) {
+    // The gateway serves plain HTTP (TLS ends at the ingress); the flag would protect nothing.
+    return dd::StartupFailed(absl::InvalidArgumentError(
+        "--tls_client_ca_file does not apply to dd-gateway, which serves plain HTTP behind "
+        "the ingress; --tls_ca_file, --tls_cert_file and --tls_key_file secure its calls to "
+        "dd-session"));
+  }
+  auto channel_options = dd::ClientChannelOptionsFromFlags();
+  if (!channel_options.ok()) return dd::StartupFailed(channel_options.status());
+  // Inline audio and exports come back in replies.
+  channel_options->max_receive_message_bytes = listen.max_receive_message_bytes;
+  auto channel = dd::ClientChannel(absl::GetFlag(FLAGS_session), *channel_options);
   auto session = v1::SessionService::NewStub(channel);
   auto health = grpc::health::v1::Health::NewStub(channel);
   const dd::SessionGateway gateway(*session, options);

@@ -28,11 +28,12 @@ int main(int argc, char** argv) {
   auto samples = dd::SampleLibraryHolder::Create(absl::GetFlag(FLAGS_samples), {});
   if (!samples.ok()) return dd::StartupFailed(samples.status());
   // Score replies are small; requests carry up to max_count * chains loops, well under this.
-  dd::ClientChannelOptions channel_options;
-  channel_options.max_receive_message_bytes = 16 << 20;
-  channel_options.max_send_message_bytes = 16 << 20;
+  auto channel_options = dd::ClientChannelOptionsFromFlags();
+  if (!channel_options.ok()) return dd::StartupFailed(channel_options.status());
+  channel_options->max_receive_message_bytes = 16 << 20;
+  channel_options->max_send_message_bytes = 16 << 20;
   auto critic = deepdrummer::v1::CriticService::NewStub(
-      dd::ClientChannel(absl::GetFlag(FLAGS_critic), channel_options));
+      dd::ClientChannel(absl::GetFlag(FLAGS_critic), *channel_options));
   dd::GeneratorServiceOptions options;
   options.limits.max_count = absl::GetFlag(FLAGS_max_count);
   options.default_deadline = absl::GetFlag(FLAGS_default_deadline);

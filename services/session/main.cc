@@ -39,12 +39,14 @@ int main(int argc, char** argv) {
   if (dd::MigrateOnly()) return EXIT_SUCCESS;
   dd::storage::SessionRepository repository(**pool);
   // Rendered audio (a 9 s WAV is 0.8 MB) fits the channels' default limits (64 MiB).
-  auto critic =
-      deepdrummer::v1::CriticService::NewStub(dd::ClientChannel(absl::GetFlag(FLAGS_critic)));
-  auto generator =
-      deepdrummer::v1::GeneratorService::NewStub(dd::ClientChannel(absl::GetFlag(FLAGS_generator)));
-  auto render =
-      deepdrummer::v1::RenderService::NewStub(dd::ClientChannel(absl::GetFlag(FLAGS_render)));
+  auto channel_options = dd::ClientChannelOptionsFromFlags();
+  if (!channel_options.ok()) return dd::StartupFailed(channel_options.status());
+  auto critic = deepdrummer::v1::CriticService::NewStub(
+      dd::ClientChannel(absl::GetFlag(FLAGS_critic), *channel_options));
+  auto generator = deepdrummer::v1::GeneratorService::NewStub(
+      dd::ClientChannel(absl::GetFlag(FLAGS_generator), *channel_options));
+  auto render = deepdrummer::v1::RenderService::NewStub(
+      dd::ClientChannel(absl::GetFlag(FLAGS_render), *channel_options));
   dd::SessionCoordinatorOptions coordinator_options;
   coordinator_options.background_threads = absl::GetFlag(FLAGS_background_threads);
   coordinator_options.critic_timeout = absl::GetFlag(FLAGS_critic_timeout);

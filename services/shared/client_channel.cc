@@ -38,7 +38,10 @@ std::shared_ptr<grpc::Channel> ClientChannel(const std::string& target,
   args.SetMaxSendMessageSize(options.max_send_message_bytes);
   args.SetLoadBalancingPolicyName("round_robin");
   if (options.retry_idempotent_calls) args.SetServiceConfigJSON(kRetryServiceConfig);
-  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  return grpc::CreateCustomChannel(
+      target,
+      options.credentials != nullptr ? options.credentials : grpc::InsecureChannelCredentials(),
+      args);
 }
 
 }  // namespace dd

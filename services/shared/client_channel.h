@@ -5,6 +5,7 @@
 #include <string>
 
 #include <grpcpp/channel.h>
+#include <grpcpp/security/credentials.h>
 
 namespace dd {
 
@@ -16,6 +17,8 @@ struct ClientChannelOptions {
   // RESOURCE_EXHAUSTED, so that a replica restarting or at its --max_concurrent_calls limit
   // hands the call to another replica instead of failing it.
   bool retry_idempotent_calls = true;
+  // TLS (see services/shared/tls.h: ChannelCredentialsFor); null: plaintext.
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
 };
 
 // A channel to `target` ("host:port", "dns:///name:port", "ipv4:a:p,b:q") that spreads calls over

@@ -50,6 +50,8 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
     return absl::InvalidArgumentError(absl::StrCat(
         "metrics port must be in [0, 65535], or -1 for none, got ", options.metrics_port));
   }
+  auto credentials = ServerCredentialsFor(options.tls);
+  if (!credentials.ok()) return credentials.status();
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
@@ -58,7 +60,7 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   server->health_service_names_ = options.health_service_names;
   grpc::ServerBuilder builder;
   const std::string address = absl::StrCat(options.host, ":", options.port);
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &server->port_);
+  builder.AddListeningPort(address, *credentials, &server->port_);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   builder.SetMaxSendMessageSize(options.max_send_message_bytes);
   if (options.max_connection_age != absl::InfiniteDuration()) {
@@ -91,10 +93,13 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   health->SetServingStatus(true);
   for (const std::string& name : options.health_service_names)
     health->SetServingStatus(name, true);
+  server->serving_ = true;
 
   if (options.metrics_port >= 0) {
+    GrpcServer* self = server.get();
     auto endpoint =
-        MetricsEndpoint::Start(options.host, options.metrics_port, *server->metrics_registry_);
+        MetricsEndpoint::Start(options.host, options.metrics_port, *server->metrics_registry_,
+                               [self] { return self->serving_.load(); });
     if (!endpoint.ok()) return endpoint.status();
     server->metrics_endpoint_ = *std::move(endpoint);
   }
@@ -106,6 +111,9 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
             {{"address", server->address()},
              {"metrics", server->metrics_endpoint_ == nullptr ? std::string("none")
                                                               : server->metrics_endpoint_->Url()},
+             {"tls", options.tls.cert_file.empty()        ? std::string("off")
+                     : options.tls.client_ca_file.empty() ? std::string("on")
+                                                          : std::string("mutual")},
              {"max_receive_bytes", options.max_receive_message_bytes},
              {"max_send_bytes", options.max_send_message_bytes}});
   return server;
@@ -126,6 +134,7 @@ int GrpcServer::metrics_port() const {
 void GrpcServer::Shutdown(absl::Duration grace) {
   if (shut_down_ || !server_) return;
   shut_down_ = true;
+  serving_ = false;
   grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
   if (health != nullptr) {
     health->SetServingStatus(false);

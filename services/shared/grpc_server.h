@@ -2,6 +2,7 @@
 // services on, message size limits set on purpose, the bound port reported, graceful shutdown.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "common/metrics/registry.h"
 #include "services/shared/grpc_metrics.h"
 #include "services/shared/metrics_endpoint.h"
+#include "services/shared/tls.h"
 
 namespace dd {
 
@@ -32,12 +34,15 @@ struct GrpcServerOptions {
   // keeps connections as long as the clients do.
   absl::Duration max_connection_age = absl::InfiniteDuration();
   // Port of an HTTP endpoint serving GET /metrics (Prometheus' text format: calls started,
-  // handled by status code, their durations, calls in flight) on `host`. 0 picks a free port
-  // (see GrpcServer::metrics_port()); -1 serves no metrics.
+  // handled by status code, their durations, calls in flight) on `host`, and GET /healthz (the
+  // health service's overall status, for probes that cannot speak gRPC over TLS). 0 picks a free
+  // port (see GrpcServer::metrics_port()); -1 serves neither.
   int metrics_port = -1;
   // Not owned: the registry to count calls in and serve, so that the service's own metrics
   // (filled by its libraries) are served alongside. Null: the server keeps one of its own.
   metrics::Registry* metrics_registry = nullptr;
+  // TLS or mutual TLS from PEM files (cert_file, key_file, client_ca_file); none: plaintext.
+  TlsFiles tls;
 };
 
 class GrpcServer {
@@ -69,6 +74,8 @@ class GrpcServer {
   std::string host_;
   int port_ = 0;
   std::vector<std::string> health_service_names_;
+  // What the health service reports overall, for the metrics port's /healthz.
+  std::atomic<bool> serving_{false};
   bool shut_down_ = false;
 };
 

@@ -9,7 +9,8 @@
 namespace dd {
 
 absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
-    const std::string& host, int port, const metrics::Registry& registry) {
+    const std::string& host, int port, const metrics::Registry& registry,
+    std::function<bool()> serving) {
   if (port < 0 || port > 65535) {
     return absl::InvalidArgumentError(
         absl::StrCat("the metrics port must be in [0, 65535], got ", port));
@@ -21,6 +22,14 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
   endpoint->http_->Get("/metrics", [&registry](const httplib::Request&, httplib::Response& reply) {
     reply.set_content(registry.Exposition(), "text/plain; version=0.0.4; charset=utf-8");
   });
+  if (serving) {
+    endpoint->http_->Get("/healthz", [serving](const httplib::Request&, httplib::Response& reply) {
+      const bool up = serving();
+      reply.status = up ? 200 : 503;
+      reply.set_content(up ? R"({"status":"SERVING"})" : R"({"status":"NOT_SERVING"})",
+                        "application/json");
+    });
+  }
   const int bound = port == 0 ? endpoint->http_->bind_to_any_port(host)
                               : (endpoint->http_->bind_to_port(host, port) ? port : -1);
   if (bound <= 0) {

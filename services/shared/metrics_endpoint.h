@@ -1,7 +1,9 @@
 // Serves a metrics registry over HTTP (GET /metrics, Prometheus' text format) on a thread of its
-// own, for scrapers; every other path is 404.
+// own, for scrapers, and optionally GET /healthz for probes that cannot speak gRPC over TLS (as
+// Kubernetes' built-in gRPC probe cannot); every other path is 404.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -17,9 +19,11 @@ namespace dd {
 
 class MetricsEndpoint {
  public:
-  // Listens on host:port (0: a free port). `registry` must outlive the endpoint.
-  static absl::StatusOr<std::unique_ptr<MetricsEndpoint>> Start(const std::string& host, int port,
-                                                                const metrics::Registry& registry);
+  // Listens on host:port (0: a free port). `registry` must outlive the endpoint. With `serving`,
+  // GET /healthz answers 200 {"status":"SERVING"} while it returns true, 503 otherwise.
+  static absl::StatusOr<std::unique_ptr<MetricsEndpoint>> Start(
+      const std::string& host, int port, const metrics::Registry& registry,
+      std::function<bool()> serving = nullptr);
   // Stops listening; a scrape in progress finishes first.
   ~MetricsEndpoint();
 

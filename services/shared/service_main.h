@@ -5,8 +5,11 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "services/shared/client_channel.h"
 #include "services/shared/grpc_server.h"
+#include "services/shared/tls.h"
 
 namespace dd {
 
@@ -14,8 +17,15 @@ namespace dd {
 // with `component` as the service name, and blocks the shutdown signals. Exits on bad flags.
 void InitService(int argc, char** argv, std::string_view component, std::string_view usage);
 
-// Server options from the common flags --host, --port, --port_file, --max_message_bytes.
+// Server options from the common flags --host, --port, --port_file, --max_message_bytes,
+// --max_connection_age, --metrics_port and the --tls_* files (checked when the server starts).
 GrpcServerOptions ServerOptionsFromFlags();
+// The --tls_* flags.
+TlsFiles TlsFilesFromFlags();
+// Options for the channels to the other services: TLS when --tls_ca_file is set (presenting
+// --tls_cert_file when set), the rest at ClientChannelOptions' defaults. INVALID_ARGUMENT when a
+// file is missing or is not what its flag says.
+absl::StatusOr<ClientChannelOptions> ClientChannelOptionsFromFlags();
 // --shutdown_grace.
 absl::Duration ShutdownGraceFromFlags();
 

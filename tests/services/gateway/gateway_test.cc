@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "tests/services/session/session_stack.h"
+#include "tests/support/test_certificates.h"
 #include "tests/support/test_support.h"
 
 namespace dd {
@@ -277,6 +278,47 @@ TEST_F(GatewayTest, ServesMetricsOfApiCallsByMethodAndStatus) {
     EXPECT_NE(scraped->body.find(line + "\n"), std::string::npos) << line << "\n" << scraped->body;
   }
   EXPECT_EQ(scraped->body.find("MadeUp"), std::string::npos);
+}
+
+TEST_F(GatewayTest, CallsItsBackendOverMutualTlsWithTheTlsFlags) {
+  const dd::testing::TestCertificates pki;
+  ASSERT_TRUE(pki.ok()) << pki.why();
+  // Any of our servers will do as the backend: readiness is its health check. dd-render here,
+  // serving mutual TLS only.
+  dd::testing::ServiceProcess backend(
+      DD_RENDER_BIN, {"--log_level=warning", "--samples=" + dd::testing::DefaultKitDir().string(),
+                      "--tls_cert_file=" + pki.server_cert(), "--tls_key_file=" + pki.server_key(),
+                      "--tls_client_ca_file=" + pki.ca()});
+  ASSERT_NE(backend.port(), 0);
+  const auto ready = [](const dd::testing::ServiceProcess& gateway) {
+    auto answer = Client(gateway.port()).Get("/readyz");
+    return answer ? answer->status : -1;
+  };
+  dd::testing::ServiceProcess with_tls(
+      DD_GATEWAY_BIN,
+      {"--log_level=warning", "--session=" + backend.address(), "--tls_ca_file=" + pki.ca(),
+       "--tls_cert_file=" + pki.client_cert(), "--tls_key_file=" + pki.client_key()});
+  ASSERT_NE(with_tls.port(), 0);
+  EXPECT_EQ(ready(with_tls), 200);
+  // Without its client certificate the backend refuses it; without TLS it cannot talk at all.
+  dd::testing::ServiceProcess without_certificate(
+      DD_GATEWAY_BIN,
+      {"--log_level=warning", "--session=" + backend.address(), "--tls_ca_file=" + pki.ca()});
+  ASSERT_NE(without_certificate.port(), 0);
+  EXPECT_EQ(ready(without_certificate), 503);
+  dd::testing::ServiceProcess plaintext(DD_GATEWAY_BIN,
+                                        {"--log_level=warning", "--session=" + backend.address()});
+  ASSERT_NE(plaintext.port(), 0);
+  EXPECT_EQ(ready(plaintext), 503);
+
+  // A file that is not there stops a server at start-up, naming the flag.
+  dd::testing::ServiceProcess misconfigured(
+      DD_RENDER_BIN,
+      {"--log_level=error", "--samples=" + dd::testing::DefaultKitDir().string(),
+       "--tls_cert_file=" + pki.dir() + "/nope.pem", "--tls_key_file=" + pki.server_key()});
+  EXPECT_EQ(misconfigured.port(), 0);
+  const int exit_status = misconfigured.Kill(SIGTERM);
+  EXPECT_TRUE(WIFEXITED(exit_status) && WEXITSTATUS(exit_status) != 0) << exit_status;
 }
 
 // The log lines of `log` (one JSON object each) whose event is `event` and, when `method` is not
