@@ -28,6 +28,7 @@
 #include "services/ddsim/listener_session.h"
 #include "services/ddsim/report.h"
 #include "services/shared/client_channel.h"
+#include "services/shared/tls_flags.h"
 
 ABSL_FLAG(std::string, session, "127.0.0.1:50054", "Address of the session service.");
 ABSL_FLAG(std::string, render, "127.0.0.1:50051",
@@ -80,8 +81,9 @@ namespace {
 namespace v1 = deepdrummer::v1;
 using dd::listeners::Listener;
 
-std::shared_ptr<grpc::Channel> Channel(const std::string& address) {
-  dd::ClientChannelOptions options;  // Receives inline WAVs (0.8 MB) and exports (larger).
+// TLS as the --tls_* flags say; receives inline WAVs (0.8 MB) and exports (larger).
+std::shared_ptr<grpc::Channel> Channel(const std::string& address,
+                                       dd::ClientChannelOptions options) {
   options.max_send_message_bytes = 16 << 20;
   return dd::ClientChannel(address, options);
 }
@@ -151,7 +153,8 @@ absl::StatusOr<std::vector<Listener>> MakeListeners(const std::vector<std::strin
 int main(int argc, char** argv) {
   absl::FlagsUsageConfig usage;
   usage.contains_help_flags = [](absl::string_view file) {
-    return absl::StrContains(file, "services/ddsim");
+    return absl::StrContains(file, "services/ddsim") ||
+           absl::StrContains(file, "services/shared/tls_flags");
   };
   usage.contains_helpshort_flags = usage.contains_help_flags;
   absl::SetFlagsUsageConfig(usage);
@@ -195,8 +198,11 @@ int main(int argc, char** argv) {
     return Fail(valid);
   }
 
-  auto session = v1::SessionService::NewStub(Channel(absl::GetFlag(FLAGS_session)));
-  auto render = v1::RenderService::NewStub(Channel(absl::GetFlag(FLAGS_render)));
+  auto channel_options = dd::ClientChannelOptionsFromFlags();
+  if (!channel_options.ok()) return Fail(channel_options.status());
+  auto session =
+      v1::SessionService::NewStub(Channel(absl::GetFlag(FLAGS_session), *channel_options));
+  auto render = v1::RenderService::NewStub(Channel(absl::GetFlag(FLAGS_render), *channel_options));
   dd::sim::CallRecorder recorder;
   const absl::Duration call_timeout = absl::GetFlag(FLAGS_call_timeout);
 

@@ -9,6 +9,7 @@
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "common/log/log.h"
+#include "services/shared/tls_flags.h"
 
 ABSL_FLAG(std::string, host, "127.0.0.1",
           "Address to listen on: 127.0.0.1 for loopback only, 0.0.0.0 for all interfaces.");
@@ -27,17 +28,9 @@ ABSL_FLAG(int, metrics_port, -1,
           "free port; -1 serves none.");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "On SIGTERM, how long calls in flight may run before they are cancelled.");
-ABSL_FLAG(std::string, tls_cert_file, "",
-          "PEM certificate chain this process presents: serve gRPC over TLS (with "
-          "--tls_key_file), and show it to servers that require client certificates. Empty: "
-          "plaintext. Reread every minute, so renewed certificates need no restart.");
-ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of --tls_cert_file.");
 ABSL_FLAG(std::string, tls_client_ca_file, "",
           "PEM CA certificates: accept only clients presenting a certificate they signed "
           "(mutual TLS). Empty: clients need no certificate.");
-ABSL_FLAG(std::string, tls_ca_file, "",
-          "PEM CA certificates: call the other services over TLS, accepting only server "
-          "certificates they signed that name the host called. Empty: plaintext calls.");
 
 namespace dd {
 
@@ -71,24 +64,8 @@ GrpcServerOptions ServerOptionsFromFlags() {
   options.max_send_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   options.max_connection_age = absl::GetFlag(FLAGS_max_connection_age);
   options.metrics_port = absl::GetFlag(FLAGS_metrics_port);
-  options.tls = TlsFilesFromFlags();
-  return options;
-}
-
-TlsFiles TlsFilesFromFlags() {
-  TlsFiles files;
-  files.cert_file = absl::GetFlag(FLAGS_tls_cert_file);
-  files.key_file = absl::GetFlag(FLAGS_tls_key_file);
-  files.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
-  files.ca_file = absl::GetFlag(FLAGS_tls_ca_file);
-  return files;
-}
-
-absl::StatusOr<ClientChannelOptions> ClientChannelOptionsFromFlags() {
-  auto credentials = ChannelCredentialsFor(TlsFilesFromFlags());
-  if (!credentials.ok()) return credentials.status();
-  ClientChannelOptions options;
-  options.credentials = *std::move(credentials);
+  options.tls = ClientTlsFilesFromFlags();
+  options.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
   return options;
 }
 

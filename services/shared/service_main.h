@@ -5,11 +5,9 @@
 #include <string_view>
 
 #include "absl/status/status.h"
-#include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "services/shared/client_channel.h"
 #include "services/shared/grpc_server.h"
-#include "services/shared/tls.h"
+#include "services/shared/tls_flags.h"
 
 namespace dd {
 
@@ -19,13 +17,8 @@ void InitService(int argc, char** argv, std::string_view component, std::string_
 
 // Server options from the common flags --host, --port, --port_file, --max_message_bytes,
 // --max_connection_age, --metrics_port and the --tls_* files (checked when the server starts).
+// The channels to other services come from ClientChannelOptionsFromFlags (tls_flags.h).
 GrpcServerOptions ServerOptionsFromFlags();
-// The --tls_* flags.
-TlsFiles TlsFilesFromFlags();
-// Options for the channels to the other services: TLS when --tls_ca_file is set (presenting
-// --tls_cert_file when set), the rest at ClientChannelOptions' defaults. INVALID_ARGUMENT when a
-// file is missing or is not what its flag says.
-absl::StatusOr<ClientChannelOptions> ClientChannelOptionsFromFlags();
 // --shutdown_grace.
 absl::Duration ShutdownGraceFromFlags();
 
