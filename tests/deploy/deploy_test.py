@@ -71,6 +71,10 @@ class KubernetesManifests(unittest.TestCase):
         cls.kustomization, documents = load_manifests()
         cls.deployments = {d["metadata"]["name"]: d for d in documents if d["kind"] == "Deployment"}
         cls.services = {d["metadata"]["name"]: d for d in documents if d["kind"] == "Service"}
+        cls.budgets = {d["metadata"]["name"]: d for d in documents
+                       if d["kind"] == "PodDisruptionBudget"}
+        cls.autoscalers = {d["metadata"]["name"]: d for d in documents
+                           if d["kind"] == "HorizontalPodAutoscaler"}
 
     def containers(self):
         for name, deployment in sorted(self.deployments.items()):
@@ -116,6 +120,32 @@ class KubernetesManifests(unittest.TestCase):
             [service_port] = service["spec"]["ports"]
             self.assertEqual(service_port["port"], port, name)
             self.assertEqual(service_port["targetPort"], container["ports"][0]["name"], name)
+
+    def test_a_drain_takes_at_most_one_pod_of_each_server(self):
+        self.assertEqual(sorted(self.budgets), sorted(self.deployments))
+        for name, budget in self.budgets.items():
+            labels = self.deployments[name]["spec"]["template"]["metadata"]["labels"]
+            self.assertEqual(budget["spec"]["selector"]["matchLabels"], labels, name)
+            self.assertEqual(budget["spec"].get("maxUnavailable"), 1, name)
+
+    def test_autoscaled_servers_leave_their_replicas_to_the_autoscaler(self):
+        self.assertTrue(self.autoscalers)
+        for name, autoscaler in self.autoscalers.items():
+            spec = autoscaler["spec"]
+            target = spec["scaleTargetRef"]
+            self.assertEqual((target["kind"], target["name"]), ("Deployment", name))
+            deployment = self.deployments[name]
+            # A replicas field would reset the autoscaler's count at every apply.
+            self.assertNotIn("replicas", deployment["spec"], name)
+            self.assertTrue(2 <= spec["minReplicas"] <= spec["maxReplicas"], name)
+            # Utilisation is measured against the CPU request, which must therefore be set.
+            [metric] = spec["metrics"]
+            self.assertEqual(metric["resource"]["name"], "cpu", name)
+            for container in deployment["spec"]["template"]["spec"]["containers"]:
+                self.assertIn("cpu", container["resources"]["requests"], name)
+        for name, deployment in self.deployments.items():
+            if name not in self.autoscalers:
+                self.assertGreaterEqual(deployment["spec"]["replicas"], 2, name)
 
     def test_client_targets_name_headless_services_of_this_deployment(self):
         targets = 0
@@ -169,7 +199,10 @@ class KubernetesManifests(unittest.TestCase):
                              timeout=60)
         self.assertEqual(run.returncode, 0, run.stderr)
         rendered = [doc for doc in yaml.safe_load_all(run.stdout) if doc]
-        self.assertEqual(len(rendered), 11)  # Five Deployments, six Services.
+        kinds = sorted(doc["kind"] for doc in rendered)
+        self.assertEqual(kinds, sorted(["Deployment"] * 5 + ["Service"] * 6 +
+                                       ["PodDisruptionBudget"] * 5 +
+                                       ["HorizontalPodAutoscaler"] * 3))
         for doc in rendered:
             if doc["kind"] == "Deployment":
                 image = doc["spec"]["template"]["spec"]["containers"][0]["image"]
