@@ -1,4 +1,5 @@
-"""The deployment files against the servers they deploy: deploy/kubernetes and deploy/container.
+"""The deployment files against the servers they deploy: deploy/kubernetes (with its TLS
+component and the deploy/kubernetes-mtls overlay) and deploy/container.
 
 No cluster or container engine is needed: every flag a manifest passes must parse in the built
 server it runs, ports and probes must agree, client targets must name headless Services of this
@@ -6,6 +7,7 @@ deployment, the runtime image's package list must provide every library the serv
 `cmake --install` must lay out what the Dockerfile copies (an installed dd-render starts with the
 manifest's flags on the installed kit). Paths come from CTest: DD_BUILD_DIR and DD_<NAME>_BIN.
 """
+import json
 import os
 import re
 import shutil
@@ -13,11 +15,14 @@ import subprocess
 import tempfile
 import time
 import unittest
+import urllib.request
 
 import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 KUBERNETES = os.path.join(ROOT, "deploy", "kubernetes")
+TLS_COMPONENT = os.path.join(KUBERNETES, "components", "tls")
+MTLS_OVERLAY = os.path.join(ROOT, "deploy", "kubernetes-mtls")
 CONTAINER = os.path.join(ROOT, "deploy", "container")
 SERVERS = ("dd-render", "dd-critic", "dd-generator", "dd-session", "dd-gateway")
 # Debian's base image has these (Priority: required), so the runtime list need not name them.
@@ -208,6 +213,161 @@ class KubernetesManifests(unittest.TestCase):
                 image = doc["spec"]["template"]["spec"]["containers"][0]["image"]
                 self.assertEqual(image, "deepdrummer:0.1.0")
 
+
+def apply_json_patch(document, operations):
+    """The add and replace operations of RFC 6902 the TLS component uses, on a copy."""
+    document = yaml.safe_load(yaml.safe_dump(document))
+    for operation in operations:
+        *parents, last = operation["path"].strip("/").split("/")
+        node = document
+        for key in parents:
+            node = node[int(key)] if isinstance(node, list) else node[key]
+        if operation["op"] == "add" and isinstance(node, list):
+            node.insert(len(node) if last == "-" else int(last), operation["value"])
+        elif operation["op"] in ("add", "replace"):
+            if operation["op"] == "replace":
+                assert last in node, "replace of a missing %s" % operation["path"]
+            node[last] = operation["value"]
+        else:
+            raise AssertionError("unexpected operation %r" % operation)
+    return document
+
+
+class TlsComponent(unittest.TestCase):
+    """deploy/kubernetes/components/tls and the deploy/kubernetes-mtls overlay that uses it,
+    applied here without kubectl (the JSON patches on the base's Deployments)."""
+
+    @classmethod
+    def setUpClass(cls):
+        _, documents = load_manifests()
+        with open(os.path.join(TLS_COMPONENT, "kustomization.yaml")) as file:
+            component = yaml.safe_load(file)
+        cls.deployments = {}
+        for document in documents:
+            if document["kind"] != "Deployment":
+                continue
+            name = document["metadata"]["name"]
+            [patch] = [p for p in component["patches"]
+                       if re.fullmatch(p["target"]["name"], name)]
+            with open(os.path.join(TLS_COMPONENT, patch["path"])) as file:
+                cls.deployments[name] = apply_json_patch(document, yaml.safe_load(file))
+        with open(os.path.join(MTLS_OVERLAY, "certificate.yaml")) as file:
+            cls.certificate = yaml.safe_load(file)
+        with open(os.path.join(MTLS_OVERLAY, "kustomization.yaml")) as file:
+            cls.overlay = yaml.safe_load(file)
+
+    def container(self, name):
+        return self.deployments[name]["spec"]["template"]["spec"]["containers"][0]
+
+    def test_the_overlay_is_the_base_with_the_component_and_a_certificate(self):
+        base = os.path.relpath(KUBERNETES, MTLS_OVERLAY)
+        self.assertEqual(self.overlay["resources"], [base, "certificate.yaml"])
+        self.assertEqual(self.overlay["components"],
+                         [os.path.relpath(TLS_COMPONENT, MTLS_OVERLAY)])
+        self.assertEqual(sorted(self.deployments), sorted(SERVERS))
+
+    def test_every_flag_parses_and_names_a_file_of_the_mounted_secret(self):
+        secret = self.certificate["spec"]["secretName"]
+        for name in SERVERS:
+            container = self.container(name)
+            run = subprocess.run([server_binary(name)] + container["args"] + ["--help"],
+                                 capture_output=True, text=True, timeout=60)
+            self.assertNotIn("ERROR", run.stderr, "%s %s" % (name, container["args"]))
+            [mount] = container["volumeMounts"]
+            [volume] = self.deployments[name]["spec"]["template"]["spec"]["volumes"]
+            self.assertEqual(volume, {"name": mount["name"], "secret": {"secretName": secret}})
+            files = {flag: flag_value(container["args"], flag)
+                     for flag in ("tls_cert_file", "tls_key_file", "tls_ca_file",
+                                  "tls_client_ca_file")}
+            # The keys cert-manager writes into a kubernetes.io/tls Secret.
+            expected = {"tls_cert_file": "tls.crt", "tls_key_file": "tls.key",
+                        "tls_ca_file": "ca.crt",
+                        "tls_client_ca_file": None if name == "dd-gateway" else "ca.crt"}
+            for flag, key in expected.items():
+                self.assertEqual(files[flag], key and mount["mountPath"] + "/" + key,
+                                 "%s --%s" % (name, flag))
+
+    def test_grpc_servers_are_probed_over_http_on_their_metrics_port(self):
+        for name in SERVERS:
+            container = self.container(name)
+            for probe in ("readinessProbe", "livenessProbe"):
+                self.assertNotIn("grpc", container[probe], "%s %s" % (name, probe))
+                if name != "dd-gateway":
+                    self.assertEqual(container[probe]["httpGet"],
+                                     {"path": "/healthz",
+                                      "port": int(flag_value(container["args"], "metrics_port"))},
+                                     "%s %s" % (name, probe))
+
+    def test_the_certificate_names_every_host_the_callers_dial(self):
+        spec = self.certificate["spec"]
+        self.assertEqual(sorted(spec["usages"]), ["client auth", "server auth"])
+        dialled = set()
+        for name in SERVERS:
+            for peer in ("critic", "generator", "render", "session"):
+                target = flag_value(self.container(name)["args"], peer)
+                if target is not None:
+                    dialled.add(re.fullmatch(r"dns:///([a-z0-9-]+):\d+", target).group(1))
+        self.assertTrue(dialled)
+        self.assertTrue(dialled <= set(spec["dnsNames"]), dialled - set(spec["dnsNames"]))
+
+    def test_kustomize_renders_the_overlay_as_patched_here_where_kubectl_is_installed(self):
+        kubectl = shutil.which("kubectl")
+        if kubectl is None:
+            self.skipTest("kubectl is not installed (not a Debian package)")
+        run = subprocess.run([kubectl, "kustomize", MTLS_OVERLAY], capture_output=True,
+                             text=True, timeout=60)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        rendered = [doc for doc in yaml.safe_load_all(run.stdout) if doc]
+        self.assertEqual([doc["kind"] for doc in rendered].count("Certificate"), 1)
+        for doc in rendered:
+            if doc["kind"] != "Deployment":
+                continue
+            name = doc["metadata"]["name"]
+            [container] = doc["spec"]["template"]["spec"]["containers"]
+            expected = self.container(name)
+            for field in ("args", "volumeMounts", "readinessProbe", "livenessProbe"):
+                self.assertEqual(container[field], expected[field], "%s %s" % (name, field))
+
+    def test_a_server_with_the_components_flags_serves_the_probes(self):
+        """dd-render with the component's flags, the Secret's files made by openssl for the
+        certificate's names: it starts, and /healthz answers on the metrics port."""
+        with tempfile.TemporaryDirectory() as secret:
+            def openssl(*args):
+                subprocess.run(["openssl"] + list(args), cwd=secret, check=True,
+                               capture_output=True, timeout=60)
+            key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+            openssl("req", "-x509", *key, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
+                    "-subj", "/CN=deploy-test-ca")
+            openssl("req", *key, "-keyout", "tls.key", "-out", "tls.csr", "-subj", "/CN=dd")
+            with open(os.path.join(secret, "ext"), "w") as file:
+                file.write("subjectAltName=%s\n" % ",".join(
+                    "DNS:" + name for name in self.certificate["spec"]["dnsNames"]))
+            openssl("x509", "-req", "-in", "tls.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+                    "-CAcreateserial", "-days", "2", "-extfile", "ext", "-out", "tls.crt")
+            container = self.container("dd-render")
+            mount = container["volumeMounts"][0]["mountPath"]
+            args = [arg.replace(mount, secret) for arg in container["args"]
+                    if not arg.startswith(("--host=", "--port=", "--metrics_port="))]
+            server = subprocess.Popen(
+                [server_binary("dd-render"), "--host=127.0.0.1", "--port=0", "--metrics_port=0",
+                 "--samples=" + os.path.join(ROOT, "samples", "default-kit")] + args,
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            try:
+                listening = None
+                for line in server.stderr:  # Ends if the server exits.
+                    if '"event":"server.listening"' in line:
+                        listening = json.loads(line)
+                        break
+                self.assertIsNotNone(listening, "dd-render did not start")
+                self.assertEqual(listening["tls"], "mutual")
+                healthz = listening["metrics"].replace("/metrics", "/healthz")
+                with urllib.request.urlopen(healthz, timeout=10) as answer:
+                    self.assertEqual(answer.status, 200)
+                    self.assertEqual(json.loads(answer.read()), {"status": "SERVING"})
+            finally:
+                server.terminate()
+                server.communicate(timeout=60)
+            self.assertEqual(server.returncode, 0)
 
 class ContainerImage(unittest.TestCase):
     def read_dockerfile(self):
