@@ -227,7 +227,8 @@ absl::Status SessionCoordinator::DoPrepare(const std::string& session_id,
              {"critic_version", static_cast<unsigned long long>(loop.critic_version)},
              {"score", loop.score},
              {"inserted", *inserted},
-             {"ms", absl::ToDoubleMilliseconds(absl::Now() - start)}});
+             {"ms", absl::ToDoubleMilliseconds(absl::Now() - start)},
+             {"request_id", request_id}});
   return absl::OkStatus();
 }
 
