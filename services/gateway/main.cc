@@ -17,6 +17,7 @@
 #include "common/metrics/registry.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "services/gateway/session_gateway.h"
+#include "services/gateway/timed_task_queue.h"
 #include "services/shared/client_channel.h"
 #include "services/shared/metrics_endpoint.h"
 #include "services/shared/request_id.h"
@@ -29,6 +30,10 @@ ABSL_FLAG(absl::Duration, call_timeout, absl::Minutes(2),
 ABSL_FLAG(int64_t, max_body_bytes, 1 << 20,
           "Largest request body accepted, in bytes; larger ones get 413.");
 ABSL_FLAG(int, threads, 16, "HTTP requests served at once.");
+ABSL_FLAG(absl::Duration, max_queue_wait, absl::Seconds(10),
+          "An API request that waited longer than this for a free thread (all --threads busy) "
+          "is answered 503 at once instead of being sent to dd-session after its client has "
+          "likely given up; inf never refuses.");
 ABSL_FLAG(std::string, cors_origin, "",
           "Origin whose browser pages may call the API (CORS), e.g. https://app.example.com, or "
           "* for any; empty sends no CORS headers (same-origin use, or apps that are not "
@@ -65,6 +70,7 @@ int main(int argc, char** argv) {
                   "GET /readyz.\nUsage: dd-gateway --port=8080 --session=127.0.0.1:50054");
   const int threads = absl::GetFlag(FLAGS_threads);
   const int64_t max_body_bytes = absl::GetFlag(FLAGS_max_body_bytes);
+  const absl::Duration max_queue_wait = absl::GetFlag(FLAGS_max_queue_wait);
   dd::SessionGatewayOptions options;
   options.call_timeout = absl::GetFlag(FLAGS_call_timeout);
   if (threads < 1 || threads > 1024) {
@@ -76,6 +82,9 @@ int main(int argc, char** argv) {
   }
   if (options.call_timeout <= absl::ZeroDuration()) {
     return dd::StartupFailed("--call_timeout must be positive");
+  }
+  if (max_queue_wait <= absl::ZeroDuration()) {
+    return dd::StartupFailed("--max_queue_wait must be positive (inf never refuses)");
   }
   const dd::GrpcServerOptions listen = dd::ServerOptionsFromFlags();
   if (!listen.tls.client_ca_file.empty()) {
@@ -100,6 +109,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<dd::metrics::Registry> metrics;
   dd::metrics::Family<dd::metrics::Counter>* requests = nullptr;
   dd::metrics::Family<dd::metrics::Histogram>* request_seconds = nullptr;
+  dd::metrics::Histogram* queue_seconds = nullptr;
   std::unique_ptr<dd::MetricsEndpoint> metrics_endpoint;
   const std::vector<std::string> api_methods = gateway.Methods();
   if (listen.metrics_port >= 0) {
@@ -110,18 +120,23 @@ int main(int argc, char** argv) {
     auto timed = metrics->AddHistogram(
         "gateway_http_request_seconds", "Time to answer an API request, in seconds.", {"rpc"},
         {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120});
-    if (!counted.ok() || !timed.ok()) {
-      return dd::StartupFailed(!counted.ok() ? counted.status() : timed.status());
+    auto queued = metrics->AddHistogram(
+        "gateway_http_queue_wait_seconds",
+        "Time API requests waited for a free thread, in seconds (see --max_queue_wait).", {},
+        {0.001, 0.01, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60});
+    for (const absl::Status& added : {counted.status(), timed.status(), queued.status()}) {
+      if (!added.ok()) return dd::StartupFailed(added);
     }
     requests = *counted;
     request_seconds = *timed;
+    queue_seconds = &(*queued)->WithLabels({});
     auto endpoint = dd::MetricsEndpoint::Start(listen.host, listen.metrics_port, *metrics);
     if (!endpoint.ok()) return dd::StartupFailed(endpoint.status());
     metrics_endpoint = *std::move(endpoint);
   }
 
   httplib::Server http;
-  http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  http.new_task_queue = [threads] { return new dd::TimedTaskQueue(static_cast<size_t>(threads)); };
   http.set_payload_max_length(static_cast<size_t>(max_body_bytes));
   if (const std::string origin = absl::GetFlag(FLAGS_cors_origin); !origin.empty()) {
     // Browser code may read X-Request-Id, the id to quote when reporting a failed request.
@@ -140,12 +155,23 @@ int main(int argc, char** argv) {
   http.Post(R"(/v1/SessionService/([A-Za-z]+))", [&](const httplib::Request& request,
                                                      httplib::Response& response) {
     const absl::Time start = absl::Now();
+    const absl::Duration queue_wait = dd::TakeQueueWait();
     const std::string method = request.matches[1].str();
     // The client's id if it sent a usable one, so that its own logs and ours line up.
     std::string request_id = request.get_header_value("X-Request-Id");
     if (!dd::IsUsableRequestId(request_id)) request_id = dd::NewRequestId();
-    const dd::HttpReply reply = gateway.Call(method, request.body, request_id);
+    const dd::HttpReply reply =
+        queue_wait > max_queue_wait
+            ? dd::HttpReply{503, dd::ErrorJson(grpc::StatusCode::UNAVAILABLE,
+                                               absl::StrCat("dd-gateway is overloaded: the request "
+                                                            "waited ",
+                                                            absl::FormatDuration(queue_wait),
+                                                            " for a free thread (--max_queue_wait=",
+                                                            absl::FormatDuration(max_queue_wait),
+                                                            "); retry later"))}
+            : gateway.Call(method, request.body, request_id);
     Reply(response, reply);
+    if (reply.status == 503) response.set_header("Retry-After", "1");
     response.set_header("X-Request-Id", request_id);
     const absl::Duration took = absl::Now() - start;
     if (requests != nullptr) {
@@ -153,10 +179,12 @@ int main(int argc, char** argv) {
       const std::string rpc = known ? method : "unknown";
       requests->WithLabels({rpc, absl::StrCat(reply.status)}).Increment();
       request_seconds->WithLabels({rpc}).Observe(absl::ToDoubleSeconds(took));
+      queue_seconds->Observe(absl::ToDoubleSeconds(queue_wait));
     }
     dd::log::Info("http.request", {{"method", method},
                                    {"status", reply.status},
                                    {"ms", absl::ToDoubleMilliseconds(took)},
+                                   {"queued_ms", absl::ToDoubleMilliseconds(queue_wait)},
                                    {"request_id", request_id}});
   });
   // Alive while the process serves; ready while dd-session answers SERVING.

@@ -2,7 +2,10 @@
 // PostgreSQL), called over HTTP as a web client would: a listener rates a loop, bad requests get
 // JSON errors and change nothing, health and readiness, shutdown on SIGTERM, and one request id
 // in the logs of every service a request reaches.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <httplib.h>
@@ -19,8 +22,12 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "tests/services/session/session_stack.h"
 #include "tests/support/test_certificates.h"
 #include "tests/support/test_support.h"
@@ -278,6 +285,60 @@ TEST_F(GatewayTest, ServesMetricsOfApiCallsByMethodAndStatus) {
     EXPECT_NE(scraped->body.find(line + "\n"), std::string::npos) << line << "\n" << scraped->body;
   }
   EXPECT_EQ(scraped->body.find("MadeUp"), std::string::npos);
+}
+
+TEST_F(GatewayTest, RefusesAtOnceWhatWaitedTooLongForAThread) {
+  // A backend that never answers: the kernel completes TCP handshakes, nobody reads. Each call
+  // to it holds a gateway thread until --call_timeout.
+  const int listener = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  ASSERT_EQ(listen(listener, 16), 0);
+  socklen_t length = sizeof(address);
+  ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  const int metrics_port = dd::testing::FreeLoopbackPort();
+  dd::testing::ServiceProcess gateway(
+      DD_GATEWAY_BIN,
+      {"--log_level=warning", "--session=127.0.0.1:" + std::to_string(ntohs(address.sin_port)),
+       "--threads=1", "--call_timeout=2s", "--max_queue_wait=500ms",
+       "--metrics_port=" + std::to_string(metrics_port)});
+  ASSERT_NE(gateway.port(), 0);
+
+  // The first request takes the only thread for 2 s; the second waits for it, far beyond 500 ms.
+  std::pair<int, std::string> first;
+  std::thread holder([&] { first = Post("GetUser", R"({"userId": "x"})", gateway.port()); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  httplib::Client client = Client(gateway.port());
+  const absl::Time sent = absl::Now();
+  auto second = client.Post("/v1/SessionService/CreateUser", R"({"displayName": "late"})",
+                            "application/json");
+  const absl::Duration second_took = absl::Now() - sent;
+  holder.join();
+  // The first was answered by dd-session's absence: the deadline passed (504).
+  EXPECT_EQ(first.first, 504) << first.second;
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->status, 503) << second->body;
+  auto [code, message] = Error(second->body);
+  EXPECT_EQ(code, "UNAVAILABLE");
+  EXPECT_TRUE(absl::StartsWith(message, "dd-gateway is overloaded: the request waited "))
+      << message;
+  EXPECT_EQ(second->get_header_value("Retry-After"), "1");
+  // Refused when its turn came, not after another 2 s at the backend.
+  EXPECT_LT(second_took, absl::Seconds(3.5));
+
+  // With a free thread the same request reaches the backend (and times out there: 504).
+  EXPECT_EQ(Post("GetUser", R"({"userId": "x"})", gateway.port()).first, 504);
+  auto scraped = Client(metrics_port).Get("/metrics");
+  ASSERT_TRUE(scraped);
+  EXPECT_TRUE(absl::StrContains(scraped->body,
+                                R"(gateway_http_requests_total{rpc="CreateUser",status="503"} 1)"))
+      << scraped->body;
+  EXPECT_TRUE(absl::StrContains(scraped->body, "gateway_http_queue_wait_seconds_count 3"))
+      << scraped->body;
+  close(listener);
 }
 
 TEST_F(GatewayTest, CallsItsBackendOverMutualTlsWithTheTlsFlags) {
