@@ -16,6 +16,8 @@
 #include "common/log/log.h"
 #include "common/metrics/registry.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "services/gateway/api_descriptor_set.h"
+#include "services/gateway/openapi.h"
 #include "services/gateway/session_gateway.h"
 #include "services/gateway/timed_task_queue.h"
 #include "services/shared/client_channel.h"
@@ -112,6 +114,9 @@ int main(int argc, char** argv) {
   dd::metrics::Histogram* queue_seconds = nullptr;
   std::unique_ptr<dd::MetricsEndpoint> metrics_endpoint;
   const std::vector<std::string> api_methods = gateway.Methods();
+  // The API described for client generators, made once from the protos built into the binary.
+  auto openapi = dd::SessionApiOpenApi(dd::SessionApiDescriptorSet(), api_methods);
+  if (!openapi.ok()) return dd::StartupFailed(openapi.status());
   if (listen.metrics_port >= 0) {
     metrics = std::make_unique<dd::metrics::Registry>();
     auto counted =
@@ -186,6 +191,9 @@ int main(int argc, char** argv) {
                                    {"ms", absl::ToDoubleMilliseconds(took)},
                                    {"queued_ms", absl::ToDoubleMilliseconds(queue_wait)},
                                    {"request_id", request_id}});
+  });
+  http.Get("/v1/openapi.json", [&openapi](const httplib::Request&, httplib::Response& response) {
+    response.set_content(*openapi, "application/json");
   });
   // Alive while the process serves; ready while dd-session answers SERVING.
   http.Get("/healthz", [&stopping](const httplib::Request&, httplib::Response& response) {

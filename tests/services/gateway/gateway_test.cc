@@ -287,6 +287,20 @@ TEST_F(GatewayTest, ServesMetricsOfApiCallsByMethodAndStatus) {
   EXPECT_EQ(scraped->body.find("MadeUp"), std::string::npos);
 }
 
+TEST_F(GatewayTest, ServesAnOpenApiDocumentOfItsMethods) {
+  auto answer = Client(gateway_->port()).Get("/v1/openapi.json");
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200);
+  EXPECT_EQ(answer->get_header_value("Content-Type"), "application/json");
+  google::protobuf::Struct document;
+  ASSERT_TRUE(JsonStringToMessage(answer->body, &document).ok()) << answer->body.substr(0, 300);
+  const auto& paths = document.fields().at("paths").struct_value().fields();
+  for (const char* method : {"CreateUser", "StartSession", "NextLoop", "Rate", "ExportSession"}) {
+    EXPECT_TRUE(paths.contains(std::string("/v1/SessionService/") + method)) << method;
+  }
+  EXPECT_FALSE(paths.contains("/v1/SessionService/StreamLoopAudio"));  // Not served over HTTP.
+}
+
 TEST_F(GatewayTest, RefusesAtOnceWhatWaitedTooLongForAThread) {
   // A backend that never answers: the kernel completes TCP handshakes, nobody reads. Each call
   // to it holds a gateway thread until --call_timeout.

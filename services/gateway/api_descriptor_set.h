@@ -1,0 +1,13 @@
+// The SessionService API's descriptors with their comments, built into the binary (the
+// generated message classes carry no comments), for the OpenAPI document.
+#pragma once
+
+#include <string_view>
+
+namespace dd {
+
+// A serialized google.protobuf.FileDescriptorSet: session.proto and everything it imports, each
+// file after its imports, with source info.
+std::string_view SessionApiDescriptorSet();
+
+}  // namespace dd
