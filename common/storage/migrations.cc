@@ -19,6 +19,11 @@ absl::StatusOr<std::vector<std::string>> ApplyMigrations(PgPool& pool) {
   std::vector<std::string> applied;
   absl::Status status = pool.Transact([&](pqxx::work& tx) -> absl::Status {
     applied.clear();
+    // A migration may rewrite a large table, and a replica starting meanwhile waits here for the
+    // first one's lock: neither is bounded by the pool's timeouts (SET LOCAL ends with this
+    // transaction).
+    tx.exec0("SET LOCAL statement_timeout = 0");
+    tx.exec0("SET LOCAL lock_timeout = 0");
     tx.exec(absl::StrCat("SELECT pg_advisory_xact_lock(", kMigrationLockKey, ")"));
     // The bookkeeping table of the migration runner itself; everything else is in migrations.
     tx.exec0(

@@ -25,6 +25,17 @@ absl::Status StatusFromCurrentException(const char* what_was_done) {
     return absl::NotFoundError(absl::StrCat(what_was_done, ": ", e.what()));
   } catch (const pqxx::data_exception& e) {
     return absl::InvalidArgumentError(absl::StrCat(what_was_done, ": ", e.what()));
+  } catch (const pqxx::sql_error& e) {
+    // The pool's statement_timeout and lock_timeout (libpqxx 6 has no classes for them).
+    if (e.sqlstate() == "57014") {
+      return absl::DeadlineExceededError(
+          absl::StrCat(what_was_done, ": the statement ran past its time limit: ", e.what()));
+    }
+    if (e.sqlstate() == "55P03") {
+      return absl::AbortedError(
+          absl::StrCat(what_was_done, ": a lock was not free in time: ", e.what()));
+    }
+    return absl::InternalError(absl::StrCat(what_was_done, ": ", e.what()));
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat(what_was_done, ": ", e.what()));
   } catch (...) {

@@ -1,6 +1,7 @@
 // How PostgreSQL failures become statuses, in one place. Transient failures (a lost connection,
-// a serialization failure or deadlock) are UNAVAILABLE or ABORTED so that callers and clients
-// know a retry may succeed.
+// a serialization failure, a deadlock, a lock not free within lock_timeout) are UNAVAILABLE or
+// ABORTED so that callers and clients know a retry may succeed; a statement past
+// statement_timeout is DEADLINE_EXCEEDED.
 #pragma once
 
 #include <exception>

@@ -73,6 +73,11 @@ absl::StatusOr<std::unique_ptr<PgPool>> PgPool::Create(const PgPoolOptions& opti
     return absl::InvalidArgumentError("database pool size must be in [1, 1000]");
   }
   if (options.max_attempts < 1) return absl::InvalidArgumentError("max_attempts must be >= 1");
+  if (options.statement_timeout < absl::ZeroDuration() ||
+      options.lock_timeout < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "the statement and lock timeouts must be zero (none) or positive");
+  }
   absl::StatusOr<ConnectionSettings> timeouts = TimeoutSettings(options);
   if (!timeouts.ok()) return timeouts.status();
   absl::StatusOr<std::string> effective =
@@ -99,6 +104,14 @@ PgPool::~PgPool() = default;
 absl::StatusOr<std::unique_ptr<pqxx::connection>> PgPool::Connect() const {
   try {
     auto connection = std::make_unique<pqxx::connection>(effective_connection_string_);
+    // Through set_variable, which libpqxx sets again if it ever reconnects this connection.
+    for (const auto& [variable, bound] :
+         {std::pair{"statement_timeout", options_.statement_timeout},
+          std::pair{"lock_timeout", options_.lock_timeout}}) {
+      if (bound > absl::ZeroDuration()) {
+        connection->set_variable(variable, absl::StrCat(absl::ToInt64Milliseconds(bound)));
+      }
+    }
     for (const auto& [name, sql] : statements_)
       connection->prepare(name, sql);
     return connection;

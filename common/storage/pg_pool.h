@@ -38,6 +38,13 @@ struct PgPoolOptions {
   // from half of it on (3, a sixth apart), and tcp_user_timeout for data sent but not
   // acknowledged. Whole seconds, at least 6.
   absl::Duration dead_server_timeout = absl::Seconds(60);
+  // Server-side bounds set on every connection (PostgreSQL's statement_timeout and
+  // lock_timeout): a statement that runs longer fails with DEADLINE_EXCEEDED, a wait for a lock
+  // with ABORTED (retried like a deadlock), instead of holding a pooled connection, and the
+  // request on it, without end behind a session left open in psql or a long migration elsewhere.
+  // Zero: none (PostgreSQL's default). Migrations lift both for their own transaction.
+  absl::Duration statement_timeout = absl::Seconds(30);
+  absl::Duration lock_timeout = absl::Seconds(5);
 };
 
 // (name, SQL) pairs prepared on every connection of the pool.

@@ -22,6 +22,13 @@ ABSL_FLAG(absl::Duration, db_dead_server_timeout, absl::Seconds(60),
           "probes, unacknowledged data) is closed, so requests fail over instead of hanging. "
           "Whole seconds >= 6, or 0 for libpq's defaults (about two hours). Keepalive settings "
           "in --database win.");
+ABSL_FLAG(absl::Duration, db_statement_timeout, absl::Seconds(30),
+          "A database statement that runs longer fails (DEADLINE_EXCEEDED) instead of holding "
+          "its connection and request; 0: no limit. Migrations are not bounded.");
+ABSL_FLAG(absl::Duration, db_lock_timeout, absl::Seconds(5),
+          "A database statement that waits longer for a lock (a session left open elsewhere) "
+          "fails and its transaction is retried (ABORTED once --db_max_attempts are spent); 0: "
+          "no limit. Migrations are not bounded.");
 ABSL_FLAG(bool, migrate_only, false, "Apply pending schema migrations, then exit (deploy jobs).");
 
 namespace dd {
@@ -34,6 +41,8 @@ absl::StatusOr<std::unique_ptr<storage::PgPool>> OpenDatabaseFromFlags(
   options.max_attempts = absl::GetFlag(FLAGS_db_max_attempts);
   options.connect_timeout = absl::GetFlag(FLAGS_db_connect_timeout);
   options.dead_server_timeout = absl::GetFlag(FLAGS_db_dead_server_timeout);
+  options.statement_timeout = absl::GetFlag(FLAGS_db_statement_timeout);
+  options.lock_timeout = absl::GetFlag(FLAGS_db_lock_timeout);
   // Migrations first, on a pool without prepared statements: those may name tables that the
   // migrations are about to create.
   {

@@ -7,8 +7,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <functional>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -81,6 +83,91 @@ TEST(MigrationsTest, RefusesADatabaseNewerThanTheBinary) {
                   .ok());
   auto applied = ApplyMigrations(*pool);
   EXPECT_EQ(applied.status().code(), absl::StatusCode::kFailedPrecondition) << applied.status();
+}
+
+// While another starter holds the migration lock (pg_advisory_xact_lock on "dd-migr" in ASCII)
+// longer than the pool's statement and lock timeouts, a replica starting waits for it instead of
+// failing: migrations lift both timeouts for their own transaction.
+TEST(MigrationsTest, WaitForAnotherStarterBeyondThePoolsTimeouts) {
+  const std::string db = dd::testing::SharedPostgres().CreateDatabase("migrations_lock_wait");
+  pqxx::connection holder(db);
+  pqxx::work hold(holder);
+  hold.exec("SELECT pg_advisory_xact_lock(x'64642d6d696772'::bigint)");
+  PgPoolOptions options;
+  options.connection_string = db;
+  options.statement_timeout = absl::Milliseconds(100);
+  options.lock_timeout = absl::Milliseconds(100);
+  auto pool = PgPool::Create(options, {});
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  std::thread release([&hold] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(800));
+    hold.commit();
+  });
+  auto applied = ApplyMigrations(**pool);
+  release.join();
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_FALSE(applied->empty());
+}
+
+TEST(PgPoolTest, AStatementPastTheStatementTimeoutFailsAndThePoolGoesOn) {
+  const std::string db = dd::testing::SharedPostgres().CreateDatabase("pool_statement_timeout");
+  PgPoolOptions options;
+  options.connection_string = db;
+  options.size = 1;
+  options.statement_timeout = absl::Milliseconds(200);
+  auto pool = PgPool::Create(options, {});
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  int attempts = 0;
+  const absl::Status status = (*pool)->Transact([&](pqxx::work& tx) {
+    ++attempts;
+    tx.exec("SELECT pg_sleep(30)");
+    return absl::OkStatus();
+  });
+  EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << status;
+  EXPECT_TRUE(absl::StrContains(status.message(), "the statement ran past its time limit"))
+      << status;
+  EXPECT_EQ(attempts, 1);  // Not a transient failure: running it again would time out again.
+  // The same connection serves the next transaction, still bounded.
+  std::string bound;
+  ASSERT_TRUE((*pool)
+                  ->Transact([&](pqxx::work& tx) {
+                    bound = tx.exec1("SHOW statement_timeout")[0].as<std::string>();
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(bound, "200ms");
+}
+
+TEST(PgPoolTest, AWaitForALockPastTheLockTimeoutIsRetriedThenAborted) {
+  const std::string db = dd::testing::SharedPostgres().CreateDatabase("pool_lock_timeout");
+  pqxx::connection holder(db);
+  {
+    pqxx::work setup(holder);
+    setup.exec0("CREATE TABLE held (id int)");
+    setup.commit();
+  }
+  auto hold = std::make_unique<pqxx::work>(holder);
+  hold->exec0("LOCK TABLE held IN ACCESS EXCLUSIVE MODE");  // As a psql session left open would.
+  PgPoolOptions options;
+  options.connection_string = db;
+  options.lock_timeout = absl::Milliseconds(200);
+  options.max_attempts = 2;
+  metrics::Registry metrics;
+  auto pool = PgPool::Create(options, {}, &metrics);
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  const auto count = [&] {
+    return (*pool)->Transact([](pqxx::work& tx) {
+      tx.exec1("SELECT count(*) FROM held");
+      return absl::OkStatus();
+    });
+  };
+  const absl::Status status = count();
+  EXPECT_EQ(status.code(), absl::StatusCode::kAborted) << status;
+  EXPECT_TRUE(absl::StrContains(status.message(), "a lock was not free in time")) << status;
+  EXPECT_TRUE(absl::StrContains(metrics.Exposition(), "db_transaction_retries_total 1\n"))
+      << metrics.Exposition();
+  hold->commit();
+  EXPECT_TRUE(count().ok());
 }
 
 TEST(PgPoolTest, UnreachableDatabaseIsUnavailable) {
