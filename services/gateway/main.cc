@@ -63,6 +63,15 @@ grpc::StatusCode CodeForHttpError(int status) {
   }
 }
 
+// The reply to a request that waited longer than --max_queue_wait for a thread.
+dd::HttpReply Overloaded(absl::Duration waited, absl::Duration limit) {
+  return {503, dd::ErrorJson(grpc::StatusCode::UNAVAILABLE,
+                             absl::StrCat("dd-gateway is overloaded: the request waited ",
+                                          absl::FormatDuration(waited),
+                                          " for a free thread (--max_queue_wait=",
+                                          absl::FormatDuration(limit), "); retry later"))};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -165,16 +174,9 @@ int main(int argc, char** argv) {
     // The client's id if it sent a usable one, so that its own logs and ours line up.
     std::string request_id = request.get_header_value("X-Request-Id");
     if (!dd::IsUsableRequestId(request_id)) request_id = dd::NewRequestId();
-    const dd::HttpReply reply =
-        queue_wait > max_queue_wait
-            ? dd::HttpReply{503, dd::ErrorJson(grpc::StatusCode::UNAVAILABLE,
-                                               absl::StrCat("dd-gateway is overloaded: the request "
-                                                            "waited ",
-                                                            absl::FormatDuration(queue_wait),
-                                                            " for a free thread (--max_queue_wait=",
-                                                            absl::FormatDuration(max_queue_wait),
-                                                            "); retry later"))}
-            : gateway.Call(method, request.body, request_id);
+    const dd::HttpReply reply = queue_wait > max_queue_wait
+                                    ? Overloaded(queue_wait, max_queue_wait)
+                                    : gateway.Call(method, request.body, request_id);
     Reply(response, reply);
     if (reply.status == 503) response.set_header("Retry-After", "1");
     response.set_header("X-Request-Id", request_id);
