@@ -1,7 +1,7 @@
 """A client in another language: Python (Debian's python3-grpcio) against the real dd-render.
 
 Discovers the API through server reflection as grpcurl would, checks health, renders a loop and
-checks the WAV, and stops the server with SIGTERM. Paths come from the environment (set by CTest):
+checks the WAV, stops the server with SIGTERM, and calls a server that requires mutual TLS. Paths come from the environment (set by CTest):
 DD_RENDER_BIN, DD_PROTO_PY (generated modules), DD_KIT (sample folder).
 """
 import io
@@ -109,6 +109,62 @@ class RenderServiceFromPython(unittest.TestCase):
         log = self.stderr.read()
         self.assertIn('"event":"server.shutdown_requested"', log)
         self.assertIn('"event":"server.stopped"', log)
+
+
+class MutualTlsFromPython(unittest.TestCase):
+    """Python's own TLS stack against dd-render serving mutual TLS, with certificates made by
+    openssl for the test: a client with the CA and a client certificate renders, one without the
+    certificate is refused."""
+
+    def test_a_python_client_with_a_client_certificate_is_served(self):
+        with tempfile.TemporaryDirectory() as pki:
+            def openssl(*args):
+                subprocess.run(["openssl"] + list(args), cwd=pki, check=True,
+                               capture_output=True, timeout=60)
+            key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+            openssl("req", "-x509", *key, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
+                    "-subj", "/CN=python-test-ca")
+            with open(os.path.join(pki, "ext"), "w") as f:
+                f.write("subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n")
+            for leaf in ("server", "client"):
+                openssl("req", *key, "-keyout", leaf + ".key", "-out", leaf + ".csr",
+                        "-subj", "/CN=" + leaf)
+                openssl("x509", "-req", "-in", leaf + ".csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+                        "-CAcreateserial", "-days", "2", "-extfile", "ext", "-out", leaf + ".crt")
+            port_file = os.path.join(pki, "port")
+            proc = subprocess.Popen(
+                [os.environ["DD_RENDER_BIN"], "--port=0", f"--port_file={port_file}",
+                 f"--samples={os.environ['DD_KIT']}", "--log_level=error",
+                 f"--tls_cert_file={pki}/server.crt", f"--tls_key_file={pki}/server.key",
+                 f"--tls_client_ca_file={pki}/ca.crt"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                deadline = time.time() + 30
+                while not os.path.exists(port_file):
+                    self.assertIsNone(proc.poll(), "dd-render exited at start-up")
+                    self.assertLess(time.time(), deadline, "dd-render did not start")
+                    time.sleep(0.05)
+                with open(port_file) as f:
+                    address = f"localhost:{int(f.read())}"
+
+                def read(name):
+                    with open(os.path.join(pki, name), "rb") as f:
+                        return f.read()
+                with_certificate = grpc.ssl_channel_credentials(
+                    read("ca.crt"), read("client.key"), read("client.crt"))
+                with grpc.secure_channel(address, with_certificate) as channel:
+                    stub = render_pb2_grpc.RenderServiceStub(channel)
+                    listed = stub.ListSamples(render_pb2.ListSamplesRequest(), timeout=10)
+                    self.assertGreater(len(listed.samples), 0)
+                without_certificate = grpc.ssl_channel_credentials(read("ca.crt"))
+                with grpc.secure_channel(address, without_certificate) as channel:
+                    stub = render_pb2_grpc.RenderServiceStub(channel)
+                    with self.assertRaises(grpc.RpcError) as error:
+                        stub.ListSamples(render_pb2.ListSamplesRequest(), timeout=10)
+                    self.assertEqual(error.exception.code(), grpc.StatusCode.UNAVAILABLE)
+            finally:
+                proc.terminate()
+                proc.wait(timeout=30)
 
 
 class HelpFlag(unittest.TestCase):
