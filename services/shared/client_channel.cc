@@ -1,5 +1,9 @@
 #include "services/shared/client_channel.h"
 
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/channel_arguments.h>
@@ -29,6 +33,11 @@ constexpr char kRetryServiceConfig[] = R"json({
   }]
 })json";
 
+int Milliseconds(absl::Duration duration) {
+  return static_cast<int>(
+      std::clamp<int64_t>(absl::ToInt64Milliseconds(duration), 1, std::numeric_limits<int>::max()));
+}
+
 }  // namespace
 
 std::shared_ptr<grpc::Channel> ClientChannel(const std::string& target,
@@ -38,6 +47,14 @@ std::shared_ptr<grpc::Channel> ClientChannel(const std::string& target,
   args.SetMaxSendMessageSize(options.max_send_message_bytes);
   args.SetLoadBalancingPolicyName("round_robin");
   if (options.retry_idempotent_calls) args.SetServiceConfigJSON(kRetryServiceConfig);
+  if (options.keepalive_time != absl::InfiniteDuration()) {
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, Milliseconds(options.keepalive_time));
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, Milliseconds(options.keepalive_timeout));
+    // Only while calls are in flight, but then for as long as they last: a Train may send
+    // nothing for minutes, and gRPC otherwise stops pinging after two pings without data.
+    args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);
+    args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  }
   return grpc::CreateCustomChannel(
       target,
       options.credentials != nullptr ? options.credentials : grpc::InsecureChannelCredentials(),

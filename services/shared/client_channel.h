@@ -7,6 +7,8 @@
 #include <grpcpp/channel.h>
 #include <grpcpp/security/credentials.h>
 
+#include "absl/time/time.h"
+
 namespace dd {
 
 struct ClientChannelOptions {
@@ -19,6 +21,13 @@ struct ClientChannelOptions {
   bool retry_idempotent_calls = true;
   // TLS (see services/shared/tls.h: ChannelCredentialsFor); null: plaintext.
   std::shared_ptr<grpc::ChannelCredentials> credentials;
+  // While calls are in flight, ping the server after this long without a frame from it, and
+  // close the connection (failing its calls with UNAVAILABLE, which the retry policy then sends
+  // to another replica) when no answer comes within keepalive_timeout. Without it a call to a
+  // server whose node vanished waits for its whole deadline (10 minutes for a Train). Infinite:
+  // no pings. Our servers accept pings every 10 s (GrpcServerOptions::min_client_ping_interval).
+  absl::Duration keepalive_time = absl::Seconds(30);
+  absl::Duration keepalive_timeout = absl::Seconds(10);
 };
 
 // A channel to `target` ("host:port", "dns:///name:port", "ipv4:a:p,b:q") that spreads calls over

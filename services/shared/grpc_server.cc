@@ -69,6 +69,19 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
         static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(options.max_connection_age),
                                            std::numeric_limits<int>::max())));
   }
+  const auto milliseconds = [](absl::Duration duration) {
+    return static_cast<int>(std::clamp<int64_t>(absl::ToInt64Milliseconds(duration), 1,
+                                                std::numeric_limits<int>::max()));
+  };
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, milliseconds(options.keepalive_time));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+                             milliseconds(options.keepalive_timeout));
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                             milliseconds(options.min_client_ping_interval));
+  // Pings only while calls are in flight, but through the longest of them (gRPC otherwise stops
+  // after two pings without data).
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(CallLogInterceptorFactory());
   if (options.metrics_port >= 0) {

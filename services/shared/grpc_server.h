@@ -33,6 +33,14 @@ struct GrpcServerOptions {
   // clients resolve the service's name again and spread calls over replicas added since. Infinite
   // keeps connections as long as the clients do.
   absl::Duration max_connection_age = absl::InfiniteDuration();
+  // Ping a client after this long without a frame from it, and close the connection when no
+  // answer comes within keepalive_timeout: calls of clients that vanished (a node lost, a
+  // network partition) end instead of holding their threads and admission slots for hours.
+  absl::Duration keepalive_time = absl::Minutes(1);
+  absl::Duration keepalive_timeout = absl::Seconds(20);
+  // Clients may ping this often while calls are in flight (ClientChannelOptions::keepalive_time
+  // is 30 s); more often, gRPC's default policy answers with GOAWAY. Its default is 5 minutes.
+  absl::Duration min_client_ping_interval = absl::Seconds(10);
   // Port of an HTTP endpoint serving GET /metrics (Prometheus' text format: calls started,
   // handled by status code, their durations, calls in flight) on `host`, and GET /healthz (the
   // health service's overall status, for probes that cannot speak gRPC over TLS). 0 picks a free
