@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <functional>
 #include <thread>
 
 #include <httplib.h>
@@ -46,7 +47,7 @@ namespace v1 = deepdrummer::v1;
 
 void Reply(httplib::Response& response, const dd::HttpReply& reply) {
   response.status = reply.status;
-  response.set_content(reply.body, "application/json");
+  response.set_content(reply.body, reply.content_type.c_str());
 }
 
 // The gRPC code an HTTP error status stands for, for errors the HTTP layer finds itself.
@@ -166,34 +167,53 @@ int main(int argc, char** argv) {
       response.status = 204;
     });
   }
-  http.Post(R"(/v1/SessionService/([A-Za-z]+))", [&](const httplib::Request& request,
-                                                     httplib::Response& response) {
+  // Around every API request: its id (the client's if usable), refusal after too long a wait
+  // for a thread, metrics by method (names outside the API counted as "unknown") and a log line.
+  const auto serve_api = [&](const std::string& rpc, const httplib::Request& request,
+                             httplib::Response& response,
+                             const std::function<dd::HttpReply(const std::string&)>& answer) {
     const absl::Time start = absl::Now();
     const absl::Duration queue_wait = dd::TakeQueueWait();
-    const std::string method = request.matches[1].str();
-    // The client's id if it sent a usable one, so that its own logs and ours line up.
     std::string request_id = request.get_header_value("X-Request-Id");
     if (!dd::IsUsableRequestId(request_id)) request_id = dd::NewRequestId();
-    const dd::HttpReply reply = queue_wait > max_queue_wait
-                                    ? Overloaded(queue_wait, max_queue_wait)
-                                    : gateway.Call(method, request.body, request_id);
+    const dd::HttpReply reply =
+        queue_wait > max_queue_wait ? Overloaded(queue_wait, max_queue_wait) : answer(request_id);
     Reply(response, reply);
     if (reply.status == 503) response.set_header("Retry-After", "1");
     response.set_header("X-Request-Id", request_id);
     const absl::Duration took = absl::Now() - start;
     if (requests != nullptr) {
-      const bool known = std::binary_search(api_methods.begin(), api_methods.end(), method);
-      const std::string rpc = known ? method : "unknown";
-      requests->WithLabels({rpc, absl::StrCat(reply.status)}).Increment();
-      request_seconds->WithLabels({rpc}).Observe(absl::ToDoubleSeconds(took));
+      const bool known = rpc == "StreamLoopAudio" ||
+                         std::binary_search(api_methods.begin(), api_methods.end(), rpc);
+      const std::string label = known ? rpc : "unknown";
+      requests->WithLabels({label, absl::StrCat(reply.status)}).Increment();
+      request_seconds->WithLabels({label}).Observe(absl::ToDoubleSeconds(took));
       queue_seconds->Observe(absl::ToDoubleSeconds(queue_wait));
     }
-    dd::log::Info("http.request", {{"method", method},
+    dd::log::Info("http.request", {{"method", rpc},
                                    {"status", reply.status},
                                    {"ms", absl::ToDoubleMilliseconds(took)},
                                    {"queued_ms", absl::ToDoubleMilliseconds(queue_wait)},
                                    {"request_id", request_id}});
-  });
+  };
+  http.Post(R"(/v1/SessionService/([A-Za-z]+))",
+            [&](const httplib::Request& request, httplib::Response& response) {
+              const std::string method = request.matches[1].str();
+              serve_api(method, request, response, [&](const std::string& request_id) {
+                return gateway.Call(method, request.body, request_id);
+              });
+            });
+  // A loop's audio by reference, for <audio src> and media players: the bytes never change.
+  http.Get(R"(/v1/loops/([0-9A-Za-z-]+)/audio)",
+           [&](const httplib::Request& request, httplib::Response& response) {
+             serve_api("StreamLoopAudio", request, response, [&](const std::string& request_id) {
+               return gateway.LoopAudio(request.matches[1].str(), request.get_param_value("format"),
+                                        request.get_param_value("userId"), request_id);
+             });
+             if (response.status == 200) {
+               response.set_header("Cache-Control", "private, max-age=86400, immutable");
+             }
+           });
   http.Get("/v1/openapi.json", [&openapi](const httplib::Request&, httplib::Response& response) {
     response.set_content(*openapi, "application/json");
   });

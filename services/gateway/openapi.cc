@@ -214,6 +214,48 @@ pb::Value ErrorSchema() {
   return schema;
 }
 
+// GET /v1/loops/{loopId}/audio: StreamLoopAudio for <audio src> and media players.
+pb::Value LoopAudioOperation(const pb::Value& request_id_header, const pb::Value& echoed) {
+  const auto parameter = [](const char* name, const char* in, bool required, pb::Value schema,
+                            const char* description) {
+    return Object({{"name", String(name)},
+                   {"in", String(in)},
+                   {"required", Bool(required)},
+                   {"schema", std::move(schema)},
+                   {"description", String(description)}});
+  };
+  const pb::Value binary = Object({{"type", String("string")}, {"format", String("binary")}});
+  return Object(
+      {{"operationId", String("LoopAudio")},
+       {"tags", List({String("SessionService")})},
+       {"description",
+        String("The encoded audio of a presented loop (SessionService.StreamLoopAudio), for an "
+               "<audio> element or a media player: what NextLoop returns by reference with "
+               "audioDelivery AUDIO_DELIVERY_REFERENCE. The bytes of a loop and format never "
+               "change, and replies say so to caches.")},
+       {"parameters",
+        List({parameter("loopId", "path", true, Object({{"type", String("string")}}),
+                        "NextLoopResponse.audioRef."),
+              parameter("format", "query", false,
+                        Object({{"type", String("string")},
+                                {"enum", List({String("wav"), String("flac"), String("ogg")})}}),
+                        "The encoding; wav when absent."),
+              parameter("userId", "query", false, Object({{"type", String("string")}}),
+                        "When set, the loop's session must belong to this user "
+                        "(PERMISSION_DENIED otherwise)."),
+              request_id_header})},
+       {"responses",
+        Object(
+            {{"200", Object({{"description", String("The audio.")},
+                             {"headers", echoed},
+                             {"content", Object({{"audio/wav", Object({{"schema", binary}})},
+                                                 {"audio/flac", Object({{"schema", binary}})},
+                                                 {"audio/ogg", Object({{"schema", binary}})}})}})},
+             {"default", Object({{"description", String("An error.")},
+                                 {"headers", echoed},
+                                 {"content", Json(Ref("Error"))}})}})}});
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> SessionApiOpenApi(std::string_view descriptor_set,
@@ -269,6 +311,8 @@ absl::StatusOr<std::string> SessionApiOpenApi(std::string_view descriptor_set,
     (*paths.mutable_struct_value()->mutable_fields())["/v1/SessionService/" + name] =
         Object({{"post", operation}});
   }
+  (*paths.mutable_struct_value()->mutable_fields())["/v1/loops/{loopId}/audio"] =
+      Object({{"get", LoopAudioOperation(header, echoed)}});
   (*schemas.all().mutable_fields())["Error"] = ErrorSchema();
 
   const pb::Value info = Object(

@@ -20,6 +20,14 @@ HttpReply Error(grpc::StatusCode code, const std::string& message) {
   return {HttpStatusFor(code), ErrorJson(code, message)};
 }
 
+// dd-session's error as the client's: its code and message, named as dd-session's when the
+// gateway could not reach it.
+HttpReply FromSessionError(const grpc::Status& status) {
+  return Error(status.error_code(), status.error_code() == grpc::StatusCode::UNAVAILABLE
+                                        ? absl::StrCat("dd-session: ", status.error_message())
+                                        : status.error_message());
+}
+
 }  // namespace
 
 std::string ErrorJson(grpc::StatusCode code, const std::string& message) {
@@ -55,11 +63,7 @@ void SessionGateway::Add(std::string method,
     AttachRequestId(request_id, context);
     Response response;
     const grpc::Status status = (session_.*call)(&context, request, &response);
-    if (!status.ok()) {
-      return Error(status.error_code(), status.error_code() == grpc::StatusCode::UNAVAILABLE
-                                            ? absl::StrCat("dd-session: ", status.error_message())
-                                            : status.error_message());
-    }
+    if (!status.ok()) return FromSessionError(status);
     google::protobuf::util::JsonPrintOptions print;
     print.always_print_primitive_fields = true;  // Clients see 0, false and "" fields too.
     std::string json;
@@ -96,6 +100,37 @@ HttpReply SessionGateway::Call(const std::string& method, const std::string& jso
                  absl::StrCat("no method '", method, "' in SessionService over HTTP"));
   }
   return handler->second(json_body, request_id);
+}
+
+HttpReply SessionGateway::LoopAudio(const std::string& loop_id, const std::string& format,
+                                    const std::string& user_id,
+                                    const std::string& request_id) const {
+  v1::StreamLoopAudioRequest request;
+  request.set_loop_id(loop_id);
+  request.set_user_id(user_id);
+  if (format.empty() || format == "wav") {
+    request.set_format(v1::AUDIO_FORMAT_WAV);
+  } else if (format == "flac") {
+    request.set_format(v1::AUDIO_FORMAT_FLAC);
+  } else if (format == "ogg") {
+    request.set_format(v1::AUDIO_FORMAT_OGG);
+  } else {
+    return Error(grpc::StatusCode::INVALID_ARGUMENT,
+                 absl::StrCat("format must be wav, flac or ogg, got '", format, "'"));
+  }
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + options_.call_timeout));
+  AttachRequestId(request_id, context);
+  auto reader = session_.StreamLoopAudio(&context, request);
+  HttpReply reply;
+  v1::AudioChunk chunk;
+  while (reader->Read(&chunk)) {
+    if (!chunk.mime_type().empty()) reply.content_type = chunk.mime_type();
+    reply.body += chunk.data();
+  }
+  const grpc::Status status = reader->Finish();
+  if (!status.ok()) return FromSessionError(status);
+  return reply;
 }
 
 std::vector<std::string> SessionGateway::Methods() const {

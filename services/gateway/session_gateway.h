@@ -1,7 +1,8 @@
 // HTTP/JSON in front of SessionService, for web and mobile clients. Each unary RPC is
 // POST /v1/SessionService/<Method> with the request message as proto3 JSON; the answer is the
 // response message as JSON, or {"code": "NOT_FOUND", "message": "..."} with the HTTP status that
-// the gRPC code maps to (services/shared/status_mapping.h). No HTTP server in here: main.cc
+// the gRPC code maps to (services/shared/status_mapping.h). A loop's audio is a GET of its own
+// (LoopAudio: StreamLoopAudio's chunks as one body). No HTTP server in here: main.cc
 // serves this over HTTP, and tests call it directly or through the server.
 #pragma once
 
@@ -17,7 +18,8 @@ namespace dd {
 
 struct HttpReply {
   int status = 200;
-  std::string body;  // JSON.
+  std::string body;
+  std::string content_type = "application/json";
 };
 
 struct SessionGatewayOptions {
@@ -37,6 +39,14 @@ class SessionGateway {
   // dd-session.
   HttpReply Call(const std::string& method, const std::string& json_body,
                  const std::string& request_id = "") const;
+
+  // GET /v1/loops/<loop_id>/audio?format=...&userId=...: the loop's audio (StreamLoopAudio's
+  // chunks as one body, with its MIME type), so that a page's <audio src> or a media player can
+  // fetch what NextLoop returned by reference (AUDIO_DELIVERY_REFERENCE). `format` is wav (also
+  // when empty), flac or ogg; anything else is INVALID_ARGUMENT (400) and reaches no service.
+  // Errors are JSON, as for Call.
+  HttpReply LoopAudio(const std::string& loop_id, const std::string& format,
+                      const std::string& user_id, const std::string& request_id) const;
 
   // The methods Call serves, sorted.
   std::vector<std::string> Methods() const;

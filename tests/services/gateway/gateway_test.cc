@@ -287,6 +287,64 @@ TEST_F(GatewayTest, ServesMetricsOfApiCallsByMethodAndStatus) {
   EXPECT_EQ(scraped->body.find("MadeUp"), std::string::npos);
 }
 
+TEST_F(GatewayTest, ServesALoopsAudioByReferenceForAudioElements) {
+  auto [status, body] = Post("CreateUser", R"({"displayName": "listener by reference"})");
+  ASSERT_EQ(status, 200) << body;
+  v1::User user;
+  ASSERT_TRUE(JsonStringToMessage(body, &user).ok());
+  std::tie(status, body) = Post("StartSession", R"({"userId": ")" + user.user_id() + R"(",
+      "options": {"phase1Loops": 2, "phase2LoopsPerCritic": 1, "seed": 11,
+                  "critic": {"minibatchesPerRating": 1, "minibatchSize": 2},
+                  "sampler": {"minSteps": 4, "maxSteps": 6}}})");
+  ASSERT_EQ(status, 200) << body;
+  v1::Session session;
+  ASSERT_TRUE(JsonStringToMessage(body, &session).ok());
+  const std::string next = R"({"sessionId": ")" + session.session_id() + R"("})";
+  std::tie(status, body) =
+      Post("NextLoop", R"({"sessionId": ")" + session.session_id() +
+                           R"(", "audioDelivery": "AUDIO_DELIVERY_REFERENCE"})");
+  ASSERT_EQ(status, 200) << body;
+  v1::NextLoopResponse by_reference;
+  ASSERT_TRUE(JsonStringToMessage(body, &by_reference).ok());
+  EXPECT_TRUE(by_reference.audio().empty());
+  ASSERT_FALSE(by_reference.audio_ref().empty());
+  // The same loop again (not rated yet), this time with its audio inline, to compare.
+  std::tie(status, body) = Post("NextLoop", next);
+  ASSERT_EQ(status, 200) << body.substr(0, 300);
+  v1::NextLoopResponse inline_audio;
+  ASSERT_TRUE(JsonStringToMessage(body, &inline_audio).ok());
+  ASSERT_EQ(inline_audio.loop_id(), by_reference.loop_id());
+
+  httplib::Client client = Client(gateway_->port());
+  const std::string path = "/v1/loops/" + by_reference.audio_ref() + "/audio";
+  auto wav = client.Get(path + "?userId=" + user.user_id());
+  ASSERT_TRUE(wav);
+  EXPECT_EQ(wav->status, 200) << wav->body.substr(0, 300);
+  EXPECT_EQ(wav->get_header_value("Content-Type"), "audio/wav");
+  EXPECT_EQ(wav->body, inline_audio.audio());
+  EXPECT_FALSE(wav->get_header_value("X-Request-Id").empty());
+  EXPECT_TRUE(absl::StrContains(wav->get_header_value("Cache-Control"), "immutable"));
+  auto ogg = client.Get(path + "?format=ogg");
+  ASSERT_TRUE(ogg);
+  EXPECT_EQ(ogg->status, 200);
+  EXPECT_EQ(ogg->body.substr(0, 4), "OggS");
+  EXPECT_EQ(ogg->get_header_value("Content-Type"), "audio/ogg");
+
+  // Errors are JSON, with the status their code maps to.
+  auto mp3 = client.Get(path + "?format=mp3");
+  ASSERT_TRUE(mp3);
+  EXPECT_EQ(mp3->status, 400);
+  EXPECT_EQ(Error(mp3->body).second, "format must be wav, flac or ogg, got 'mp3'");
+  auto stranger = client.Get(path + "?userId=00000000-0000-4000-8000-000000000000");
+  ASSERT_TRUE(stranger);
+  EXPECT_EQ(stranger->status, 403);
+  EXPECT_EQ(Error(stranger->body).first, "PERMISSION_DENIED");
+  auto missing = client.Get("/v1/loops/00000000-0000-4000-8000-000000000000/audio");
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404);
+  EXPECT_EQ(Error(missing->body).first, "NOT_FOUND");
+}
+
 TEST_F(GatewayTest, ServesAnOpenApiDocumentOfItsMethods) {
   auto answer = Client(gateway_->port()).Get("/v1/openapi.json");
   ASSERT_TRUE(answer);
@@ -298,7 +356,8 @@ TEST_F(GatewayTest, ServesAnOpenApiDocumentOfItsMethods) {
   for (const char* method : {"CreateUser", "StartSession", "NextLoop", "Rate", "ExportSession"}) {
     EXPECT_TRUE(paths.contains(std::string("/v1/SessionService/") + method)) << method;
   }
-  EXPECT_FALSE(paths.contains("/v1/SessionService/StreamLoopAudio"));  // Not served over HTTP.
+  EXPECT_FALSE(paths.contains(
+      "/v1/SessionService/StreamLoopAudio"));  // Served as GET /v1/loops/<id>/audio instead.
 }
 
 TEST_F(GatewayTest, RefusesAtOnceWhatWaitedTooLongForAThread) {

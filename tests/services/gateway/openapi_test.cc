@@ -72,7 +72,11 @@ void CollectRefs(const pb::Value& value, std::set<std::string>& refs) {
 TEST_F(OpenApiTest, DescribesEveryMethodTheGatewayServes) {
   EXPECT_EQ(Text(document_, "openapi"), "3.0.3");
   const pb::Struct& paths = At(document_, "paths");
-  EXPECT_EQ(paths.fields_size(), static_cast<int>(Methods().size()));
+  EXPECT_EQ(paths.fields_size(), static_cast<int>(Methods().size()) + 1);  // + the audio GET.
+  const pb::Struct& audio =
+      At(At(At(At(At(paths, "/v1/loops/{loopId}/audio"), "get"), "responses"), "200"), "content");
+  for (const char* type : {"audio/wav", "audio/flac", "audio/ogg"})
+    EXPECT_TRUE(audio.fields().contains(type)) << type;
   for (const std::string& method : Methods()) {
     const pb::Struct& post = At(At(paths, "/v1/SessionService/" + method), "post");
     EXPECT_EQ(Text(post, "operationId"), method);
