@@ -80,6 +80,8 @@ class KubernetesManifests(unittest.TestCase):
                        if d["kind"] == "PodDisruptionBudget"}
         cls.autoscalers = {d["metadata"]["name"]: d for d in documents
                            if d["kind"] == "HorizontalPodAutoscaler"}
+        cls.policies = {d["metadata"]["name"]: d for d in documents
+                        if d["kind"] == "NetworkPolicy"}
 
     def containers(self):
         for name, deployment in sorted(self.deployments.items()):
@@ -152,6 +154,38 @@ class KubernetesManifests(unittest.TestCase):
             if name not in self.autoscalers:
                 self.assertGreaterEqual(deployment["spec"]["replicas"], 2, name)
 
+    def test_network_policies_admit_exactly_the_callers_the_manifests_configure(self):
+        # Who calls whom, from the client target flags (--critic=dns:///dd-critic:50052...).
+        callers = {}
+        for name, _, container in self.containers():
+            for peer in ("critic", "generator", "render", "session"):
+                if flag_value(container["args"], peer) is not None:
+                    callers.setdefault("dd-" + peer, set()).add(name)
+        # ddsim (a Job or pod of the operator's) calibrates against dd-render.
+        callers["dd-render"].add("ddsim")
+        for name, policy in self.policies.items():
+            spec = policy["spec"]
+            labels = self.deployments[name]["spec"]["template"]["metadata"]["labels"]
+            self.assertEqual(spec["podSelector"]["matchLabels"], labels, name)
+            self.assertEqual(spec["policyTypes"], ["Ingress"], name)
+            container = self.deployments[name]["spec"]["template"]["spec"]["containers"][0]
+            grpc_port = int(flag_value(container["args"], "port"))
+            metrics_port = int(flag_value(container["args"], "metrics_port"))
+            admitted, open_ports = set(), set()
+            for rule in spec["ingress"]:
+                ports = {p["port"] for p in rule["ports"]}
+                if "from" in rule:
+                    self.assertEqual(ports, {grpc_port}, name)
+                    admitted |= {peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
+                                 for peer in rule["from"]}
+                else:
+                    open_ports |= ports
+            self.assertEqual(admitted, callers[name], name)
+            # Scrapers (any namespace) reach the metrics, and probes the metrics port's /healthz.
+            self.assertEqual(open_ports, {metrics_port}, name)
+        # Every server only other servers call is restricted; the public ones are not.
+        self.assertEqual(sorted(self.policies), ["dd-critic", "dd-generator", "dd-render"])
+
     def test_client_targets_name_headless_services_of_this_deployment(self):
         targets = 0
         for name, _, container in self.containers():
@@ -207,7 +241,8 @@ class KubernetesManifests(unittest.TestCase):
         kinds = sorted(doc["kind"] for doc in rendered)
         self.assertEqual(kinds, sorted(["Deployment"] * 5 + ["Service"] * 6 +
                                        ["PodDisruptionBudget"] * 5 +
-                                       ["HorizontalPodAutoscaler"] * 3))
+                                       ["HorizontalPodAutoscaler"] * 3 +
+                                       ["NetworkPolicy"] * 3))
         for doc in rendered:
             if doc["kind"] == "Deployment":
                 image = doc["spec"]["template"]["spec"]["containers"][0]["image"]
