@@ -63,7 +63,9 @@ int main(int argc, char** argv) {
     int n = 0;
     if (absl::SimpleAtoi(part, &n) && n > 0) rater_counts.push_back(n);
   }
-  dd::testing::SessionStack stack("session_bench", /*critic_threads=*/0);
+  dd::testing::SessionStackOptions options;
+  options.critic_threads = 0;  // One per core: the bench has the machine to itself.
+  dd::testing::SessionStack stack("session_bench", options);
   if (!stack.up()) {
     std::fprintf(stderr, "services did not start\n");
     return 1;

@@ -46,7 +46,9 @@ class DdsimTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (SharedDrumSamplesDir().empty() && !RequireSharedData()) return;
-    stack_ = new SessionStack("ddsim_test", 1, SharedDrumSamplesDir().string());
+    dd::testing::SessionStackOptions options;
+    options.samples_dir = SharedDrumSamplesDir().string();
+    stack_ = new SessionStack("ddsim_test", options);
   }
   static void TearDownTestSuite() {
     delete stack_;

@@ -43,7 +43,9 @@ class GatewayTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     logs_ = new dd::testing::TempDir();
-    stack_ = new dd::testing::SessionStack("gateway", 1, "", logs_->path());
+    dd::testing::SessionStackOptions options;
+    options.log_dir = logs_->path();
+    stack_ = new dd::testing::SessionStack("gateway", options);
     gateway_ = new dd::testing::ServiceProcess(
         DD_GATEWAY_BIN,
         {"--log_level=info", "--session=" + stack_->session_address(),

@@ -349,3 +349,63 @@ TEST_F(SessionServiceTest, DeleteUserRemovesSessionsRatingsAndCritics) {
 
 }  // namespace
 }  // namespace dd
+
+namespace dd {
+namespace {
+
+// The whole backend with mutual TLS on every connection: the test's stub to dd-session, and
+// dd-session to dd-critic, dd-generator and dd-render, and dd-generator to dd-critic, each with
+// the --tls_* flags as an operator would give them.
+TEST(SessionOverMutualTlsTest, LoopsAreDrawnTrainedOnRenderedAndRatedOverMutualTls) {
+  const dd::testing::TestCertificates pki;
+  ASSERT_TRUE(pki.ok()) << pki.why();
+  dd::testing::SessionStackOptions options;
+  options.tls = &pki;
+  dd::testing::SessionStack stack("session_mtls", options);
+  ASSERT_TRUE(stack.up());
+
+  v1::CreateUserRequest create;
+  create.set_display_name("listener over mTLS");
+  v1::User user;
+  grpc::Status status = stack.session().CreateUser(Context().get(), create, &user);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  v1::StartSessionRequest start;
+  start.set_user_id(user.user_id());
+  *start.mutable_options() = FastOptions(/*phase1=*/3, /*phase2=*/1);
+  v1::Session session;
+  status = stack.session().StartSession(Context().get(), start, &session);  // Creates a critic.
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  for (int position = 1; position <= 3; ++position) {
+    // Sampled by dd-generator scoring with dd-critic (trained on the ratings so far), and
+    // rendered inline by dd-render.
+    v1::NextLoopRequest next;
+    next.set_session_id(session.session_id());
+    v1::NextLoopResponse loop;
+    status = stack.session().NextLoop(Context().get(), next, &loop);
+    ASSERT_TRUE(status.ok()) << position << ": " << status.error_message();
+    EXPECT_EQ(loop.position(), static_cast<uint32_t>(position));
+    EXPECT_EQ(loop.audio().substr(0, 4), "RIFF");
+    v1::RateRequest rate;
+    rate.set_loop_id(loop.loop_id());
+    rate.set_rating(ScriptedRaterLikes(loop.loop()) ? v1::RATING_LIKE : v1::RATING_DISLIKE);
+    rate.set_request_id("mtls-" + std::to_string(position));
+    v1::RateResponse rated;
+    status = stack.session().Rate(Context().get(), rate, &rated);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  EXPECT_EQ(stack.Count("SELECT count(*) FROM session.ratings"), 3);
+  // The critic learned from the ratings: its versions are stored.
+  EXPECT_GE(stack.Count("SELECT count(*) FROM critic.versions"), 3);
+
+  // A client without TLS gets no further than the handshake.
+  auto plaintext = v1::SessionService::NewStub(
+      grpc::CreateChannel(stack.session_address(), grpc::InsecureChannelCredentials()));
+  v1::GetUserRequest get;
+  get.set_user_id(user.user_id());
+  v1::User got;
+  EXPECT_EQ(plaintext->GetUser(Context(10).get(), get, &got).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+}
+
+}  // namespace
+}  // namespace dd

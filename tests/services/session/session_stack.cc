@@ -2,8 +2,12 @@
 
 #include <signal.h>
 
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+
 #include <fstream>
 #include <iterator>
+#include <utility>
 
 #include <pqxx/nontransaction>
 #include <pqxx/result>
@@ -13,24 +17,50 @@
 
 namespace dd::testing {
 
-SessionStack::SessionStack(const std::string& database_name, int critic_threads,
-                           const std::string& samples_dir, const std::filesystem::path& log_dir)
-    : log_dir_(log_dir), critic_threads_(critic_threads) {
+SessionStack::SessionStack(const std::string& database_name, SessionStackOptions options)
+    : options_(std::move(options)) {
   database_ = SharedPostgres().CreateDatabase(database_name);
-  kit_ = "--samples=" + (samples_dir.empty() ? DefaultKitDir().string() : samples_dir);
+  kit_ = "--samples=" +
+         (options_.samples_dir.empty() ? DefaultKitDir().string() : options_.samples_dir);
   render_ = Start("render", 0);
   critic_ = Start("critic", 0);
   critic_port_ = critic_->port();
   generator_ = Start("generator", 0);
   session_ = Start("session", 0);
   session_port_ = session_->port();
-  session_stub_ = deepdrummer::v1::SessionService::NewStub(session_->channel());
+  ConnectSession();
   db_ = std::make_unique<pqxx::connection>(database_);
 }
 
+void SessionStack::ConnectSession() {
+  if (options_.tls == nullptr) {
+    session_stub_ = deepdrummer::v1::SessionService::NewStub(session_->channel());
+    return;
+  }
+  const auto read = [](const std::string& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  grpc::SslCredentialsOptions tls;
+  tls.pem_root_certs = read(options_.tls->ca());
+  tls.pem_private_key = read(options_.tls->client_key());
+  tls.pem_cert_chain = read(options_.tls->client_cert());
+  session_stub_ = deepdrummer::v1::SessionService::NewStub(
+      grpc::CreateChannel(session_->address(), grpc::SslCredentials(tls)));
+}
+
 std::unique_ptr<ServiceProcess> SessionStack::Start(const std::string& name, int port) {
-  std::vector<std::string> args = {log_dir_.empty() ? "--log_level=warning" : "--log_level=debug"};
-  const std::filesystem::path log_file = log_dir_.empty() ? "" : log_dir_ / (name + ".log");
+  std::vector<std::string> args = {options_.log_dir.empty() ? "--log_level=warning"
+                                                            : "--log_level=debug"};
+  const std::filesystem::path log_file =
+      options_.log_dir.empty() ? "" : options_.log_dir / (name + ".log");
+  if (const TestCertificates* tls = options_.tls; tls != nullptr) {
+    // The server certificate carries both usages: each service shows it to its callers and to
+    // the services it calls.
+    args.insert(args.end(),
+                {"--tls_cert_file=" + tls->server_cert(), "--tls_key_file=" + tls->server_key(),
+                 "--tls_client_ca_file=" + tls->ca(), "--tls_ca_file=" + tls->ca()});
+  }
   // A later --port wins over the --port=0 that ServiceProcess passes first.
   if (port != 0) args.push_back("--port=" + std::to_string(port));
   if (name == "render") {
@@ -38,8 +68,8 @@ std::unique_ptr<ServiceProcess> SessionStack::Start(const std::string& name, int
     return std::make_unique<ServiceProcess>(DD_RENDER_BIN, args, log_file);
   }
   if (name == "critic") {
-    args.insert(args.end(),
-                {kit_, "--database=" + database_, "--threads=" + std::to_string(critic_threads_)});
+    args.insert(args.end(), {kit_, "--database=" + database_,
+                             "--threads=" + std::to_string(options_.critic_threads)});
     return std::make_unique<ServiceProcess>(DD_CRITIC_BIN, args, log_file);
   }
   if (name == "generator") {
@@ -53,8 +83,8 @@ std::unique_ptr<ServiceProcess> SessionStack::Start(const std::string& name, int
 }
 
 std::string SessionStack::Log(const std::string& name) const {
-  if (log_dir_.empty()) return "";
-  std::ifstream in(log_dir_ / (name + ".log"));
+  if (options_.log_dir.empty()) return "";
+  std::ifstream in(options_.log_dir / (name + ".log"));
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
@@ -65,7 +95,7 @@ bool SessionStack::up() const {
 void SessionStack::RestartSession() {
   session_->Kill(SIGKILL);
   session_ = Start("session", session_port_);
-  session_stub_ = deepdrummer::v1::SessionService::NewStub(session_->channel());
+  ConnectSession();
 }
 
 void SessionStack::KillCritic() {

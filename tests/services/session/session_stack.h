@@ -12,18 +12,26 @@
 
 #include "deepdrummer/v1/session.grpc.pb.h"
 #include "tests/support/service_process.h"
+#include "tests/support/test_certificates.h"
 
 namespace dd::testing {
 
+struct SessionStackOptions {
+  // LibTorch threads of the critic worker (tests use 1 to share the machine).
+  int critic_threads = 1;
+  // The kit every service loads; empty means samples/default-kit.
+  std::string samples_dir;
+  // Empty: the services log warnings and errors to the test's stderr. Otherwise they log
+  // everything, debug lines included, to log_dir/<name>.log (see SessionStack::Log()).
+  std::filesystem::path log_dir;
+  // Not owned. Set: every service serves mutual TLS with its server certificate and calls the
+  // others with it, and session() is a mutual-TLS stub; null: plaintext.
+  const TestCertificates* tls = nullptr;
+};
+
 class SessionStack {
  public:
-  // critic_threads: LibTorch threads of the critic worker (tests use 1 to share the machine).
-  // samples_dir: the kit every service loads; empty means samples/default-kit.
-  // log_dir: empty, the services log warnings and errors to the test's stderr; otherwise they
-  // log everything, debug lines included, to log_dir/<name>.log (see Log()).
-  explicit SessionStack(const std::string& database_name, int critic_threads = 1,
-                        const std::string& samples_dir = "",
-                        const std::filesystem::path& log_dir = {});
+  explicit SessionStack(const std::string& database_name, SessionStackOptions options = {});
 
   bool up() const;
   deepdrummer::v1::SessionService::Stub& session() { return *session_stub_; }
@@ -47,10 +55,11 @@ class SessionStack {
  private:
   std::unique_ptr<ServiceProcess> Start(const std::string& name, int port);
 
+  void ConnectSession();
+
   std::string database_;
   std::string kit_;
-  std::filesystem::path log_dir_;
-  int critic_threads_ = 1;
+  SessionStackOptions options_;
   std::unique_ptr<pqxx::connection> db_;
   std::unique_ptr<ServiceProcess> render_, critic_, generator_, session_;
   int critic_port_ = 0, session_port_ = 0;
