@@ -14,6 +14,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/build_info/build_info.h"
 #include "common/log/log.h"
 #include "common/metrics/registry.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -139,7 +140,8 @@ int main(int argc, char** argv) {
         "gateway_http_queue_wait_seconds",
         "Time API requests waited for a free thread, in seconds (see --max_queue_wait).", {},
         {0.001, 0.01, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60});
-    for (const absl::Status& added : {counted.status(), timed.status(), queued.status()}) {
+    for (const absl::Status& added :
+         {counted.status(), timed.status(), queued.status(), dd::AddBuildInfoGauge(*metrics)}) {
       if (!added.ok()) return dd::StartupFailed(added);
     }
     requests = *counted;
@@ -269,6 +271,8 @@ int main(int argc, char** argv) {
   dd::log::Info(
       "server.listening",
       {{"address", absl::StrCat(listen.host, ":", port)},
+       {"version", dd::BuildVersion()},
+       {"commit", dd::BuildCommit()},
        {"metrics", metrics_endpoint == nullptr ? std::string("none") : metrics_endpoint->Url()},
        {"session", absl::GetFlag(FLAGS_session)},
        {"max_body_bytes", max_body_bytes}});

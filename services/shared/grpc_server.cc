@@ -13,6 +13,7 @@
 #include <grpcpp/server_builder.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/build_info/build_info.h"
 #include "common/log/log.h"
 #include "services/shared/call_log.h"
 
@@ -92,6 +93,9 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
     }
     auto call_metrics = GrpcServerMetrics::Create(*server->metrics_registry_);
     if (!call_metrics.ok()) return call_metrics.status();
+    if (absl::Status added = AddBuildInfoGauge(*server->metrics_registry_); !added.ok()) {
+      return added;
+    }
     server->call_metrics_ = *std::move(call_metrics);
     interceptors.push_back(server->call_metrics_->InterceptorFactory());
   }
@@ -122,6 +126,8 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   }
   log::Info("server.listening",
             {{"address", server->address()},
+             {"version", BuildVersion()},
+             {"commit", BuildCommit()},
              {"metrics", server->metrics_endpoint_ == nullptr ? std::string("none")
                                                               : server->metrics_endpoint_->Url()},
              {"tls", options.tls.cert_file.empty()        ? std::string("off")

@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "common/build_info/build_info.h"
 
 namespace dd {
 
@@ -52,6 +53,14 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
 
 std::string MetricsEndpoint::Url() const {
   return absl::StrCat("http://", host_, ":", port_, "/metrics");
+}
+
+absl::Status AddBuildInfoGauge(metrics::Registry& registry) {
+  auto family = registry.AddGauge("dd_build_info", "The build this process runs (always 1).",
+                                  {"version", "commit"});
+  if (!family.ok()) return family.status();
+  (*family)->WithLabels({std::string(BuildVersion()), std::string(BuildCommit())}).Set(1);
+  return absl::OkStatus();
 }
 
 MetricsEndpoint::~MetricsEndpoint() {

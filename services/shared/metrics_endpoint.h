@@ -39,4 +39,8 @@ class MetricsEndpoint {
   int port_ = 0;
 };
 
+// Adds dd_build_info{version, commit} 1 to `registry`: which build a pod runs, for dashboards
+// and alerts across a rollout. Every server's metrics carry it.
+absl::Status AddBuildInfoGauge(metrics::Registry& registry);
+
 }  // namespace dd

@@ -8,6 +8,8 @@
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/build_info/build_info.h"
 #include "common/log/log.h"
 #include "services/shared/tls_flags.h"
 
@@ -41,6 +43,11 @@ void InitService(int argc, char** argv, std::string_view component, std::string_
     return absl::StrContains(file, "services/");
   };
   config.contains_helpshort_flags = config.contains_help_flags;
+  config.version_string = [] {
+    // Debian's Abseil has its own string_view, hence the strings.
+    return absl::StrCat("deepdrummer ", std::string(BuildVersion()), " (commit ",
+                        std::string(BuildCommit()), ")\n");
+  };
   absl::SetFlagsUsageConfig(config);
   absl::SetProgramUsageMessage(std::string(usage));
   absl::ParseCommandLine(argc, argv);

@@ -176,6 +176,12 @@ class HelpFlag(unittest.TestCase):
                      "--render_helpers", "--render_helper_spin"):
             self.assertIn(flag, text)
 
+    def test_version_names_the_build(self):
+        result = subprocess.run([os.environ["DD_RENDER_BIN"], "--version"], capture_output=True,
+                                text=True, timeout=30)
+        self.assertRegex(result.stdout,
+                         r"^deepdrummer \d+\.\d+\.\d+ \(commit ([0-9a-f]{12}(-dirty)?|unknown)\)$")
+
     def test_a_helper_count_out_of_range_is_refused_at_start(self):
         result = subprocess.run([os.environ["DD_RENDER_BIN"], "--port=0", "--render_helpers=-1",
                                  f"--samples={os.environ['DD_KIT']}"],

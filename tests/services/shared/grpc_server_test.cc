@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <memory>
+#include <regex>
 #include <thread>
 
 #include <grpcpp/client_context.h>
@@ -13,6 +14,7 @@
 #include <httplib.h>
 
 #include "absl/strings/match.h"
+#include "common/build_info/build_info.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 
 namespace dd {
@@ -123,6 +125,14 @@ TEST(GrpcServerTest, ServesMetricsOfEveryCallByStatusCode) {
     EXPECT_TRUE(absl::StrContains(body, line)) << "missing " << line << " in\n" << body;
   }
   EXPECT_FALSE(absl::StrContains(body, "made.Up")) << body;
+  // Which build this is, with the commit the build found.
+  const std::string build = std::string(R"(dd_build_info{version=")") +
+                            std::string(BuildVersion()) + R"(",commit=")" +
+                            std::string(BuildCommit()) + R"("} 1)" + "\n";
+  EXPECT_TRUE(absl::StrContains(body, build)) << build << body;
+  EXPECT_TRUE(
+      std::regex_match(std::string(BuildCommit()), std::regex("[0-9a-f]{12}(-dirty)?|unknown")))
+      << BuildCommit();
   Scrape(port, "/other", &status);
   EXPECT_EQ(status, 404);
 
