@@ -21,6 +21,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "common/build_info/build_info.h"
 #include "common/listeners/listener.h"
 #include "common/log/log.h"
 #include "common/random/rng.h"
@@ -157,6 +158,10 @@ int main(int argc, char** argv) {
            absl::StrContains(file, "services/shared/tls_flags");
   };
   usage.contains_helpshort_flags = usage.contains_help_flags;
+  usage.version_string = [] {
+    return absl::StrCat("ddsim (deepdrummer ", std::string(dd::BuildVersion()), ", commit ",
+                        std::string(dd::BuildCommit()), ")\n");
+  };
   absl::SetFlagsUsageConfig(usage);
   absl::SetProgramUsageMessage(
       "ddsim: simulated listeners through the whole DeepDrummer protocol.\n"
