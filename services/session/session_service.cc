@@ -8,6 +8,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/log/log.h"
 #include "common/session/protocol.h"
 #include "services/shared/proto_convert.h"
 #include "services/shared/request_id.h"
@@ -185,6 +186,13 @@ grpc::Status SessionService::DeleteUser(grpc::ServerContext* context,
   response->set_loops_deleted(static_cast<uint32_t>(counts->loops));
   response->set_ratings_deleted(static_cast<uint32_t>(counts->ratings));
   response->set_critics_deleted(critics_deleted);
+  // Who asked for an erasure, and what it removed, for the record.
+  log::Info("user.deleted", {{"user_id", request->user_id()},
+                             {"sessions", counts->sessions},
+                             {"loops", counts->loops},
+                             {"ratings", counts->ratings},
+                             {"critics", critics_deleted},
+                             {"request_id", request_id}});
   return grpc::Status::OK;
 }
 
@@ -227,6 +235,14 @@ grpc::Status SessionService::StartSession(grpc::ServerContext* context,
                                &ignored);
   }
   if (!stored.ok()) return ToGrpcStatus(stored.status());
+  if (stored->second) {
+    log::Info("session.started", {{"session_id", stored->first.session_id},
+                                  {"user_id", stored->first.user_id},
+                                  {"critic_id", stored->first.critic_id},
+                                  {"phase1_loops", stored->first.phase1_total},
+                                  {"phase2_loops_per_critic", stored->first.phase2_per_critic},
+                                  {"request_id", request_id}});
+  }
   coordinator_.PrepareInBackground(stored->first.session_id,
                                    request_id);  // The first loop, while we reply.
   return ToGrpcStatus(FillSession(stored->first, response));

@@ -520,6 +520,12 @@ TEST_F(GatewayTest, OneRequestIdFollowsARequestThroughEveryService) {
   EXPECT_TRUE(RequestIdsOfCalls(session_log, "SessionService/CreateUser").count("trace-create"));
   EXPECT_TRUE(RequestIdsOfCalls(session_log, "SessionService/StartSession").count("trace-start"));
   EXPECT_TRUE(RequestIdsOfCalls(session_log, "SessionService/NextLoop").count("trace-next"));
+  bool started_logged = false;  // The business event, at info, with the id too.
+  for (const auto& entry : LogEntries(session_log, "session.started")) {
+    started_logged |= entry.fields().at("session_id").string_value() == session.session_id() &&
+                      entry.fields().at("request_id").string_value() == "trace-start";
+  }
+  EXPECT_TRUE(started_logged);
   const std::string critic_log = stack_->Log("critic");
   EXPECT_TRUE(RequestIdsOfCalls(critic_log, "CriticService/CreateCritic").count("trace-start"))
       << critic_log.substr(0, 2000);
