@@ -22,12 +22,44 @@ dd_service_args() {
                     "--render=127.0.0.1:${DD_RENDER_PORT:-50051}") ;;
     gateway) args+=("--session=127.0.0.1:${DD_SESSION_PORT:-50054}") ;;
   esac
+  # DD_TLS=1: mutual TLS between all of them, with the certificates dd_local_tls made. The
+  # gateway's own HTTP stays plain; its flags secure its calls to dd-session.
+  if [[ "${DD_TLS:-0}" == 1 ]]; then
+    local tls="$RUN_DIR/tls"
+    args+=("--tls_cert_file=$tls/server.crt" "--tls_key_file=$tls/server.key"
+           "--tls_ca_file=$tls/ca.crt")
+    [[ "$name" != gateway ]] && args+=("--tls_client_ca_file=$tls/ca.crt")
+  fi
   # Anything else from DD_<SERVICE>_FLAGS, e.g. DD_CRITIC_FLAGS="--training_precision=float32",
   # split on spaces like a command line (flags with spaces inside are not supported).
   local extra_var="DD_${name^^}_FLAGS" extra=()
   read -r -a extra <<<"${!extra_var:-}"
   args+=("${extra[@]}")
   echo "${args[@]}"
+}
+
+# For DD_TLS=1: a local CA and one certificate for 127.0.0.1 and localhost, used by every service
+# as server and as client, made once in $RUN_DIR/tls (delete it for new ones). Clients of the
+# gRPC API trust ca.crt and, since the servers require client certificates, present one of
+# their own signed by ca.key, e.g. client.crt and client.key, made here as well.
+dd_local_tls() {
+  local tls="$RUN_DIR/tls"
+  [[ -f "$tls/client.crt" ]] && return 0
+  mkdir -p "$tls"
+  local key=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+  (
+    cd "$tls"
+    openssl req -x509 "${key[@]}" -keyout ca.key -out ca.crt -days 825 \
+      -subj /CN=deepdrummer-local-ca 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n' >ext
+    for leaf in server client; do
+      openssl req "${key[@]}" -keyout "$leaf.key" -out "$leaf.csr" -subj "/CN=deepdrummer-$leaf" \
+        2>/dev/null
+      openssl x509 -req -in "$leaf.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 825 \
+        -extfile ext -out "$leaf.crt" 2>/dev/null
+    done
+    chmod 600 ./*.key
+  )
 }
 
 dd_build() {
