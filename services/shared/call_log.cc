@@ -2,8 +2,10 @@
 
 #include <map>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "services/shared/request_id.h"
 #include "services/shared/status_mapping.h"
@@ -20,8 +22,11 @@ constexpr size_t kMaxLoggedMethodBytes = 200;
 
 class CallLog final : public grpc::experimental::Interceptor {
  public:
-  explicit CallLog(ServerRpcInfo& info)
-      : info_(info), start_(absl::Now()), method_(info.method() != nullptr ? info.method() : "") {
+  CallLog(ServerRpcInfo& info, CallLogThrottle& throttle)
+      : info_(info),
+        throttle_(throttle),
+        start_(absl::Now()),
+        method_(info.method() != nullptr ? info.method() : "") {
     if (method_.size() > kMaxLoggedMethodBytes) method_.resize(kMaxLoggedMethodBytes);
   }
   ~CallLog() override {
@@ -65,6 +70,11 @@ class CallLog final : public grpc::experimental::Interceptor {
     const std::string code =
         absl::StatusCodeToString(FromGrpcStatus(grpc::Status(status.error_code(), "")).code());
     const double ms = absl::ToDoubleMilliseconds(absl::Now() - start_);
+    int64_t suppressed = 0;
+    if (!status.ok() &&
+        !throttle_.Admit(absl::StrCat(method_, " ", code), absl::Now(), suppressed)) {
+      return;
+    }
     const std::string peer =
         info_.server_context() != nullptr ? info_.server_context()->peer() : std::string();
     if (status.ok()) {
@@ -74,7 +84,7 @@ class CallLog final : public grpc::experimental::Interceptor {
                  {"ms", ms},
                  {"request_id", request_id_},
                  {"peer", peer}});
-    } else {
+    } else if (suppressed == 0) {
       log::Emit(level, "rpc.finished",
                 {{"method", method_},
                  {"code", code},
@@ -82,10 +92,20 @@ class CallLog final : public grpc::experimental::Interceptor {
                  {"request_id", request_id_},
                  {"peer", peer},
                  {"error", status.error_message()}});
+    } else {
+      log::Emit(level, "rpc.finished",
+                {{"method", method_},
+                 {"code", code},
+                 {"ms", ms},
+                 {"request_id", request_id_},
+                 {"peer", peer},
+                 {"error", status.error_message()},
+                 {"suppressed", static_cast<long long>(suppressed)}});
     }
   }
 
   ServerRpcInfo& info_;
+  CallLogThrottle& throttle_;
   const absl::Time start_;
   std::string method_;
   std::string request_id_;
@@ -94,10 +114,17 @@ class CallLog final : public grpc::experimental::Interceptor {
 
 class CallLogFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
+  explicit CallLogFactory(int lines_per_second) : throttle_(lines_per_second) {}
   grpc::experimental::Interceptor* CreateServerInterceptor(ServerRpcInfo* info) override {
-    return new CallLog(*info);
+    return new CallLog(*info, throttle_);
   }
+
+ private:
+  CallLogThrottle throttle_;  // Lives with the server, which owns this factory.
 };
+
+// Keys are method names, which callers make up: past this many the counts start over.
+constexpr size_t kMaxThrottledKeys = 1024;
 
 }  // namespace
 
@@ -119,8 +146,26 @@ log::Level CallLogLevel(grpc::StatusCode code) {
   }
 }
 
-std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> CallLogInterceptorFactory() {
-  return std::make_unique<CallLogFactory>();
+bool CallLogThrottle::Admit(const std::string& key, absl::Time now, int64_t& suppressed) {
+  absl::MutexLock lock(&mutex_);
+  if (windows_.size() >= kMaxThrottledKeys && !windows_.contains(key)) windows_.clear();
+  Window& window = windows_[key];
+  if (now - window.start >= absl::Seconds(1)) {
+    window.start = now;
+    window.written = 0;
+  }
+  if (window.written >= limit_) {
+    ++window.dropped;
+    return false;
+  }
+  ++window.written;
+  suppressed = std::exchange(window.dropped, 0);
+  return true;
+}
+
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> CallLogInterceptorFactory(
+    int lines_per_second) {
+  return std::make_unique<CallLogFactory>(lines_per_second);
 }
 
 }  // namespace dd

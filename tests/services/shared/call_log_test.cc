@@ -13,6 +13,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include <grpcpp/client_context.h>
 #include <grpcpp/create_channel.h>
@@ -20,6 +21,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "deepdrummer/v1/render.grpc.pb.h"
 #include "services/shared/grpc_server.h"
 #include "services/shared/request_id.h"
@@ -178,6 +180,49 @@ TEST_F(CallLogTest, EveryCallEndsInOneLineAtTheLevelItsCodeCallsFor) {
   CapturedStderr quiet;
   ASSERT_TRUE(Call("quiet-call").status.ok());
   EXPECT_FALSE(absl::StrContains(quiet.Finish(), "quiet-call"));
+}
+
+TEST_F(CallLogTest, LinesOfFailedCallsAreThrottledAndSayHowManyWereDropped) {
+  CapturedStderr captured;
+  for (int i = 0; i < 30; ++i)
+    EXPECT_EQ(Call("burst-" + std::to_string(i), "fail").status.error_code(),
+              grpc::StatusCode::INTERNAL);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  EXPECT_EQ(Call("after-burst", "fail").status.error_code(), grpc::StatusCode::INTERNAL);
+  const std::string log = captured.Finish();
+  int burst_lines = 0;
+  std::string after;
+  std::istringstream lines(log);
+  for (std::string line; std::getline(lines, line);) {
+    if (absl::StrContains(line, R"("request_id":"burst-)")) ++burst_lines;
+    if (absl::StrContains(line, R"("request_id":"after-burst")")) after = line;
+  }
+  // The default: 20 lines a second per method and code. All 30 calls may not fall in one
+  // window on a slow machine, so at least the limit and fewer than all.
+  EXPECT_GE(burst_lines, 20) << log;
+  EXPECT_LT(burst_lines, 30) << log;
+  EXPECT_TRUE(absl::StrContains(after, absl::StrCat(R"("suppressed":)", 30 - burst_lines)))
+      << after;
+}
+
+TEST(CallLogThrottleTest, AdmitsTheLimitPerKeyAndSecondAndCountsTheRest) {
+  CallLogThrottle throttle(3);
+  const absl::Time start = absl::FromUnixSeconds(1000);
+  int64_t suppressed = -1;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(throttle.Admit("Render INTERNAL", start + absl::Milliseconds(i), suppressed));
+    EXPECT_EQ(suppressed, 0);
+  }
+  EXPECT_FALSE(throttle.Admit("Render INTERNAL", start + absl::Milliseconds(10), suppressed));
+  EXPECT_FALSE(throttle.Admit("Render INTERNAL", start + absl::Milliseconds(999), suppressed));
+  // Another key has its own budget.
+  EXPECT_TRUE(throttle.Admit("Score UNAVAILABLE", start + absl::Milliseconds(20), suppressed));
+  EXPECT_EQ(suppressed, 0);
+  // The next window admits again and reports what the last one dropped, once.
+  EXPECT_TRUE(throttle.Admit("Render INTERNAL", start + absl::Seconds(1), suppressed));
+  EXPECT_EQ(suppressed, 2);
+  EXPECT_TRUE(throttle.Admit("Render INTERNAL", start + absl::Seconds(1.1), suppressed));
+  EXPECT_EQ(suppressed, 0);
 }
 
 TEST(CallLogLevelTest, FollowsWhoHasToAct) {
