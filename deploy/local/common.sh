@@ -40,26 +40,11 @@ dd_service_args() {
 
 # For DD_TLS=1: a local CA and one certificate for 127.0.0.1 and localhost, used by every service
 # as server and as client, made once in $RUN_DIR/tls (delete it for new ones). Clients of the
-# gRPC API trust ca.crt and, since the servers require client certificates, present one of
-# their own signed by ca.key, e.g. client.crt and client.key, made here as well.
+# gRPC API trust ca.crt and, since the servers require client certificates, present client.crt
+# and client.key, made there as well.
 dd_local_tls() {
-  local tls="$RUN_DIR/tls"
-  [[ -f "$tls/client.crt" ]] && return 0
-  mkdir -p "$tls"
-  local key=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
-  (
-    cd "$tls"
-    openssl req -x509 "${key[@]}" -keyout ca.key -out ca.crt -days 825 \
-      -subj /CN=deepdrummer-local-ca 2>/dev/null
-    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n' >ext
-    for leaf in server client; do
-      openssl req "${key[@]}" -keyout "$leaf.key" -out "$leaf.csr" -subj "/CN=deepdrummer-$leaf" \
-        2>/dev/null
-      openssl x509 -req -in "$leaf.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 825 \
-        -extfile ext -out "$leaf.crt" 2>/dev/null
-    done
-    chmod 600 ./*.key
-  )
+  [[ -f "$RUN_DIR/tls/client.crt" ]] && return 0
+  "$ROOT/deploy/local/make-certificates" "$RUN_DIR/tls" IP:127.0.0.1 DNS:localhost
 }
 
 dd_build() {

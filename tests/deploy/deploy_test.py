@@ -364,21 +364,16 @@ class TlsComponent(unittest.TestCase):
                 self.assertEqual(container[field], expected[field], "%s %s" % (name, field))
 
     def test_a_server_with_the_components_flags_serves_the_probes(self):
-        """dd-render with the component's flags, the Secret's files made by openssl for the
-        certificate's names: it starts, and /healthz answers on the metrics port."""
+        """dd-render with the component's flags, the Secret's files made by make-certificates for
+        the certificate's names: it starts, and /healthz answers on the metrics port."""
         with tempfile.TemporaryDirectory() as secret:
-            def openssl(*args):
-                subprocess.run(["openssl"] + list(args), cwd=secret, check=True,
-                               capture_output=True, timeout=60)
-            key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-            openssl("req", "-x509", *key, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
-                    "-subj", "/CN=deploy-test-ca")
-            openssl("req", *key, "-keyout", "tls.key", "-out", "tls.csr", "-subj", "/CN=dd")
-            with open(os.path.join(secret, "ext"), "w") as file:
-                file.write("subjectAltName=%s\n" % ",".join(
-                    "DNS:" + name for name in self.certificate["spec"]["dnsNames"]))
-            openssl("x509", "-req", "-in", "tls.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-                    "-CAcreateserial", "-days", "2", "-extfile", "ext", "-out", "tls.crt")
+            # The names the certificate lists, as cert-manager would put them in; tls.crt and
+            # tls.key are what it calls the certificate and key.
+            subprocess.run([os.path.join(ROOT, "deploy", "local", "make-certificates"), secret] +
+                           ["DNS:" + name for name in self.certificate["spec"]["dnsNames"]],
+                           check=True, capture_output=True, timeout=60)
+            os.rename(os.path.join(secret, "server.crt"), os.path.join(secret, "tls.crt"))
+            os.rename(os.path.join(secret, "server.key"), os.path.join(secret, "tls.key"))
             container = self.container("dd-render")
             mount = container["volumeMounts"][0]["mountPath"]
             args = [arg.replace(mount, secret) for arg in container["args"]

@@ -113,24 +113,15 @@ class RenderServiceFromPython(unittest.TestCase):
 
 class MutualTlsFromPython(unittest.TestCase):
     """Python's own TLS stack against dd-render serving mutual TLS, with certificates made by
-    openssl for the test: a client with the CA and a client certificate renders, one without the
-    certificate is refused."""
+    deploy/local/make-certificates: a client with the CA and a client certificate renders, one
+    without the certificate is refused."""
 
     def test_a_python_client_with_a_client_certificate_is_served(self):
         with tempfile.TemporaryDirectory() as pki:
-            def openssl(*args):
-                subprocess.run(["openssl"] + list(args), cwd=pki, check=True,
-                               capture_output=True, timeout=60)
-            key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-            openssl("req", "-x509", *key, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
-                    "-subj", "/CN=python-test-ca")
-            with open(os.path.join(pki, "ext"), "w") as f:
-                f.write("subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n")
-            for leaf in ("server", "client"):
-                openssl("req", *key, "-keyout", leaf + ".key", "-out", leaf + ".csr",
-                        "-subj", "/CN=" + leaf)
-                openssl("x509", "-req", "-in", leaf + ".csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-                        "-CAcreateserial", "-days", "2", "-extfile", "ext", "-out", leaf + ".crt")
+            root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+                os.path.abspath(__file__)))))
+            subprocess.run([os.path.join(root, "deploy", "local", "make-certificates"), pki,
+                            "DNS:localhost"], check=True, capture_output=True, timeout=60)
             port_file = os.path.join(pki, "port")
             proc = subprocess.Popen(
                 [os.environ["DD_RENDER_BIN"], "--port=0", f"--port_file={port_file}",
