@@ -3,12 +3,14 @@
 #include <chrono>
 #include <cmath>
 #include <thread>
+#include <utility>
 
 #include <grpcpp/client_context.h>
 
 #include "absl/strings/str_cat.h"
 #include "common/stats/statistics.h"
 #include "services/ddsim/hearing.h"
+#include "services/shared/request_id.h"
 #include "services/shared/status_mapping.h"
 
 namespace dd::sim {
@@ -35,32 +37,42 @@ void Think(absl::Duration duration, const std::atomic<bool>* stop) {
 // Every call of the session goes through here: a deadline, its latency recorded, and retries of
 // transient failures. Retrying is safe because every call is idempotent (NextLoop returns the
 // same loop until it is rated; creations and ratings carry idempotency keys).
+//
+// Each call carries a request id, "<listener key>-<call number>" (the same over its retries), so
+// that a failure ddsim reports can be found in the services' logs.
 class Caller {
  public:
-  Caller(const SessionPlan& plan, CallRecorder& recorder, const std::atomic<bool>* stop)
-      : plan_(plan), recorder_(recorder), stop_(stop) {}
+  Caller(const SessionPlan& plan, CallRecorder& recorder, const std::atomic<bool>* stop,
+         std::string key)
+      : plan_(plan), recorder_(recorder), stop_(stop), key_(std::move(key)) {}
 
   template <typename Request, typename Response, typename Method>
   absl::Status Call(const char* name, Method method, const Request& request, Response* response) {
+    const std::string request_id = absl::StrCat(key_, "-", ++calls_);
     absl::Status status;
     for (int attempt = 1; attempt <= plan_.max_attempts; ++attempt) {
       if (Stopped(stop_)) return absl::CancelledError("the run was stopped");
       grpc::ClientContext context;
       context.set_deadline(std::chrono::system_clock::now() +
                            absl::ToChronoMilliseconds(plan_.call_timeout));
+      AttachRequestId(request_id, context);
       const absl::Time start = absl::Now();
       status = FromGrpcCall(method(&context, request, response), "session");
       recorder_.Record(absl::StrCat("SessionService.", name), absl::Now() - start, status);
-      if (!Retryable(status)) return status;
+      if (!Retryable(status)) break;
       Think(absl::Milliseconds(200) * (1 << (attempt - 1)), stop_);
     }
-    return status;
+    if (status.ok()) return status;
+    return absl::Status(status.code(),
+                        absl::StrCat(status.message(), " (request id ", request_id, ")"));
   }
 
  private:
   const SessionPlan& plan_;
   CallRecorder& recorder_;
   const std::atomic<bool>* stop_;
+  const std::string key_;
+  int calls_ = 0;
 };
 
 }  // namespace
@@ -71,8 +83,8 @@ absl::StatusOr<v1::ListenerResult> RunListenerSession(v1::SessionService::Stub& 
                                                       CallRecorder& recorder,
                                                       const std::atomic<bool>* stop) {
   const absl::Time started = absl::Now();
-  Caller caller(plan, recorder, stop);
   const std::string key = absl::StrCat(plan.run_id, "/", index);
+  Caller caller(plan, recorder, stop, key);
   v1::ListenerResult result;
   result.set_index(static_cast<uint32_t>(index));
   result.set_taste(listener.taste().name);

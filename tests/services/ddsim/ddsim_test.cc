@@ -4,11 +4,13 @@
 #include <sys/wait.h>
 
 #include <cstdlib>
+#include <regex>
 #include <set>
 
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -46,18 +48,23 @@ class DdsimTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (SharedDrumSamplesDir().empty() && !RequireSharedData()) return;
+    logs_ = new TempDir();
     dd::testing::SessionStackOptions options;
     options.samples_dir = SharedDrumSamplesDir().string();
+    options.log_dir = logs_->path();  // To find ddsim's request ids in dd-session's log.
     stack_ = new SessionStack("ddsim_test", options);
   }
   static void TearDownTestSuite() {
     delete stack_;
     stack_ = nullptr;
+    delete logs_;
+    logs_ = nullptr;
   }
   void SetUp() override {
     DD_REQUIRE_SHARED_SAMPLES();
     ASSERT_TRUE(stack_->up());
   }
+  static inline TempDir* logs_ = nullptr;
   static SessionStack* stack_;
 };
 SessionStack* DdsimTest::stack_ = nullptr;
@@ -118,6 +125,13 @@ TEST_F(DdsimTest, ShortExperimentWritesAConsistentReport) {
   EXPECT_EQ(report.ratings(), 48u);
   EXPECT_EQ(report.sessions_completed(), 4u);
   EXPECT_EQ(stack_->Count("SELECT count(*) FROM session.ratings") - ratings_before, 48);
+  // Every call carried a request id of ddsim's, "<run>/<listener>-<call>": listener 3's Rate
+  // calls are in dd-session's log under them.
+  const std::string session_log = stack_->Log("session");
+  EXPECT_TRUE(absl::StrContains(session_log, R"("method":"/deepdrummer.v1.SessionService/Rate")"));
+  EXPECT_TRUE(std::regex_search(
+      session_log, std::regex(R"re("method":"/deepdrummer\.v1\.SessionService/Rate"[^\n]*)re"
+                              R"re("request_id":"ddsim-[0-9a-f]+-[0-9]+/3-[0-9]+")re")));
   ASSERT_GE(report.groups_size(), 2);
   const v1::GroupSummary& tasteful = report.groups(0);
   EXPECT_EQ(tasteful.name(), "tasteful");
