@@ -90,6 +90,15 @@ class GatewayTest : public ::testing::Test {
     return {result->status, result->body};
   }
 
+  // A StartSession body for a short session (2 + 1 + 1 loops) with a cheap critic and sampler.
+  static std::string SmallSession(const std::string& user_id, int seed) {
+    return R"({"userId": ")" + user_id + R"(",
+      "options": {"phase1Loops": 2, "phase2LoopsPerCritic": 1, "seed": )" +
+           std::to_string(seed) + R"(,
+                  "critic": {"minibatchesPerRating": 1, "minibatchSize": 2},
+                  "sampler": {"minSteps": 4, "maxSteps": 6}}})";
+  }
+
   // An error reply's {"code": ..., "message": ...}, "code" first whatever the reply.
   static std::pair<std::string, std::string> Error(const std::string& body) {
     EXPECT_EQ(body.rfind("{\"code\":\"", 0), 0u) << body;
@@ -115,10 +124,7 @@ TEST_F(GatewayTest, AListenerRatesALoopOverHttp) {
   ASSERT_TRUE(JsonStringToMessage(body, &user).ok()) << body;
   EXPECT_EQ(user.display_name(), "web listener");
 
-  std::tie(status, body) = Post("StartSession", R"({"userId": ")" + user.user_id() + R"(",
-      "options": {"phase1Loops": 2, "phase2LoopsPerCritic": 1, "seed": 5,
-                  "critic": {"minibatchesPerRating": 1, "minibatchSize": 2},
-                  "sampler": {"minSteps": 4, "maxSteps": 6}}})");
+  std::tie(status, body) = Post("StartSession", SmallSession(user.user_id(), 5));
   ASSERT_EQ(status, 200) << body;
   v1::Session session;
   ASSERT_TRUE(JsonStringToMessage(body, &session).ok()) << body;
@@ -294,10 +300,7 @@ TEST_F(GatewayTest, ServesALoopsAudioByReferenceForAudioElements) {
   ASSERT_EQ(status, 200) << body;
   v1::User user;
   ASSERT_TRUE(JsonStringToMessage(body, &user).ok());
-  std::tie(status, body) = Post("StartSession", R"({"userId": ")" + user.user_id() + R"(",
-      "options": {"phase1Loops": 2, "phase2LoopsPerCritic": 1, "seed": 11,
-                  "critic": {"minibatchesPerRating": 1, "minibatchSize": 2},
-                  "sampler": {"minSteps": 4, "maxSteps": 6}}})");
+  std::tie(status, body) = Post("StartSession", SmallSession(user.user_id(), 11));
   ASSERT_EQ(status, 200) << body;
   v1::Session session;
   ASSERT_TRUE(JsonStringToMessage(body, &session).ok());
@@ -503,12 +506,8 @@ TEST_F(GatewayTest, OneRequestIdFollowsARequestThroughEveryService) {
       JsonStringToMessage(post("CreateUser", R"({"displayName": "traced"})", "trace-create"), &user)
           .ok());
   v1::Session session;
-  ASSERT_TRUE(JsonStringToMessage(post("StartSession", R"({"userId": ")" + user.user_id() + R"(",
-      "options": {"phase1Loops": 2, "phase2LoopsPerCritic": 1, "seed": 9,
-                  "critic": {"minibatchesPerRating": 1, "minibatchSize": 2},
-                  "sampler": {"minSteps": 4, "maxSteps": 6}}})",
-                                       "trace-start"),
-                                  &session)
+  ASSERT_TRUE(JsonStringToMessage(
+                  post("StartSession", SmallSession(user.user_id(), 9), "trace-start"), &session)
                   .ok());
   v1::NextLoopResponse loop;
   const std::string next_body = R"({"sessionId": ")" + session.session_id() + R"("})";
