@@ -3,8 +3,10 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <array>
 #include <exception>
 #include <functional>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -18,6 +20,7 @@
 
 #include "common/critic/counter_random.h"
 #include "common/critic/critic_net.h"
+#include "common/critic/cuda_copy_pipeline.h"
 #include "common/critic/cuda_step_graph.h"
 #include "common/critic/fused_adam.h"
 #include "common/critic/mfcc.h"
@@ -26,9 +29,44 @@
 namespace dd::critic {
 namespace {
 
-// Scoring runs in chunks so that a large batch cannot take all device memory at once; on the CPU
-// 16 clips per chunk keep activations in cache (a 64-clip chunk was slower per clip than one).
+// On the CPU clips are scored 16 at a time, which keeps the activations in cache (a 64-clip chunk
+// was slower per clip than one).
 constexpr int64_t kScoreChunk = 16;
+// On a GPU, pieces of the copy pipeline (cuda_copy_pipeline.h), so that a large batch neither
+// takes all device memory at once nor waits for all of its copies before the work starts. With
+// CUDA graphs, batches up to kScoreGraphBatch are padded to the next power of two and replay that
+// size's graph (seven graphs at most, sharing their memory); larger ones go in pieces of it.
+constexpr int64_t kDeviceScorePiece = 256;
+constexpr int64_t kScoreGraphBatch = 64;
+constexpr int kScoreGraphSizes = 7;  // 1, 2, 4, ..., 64.
+
+// Walks the clips of several runs in order, handing out stretches that lie within one run.
+class ClipCursor {
+ public:
+  explicit ClipCursor(const std::vector<ClipRun>& runs) : runs_(runs) {}
+  // The next clips, at most `wanted` and all from one run; there must be some left.
+  ClipRun Take(int64_t wanted) {
+    while (taken_ >= runs_[run_].count) {
+      ++run_;
+      taken_ = 0;
+    }
+    const int64_t count = std::min(wanted, runs_[run_].count - taken_);
+    const ClipRun stretch{runs_[run_].clips + taken_ * kClipFrames, count};
+    taken_ += count;
+    return stretch;
+  }
+
+ private:
+  const std::vector<ClipRun>& runs_;
+  size_t run_ = 0;
+  int64_t taken_ = 0;  // Clips of runs_[run_] already handed out.
+};
+
+// Host clips as a tensor, without a copy.
+torch::Tensor HostClipTensor(const ClipRun& clips) {
+  return torch::from_blob(const_cast<float*>(clips.clips), {clips.count, kClipFrames},
+                          torch::kFloat32);
+}
 
 MfccOptions MfccFor(const CriticConfig& config) {
   MfccOptions options;
@@ -83,6 +121,16 @@ void ReadArchive(const std::string& bytes, torch::Device device,
 
 }  // namespace
 
+struct SharedScoringMemory {
+  std::mutex mutex;     // Held by a critic for the device part of a Score call with graphs.
+  torch::Tensor input;  // (kScoreGraphBatch, kClipFrames), made at the first recording.
+  CudaGraphPool pool;   // Made at the first recording.
+};
+
+std::shared_ptr<SharedScoringMemory> NewSharedScoringMemory() {
+  return std::make_shared<SharedScoringMemory>();
+}
+
 bool CudaAvailable() {
   return torch::cuda::is_available();
 }
@@ -114,6 +162,10 @@ void ConfigureCpuRuntime(int threads) {
   // process's other allocations are few and small beside the tensors, so sharing costs nothing
   // measurable.
   mallopt(M_ARENA_MAX, 1);
+}
+
+void ConfigureCudaRuntime(bool cudnn_benchmark) {
+  at::globalContext().setBenchmarkCuDNN(cudnn_benchmark);
 }
 
 // Autocast to bfloat16 on the critic's device for the life of the scope, when asked. LibTorch 2.4
@@ -164,14 +216,15 @@ class BFloat16Autocast {
 };
 
 struct Critic::Impl {
-  Impl(const CriticConfig& config, torch::Device device, const TrainingOptions& training)
+  Impl(const CriticConfig& config, torch::Device device, const RunOptions& options)
       : config(config),
         device(device),
-        training(training),
+        options(options),
         mfcc(MfccFor(config), device),
         net(MfccOptions().n_mfcc, TimeFrames(MfccFor(config)),
             config.rhythm_branch ? kRhythmFeatures : 0),
-        random(at::make_generator<at::CPUGeneratorImpl>(config.seed)) {
+        random(at::make_generator<at::CPUGeneratorImpl>(config.seed)),
+        scoring_memory(options.scoring_memory ? options.scoring_memory : NewSharedScoringMemory()) {
     net->to(device);
     const auto clip_options = torch::TensorOptions().dtype(torch::kFloat32).device(device);
     liked = torch::empty({0, kClipFrames}, clip_options);
@@ -276,7 +329,7 @@ struct Critic::Impl {
     torch::Tensor batch =
         AugmentOnDevice(torch::cat({DrawOnDevice(liked, half), DrawOnDevice(disliked, half)}));
     torch::Tensor log_probs = Forward(batch, config.dropout, c10::nullopt,
-                                      training.precision == TrainingPrecision::kBFloat16);
+                                      options.precision == TrainingPrecision::kBFloat16);
     torch::Tensor loss = torch::nll_loss(log_probs, labels);
     // Fresh gradients each step rather than zeroed ones: the step recorded in a graph then
     // writes them where its replays will.
@@ -288,7 +341,7 @@ struct Critic::Impl {
   }
 
   bool UsesCudaGraphs() const {
-    return device.is_cuda() && training.cuda_graphs && CudaGraphsBuilt() &&
+    return device.is_cuda() && options.cuda_graphs && CudaGraphsBuilt() &&
            cuda_graph_problem.empty();
   }
 
@@ -323,7 +376,7 @@ struct Critic::Impl {
       for (int step = 0; step < config.minibatches_per_rating; ++step) {
         torch::Tensor batch = Augment(torch::cat({Draw(liked, half), Draw(disliked, half)}));
         torch::Tensor log_probs = Forward(batch, config.dropout, random,
-                                          training.precision == TrainingPrecision::kBFloat16);
+                                          options.precision == TrainingPrecision::kBFloat16);
         torch::Tensor loss = torch::nll_loss(log_probs, labels);
         optimizer->zero_grad();
         loss.backward();
@@ -336,9 +389,125 @@ struct Critic::Impl {
     return round;
   }
 
+  // A recorded scoring forward for one batch size.
+  struct ScoreGraph {
+    std::unique_ptr<RecordedCudaGraph> recorded;
+    torch::Tensor like;  // (batch) P(like), rewritten by each replay.
+  };
+
+  std::vector<float> ScoreOnCpu(const std::vector<ClipRun>& runs, int64_t total) {
+    std::vector<float> scores;
+    scores.reserve(static_cast<size_t>(total));
+    ClipCursor cursor(runs);
+    while (static_cast<int64_t>(scores.size()) < total) {
+      const int64_t n = std::min(kScoreChunk, total - static_cast<int64_t>(scores.size()));
+      const ClipRun first = cursor.Take(n);
+      torch::Tensor audio;
+      if (first.count == n) {
+        audio = HostClipTensor(first);  // Used where they are.
+      } else {
+        audio = torch::empty({n, kClipFrames});
+        audio.slice(0, 0, first.count).copy_(HostClipTensor(first));
+        for (int64_t filled = first.count; filled < n;) {
+          const ClipRun next = cursor.Take(n - filled);
+          audio.slice(0, filled, filled + next.count).copy_(HostClipTensor(next));
+          filled += next.count;
+        }
+      }
+      torch::Tensor like = Forward(audio, 0.0, c10::nullopt).select(1, 1).exp().contiguous();
+      scores.insert(scores.end(), like.data_ptr<float>(), like.data_ptr<float>() + n);
+    }
+    return scores;
+  }
+
+  // Each run's clips are copied straight to their place in the device's batch: asynchronously
+  // from page-locked memory (HostClips), which the caller keeps until this returns; reading the
+  // scores back waits for the copies.
+  std::vector<float> ScoreOnDevice(const std::vector<ClipRun>& runs, int64_t total) {
+    // The graphs read and write memory other critics' graphs may share.
+    std::unique_lock<std::mutex> graphs_lock;
+    if (UsesCudaGraphs()) graphs_lock = std::unique_lock<std::mutex>(scoring_memory->mutex);
+    const int64_t piece = UsesCudaGraphs() ? kScoreGraphBatch : kDeviceScorePiece;
+    const int64_t pieces = (total + piece - 1) / piece;
+    torch::Tensor like =
+        torch::empty({total}, torch::TensorOptions().dtype(torch::kFloat32).device(device));
+    ClipCursor cursor(runs);
+    RunCopyPipeline(
+        device, pieces, std::min(piece, total), kClipFrames,
+        [&](int64_t index, torch::Tensor& staging) {
+          const int64_t rows = std::min(piece, total - index * piece);
+          for (int64_t filled = 0; filled < rows;) {
+            const ClipRun next = cursor.Take(rows - filled);
+            staging.slice(0, filled, filled + next.count)
+                .copy_(HostClipTensor(next), /*non_blocking=*/true);
+            filled += next.count;
+          }
+        },
+        [&](int64_t index, const torch::Tensor& staged) {
+          const int64_t first = index * piece;
+          const int64_t rows = std::min(piece, total - first);
+          like.slice(0, first, first + rows).copy_(LikeOnDevice(staged.slice(0, 0, rows)));
+        });
+    const torch::Tensor on_host = like.to(torch::kCPU);
+    return std::vector<float>(on_host.data_ptr<float>(), on_host.data_ptr<float>() + total);
+  }
+
+  // P(like) of `audio` (count, kClipFrames) on the device, left on the device: from the graph of
+  // the next power of two (whose result the caller reads before the next replay), or launched
+  // kernel by kernel.
+  torch::Tensor LikeOnDevice(const torch::Tensor& audio) {
+    const int64_t count = audio.size(0);
+    if (UsesCudaGraphs() && count <= kScoreGraphBatch) {
+      if (const ScoreGraph* graph = ScoreGraphFor(count)) {
+        scoring_memory->input.slice(0, 0, count).copy_(audio);
+        graph->recorded->Replay();
+        return graph->like.slice(0, 0, count);
+      }
+    }
+    return Forward(audio, 0.0, c10::nullopt).select(1, 1).exp();
+  }
+
+  // The graph that scores `count` clips, padded to a power of two, recorded at its first use;
+  // nullptr if the recording failed (the critic then goes on without graphs). The padding rows
+  // hold zeros or earlier clips: every clip is scored on its own (batch norm in eval mode), so
+  // they change nothing but their own rows.
+  const ScoreGraph* ScoreGraphFor(int64_t count) {
+    int size_index = 0;
+    while ((int64_t{1} << size_index) < count)
+      ++size_index;
+    ScoreGraph& graph = score_graphs[size_index];
+    if (graph.recorded) return &graph;
+    const int64_t batch = int64_t{1} << size_index;
+    SharedScoringMemory& memory = *scoring_memory;
+    if (!memory.input.defined()) {
+      memory.input = torch::zeros({kScoreGraphBatch, kClipFrames},
+                                  torch::TensorOptions().dtype(torch::kFloat32).device(device));
+      memory.pool = NewCudaGraphPool();
+    }
+    if (memory.input.device() != device) {
+      cuda_graph_problem = "scoring memory shared with critics on " + memory.input.device().str() +
+                           ", not " + device.str() + "; scoring and training go on without graphs";
+      return nullptr;
+    }
+    torch::Tensor like;
+    std::string problem;
+    graph.recorded = RecordedCudaGraph::Record(
+        device.index(),
+        [&] {
+          like = Forward(memory.input.slice(0, 0, batch), 0.0, c10::nullopt).select(1, 1).exp();
+        },
+        memory.pool, &problem);
+    if (!graph.recorded) {
+      cuda_graph_problem = "CUDA graph failed, scoring and training go on without: " + problem;
+      return nullptr;
+    }
+    graph.like = like;  // The recording's result, in the graph's memory.
+    return &graph;
+  }
+
   CriticConfig config;
   torch::Device device;
-  TrainingOptions training;
+  RunOptions options;
   std::string cuda_graph_problem;  // Why this critic stopped using CUDA graphs, if it did.
   Mfcc mfcc;
   CriticNet net;
@@ -346,20 +515,25 @@ struct Critic::Impl {
   std::unique_ptr<torch::optim::Adam> optimizer;
   torch::Tensor liked, disliked;  // (count, kClipFrames) on the device.
   torch::Tensor rhythm_windows;   // StepOnsetWindows on the device, with the rhythm branch.
+  // Scoring graphs on a GPU (ScoreGraphFor), one per power-of-two batch size, and the memory they
+  // record into: RunOptions::scoring_memory, or the critic's own. The parameters they read are
+  // updated in place by training, so they stay valid from round to round.
+  std::shared_ptr<SharedScoringMemory> scoring_memory;
+  std::array<ScoreGraph, kScoreGraphSizes> score_graphs;
 };
 
 Critic::Critic(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Critic::~Critic() = default;
 
 std::unique_ptr<Critic> Critic::Create(const CriticConfig& config, const std::string& device,
-                                       std::string* error, const TrainingOptions& training) {
+                                       std::string* error, const RunOptions& options) {
   if (std::string problem = ValidateConfig(config); !problem.empty()) {
     *error = problem;
     return nullptr;
   }
   auto parsed = ParseDevice(device, error);
   if (!parsed) return nullptr;
-  auto impl = std::make_unique<Impl>(config, *parsed, training);
+  auto impl = std::make_unique<Impl>(config, *parsed, options);
   {
     // Weights are drawn on the CPU from the seed, then moved, so every device starts the same.
     impl->net->to(torch::kCPU);
@@ -372,7 +546,7 @@ std::unique_ptr<Critic> Critic::Create(const CriticConfig& config, const std::st
 
 std::unique_ptr<Critic> Critic::Restore(const CriticConfig& config, const std::string& device,
                                         const CriticState& state, std::vector<RatedClip> clips,
-                                        std::string* error, const TrainingOptions& training) {
+                                        std::string* error, const RunOptions& options) {
   if (std::string problem = ValidateConfig(config); !problem.empty()) {
     *error = problem;
     return nullptr;
@@ -380,7 +554,7 @@ std::unique_ptr<Critic> Critic::Restore(const CriticConfig& config, const std::s
   auto parsed = ParseDevice(device, error);
   if (!parsed) return nullptr;
   try {
-    auto impl = std::make_unique<Impl>(config, *parsed, training);
+    auto impl = std::make_unique<Impl>(config, *parsed, options);
     ReadArchive(state.model, *parsed, [&](auto& archive) { impl->net->load(archive); });
     if (!state.optimizer.empty()) {
       impl->MakeOptimizer();
@@ -432,47 +606,9 @@ std::vector<float> Critic::Score(const std::vector<ClipRun>& runs) {
   int64_t total = 0;
   for (const ClipRun& run : runs)
     total += std::max<int64_t>(0, run.count);
-  std::vector<float> scores;
-  scores.reserve(static_cast<size_t>(total));
-  const torch::Device device = impl_->device;
-  const int64_t chunk = device.is_cpu() ? kScoreChunk : 64 * kScoreChunk;
-  const auto host = [](const float* clips, int64_t count) {
-    return torch::from_blob(const_cast<float*>(clips), {count, kClipFrames}, torch::kFloat32);
-  };
-  size_t run = 0;
-  int64_t taken = 0;  // Clips of runs[run] already in a batch.
-  const auto next_clips = [&] {
-    while (taken >= runs[run].count) {
-      ++run;
-      taken = 0;
-    }
-    return runs[run].clips + taken * kClipFrames;
-  };
-  while (static_cast<int64_t>(scores.size()) < total) {
-    const int64_t n = std::min(chunk, total - static_cast<int64_t>(scores.size()));
-    torch::Tensor audio;
-    const float* first = next_clips();
-    if (runs[run].count - taken >= n) {
-      // On the CPU the clips are used where they are; on a GPU, one copy.
-      audio = host(first, n).to(device);
-      taken += n;
-    } else {
-      audio = torch::empty({n, kClipFrames}, torch::TensorOptions().device(device));
-      for (int64_t filled = 0; filled < n;) {
-        const float* from = next_clips();
-        const int64_t count = std::min(n - filled, runs[run].count - taken);
-        // Asynchronous only from page-locked memory, which the caller keeps until this returns;
-        // reading the scores back below waits for it.
-        audio.slice(0, filled, filled + count).copy_(host(from, count), /*non_blocking=*/true);
-        filled += count;
-        taken += count;
-      }
-    }
-    torch::Tensor log_probs = impl_->Forward(audio, 0.0, c10::nullopt);
-    torch::Tensor like = log_probs.select(1, 1).exp().to(torch::kCPU).contiguous();
-    scores.insert(scores.end(), like.data_ptr<float>(), like.data_ptr<float>() + n);
-  }
-  return scores;
+  if (total == 0) return {};
+  return impl_->device.is_cpu() ? impl_->ScoreOnCpu(runs, total)
+                                : impl_->ScoreOnDevice(runs, total);
 }
 
 CriticState Critic::SaveState() const {
@@ -505,7 +641,7 @@ std::string Critic::device() const {
 }
 
 TrainingPrecision Critic::training_precision() const {
-  return impl_->training.precision;
+  return impl_->options.precision;
 }
 
 bool Critic::uses_cuda_graphs() const {

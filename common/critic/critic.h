@@ -29,16 +29,28 @@ struct RatedClip {
   bool liked = false;
 };
 
-// How a worker runs a critic's training. Like the device, a worker's choice and not part of the
-// critic's state: any worker can take a critic over, whatever trained it.
-struct TrainingOptions {
+// GPU memory that the scoring graphs of many critics on one device share (RunOptions): the input
+// every graph reads and one pool for their intermediate buffers and results. Without it each
+// critic that has scored a batch of 64 keeps ~150 MB of its own; with it a worker's device holds
+// about that much whatever number of critics it keeps. Critics sharing it score one at a time: the
+// device part of a Score call holds its lock. Opaque; made by NewSharedScoringMemory().
+struct SharedScoringMemory;
+std::shared_ptr<SharedScoringMemory> NewSharedScoringMemory();
+
+// How a worker runs a critic. Like the device, a worker's choice and not part of the critic's
+// state: any worker can take a critic over, whatever trained it.
+struct RunOptions {
   TrainingPrecision precision = TrainingPrecision::kFloat32;  // training_precision.h
   // On a CUDA device, run each round's first minibatch step as usual, record the step once as a
   // CUDA graph and replay that for the rest of the round: a step is hundreds of small kernels,
-  // and launching them one by one costs more than running them. Needs a build with DD_CUDA
-  // (CudaGraphsBuilt()); ignored on the CPU. If a capture fails, the critic says why
-  // (cuda_graph_problem()) and trains without graphs from then on.
+  // and launching them one by one costs more than running them. Scoring likewise records its
+  // forward once per power-of-two batch size up to 64, kept for the critic's life. Needs a build
+  // with DD_CUDA (CudaGraphsBuilt()); ignored on the CPU. If a capture fails, the critic says why
+  // (cuda_graph_problem()) and trains and scores without graphs from then on.
   bool cuda_graphs = true;
+  // Where the scoring graphs keep their memory: shared with other critics, or (null) the
+  // critic's own.
+  std::shared_ptr<SharedScoringMemory> scoring_memory = nullptr;
 };
 
 // `count` clips stored back to back from `clips` (count * kClipFrames samples), not owned.
@@ -57,12 +69,12 @@ class Critic {
   // A fresh critic with weights drawn from config.seed. `device` is "cpu" or "cuda[:N]".
   // Returns nullptr and sets *error when the config or device is unusable.
   static std::unique_ptr<Critic> Create(const CriticConfig& config, const std::string& device,
-                                        std::string* error, const TrainingOptions& training = {});
+                                        std::string* error, const RunOptions& options = {});
   // A critic as it was saved, with the clips it was trained on so far (in rating order). With an
   // empty state.optimizer the critic can score but not train.
   static std::unique_ptr<Critic> Restore(const CriticConfig& config, const std::string& device,
                                          const CriticState& state, std::vector<RatedClip> clips,
-                                         std::string* error, const TrainingOptions& training = {});
+                                         std::string* error, const RunOptions& options = {});
   ~Critic();
   Critic(const Critic&) = delete;
   Critic& operator=(const Critic&) = delete;
@@ -77,7 +89,7 @@ class Critic {
   std::vector<float> Score(const float* clips, int64_t count);
   // The same for the clips of several runs, in order, as one batch, without gathering them on the
   // host first: on a GPU each run is copied straight to its place in the device's batch, directly
-  // from page-locked runs (HostClips).
+  // from page-locked runs (HostClips), a piece's copy overlapping the work on the piece before.
   std::vector<float> Score(const std::vector<ClipRun>& runs);
 
   CriticState SaveState() const;
@@ -88,8 +100,8 @@ class Critic {
   const CriticConfig& config() const;
   std::string device() const;
   TrainingPrecision training_precision() const;
-  // Whether the next rounds will replay CUDA graphs (TrainingOptions::cuda_graphs on a CUDA
-  // device of a DD_CUDA build, and no capture has failed yet).
+  // Whether the next rounds and scores will replay CUDA graphs (RunOptions::cuda_graphs on a
+  // CUDA device of a DD_CUDA build, and no capture has failed yet).
   bool uses_cuda_graphs() const;
   // Empty, or why a capture failed and this critic went back to launching kernels one by one.
   std::string cuda_graph_problem() const;
@@ -122,5 +134,12 @@ std::string CheckDevice(const std::string& device);
 // step allocates ~13 MB activations dozens of times, and page-faulting them in cost a quarter of
 // the step.
 void ConfigureCpuRuntime(int threads);
+
+// Process-wide GPU settings for critic work; call once at start-up on a GPU worker.
+// `cudnn_benchmark`: cuDNN times its convolution algorithms once for each input shape and keeps
+// the fastest, instead of taking its heuristics' pick; on an H200 the critic's convolutions then
+// took about half the time (dd_critic_bench --cudnn_benchmark=0/1). The shapes are few: the
+// training minibatch and, with CUDA graphs, the seven scoring batch sizes.
+void ConfigureCudaRuntime(bool cudnn_benchmark);
 
 }  // namespace dd::critic

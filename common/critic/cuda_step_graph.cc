@@ -1,6 +1,7 @@
 #include "common/critic/cuda_step_graph.h"
 
 #include "common/critic/critic.h"
+#include "common/critic/cuda_thread_streams.h"
 
 #if defined(DD_CUDA)
 #include <exception>
@@ -107,8 +108,8 @@ std::string RunStepsWithCudaGraph(int device_index, int count, const std::functi
   const auto device = static_cast<c10::DeviceIndex>(device_index);
   const c10::cuda::CUDAGuard device_guard(device);
   const c10::cuda::CUDAStream caller = c10::cuda::getCurrentCUDAStream(device);
-  // Recording is not allowed on the default stream.
-  const c10::cuda::CUDAStream own = c10::cuda::getStreamFromPool(/*isHighPriority=*/false, device);
+  // Recording is not allowed on the default stream; nor may another thread's work land on it.
+  const c10::cuda::CUDAStream own = ThreadStream(device, ThreadStreamUse::kRecording);
   Order(caller, own);
   // Outlives the replays it queued and the ordering of the caller's stream after them.
   RecordingGraph graph;
@@ -149,11 +150,76 @@ std::string RunStepsWithCudaGraph(int device_index, int count, const std::functi
   return problem;
 }
 
+CudaGraphPool NewCudaGraphPool() {
+  const c10::cuda::MempoolId_t id = at::cuda::graph_pool_handle();
+  return {id.first, id.second};
+}
+
+struct RecordedCudaGraph::Impl {
+  RecordingGraph graph;
+};
+
+std::unique_ptr<RecordedCudaGraph> RecordedCudaGraph::Record(int device_index,
+                                                             const std::function<void()>& work,
+                                                             CudaGraphPool pool,
+                                                             std::string* problem) {
+  const auto device = static_cast<c10::DeviceIndex>(device_index);
+  const c10::cuda::CUDAGuard device_guard(device);
+  const c10::cuda::CUDAStream caller = c10::cuda::getCurrentCUDAStream(device);
+  const c10::cuda::CUDAStream own = ThreadStream(device, ThreadStreamUse::kRecording);
+  Order(caller, own);
+  const RejoinOnExit rejoin(own, caller);
+  const c10::cuda::CUDAStreamGuard stream_guard(own);
+  work();
+  std::unique_ptr<RecordedCudaGraph> recorded(new RecordedCudaGraph(std::make_unique<Impl>()));
+  RecordingGraph& graph = recorded->impl_->graph;
+  try {
+    // Thread-local, as for training steps: other threads' work must not break the recording.
+    graph.capture_begin(c10::cuda::MempoolId_t{pool.first, pool.second},
+                        cudaStreamCaptureModeThreadLocal);
+    try {
+      work();
+    } catch (...) {
+      graph.Abandon();
+      throw;
+    }
+    try {
+      graph.capture_end();
+    } catch (...) {
+      graph.HandBackGenerators();
+      throw;
+    }
+  } catch (const std::exception& e) {
+    *problem = e.what();
+    return nullptr;
+  }
+  return recorded;
+}
+
+void RecordedCudaGraph::Replay() {
+  impl_->graph.replay();
+}
+
 #else
 
 bool CudaGraphsBuilt() {
   return false;
 }
+
+CudaGraphPool NewCudaGraphPool() {
+  return {};
+}
+
+struct RecordedCudaGraph::Impl {};
+
+std::unique_ptr<RecordedCudaGraph> RecordedCudaGraph::Record(int, const std::function<void()>&,
+                                                             CudaGraphPool, std::string* problem) {
+  *problem =
+      "this build has no CUDA graph code (configure with -DDD_CUDA=ON against a CUDA LibTorch)";
+  return nullptr;
+}
+
+void RecordedCudaGraph::Replay() {}
 
 std::string RunStepsWithCudaGraph(int, int, const std::function<void()>&, int* steps_done) {
   *steps_done = 0;
@@ -161,5 +227,8 @@ std::string RunStepsWithCudaGraph(int, int, const std::function<void()>&, int* s
 }
 
 #endif
+
+RecordedCudaGraph::RecordedCudaGraph(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RecordedCudaGraph::~RecordedCudaGraph() = default;
 
 }  // namespace dd::critic

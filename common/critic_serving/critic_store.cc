@@ -33,6 +33,12 @@ absl::Status RunFailed(const std::string& critic, const char* activity,
                                : absl::InternalError(message);
 }
 
+// Every critic of the store scores into one SharedScoringMemory (on one scoring thread anyway).
+CriticStoreOptions WithScoringMemory(CriticStoreOptions options) {
+  if (!options.run.scoring_memory) options.run.scoring_memory = critic::NewSharedScoringMemory();
+  return options;
+}
+
 }  // namespace
 
 absl::StatusOr<CriticStore::Metrics> CriticStore::AddMetrics(metrics::Registry& registry) {
@@ -75,7 +81,7 @@ absl::StatusOr<std::unique_ptr<CriticStore>> CriticStore::Create(
 CriticStore::CriticStore(storage::CriticRepository& repository, CriticStoreOptions options,
                          std::unique_ptr<metrics::Registry> own_metrics, Metrics metrics)
     : repository_(repository),
-      options_(std::move(options)),
+      options_(WithScoringMemory(std::move(options))),
       own_metrics_(std::move(own_metrics)),
       metrics_(metrics),
       batcher_(options_.batch_window, options_.max_batch_clips,
@@ -116,7 +122,7 @@ absl::StatusOr<storage::CriticRecord> CriticStore::CreateCritic(
     return absl::InvalidArgumentError(problem);
   }
   std::string error;
-  auto fresh = critic::Critic::Create(config, options_.device, &error, options_.training);
+  auto fresh = critic::Critic::Create(config, options_.device, &error, options_.run);
   if (!fresh) return absl::InternalError(error);
   auto id = repository_.Create(owner, config, fresh->parameter_count(), fresh->SaveState());
   if (!id.ok()) return id.status();
@@ -180,7 +186,7 @@ absl::StatusOr<TrainResult> CriticStore::Train(const std::string& critic_id,
       if (!clips.ok()) return clips.status();
       std::string error;
       entry->critic = critic::Critic::Restore(record.config, options_.device, *state,
-                                              *std::move(clips), &error, options_.training);
+                                              *std::move(clips), &error, options_.run);
       if (!entry->critic)
         return absl::DataLossError(absl::StrCat("critic ", critic_id, ": ", error));
       entry->version = record.latest_version;
@@ -294,7 +300,8 @@ absl::StatusOr<std::vector<float>> CriticStore::ScoreNow(const std::string& key,
     }
     state->optimizer.clear();  // Score-only copy.
     std::string error;
-    entry->critic = critic::Critic::Restore(record->config, options_.device, *state, {}, &error);
+    entry->critic =
+        critic::Critic::Restore(record->config, options_.device, *state, {}, &error, options_.run);
     if (!entry->critic) {
       Evict(key);
       return absl::DataLossError(absl::StrCat(key, ": ", error));

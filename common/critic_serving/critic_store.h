@@ -25,9 +25,10 @@ namespace dd {
 
 struct CriticStoreOptions {
   std::string device = "cpu";  // "cpu" or "cuda[:N]".
-  // How training runs (critic/critic.h): precision (the library's default is the paper's float32;
-  // dd-critic's --training_precision=auto picks bfloat16 where it is native) and CUDA graphs.
-  critic::TrainingOptions training;
+  // How critics run (critic/critic.h): training precision (the library's default is the paper's
+  // float32; dd-critic's --training_precision=auto picks bfloat16 where it is native) and CUDA
+  // graphs. The store gives all its critics one SharedScoringMemory of its own.
+  critic::RunOptions run;
   int cache_capacity = 64;  // Critic instances (trainable or per scored version) kept in memory.
   // Extra wait for company when a critic version is idle; calls arriving while its batch runs
   // batch anyway (score_batcher.h).

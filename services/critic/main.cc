@@ -24,8 +24,13 @@ ABSL_FLAG(std::string, training_precision, "auto",
           "float32 otherwise). Scoring is float32 either way.");
 ABSL_FLAG(bool, cuda_graphs, true,
           "On a cuda device, record each training round's minibatch step once as a CUDA graph and "
-          "replay it (needs a build with -DDD_CUDA=ON; ignored otherwise). Off: kernels are "
-          "launched one by one, as on the CPU.");
+          "replay it, and each scoring batch size's forward once per critic, kept (needs a build "
+          "with -DDD_CUDA=ON; ignored otherwise). Off: kernels are launched one by one, as on the "
+          "CPU.");
+ABSL_FLAG(bool, cudnn_benchmark, true,
+          "On a cuda device, let cuDNN time its convolution algorithms once for each input shape "
+          "and keep the fastest, instead of its heuristics' pick (the first call of a shape takes "
+          "longer). Ignored on the CPU.");
 ABSL_FLAG(int, threads, 0, "CPU threads for LibTorch; 0 means one per hardware thread.");
 ABSL_FLAG(int, cache_critics, 64,
           "Critic instances kept in memory (LRU); a miss reloads from PostgreSQL.");
@@ -53,6 +58,9 @@ int main(int argc, char** argv) {
   if (!pool.ok()) return dd::StartupFailed(pool.status());
   if (dd::MigrateOnly()) return EXIT_SUCCESS;
   dd::critic::ConfigureCpuRuntime(absl::GetFlag(FLAGS_threads));
+  if (absl::GetFlag(FLAGS_device).rfind("cuda", 0) == 0) {
+    dd::critic::ConfigureCudaRuntime(absl::GetFlag(FLAGS_cudnn_benchmark));
+  }
   auto samples = dd::SampleLibraryHolder::Create(absl::GetFlag(FLAGS_samples), {});
   if (!samples.ok()) return dd::StartupFailed(samples.status());
   dd::storage::CriticRepository repository(**pool);
@@ -62,8 +70,8 @@ int main(int argc, char** argv) {
   auto precision = dd::critic::ParseTrainingPrecision(absl::GetFlag(FLAGS_training_precision),
                                                       store_options.device, &precision_error);
   if (!precision) return dd::StartupFailed(absl::InvalidArgumentError(precision_error));
-  store_options.training.precision = *precision;
-  store_options.training.cuda_graphs = absl::GetFlag(FLAGS_cuda_graphs);
+  store_options.run.precision = *precision;
+  store_options.run.cuda_graphs = absl::GetFlag(FLAGS_cuda_graphs);
   store_options.cache_capacity = absl::GetFlag(FLAGS_cache_critics);
   store_options.batch_window = absl::GetFlag(FLAGS_batch_window);
   store_options.training_slots = absl::GetFlag(FLAGS_training_slots);
@@ -86,13 +94,14 @@ int main(int argc, char** argv) {
   server_options.metrics_registry = &metrics;
   auto server = dd::GrpcServer::Start(server_options, {&service});
   if (!server.ok()) return dd::StartupFailed(server.status());
-  dd::log::Info(
-      "critic.ready",
-      {{"device", store_options.device},
-       {"training_precision", dd::critic::TrainingPrecisionName(*precision)},
-       {"cpu_native_bfloat16", dd::critic::CpuHasNativeBFloat16()},
-       {"cuda_available", dd::critic::CudaAvailable()},
-       {"cuda_graphs", store_options.training.cuda_graphs && dd::critic::CudaGraphsBuilt() &&
-                           store_options.device.rfind("cuda", 0) == 0}});
+  dd::log::Info("critic.ready",
+                {{"device", store_options.device},
+                 {"training_precision", dd::critic::TrainingPrecisionName(*precision)},
+                 {"cpu_native_bfloat16", dd::critic::CpuHasNativeBFloat16()},
+                 {"cuda_available", dd::critic::CudaAvailable()},
+                 {"cuda_graphs", store_options.run.cuda_graphs && dd::critic::CudaGraphsBuilt() &&
+                                     store_options.device.rfind("cuda", 0) == 0},
+                 {"cudnn_benchmark", absl::GetFlag(FLAGS_cudnn_benchmark) &&
+                                         store_options.device.rfind("cuda", 0) == 0}});
   return dd::ServeUntilSignalled(**server);
 }

@@ -3,9 +3,11 @@
 //
 //   build/tests/bench/critic/dd_critic_bench [--device=cpu|cuda:0] [--ratings=3] [--repeats=20]
 //       [--precisions=float32,bfloat16] [--cuda_graphs=on,off] [--breakdown=1]
+//       [--cudnn_benchmark=0]
 //
-// On a CUDA device training is timed with and without CUDA graphs (TrainingOptions::cuda_graphs;
-// "on" needs a build with -DDD_CUDA=ON, and the table says when a critic fell back).
+// On a CUDA device scoring and training are timed with and without CUDA graphs
+// (RunOptions::cuda_graphs; "on" needs a build with -DDD_CUDA=ON, and the table says when a
+// critic fell back).
 //
 // --breakdown=1 adds where a batched Score's time goes on a GPU (the copy to the device, the MFCC,
 // the forward) and where a training round's goes: the paper's 40 minibatch steps timed part by part
@@ -44,7 +46,8 @@ namespace {
 
 constexpr char kUsage[] =
     "[--device=cpu|cuda:N] [--ratings=N] [--repeats=N] [--batch=N] [--threads=N] "
-    "[--precisions=float32,bfloat16] [--cuda_graphs=on,off] [--breakdown=1]";
+    "[--precisions=float32,bfloat16] [--cuda_graphs=on,off] [--breakdown=1] "
+    "[--cudnn_benchmark=0] [--tf32_matmul=1]";
 
 std::string Flag(int argc, char** argv, const std::string& name, const std::string& fallback) {
   return dd::bench::Flag(argc, argv, name, fallback, kUsage);
@@ -192,7 +195,68 @@ std::vector<std::pair<std::string, double>> ScoringBreakdown(const std::string& 
   rows.emplace_back("  MFCC + network forward", per_clip_us([&] {
                       net->forward(mfcc.Compute(on_device), {}, 0.0, c10::nullopt);
                     }));
+  // Each convolution alone on an input of its shape (the activations and batch norms between them
+  // left out).
+  torch::Tensor layer_input = mfcc.Compute(on_device).unsqueeze(1);
+  for (const auto& child : net->named_children()) {
+    const auto conv = std::dynamic_pointer_cast<torch::nn::Conv2dImpl>(child.value());
+    if (!conv) continue;
+    const torch::Tensor input = layer_input;
+    rows.emplace_back("    " + child.key() + " alone", per_clip_us([&] { conv->forward(input); }));
+    layer_input = conv->forward(input);
+  }
   return rows;
+}
+
+struct ScoringTimes {
+  std::string label;  // Which way the critic scored, on a GPU.
+  double single_mean_ms = 0;
+  double single_median_ms = 0;
+  double batched_us_per_clip = 0;     // From the caller's ordinary memory.
+  double host_clips_us_per_clip = 0;  // From HostClips in two runs, as dd-critic scores.
+  bool page_locked = false;
+};
+
+// Scoring `critic` one clip at a time and in batches of `batch` clips (`clips` holds them).
+ScoringTimes TimeScoring(dd::critic::Critic& critic, const std::vector<float>& clips, int batch,
+                         int repeats) {
+  ScoringTimes times;
+  critic.Score(clips.data(), 1);  // Warm-up: allocations, kernel selection, graphs recorded.
+  critic.Score(clips.data(), batch);
+  // Per call, so the table can show the median beside the mean: on a shared 2-core machine a few
+  // descheduled calls move the mean far more than what a caller usually sees.
+  std::vector<double> single_calls_ms;
+  for (int i = 0; i < repeats; ++i) {
+    const auto call_start = Clock::now();
+    critic.Score(clips.data() + static_cast<size_t>(i % batch) * kClipFrames, 1);
+    single_calls_ms.push_back(Millis(Clock::now() - call_start));
+  }
+  times.single_mean_ms =
+      std::accumulate(single_calls_ms.begin(), single_calls_ms.end(), 0.0) / repeats;
+  std::sort(single_calls_ms.begin(), single_calls_ms.end());
+  times.single_median_ms = single_calls_ms[single_calls_ms.size() / 2];
+
+  const int batch_repeats = std::max(1, repeats / 4);
+  auto start = Clock::now();
+  for (int i = 0; i < batch_repeats; ++i)
+    critic.Score(clips.data(), batch);
+  times.batched_us_per_clip = Millis(Clock::now() - start) * 1000 / batch_repeats / batch;
+  // The same clips from the memory a worker scores from (page-locked on a GPU), as two runs the
+  // way a batch of two requests reaches the critic.
+  dd::critic::HostClips front = dd::critic::HostClips::ForDevice(critic.device(), batch / 2);
+  dd::critic::HostClips back = dd::critic::HostClips::ForDevice(critic.device(), batch - batch / 2);
+  for (int i = 0; i < batch; ++i) {
+    float* clip = (i < batch / 2 ? front : back).Append();
+    std::copy_n(clips.data() + static_cast<size_t>(i) * kClipFrames, kClipFrames, clip);
+  }
+  const std::vector<dd::critic::ClipRun> runs = {front.run(), back.run()};
+  critic.Score(runs);
+  start = Clock::now();
+  for (int i = 0; i < batch_repeats; ++i)
+    critic.Score(runs);
+  times.host_clips_us_per_clip = Millis(Clock::now() - start) * 1000 / batch_repeats / batch;
+  times.page_locked = front.page_locked();
+  return times;
 }
 
 }  // namespace
@@ -204,6 +268,12 @@ int main(int argc, char** argv) {
   const int batch = std::stoi(Flag(argc, argv, "batch", "64"));
 
   dd::critic::ConfigureCpuRuntime(std::stoi(Flag(argc, argv, "threads", "0")));
+  // As dd-critic sets up a GPU worker (--cudnn_benchmark=0 for cuDNN's heuristics instead); and
+  // an experiment: TF32 for matrix products (convolutions have it by default).
+  if (device.rfind("cuda", 0) == 0) {
+    dd::critic::ConfigureCudaRuntime(Flag(argc, argv, "cudnn_benchmark", "1") == "1");
+  }
+  if (Flag(argc, argv, "tf32_matmul", "0") == "1") at::globalContext().setAllowTF32CuBLAS(true);
   std::string error;
   dd::critic::CriticConfig config;
   config.seed = 1;
@@ -212,50 +282,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "dd_critic_bench: %s\n", error.c_str());
     return 1;
   }
-  std::mt19937_64 random(7);
-  Prime(*critic, random);
-
+  std::mt19937_64 random(8);
   std::vector<float> clips;
   for (int i = 0; i < batch; ++i) {
     std::vector<float> clip = SyntheticClip(random);
     clips.insert(clips.end(), clip.begin(), clip.end());
   }
-  critic->Score(clips.data(), 1);  // Warm-up: allocations, kernel selection.
-  critic->Score(clips.data(), batch);
-
-  // Per call, so the table can show the median beside the mean: on a shared 2-core machine a few
-  // descheduled calls move the mean far more than what a caller usually sees.
-  std::vector<double> single_calls_ms;
-  for (int i = 0; i < repeats; ++i) {
-    const auto call_start = Clock::now();
-    critic->Score(clips.data() + (i % batch) * kClipFrames, 1);
-    single_calls_ms.push_back(Millis(Clock::now() - call_start));
-  }
-  const double single_ms =
-      std::accumulate(single_calls_ms.begin(), single_calls_ms.end(), 0.0) / repeats;
-  std::sort(single_calls_ms.begin(), single_calls_ms.end());
-  const double single_median_ms = single_calls_ms[single_calls_ms.size() / 2];
-
-  auto start = Clock::now();
-  const int batch_repeats = std::max(1, repeats / 4);
-  for (int i = 0; i < batch_repeats; ++i)
-    critic->Score(clips.data(), batch);
-  const double batched_ms_per_clip = Millis(Clock::now() - start) / batch_repeats / batch;
-  // The same clips from the memory a worker scores from (page-locked on a GPU), as two runs the
-  // way a batch of two requests reaches the critic.
-  dd::critic::HostClips front = dd::critic::HostClips::ForDevice(device, batch / 2);
-  dd::critic::HostClips back = dd::critic::HostClips::ForDevice(device, batch - batch / 2);
-  for (int i = 0; i < batch; ++i) {
-    float* clip = (i < batch / 2 ? front : back).Append();
-    std::copy_n(clips.data() + static_cast<size_t>(i) * kClipFrames, kClipFrames, clip);
-  }
-  const std::vector<dd::critic::ClipRun> runs = {front.run(), back.run()};
-  critic->Score(runs);
-  start = Clock::now();
-  for (int i = 0; i < batch_repeats; ++i)
-    critic->Score(runs);
-  const double host_clips_ms_per_clip = Millis(Clock::now() - start) / batch_repeats / batch;
-
   const bool native_bf16 = dd::critic::CpuHasNativeBFloat16();
   const bool on_cuda = critic->device().rfind("cuda", 0) == 0;
   std::vector<bool> graph_modes = {false};
@@ -270,8 +302,21 @@ int main(int argc, char** argv) {
       graph_modes.push_back(mode == "on");
     }
   }
-  std::vector<std::pair<std::string, double>> train_rows;
+  const int batch_repeats = std::max(1, repeats / 4);
+  std::vector<ScoringTimes> scoring;
   std::vector<std::string> notes;
+  for (const bool graphs : graph_modes) {
+    // The same weights whatever the mode: the same seed and the same priming ratings.
+    auto scorer = dd::critic::Critic::Create(config, device, &error, {.cuda_graphs = graphs});
+    std::mt19937_64 scorer_random(7);
+    Prime(*scorer, scorer_random);
+    scoring.push_back(TimeScoring(*scorer, clips, batch, repeats));
+    if (on_cuda) {
+      scoring.back().label = scorer->uses_cuda_graphs() ? ", CUDA graphs" : ", no graph";
+    }
+    if (!scorer->cuda_graph_problem().empty()) notes.push_back(scorer->cuda_graph_problem());
+  }
+  std::vector<std::pair<std::string, double>> train_rows;
   for (const std::string& name :
        Split(Flag(argc, argv, "precisions", native_bf16 ? "float32,bfloat16" : "float32"))) {
     auto precision = dd::critic::ParseTrainingPrecision(name, device, &error);
@@ -284,7 +329,7 @@ int main(int argc, char** argv) {
                                                 {.precision = *precision, .cuda_graphs = graphs});
       std::mt19937_64 trainee_random(7);
       Prime(*trainee, trainee_random);
-      start = Clock::now();
+      const auto start = Clock::now();
       for (int i = 0; i < ratings; ++i)
         trainee->AddRatingAndTrain(SyntheticClip(trainee_random), i % 2 == 0);
       const double ms = Millis(Clock::now() - start) / ratings;
@@ -304,16 +349,20 @@ int main(int argc, char** argv) {
               config.minibatches_per_rating, config.minibatch_size);
   std::printf("| %-42s | %12s |\n", "measure", "time");
   std::printf("|%s|%s|\n", std::string(44, '-').c_str(), std::string(14, '-').c_str());
-  std::printf("| %-42s | %9.3f ms |\n", "score, single clip (mean)", single_ms);
-  std::printf("| %-42s | %9.3f ms |\n", "score, single clip (median)", single_median_ms);
-  std::printf("| %-42s | %9.1f us |\n",
-              ("score, batch of " + std::to_string(batch) + ", per clip").c_str(),
-              batched_ms_per_clip * 1000);
-  std::printf(
-      "| %-42s | %9.1f us |\n",
-      (std::string("  the same from HostClips") + (front.page_locked() ? " (page-locked)" : ""))
-          .c_str(),
-      host_clips_ms_per_clip * 1000);
+  for (const ScoringTimes& times : scoring) {
+    std::printf("| %-42s | %9.3f ms |\n", ("score, single clip (mean" + times.label + ")").c_str(),
+                times.single_mean_ms);
+    std::printf("| %-42s | %9.3f ms |\n",
+                ("score, single clip (median" + times.label + ")").c_str(), times.single_median_ms);
+    std::printf("| %-42s | %9.1f us |\n",
+                ("score, batch of " + std::to_string(batch) + ", per clip" + times.label).c_str(),
+                times.batched_us_per_clip);
+    std::printf(
+        "| %-42s | %9.1f us |\n",
+        (std::string("  the same from HostClips") + (times.page_locked ? " (page-locked)" : ""))
+            .c_str(),
+        times.host_clips_us_per_clip);
+  }
   for (const auto& [label, ms] : train_rows)
     std::printf("| %-42s | %9.1f ms |\n", label.c_str(), ms);
   for (const std::string& note : notes)

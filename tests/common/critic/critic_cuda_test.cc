@@ -3,15 +3,18 @@
 // (CI has none); README "Performance" says how to run it on a GPU machine.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <memory>
 #include <random>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "common/critic/critic.h"
+#include "common/critic/host_clips.h"
 
 namespace dd::critic {
 namespace {
@@ -173,6 +176,118 @@ TEST_F(CriticCudaTest, TrainsWithGraphsWhileAnotherThreadScores) {
   EXPECT_EQ(trainee->uses_cuda_graphs(), CudaGraphsBuilt());
   EXPECT_GT(calls.load(), 0);
   EXPECT_EQ(mismatches.load(), 0) << "of " << calls.load() << " scoring calls";
+}
+
+// Scores of `count` clips from ordinary memory and from page-locked memory split into two runs
+// at `split`, which must agree; the first are returned.
+std::vector<float> ScoreBothWays(Critic& critic, const std::vector<float>& clips, int count,
+                                 int split) {
+  const std::vector<float> plain = critic.Score(clips.data(), count);
+  HostClips front = HostClips::ForDevice("cuda:0", split);
+  HostClips back = HostClips::ForDevice("cuda:0", count - split);
+  for (int i = 0; i < count; ++i) {
+    float* clip = (i < split ? front : back).Append();
+    std::copy_n(clips.begin() + static_cast<std::ptrdiff_t>(i) * kClipFrames, kClipFrames, clip);
+  }
+  const std::vector<float> in_runs = critic.Score(std::vector<ClipRun>{front.run(), back.run()});
+  EXPECT_EQ(in_runs.size(), plain.size());
+  for (size_t i = 0; i < plain.size() && i < in_runs.size(); ++i)
+    EXPECT_NEAR(in_runs[i], plain[i], 1e-5) << "clip " << i << " of " << count;
+  return plain;
+}
+
+// Scoring replays a graph per power-of-two batch size (padded, larger batches in pieces of 64,
+// their copies overlapping the work): every size must score each clip as the kernels launched one
+// by one do, before and after training moved the weights the graphs read in place. Clips of a
+// batch score apart from each other, so a graph that scored stale rows or the wrong batch would
+// show.
+TEST_F(CriticCudaTest, GraphsScoreAsLaunchedKernelsDoAtEveryBatchSize) {
+  CriticConfig config;
+  config.seed = 17;
+  config.learning_rate = 3e-4;
+  std::string error;
+  auto graphed = Critic::Create(config, "cuda:0", &error, {.cuda_graphs = true});
+  ASSERT_NE(graphed, nullptr) << error;
+  std::vector<float> clips;
+  for (int i = 0; i < 150; ++i) {
+    const std::vector<float> clip = ToneClip(i % 2 ? kLikedPitch : kDislikedPitch, 1000 + i);
+    clips.insert(clips.end(), clip.begin(), clip.end());
+  }
+  for (int round = 0; round < 2; ++round) {
+    // Training first, so that the two kinds of clips score far apart, and between the rounds, so
+    // that the second compares weights the graphs' first replays did not see.
+    for (int i = 0; i < 4; ++i) {
+      const bool liked = i % 2 == 0;
+      graphed->AddRatingAndTrain(
+          ToneClip(liked ? kLikedPitch : kDislikedPitch, 1500 + round * 10 + i), liked);
+    }
+    auto launched =
+        Critic::Restore(config, "cuda:0", graphed->SaveState(), {}, &error, {.cuda_graphs = false});
+    ASSERT_NE(launched, nullptr) << error;
+    const std::vector<float> expected = launched->Score(clips.data(), 150);
+    // Not closer: another batch size may get other cuDNN algorithms, which round differently
+    // (TF32).
+    constexpr double kTolerance = 1e-3;
+    const auto [low, high] = std::minmax_element(expected.begin(), expected.end());
+    EXPECT_GT(*high - *low, 20 * kTolerance) << "clips meant to score apart";
+    for (const auto& [count, split] :
+         std::vector<std::pair<int, int>>{{1, 0}, {3, 1}, {64, 30}, {65, 64}, {150, 70}}) {
+      const std::vector<float> scores = ScoreBothWays(*graphed, clips, count, split);
+      ASSERT_EQ(scores.size(), static_cast<size_t>(count));
+      for (int i = 0; i < count; ++i)
+        EXPECT_NEAR(scores[i], expected[i], kTolerance) << "clip " << i << " of " << count;
+    }
+    EXPECT_EQ(graphed->uses_cuda_graphs(), CudaGraphsBuilt()) << graphed->cuda_graph_problem();
+  }
+}
+
+// Critics sharing their scoring memory, as a dd-critic worker's do, score as they would alone,
+// whichever scores first and at whatever batch size, and go on scoring right once another of them
+// is gone (its graphs and results freed back into the shared pool).
+TEST_F(CriticCudaTest, CriticsSharingScoringMemoryScoreAsTheyWouldAlone) {
+  std::vector<float> clips;
+  for (int i = 0; i < 70; ++i) {
+    const std::vector<float> clip = ToneClip(i % 3 ? kLikedPitch : kDislikedPitch, 2000 + i);
+    clips.insert(clips.end(), clip.begin(), clip.end());
+  }
+  std::string error;
+  std::vector<std::vector<float>> alone;
+  for (const uint64_t seed : {21, 22}) {
+    auto critic = Critic::Create(CriticConfig{.seed = seed}, "cuda:0", &error);
+    ASSERT_NE(critic, nullptr) << error;
+    alone.push_back(critic->Score(clips.data(), 70));
+  }
+  double largest_difference = 0;
+  for (int i = 0; i < 70; ++i)
+    largest_difference = std::max<double>(largest_difference, std::abs(alone[0][i] - alone[1][i]));
+  EXPECT_GT(largest_difference, 1e-3) << "two seeds meant to score apart";
+
+  const std::shared_ptr<SharedScoringMemory> memory = NewSharedScoringMemory();
+  std::vector<std::unique_ptr<Critic>> sharing;
+  for (const uint64_t seed : {21, 22}) {
+    sharing.push_back(Critic::Create(CriticConfig{.seed = seed}, "cuda:0", &error,
+                                     {.cuda_graphs = true, .scoring_memory = memory}));
+    ASSERT_NE(sharing.back(), nullptr) << error;
+  }
+  const auto check = [&](int which, int count) {
+    const std::vector<float> scores = sharing[which]->Score(clips.data(), count);
+    ASSERT_EQ(scores.size(), static_cast<size_t>(count));
+    for (int i = 0; i < count; ++i)
+      EXPECT_NEAR(scores[i], alone[which][i], 1e-5)
+          << "critic " << which << ", clip " << i << " of " << count;
+  };
+  for (const int count : {70, 3, 64, 1}) {
+    check(0, count);
+    check(1, count);
+  }
+  for (const int count : {64, 3}) {
+    check(1, count);
+    check(0, count);
+  }
+  EXPECT_EQ(sharing[0]->uses_cuda_graphs(), CudaGraphsBuilt()) << sharing[0]->cuda_graph_problem();
+  sharing[1].reset();
+  for (const int count : {70, 2, 64})
+    check(0, count);
 }
 
 // A GPU-trained critic's snapshot, fused Adam state included, is one a CPU worker takes over: it

@@ -1,5 +1,6 @@
-// RunStepsWithCudaGraph on its own: replays, and a step that cannot be recorded. Needs a CUDA
-// device and a DD_CUDA build; skipped elsewhere, except that a build without DD_CUDA must say so.
+// RunStepsWithCudaGraph and RecordedCudaGraph on their own: replays, and work that cannot be
+// recorded. Needs a CUDA device and a DD_CUDA build; skipped elsewhere, except that a build without
+// DD_CUDA must say so.
 #include "common/critic/cuda_step_graph.h"
 
 #include <gtest/gtest.h>
@@ -22,6 +23,17 @@ TEST(CudaStepGraphTest, ABuildWithoutTheCodeRunsNothingAndSaysWhy) {
   EXPECT_NE(problem.find("DD_CUDA"), std::string::npos) << problem;
   EXPECT_EQ(calls, 0);
   EXPECT_EQ(done, 0);
+}
+
+TEST(CudaStepGraphTest, ABuildWithoutTheCodeRecordsNoGraphAndSaysWhy) {
+  if (CudaGraphsBuilt()) GTEST_SKIP() << "this build has the CUDA graph code";
+  int calls = 0;
+  std::string problem;
+  EXPECT_EQ(RecordedCudaGraph::Record(
+                0, [&] { ++calls; }, NewCudaGraphPool(), &problem),
+            nullptr);
+  EXPECT_NE(problem.find("DD_CUDA"), std::string::npos) << problem;
+  EXPECT_EQ(calls, 0);
 }
 
 class CudaStepGraphDeviceTest : public testing::Test {
@@ -86,6 +98,54 @@ TEST_F(CudaStepGraphDeviceTest, AStepThatCannotBeRecordedIsReportedAndNothingOfI
                   .empty());
   EXPECT_EQ(later_done, 3);
   EXPECT_EQ(counter.item<float>(), 5.0f);
+}
+
+// A kept graph replays its work on whatever its input holds at the time, into the result it
+// allocated while recorded; a second graph recorded into the same pool has results of its own,
+// and each is right when read straight after its replay.
+TEST_F(CudaStepGraphDeviceTest, AKeptGraphReplaysOnItsInputsCurrentContents) {
+  torch::Tensor input = torch::zeros({1000}, OnGpu());
+  torch::Tensor doubled, squared;
+  int host_calls = 0;
+  std::string problem;
+  const CudaGraphPool pool = NewCudaGraphPool();
+  auto doubling = RecordedCudaGraph::Record(
+      0,
+      [&] {
+        ++host_calls;
+        doubled = (input * 3 - input).sum();  // A temporary the other graph may reuse.
+      },
+      pool, &problem);
+  ASSERT_NE(doubling, nullptr) << problem;
+  auto squaring = RecordedCudaGraph::Record(
+      0, [&] { squared = (input * input).sum(); }, pool, &problem);
+  ASSERT_NE(squaring, nullptr) << problem;
+  EXPECT_EQ(host_calls, 2);  // Once as usual, once recorded.
+  for (int round = 1; round <= 3; ++round) {
+    input.fill_(static_cast<double>(round));
+    doubling->Replay();
+    EXPECT_EQ(doubled.item<float>(), 2000.0f * static_cast<float>(round)) << "round " << round;
+    squaring->Replay();
+    EXPECT_EQ(squared.item<float>(), 1000.0f * static_cast<float>(round * round))
+        << "round " << round;
+  }
+  EXPECT_EQ(host_calls, 2) << "replays run no host code";
+}
+
+TEST_F(CudaStepGraphDeviceTest, WorkThatCannotBeKeptAsAGraphIsReported) {
+  torch::Tensor counter = torch::zeros({}, OnGpu());
+  std::string problem;
+  auto graph = RecordedCudaGraph::Record(
+      0,
+      [&] {
+        counter.add_(1);
+        (void)counter.item<float>();  // Copies to the host: not allowed while recording.
+      },
+      CudaGraphPool{}, &problem);
+  EXPECT_EQ(graph, nullptr);
+  EXPECT_FALSE(problem.empty());
+  EXPECT_EQ(counter.item<float>(), 1.0f) << "the ordinary run only";
+  EXPECT_TRUE(std::isfinite(torch::randn({100}, OnGpu()).sum().item<float>()));
 }
 
 }  // namespace

@@ -106,7 +106,9 @@ TEST(HostClipsDeviceTest, PageLockedOnAGpuAndScoredAsOrdinaryMemoryIs) {
   for (size_t i = 0; i < expected.size(); ++i) {
     EXPECT_NEAR(two_runs[i], expected[i], 1e-6) << "clip " << i;
     if (i < pinned.size()) {
-      EXPECT_NEAR(pinned[i], expected[i], 1e-6) << "clip " << i;
+      // Another batch size (25 against 40: graphs of 32 and 64 clips) may get other cuDNN
+      // algorithms, which round differently.
+      EXPECT_NEAR(pinned[i], expected[i], 1e-4) << "clip " << i;
     }
   }
 }
