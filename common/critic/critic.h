@@ -31,9 +31,10 @@ struct RatedClip {
 
 // GPU memory that the scoring graphs of many critics on one device share (RunOptions): the input
 // every graph reads and one pool for their intermediate buffers and results. Without it each
-// critic that has scored a batch of 64 keeps ~150 MB of its own; with it a worker's device holds
-// about that much whatever number of critics it keeps. Critics sharing it score one at a time: the
-// device part of a Score call holds its lock. Opaque; made by NewSharedScoringMemory().
+// critic that has scored a batch of 64 keeps ~110-150 MB of its own (estimated from the forward's
+// tensors); with it a worker's device holds about that much whatever number of critics it keeps.
+// Critics sharing it score one at a time: the device part of a Score call holds its lock.
+// Opaque; made by NewSharedScoringMemory().
 struct SharedScoringMemory;
 std::shared_ptr<SharedScoringMemory> NewSharedScoringMemory();
 
