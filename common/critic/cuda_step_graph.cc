@@ -73,6 +73,29 @@ void EndAnyRecording(cudaStream_t stream) {
 // makes one throwaway recording of one small kernel, whose normal end hands them back.
 class RecordingGraph : public at::cuda::CUDAGraph {
  public:
+  // Records `work` on the current stream, allocating from `pool` ({0, 0}: a pool of its own).
+  // Throws what the work or the end of the recording threw, with the recording abandoned and the
+  // generators handed back.
+  void Record(const std::function<void()>& work, c10::cuda::MempoolId_t pool) {
+    // Thread-local: a worker scores on other threads while it trains, and their allocations and
+    // copies must neither fail nor break this recording (global mode forbids them in every thread
+    // while any records). The recording stream is a non-blocking one of this thread's own, so
+    // their work does not join it.
+    capture_begin(pool, cudaStreamCaptureModeThreadLocal);
+    try {
+      work();
+    } catch (...) {
+      Abandon();
+      throw;
+    }
+    try {
+      capture_end();
+    } catch (...) {
+      HandBackGenerators();
+      throw;
+    }
+  }
+
   // For a step that threw while being recorded: ends the recording and hands the generators
   // back. The graph's memory pool stays reserved (releasing it here could release it twice, in
   // the destructor too, depending on LibTorch's version): one pool per critic at most, since a
@@ -121,23 +144,7 @@ std::string RunStepsWithCudaGraph(int device_index, int count, const std::functi
     *steps_done = 1;
     if (count > 1) {
       try {
-        // Thread-local: a worker scores on other threads while it trains, and their allocations
-        // and copies must neither fail nor break this recording (global mode forbids them in
-        // every thread while any records). The graph's own stream is a non-blocking one, so
-        // their work on the default stream does not join it.
-        graph.capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
-        try {
-          step();
-        } catch (...) {
-          graph.Abandon();
-          throw;
-        }
-        try {
-          graph.capture_end();
-        } catch (...) {
-          graph.HandBackGenerators();
-          throw;
-        }
+        graph.Record(step, {0, 0});
         for (int i = 1; i < count; ++i) {
           graph.replay();
           ++*steps_done;
@@ -174,21 +181,7 @@ std::unique_ptr<RecordedCudaGraph> RecordedCudaGraph::Record(int device_index,
   std::unique_ptr<RecordedCudaGraph> recorded(new RecordedCudaGraph(std::make_unique<Impl>()));
   RecordingGraph& graph = recorded->impl_->graph;
   try {
-    // Thread-local, as for training steps: other threads' work must not break the recording.
-    graph.capture_begin(c10::cuda::MempoolId_t{pool.first, pool.second},
-                        cudaStreamCaptureModeThreadLocal);
-    try {
-      work();
-    } catch (...) {
-      graph.Abandon();
-      throw;
-    }
-    try {
-      graph.capture_end();
-    } catch (...) {
-      graph.HandBackGenerators();
-      throw;
-    }
+    graph.Record(work, {pool.first, pool.second});
   } catch (const std::exception& e) {
     *problem = e.what();
     return nullptr;
