@@ -318,10 +318,15 @@ absl::StatusOr<std::vector<float>> CriticStore::ScoreNow(const std::string& key,
   metrics_.batch_clips->Observe(static_cast<double>(clips));
   const absl::Time batch_start = absl::Now();
   scoring_thread_.Run([&] {
+    const bool had_graphs = critic->uses_cuda_graphs();
     try {
       scores = critic->Score(runs);
     } catch (const std::exception& e) {
       failed = RunFailed(key, "scoring", e);
+    }
+    if (had_graphs && !critic->uses_cuda_graphs()) {
+      log::Warning("critic.cuda_graph_failed",
+                   {{"critic_version", key}, {"problem", critic->cuda_graph_problem()}});
     }
   });
   metrics_.batch_seconds->Observe(absl::ToDoubleSeconds(absl::Now() - batch_start));
