@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The critic on a GPU machine that has a CUDA LibTorch (through python3's torch) and nothing else
 # of the project's dependencies: builds the critic alone (DD_LIBTORCH_ONLY) with its CUDA graph
-# code (DD_CUDA), runs critic_cuda_test, then times dd_critic_bench. Logs go to $OUT (default
+# code (DD_CUDA), runs critic_cuda_test, then times dd_critic_bench (batches of 64, then of 256
+# with and without cuDNN's timed algorithm choice). Logs go to $OUT (default
 # /tmp/dd-gpu-check); the tables are printed last.
 #
 #   bash tests/bench/critic/gpu_check.sh
@@ -73,6 +74,15 @@ for run in $(seq 1 "$runs"); do
   [[ $run == 1 ]] && extra=(--breakdown=1)
   timeout 120 build-gpu/tests/bench/critic/dd_critic_bench "${bench_args[@]}" \
     --cuda_graphs=on,off "${extra[@]}" 2>&1 | tee -a "$out/bench.txt"
+  # Scoring at dd-critic's largest batch (256 clips, pieces of 64 whose copies overlap), with
+  # and without cuDNN timing its algorithms; training once only.
+  for cudnn_benchmark in 1 0; do
+    echo "== this tree, run $run, --batch=256 --cudnn_benchmark=$cudnn_benchmark"
+    timeout 120 build-gpu/tests/bench/critic/dd_critic_bench --device=cuda:0 --ratings=1 \
+      --repeats=200 --precisions=float32 --batch=256 --cuda_graphs=on,off \
+      --cudnn_benchmark="$cudnn_benchmark" 2>&1 | grep -E "score|the same" |
+      tee -a "$out/bench-256.txt"
+  done
 done
 echo "critic_cuda_test exit status: $test_status"
 exit "$test_status"
