@@ -113,7 +113,7 @@ void SetComponent(std::string_view component) {
   g_component = std::string(component);
 }
 
-std::string FormatLine(Level level, std::string_view event, std::initializer_list<Field> fields) {
+std::string FormatLine(Level level, std::string_view event, std::span<const Field> fields) {
   std::string line;
   line.reserve(128);
   line += "{\"ts\":\"";
@@ -140,7 +140,7 @@ std::string FormatLine(Level level, std::string_view event, std::initializer_lis
   return line;
 }
 
-void Emit(Level level, std::string_view event, std::initializer_list<Field> fields) {
+void Emit(Level level, std::string_view event, std::span<const Field> fields) {
   if (!Enabled(level)) return;
   const std::string line = FormatLine(level, event, fields);
   std::lock_guard<std::mutex> lock(g_mutex);

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -48,10 +49,18 @@ void SetComponent(std::string_view component);
 // Whether a line at `level` would be written; for callers whose fields cost work to build.
 bool Enabled(Level level);
 
-void Emit(Level level, std::string_view event, std::initializer_list<Field> fields);
+// Fields as a span, for lines whose fields depend on the case (some present only sometimes).
+void Emit(Level level, std::string_view event, std::span<const Field> fields);
+inline void Emit(Level level, std::string_view event, std::initializer_list<Field> fields) {
+  Emit(level, event, std::span<const Field>(fields.begin(), fields.size()));
+}
 
 // Formats one line without writing it; exposed for tests.
-std::string FormatLine(Level level, std::string_view event, std::initializer_list<Field> fields);
+std::string FormatLine(Level level, std::string_view event, std::span<const Field> fields);
+inline std::string FormatLine(Level level, std::string_view event,
+                              std::initializer_list<Field> fields) {
+  return FormatLine(level, event, std::span<const Field>(fields.begin(), fields.size()));
+}
 
 inline void Debug(std::string_view event, std::initializer_list<Field> fields = {}) {
   Emit(Level::kDebug, event, fields);

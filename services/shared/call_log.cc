@@ -3,6 +3,7 @@
 #include <map>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -77,31 +78,14 @@ class CallLog final : public grpc::experimental::Interceptor {
     }
     const std::string peer =
         info_.server_context() != nullptr ? info_.server_context()->peer() : std::string();
-    if (status.ok()) {
-      log::Emit(level, "rpc.finished",
-                {{"method", method_},
-                 {"code", code},
-                 {"ms", ms},
-                 {"request_id", request_id_},
-                 {"peer", peer}});
-    } else if (suppressed == 0) {
-      log::Emit(level, "rpc.finished",
-                {{"method", method_},
-                 {"code", code},
-                 {"ms", ms},
-                 {"request_id", request_id_},
-                 {"peer", peer},
-                 {"error", status.error_message()}});
-    } else {
-      log::Emit(level, "rpc.finished",
-                {{"method", method_},
-                 {"code", code},
-                 {"ms", ms},
-                 {"request_id", request_id_},
-                 {"peer", peer},
-                 {"error", status.error_message()},
-                 {"suppressed", static_cast<long long>(suppressed)}});
-    }
+    std::vector<log::Field> fields = {{"method", method_},
+                                      {"code", code},
+                                      {"ms", ms},
+                                      {"request_id", request_id_},
+                                      {"peer", peer}};
+    if (!status.ok()) fields.emplace_back("error", status.error_message());
+    if (suppressed > 0) fields.emplace_back("suppressed", static_cast<long long>(suppressed));
+    log::Emit(level, "rpc.finished", fields);
   }
 
   ServerRpcInfo& info_;
