@@ -243,8 +243,8 @@ grpc::Status SessionService::StartSession(grpc::ServerContext* context,
                                   {"phase2_loops_per_critic", stored->first.phase2_per_critic},
                                   {"request_id", request_id}});
   }
-  coordinator_.PrepareInBackground(stored->first.session_id,
-                                   request_id);  // The first loop, while we reply.
+  // The first loop, while we reply.
+  coordinator_.PrepareInBackground(stored->first.session_id, request_id);
   return ToGrpcStatus(FillSession(stored->first, response));
 }
 

@@ -1,12 +1,10 @@
 #include "services/shared/client_channel.h"
 
-#include <algorithm>
-#include <cstdint>
-#include <limits>
-
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/channel_arguments.h>
+
+#include "services/shared/channel_arg_millis.h"
 
 namespace dd {
 namespace {
@@ -33,11 +31,6 @@ constexpr char kRetryServiceConfig[] = R"json({
   }]
 })json";
 
-int Milliseconds(absl::Duration duration) {
-  return static_cast<int>(
-      std::clamp<int64_t>(absl::ToInt64Milliseconds(duration), 1, std::numeric_limits<int>::max()));
-}
-
 }  // namespace
 
 std::shared_ptr<grpc::Channel> ClientChannel(const std::string& target,
@@ -48,8 +41,8 @@ std::shared_ptr<grpc::Channel> ClientChannel(const std::string& target,
   args.SetLoadBalancingPolicyName("round_robin");
   if (options.retry_idempotent_calls) args.SetServiceConfigJSON(kRetryServiceConfig);
   if (options.keepalive_time != absl::InfiniteDuration()) {
-    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, Milliseconds(options.keepalive_time));
-    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, Milliseconds(options.keepalive_timeout));
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, ChannelArgMilliseconds(options.keepalive_time));
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, ChannelArgMilliseconds(options.keepalive_timeout));
     // Only while calls are in flight, but then for as long as they last: a Train may send
     // nothing for minutes, and gRPC otherwise stops pinging after two pings without data.
     args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);

@@ -2,10 +2,8 @@
 
 #include <signal.h>
 
-#include <algorithm>
 #include <chrono>
 #include <fstream>
-#include <limits>
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -16,6 +14,7 @@
 #include "common/build_info/build_info.h"
 #include "common/log/log.h"
 #include "services/shared/call_log.h"
+#include "services/shared/channel_arg_millis.h"
 
 namespace dd {
 
@@ -65,20 +64,15 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   builder.SetMaxSendMessageSize(options.max_send_message_bytes);
   if (options.max_connection_age != absl::InfiniteDuration()) {
-    builder.AddChannelArgument(
-        GRPC_ARG_MAX_CONNECTION_AGE_MS,
-        static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(options.max_connection_age),
-                                           std::numeric_limits<int>::max())));
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
+                               ChannelArgMilliseconds(options.max_connection_age));
   }
-  const auto milliseconds = [](absl::Duration duration) {
-    return static_cast<int>(std::clamp<int64_t>(absl::ToInt64Milliseconds(duration), 1,
-                                                std::numeric_limits<int>::max()));
-  };
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, milliseconds(options.keepalive_time));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
+                             ChannelArgMilliseconds(options.keepalive_time));
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
-                             milliseconds(options.keepalive_timeout));
+                             ChannelArgMilliseconds(options.keepalive_timeout));
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
-                             milliseconds(options.min_client_ping_interval));
+                             ChannelArgMilliseconds(options.min_client_ping_interval));
   // Pings only while calls are in flight, but through the longest of them (gRPC otherwise stops
   // after two pings without data).
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);
