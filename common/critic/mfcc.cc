@@ -51,17 +51,30 @@ Mfcc::Mfcc(const MfccOptions& options, torch::Device device) : options_(options)
   mel_bank_ =
       MelFilterBank(options.n_fft / 2 + 1, options.n_mels, options.mel_sample_rate).to(device);
   dct_ = OrthoDct(options.n_mfcc, options.n_mels).to(device);
+  if (options.cpu_kernel && device.is_cpu()) {
+    cpu_mel_ = CpuMelSpectrogram::Create(options.n_fft, options.hop_length, window_, mel_bank_);
+  }
 }
 
 torch::Tensor Mfcc::Compute(const torch::Tensor& audio) const {
   return FromMelDb(MelDb(audio));
 }
 
-// The STFT is written out (reflect padding by two slice copies, frames as an unfold, one real FFT
-// over the last axis) rather than torch::stft, which on the CPU was 2-3x slower for the same
-// numbers: its frames come back as (batch, freq, time), strided for the FFT and transposed again
-// for the mel product. Here every step works along contiguous rows.
 torch::Tensor Mfcc::MelDb(const torch::Tensor& audio) const {
+  torch::Tensor mel = MelPower(audio);
+  // Power to dB against a reference of 1, floored at 1e-10, then at top_db below each clip's peak.
+  torch::Tensor mel_db = mel.clamp_min_(1e-10).log10_().mul_(10.0);
+  torch::Tensor floor = mel_db.flatten(1).amax(1) - options_.top_db;
+  return mel_db.clamp_min_(floor.view({-1, 1, 1}));
+}
+
+// Elsewhere (a GPU, or no CpuMelSpectrogram plan) the STFT is written out (reflect padding by slice
+// copies, frames as an unfold, one real FFT over the last axis) rather than torch::stft, which on
+// the CPU was 2-3x slower for the same numbers: its frames come back as (batch, freq, time),
+// strided for the FFT and transposed again for the mel product. Here every step works along
+// contiguous rows.
+torch::Tensor Mfcc::MelPower(const torch::Tensor& audio) const {
+  if (cpu_mel_ && cpu_mel_->Accepts(audio)) return cpu_mel_->Compute(audio);
   const int64_t pad = options_.n_fft / 2;
   const int64_t frames = audio.size(1);
   // Centred frames with reflect padding: padded[pad - 1 - i] = audio[1 + i] on the left and
@@ -73,11 +86,7 @@ torch::Tensor Mfcc::MelDb(const torch::Tensor& audio) const {
   torch::Tensor windowed = padded.unfold(1, options_.n_fft, options_.hop_length) * window_;
   torch::Tensor spectrum = torch::fft::rfft(windowed);  // (batch, time, n_freqs)
   torch::Tensor power = spectrum.abs().square_();       // (batch, time, n_freqs)
-  torch::Tensor mel = torch::matmul(power, mel_bank_);  // (batch, time, n_mels)
-  // Power to dB against a reference of 1, floored at 1e-10, then at top_db below each clip's peak.
-  torch::Tensor mel_db = mel.clamp_min_(1e-10).log10_().mul_(10.0);
-  torch::Tensor floor = mel_db.flatten(1).amax(1) - options_.top_db;
-  return mel_db.clamp_min_(floor.view({-1, 1, 1}));
+  return torch::matmul(power, mel_bank_);               // (batch, time, n_mels)
 }
 
 torch::Tensor Mfcc::FromMelDb(const torch::Tensor& mel_db) const {

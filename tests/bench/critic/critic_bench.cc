@@ -180,17 +180,19 @@ std::vector<std::pair<std::string, double>> ScoringBreakdown(const std::string& 
     return TimeCalls(device, repeats, part) * 1000.0 / repeats / static_cast<double>(count);
   };
   std::vector<std::pair<std::string, double>> rows;
-  rows.emplace_back("  copy to the device", per_clip_us([&] { host.to(device); }));
-  const torch::Tensor pinned = host.pin_memory();
-  rows.emplace_back("  copy to the device from pinned memory",
-                    per_clip_us([&] { pinned.to(device, /*non_blocking=*/true); }));
-  rows.emplace_back("  copy through a pinned buffer (host copy_)", per_clip_us([&] {
-                      torch::Tensor staging = torch::empty(
-                          host.sizes(),
-                          torch::TensorOptions().dtype(torch::kFloat32).pinned_memory(true));
-                      staging.copy_(host);
-                      staging.to(device, /*non_blocking=*/true);
-                    }));
+  if (device.is_cuda()) {
+    rows.emplace_back("  copy to the device", per_clip_us([&] { host.to(device); }));
+    const torch::Tensor pinned = host.pin_memory();
+    rows.emplace_back("  copy to the device from pinned memory",
+                      per_clip_us([&] { pinned.to(device, /*non_blocking=*/true); }));
+    rows.emplace_back("  copy through a pinned buffer (host copy_)", per_clip_us([&] {
+                        torch::Tensor staging = torch::empty(
+                            host.sizes(),
+                            torch::TensorOptions().dtype(torch::kFloat32).pinned_memory(true));
+                        staging.copy_(host);
+                        staging.to(device, /*non_blocking=*/true);
+                      }));
+  }
   rows.emplace_back("  MFCC", per_clip_us([&] { mfcc.Compute(on_device); }));
   rows.emplace_back("  MFCC + network forward", per_clip_us([&] {
                       net->forward(mfcc.Compute(on_device), {}, 0.0, c10::nullopt);
@@ -368,12 +370,10 @@ int main(int argc, char** argv) {
   for (const std::string& note : notes)
     std::printf("note: %s\n", note.c_str());
   if (Flag(argc, argv, "breakdown", "0") == "1") {
-    if (on_cuda) {
-      std::printf("| %-42s | %12s |\n",
-                  ("of a batch of " + std::to_string(batch) + " scored, per clip:").c_str(), "");
-      for (const auto& [label, us] : ScoringBreakdown(device, config, clips, batch_repeats))
-        std::printf("| %-42s | %9.1f us |\n", label.c_str(), us);
-    }
+    std::printf("| %-42s | %12s |\n",
+                ("of a batch of " + std::to_string(batch) + " scored, per clip:").c_str(), "");
+    for (const auto& [label, us] : ScoringBreakdown(device, config, clips, batch_repeats))
+      std::printf("| %-42s | %9.1f us |\n", label.c_str(), us);
     std::printf("| %-42s | %12s |\n", "of which, per round of minibatches:", "");
     for (const auto& [label, ms] : TrainingBreakdown(device, config))
       std::printf("| %-42s | %9.1f ms |\n", label.c_str(), ms);
