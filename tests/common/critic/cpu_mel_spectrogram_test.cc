@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <ATen/Parallel.h>
+#include <torch/cuda.h>
 #include <torch/torch.h>
 
 #include <string>
@@ -144,6 +145,18 @@ TEST(CpuMelSpectrogramTest, MfccGivesTheSameFeaturesWithOrWithoutIt) {
   const torch::Tensor audio = TestAudio(2, 88200);
   const torch::Tensor difference = (fast.Compute(audio) - plain.Compute(audio)).abs();
   // The bound of the torchaudio fixture test (mfcc_test.cc): cepstra of magnitude up to ~500.
+  EXPECT_LT(difference.max().item<float>(), 2e-2f);
+}
+
+// A critic trained on a GPU may be scored by a CPU worker and the other way round: the GPU's
+// features (LibTorch's cuFFT path) and the CPU's (this kernel) must agree.
+TEST(CpuMelSpectrogramTest, CpuFeaturesMatchTheGpusFeatures) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  const Mfcc on_cpu(MfccOptions{}, torch::kCPU), on_gpu(MfccOptions{}, torch::kCUDA);
+  const torch::Tensor audio = TestAudio(4, 88200);
+  const torch::Tensor difference =
+      (on_cpu.Compute(audio) - on_gpu.Compute(audio.to(torch::kCUDA)).cpu()).abs();
+  RecordProperty("max_abs_error", std::to_string(difference.max().item<float>()));
   EXPECT_LT(difference.max().item<float>(), 2e-2f);
 }
 
