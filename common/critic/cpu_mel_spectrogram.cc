@@ -40,13 +40,13 @@ ScratchLayout LayoutFor(const CpuMelSpectrogram::Plan& plan) {
   return layout;
 }
 
-FftLanes LoadLanes(const float* from) {
+[[gnu::always_inline]] inline FftLanes LoadLanes(const float* from) {
   FftLanes v;
   __builtin_memcpy(&v, from, sizeof v);
   return v;
 }
 
-void StoreLanes(float* to, FftLanes v) {
+[[gnu::always_inline]] inline void StoreLanes(float* to, FftLanes v) {
   __builtin_memcpy(to, &v, sizeof v);
 }
 

@@ -1,4 +1,5 @@
-// MFCC features with LibTorch tensor ops, so they run on the same device as the critic. Matches
+// MFCC features with LibTorch tensor ops, so they run on the same device as the critic (on the CPU
+// the mel power comes from CpuMelSpectrogram, a vectorised kernel for the same numbers). Matches
 // torchaudio.transforms.MFCC(n_mfcc=60, dct_type=2, norm='ortho', log_mels=False) with its other
 // defaults: a power spectrogram (n_fft 400, Hann window, hop 200, centred with reflect padding), an
 // HTK mel bank of 128 bands from 0 Hz to mel_sample_rate/2 with no normalisation, power-to-dB with
