@@ -41,4 +41,12 @@ std::string ValidateConfig(const CriticConfig& config) {
   return "";
 }
 
+int64_t FirstUnfitSample(const float* clip, int64_t frames) {
+  for (int64_t i = 0; i < frames; ++i) {
+    // Written so that NaN, which compares false with everything, fails it too.
+    if (!(std::fabs(clip[i]) <= kMaxClipSampleMagnitude)) return i;
+  }
+  return -1;
+}
+
 }  // namespace dd::critic

@@ -16,6 +16,16 @@ namespace dd::critic {
 inline constexpr int kClipSampleRate = 44100;
 inline constexpr int64_t kClipFrames = 2 * kClipSampleRate;
 
+// The largest sample magnitude a clip may have (full scale is 1). One sample that is not a number
+// makes every weight NaN in the next training round; one far beyond full scale overflows the
+// float32 power spectrum to infinity, with the same result. At this bound a frame's power stays
+// below ~1e18, far from float32's limit, with room for any real mix.
+inline constexpr float kMaxClipSampleMagnitude = 1e6f;
+
+// The index of the first sample of `clip` that is not finite or beyond kMaxClipSampleMagnitude;
+// -1 when the clip is fit to hear.
+int64_t FirstUnfitSample(const float* clip, int64_t frames);
+
 struct CriticConfig {
   double learning_rate = 5.739e-5;         // Adam learning rate.
   double weight_decay = 5.896e-6;          // Adam (L2) weight decay.

@@ -84,6 +84,11 @@ absl::Status FillClip(const Renderer& renderer, const v1::DrumLoop* loop, const 
         bytes.size() % sizeof(float) ? " and a partial sample" : ""));
   }
   std::memcpy(clip, bytes.data(), bytes.size());
+  if (const int64_t unfit = critic::FirstUnfitSample(clip, critic::kClipFrames); unfit >= 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, ": audio sample ", unfit, " is ", clip[unfit], "; samples must be finite and within ",
+        critic::kMaxClipSampleMagnitude, " (full scale is 1)"));
+  }
   return absl::OkStatus();
 }
 

@@ -13,7 +13,9 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <fstream>
+#include <limits>
 #include <thread>
 
 #include "common/critic/critic_config.h"
@@ -406,6 +408,22 @@ TEST_F(CriticServiceTest, BadRequestsGetClearErrorsAndChangeNothing) {
   AddAudioExample(short_audio, "x", true, 60);
   short_audio.mutable_examples(0)->mutable_audio()->mutable_samples_f32le()->resize(1000);
   EXPECT_EQ(code(short_audio), grpc::StatusCode::INVALID_ARGUMENT);
+  // One sample that is not a number would make every weight NaN in the next training round, and
+  // that version would be stored; an infinite or huge one overflows the power spectrum the same way.
+  for (const float bad : {std::numeric_limits<float>::quiet_NaN(),
+                          -std::numeric_limits<float>::infinity(), 3e7f}) {
+    v1::TrainRequest poisoned;
+    poisoned.set_critic_id(id);
+    AddAudioExample(poisoned, "ok", true, 60);
+    AddAudioExample(poisoned, "poisoned", false, 90);
+    std::string& bytes = *poisoned.mutable_examples(1)->mutable_audio()->mutable_samples_f32le();
+    std::memcpy(bytes.data() + 1234 * sizeof(float), &bad, sizeof bad);
+    v1::TrainResponse response;
+    grpc::Status status = worker.stub().Train(Context().get(), poisoned, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << bad;
+    EXPECT_NE(status.error_message().find("examples[1]: audio sample 1234"), std::string::npos)
+        << status.error_message();
+  }
   v1::TrainRequest no_rating;
   no_rating.set_critic_id(id);
   AddAudioExample(no_rating, "x", true, 60);
@@ -425,6 +443,14 @@ TEST_F(CriticServiceTest, BadRequestsGetClearErrorsAndChangeNothing) {
   EXPECT_EQ(too_many.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_NE(too_many.error_message().find("at most 4"), std::string::npos)
       << too_many.error_message();
+  v1::ScoreRequest infinite = OneToneScore(id, 100);
+  const float inf = std::numeric_limits<float>::infinity();
+  std::memcpy(infinite.mutable_items(0)->mutable_audio()->mutable_samples_f32le()->data(), &inf,
+              sizeof inf);
+  grpc::Status not_finite = worker.stub().Score(Context().get(), infinite, &scored);
+  EXPECT_EQ(not_finite.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(not_finite.error_message().find("items[0]: audio sample 0"), std::string::npos)
+      << not_finite.error_message();
   v1::ScoreRequest missing_version;
   missing_version.set_critic_id(id);
   missing_version.set_version(7);
