@@ -409,8 +409,8 @@ TEST_F(CriticServiceTest, BadRequestsGetClearErrorsAndChangeNothing) {
   short_audio.mutable_examples(0)->mutable_audio()->mutable_samples_f32le()->resize(1000);
   EXPECT_EQ(code(short_audio), grpc::StatusCode::INVALID_ARGUMENT);
   // One sample that is not a number would make every weight NaN in the next training round, and
-  // that version would be stored; an infinite or huge one overflows the power spectrum the same
-  // way.
+  // that version would be stored; an infinite one does the same through the power spectrum, and
+  // one far enough beyond full scale would too (the bound is 1e6).
   for (const float bad :
        {std::numeric_limits<float>::quiet_NaN(), -std::numeric_limits<float>::infinity(), 3e7f}) {
     v1::TrainRequest poisoned;
