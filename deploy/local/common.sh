@@ -1,7 +1,7 @@
 # Shared by the local scripts: paths, ports and the build step.
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BUILD_DIR="${DD_BUILD_DIR:-$ROOT/build}"
-RUN_DIR="${DD_RUN_DIR:-$ROOT/.run}"
+RUN_DIR="$(realpath -m "${DD_RUN_DIR:-$ROOT/.run}")"
 PG_PORT="${DD_PG_PORT:-55432}"
 # name:port of every service that exists, in start order.
 SERVICES=("render:${DD_RENDER_PORT:-50051}" "critic:${DD_CRITIC_PORT:-50052}"
@@ -65,7 +65,24 @@ dd_pg_bin() {
 
 # PostgreSQL refuses to run as root; as root we run it as the 'postgres' system user.
 dd_as_pg_user() {
-  if ((EUID == 0)); then runuser -u postgres -- "$@"; else "$@"; fi
+  # From /, which that user can enter whatever the caller's folder (paths given are absolute).
+  if ((EUID == 0)); then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
+}
+
+# Sets PG_DATA and PG_SOCKET, PostgreSQL's data and socket folders: $RUN_DIR/postgres and
+# $RUN_DIR/pg-socket. As root the server runs as 'postgres', which must be able to enter every
+# folder above them; where it cannot (a checkout inside a private home or temporary folder), they
+# live in /var/tmp/deepdrummer-<hash of $RUN_DIR>/ instead, the same one at every run.
+dd_pg_dirs() {
+  local base="$RUN_DIR"
+  mkdir -p "$RUN_DIR"
+  if ((EUID == 0)) && ! runuser -u postgres -- test -x "$RUN_DIR" 2>/dev/null; then
+    base="/var/tmp/deepdrummer-$(printf '%s' "$RUN_DIR" | sha256sum | cut -c1-16)"
+    mkdir -p "$base"
+    chmod 755 "$base"
+  fi
+  PG_DATA="$base/postgres"
+  PG_SOCKET="$base/pg-socket"
 }
 
 dd_pid_alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
