@@ -10,8 +10,9 @@
 // critic fell back).
 //
 // --breakdown=1 adds where a batched Score's time goes (the MFCC, the forward, each convolution;
-// on a GPU also the copy to the device) and where a training round's goes: the paper's 40 minibatch steps timed part by part
-// (MFCC, the network forward, forward + backward, Adam's update), outside the critic.
+// on a GPU also the copy to the device) and where a training round's goes: the paper's 40 minibatch
+// steps timed part by part (MFCC, the network forward, forward + backward, Adam's update), outside
+// the critic.
 //
 // Training is timed once per precision (default: float32, and bfloat16 where the CPU has it
 // natively); scoring is float32.
