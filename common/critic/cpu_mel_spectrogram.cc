@@ -241,7 +241,7 @@ torch::Tensor CpuMelSpectrogram::Compute(const torch::Tensor& audio) const {
   const float* in = clips.data_ptr<float>();
   float* out = mel.data_ptr<float>();
   const int64_t scratch_floats = LayoutFor(plan_).total;
-  // A unit of sixteen frames is ~40 KB of scratch and a few microseconds of work.
+  // A unit of sixteen frames is ~47 KB of scratch (n_fft 400) and ~3 us of work.
   at::parallel_for(0, batch * groups, 1, [&](int64_t begin, int64_t end) {
     std::vector<float> scratch(static_cast<size_t>(scratch_floats));
     for (int64_t unit = begin; unit < end; ++unit) {
