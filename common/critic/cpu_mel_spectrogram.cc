@@ -104,10 +104,11 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void internal::MelP
   const auto lane_start = [&](int lane) {  // The frame's first sample: frames are centred.
     return (first + std::min(lane, lanes - 1)) * plan.hop_length - half;
   };
-  const auto put = [&](int n, int lane, float value) {
-    float* to = (n % 2 == 0 ? re : im) + static_cast<int64_t>(slot_of[n / 2]) * kLanes;
-    to[lane] = value;
+  // Where sample n of every frame goes: its lanes in the real or imaginary part of its slot.
+  const auto lanes_of = [&](int n) {
+    return (n % 2 == 0 ? re : im) + static_cast<int64_t>(slot_of[n / 2]) * kLanes;
   };
+  const auto put = [&](int n, int lane, float value) { lanes_of(n)[lane] = value; };
   int transposed = 0;  // Samples [0, transposed) of every frame are in place.
   if (lanes == kLanes && lane_start(0) >= 0 && lane_start(kLanes - 1) + plan.n_fft <= frames) {
     // No frame reaches into the padding: sixteen samples of each frame at a time, turned from
@@ -122,8 +123,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void internal::MelP
       for (int i = 0; i < kLanes; ++i) {
         const int n = n0 + i;
         const FftLanes windowed = rows[i] * window[n];
-        __builtin_memcpy((n % 2 == 0 ? re : im) + static_cast<int64_t>(slot_of[n / 2]) * kLanes,
-                         &windowed, sizeof windowed);
+        __builtin_memcpy(lanes_of(n), &windowed, sizeof windowed);
       }
     }
   }

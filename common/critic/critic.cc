@@ -68,6 +68,16 @@ torch::Tensor HostClipTensor(const ClipRun& clips) {
                           torch::kFloat32);
 }
 
+// Copies the cursor's next clips into rows [filled, rows) of `into`, run by run.
+void CopyClips(ClipCursor& cursor, torch::Tensor& into, int64_t filled, int64_t rows,
+               bool non_blocking) {
+  while (filled < rows) {
+    const ClipRun next = cursor.Take(rows - filled);
+    into.slice(0, filled, filled + next.count).copy_(HostClipTensor(next), non_blocking);
+    filled += next.count;
+  }
+}
+
 MfccOptions MfccFor(const CriticConfig& config) {
   MfccOptions options;
   options.mel_sample_rate = config.mel_sample_rate;
@@ -408,13 +418,9 @@ struct Critic::Impl {
       } else {
         audio = torch::empty({n, kClipFrames});
         audio.slice(0, 0, first.count).copy_(HostClipTensor(first));
-        for (int64_t filled = first.count; filled < n;) {
-          const ClipRun next = cursor.Take(n - filled);
-          audio.slice(0, filled, filled + next.count).copy_(HostClipTensor(next));
-          filled += next.count;
-        }
+        CopyClips(cursor, audio, first.count, n, /*non_blocking=*/false);
       }
-      torch::Tensor like = Forward(audio, 0.0, c10::nullopt).select(1, 1).exp().contiguous();
+      torch::Tensor like = Like(audio).contiguous();
       scores.insert(scores.end(), like.data_ptr<float>(), like.data_ptr<float>() + n);
     }
     return scores;
@@ -435,13 +441,8 @@ struct Critic::Impl {
     RunCopyPipeline(
         device, pieces, std::min(piece, total), kClipFrames,
         [&](int64_t index, torch::Tensor& staging) {
-          const int64_t rows = std::min(piece, total - index * piece);
-          for (int64_t filled = 0; filled < rows;) {
-            const ClipRun next = cursor.Take(rows - filled);
-            staging.slice(0, filled, filled + next.count)
-                .copy_(HostClipTensor(next), /*non_blocking=*/true);
-            filled += next.count;
-          }
+          CopyClips(cursor, staging, 0, std::min(piece, total - index * piece),
+                    /*non_blocking=*/true);
         },
         [&](int64_t index, const torch::Tensor& staged) {
           const int64_t first = index * piece;
@@ -464,6 +465,11 @@ struct Critic::Impl {
         return graph->like.slice(0, 0, count);
       }
     }
+    return Like(audio);
+  }
+
+  // P(like) of each clip of `audio` (count, kClipFrames) on the device: the network in eval use.
+  torch::Tensor Like(const torch::Tensor& audio) {
     return Forward(audio, 0.0, c10::nullopt).select(1, 1).exp();
   }
 
@@ -492,11 +498,8 @@ struct Critic::Impl {
     torch::Tensor like;
     std::string problem;
     graph.recorded = RecordedCudaGraph::Record(
-        device.index(),
-        [&] {
-          like = Forward(memory.input.slice(0, 0, batch), 0.0, c10::nullopt).select(1, 1).exp();
-        },
-        memory.pool, &problem);
+        device.index(), [&] { like = Like(memory.input.slice(0, 0, batch)); }, memory.pool,
+        &problem);
     if (!graph.recorded) {
       cuda_graph_problem = "CUDA graph failed, scoring and training go on without: " + problem;
       return nullptr;

@@ -199,6 +199,9 @@ bool CudaGraphsBuilt() {
   return false;
 }
 
+constexpr char kNoGraphCode[] =
+    "this build has no CUDA graph code (configure with -DDD_CUDA=ON against a CUDA LibTorch)";
+
 CudaGraphPool NewCudaGraphPool() {
   return {};
 }
@@ -207,8 +210,7 @@ struct RecordedCudaGraph::Impl {};
 
 std::unique_ptr<RecordedCudaGraph> RecordedCudaGraph::Record(int, const std::function<void()>&,
                                                              CudaGraphPool, std::string* problem) {
-  *problem =
-      "this build has no CUDA graph code (configure with -DDD_CUDA=ON against a CUDA LibTorch)";
+  *problem = kNoGraphCode;
   return nullptr;
 }
 
@@ -216,7 +218,7 @@ void RecordedCudaGraph::Replay() {}
 
 std::string RunStepsWithCudaGraph(int, int, const std::function<void()>&, int* steps_done) {
   *steps_done = 0;
-  return "this build has no CUDA graph code (configure with -DDD_CUDA=ON against a CUDA LibTorch)";
+  return kNoGraphCode;
 }
 
 #endif

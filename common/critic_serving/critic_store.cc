@@ -39,6 +39,16 @@ CriticStoreOptions WithScoringMemory(CriticStoreOptions options) {
   return options;
 }
 
+// A critic that used CUDA graphs before some work and does not after fell back for good: said
+// once, with the reason, under `id_field` (which critic or version it was).
+void LogIfGraphsFailed(bool had_graphs, const critic::Critic& critic, const char* id_field,
+                       const std::string& id) {
+  if (had_graphs && !critic.uses_cuda_graphs()) {
+    log::Warning("critic.cuda_graph_failed",
+                 {{id_field, id}, {"problem", critic.cuda_graph_problem()}});
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<CriticStore::Metrics> CriticStore::AddMetrics(metrics::Registry& registry) {
@@ -210,10 +220,7 @@ absl::StatusOr<TrainResult> CriticStore::Train(const std::string& critic_id,
         // the half-trained critic below.
         return RunFailed(critic_id, "training", e);
       }
-      if (had_graphs && !entry->critic->uses_cuda_graphs()) {
-        log::Warning("critic.cuda_graph_failed",
-                     {{"critic_id", critic_id}, {"problem", entry->critic->cuda_graph_problem()}});
-      }
+      LogIfGraphsFailed(had_graphs, *entry->critic, "critic_id", critic_id);
       storage::NewCriticVersion version;
       version.example_id = example->example_id;
       version.example = {example->clip, example->liked};
@@ -324,10 +331,7 @@ absl::StatusOr<std::vector<float>> CriticStore::ScoreNow(const std::string& key,
     } catch (const std::exception& e) {
       failed = RunFailed(key, "scoring", e);
     }
-    if (had_graphs && !critic->uses_cuda_graphs()) {
-      log::Warning("critic.cuda_graph_failed",
-                   {{"critic_version", key}, {"problem", critic->cuda_graph_problem()}});
-    }
+    LogIfGraphsFailed(had_graphs, *critic, "critic_version", key);
   });
   metrics_.batch_seconds->Observe(absl::ToDoubleSeconds(absl::Now() - batch_start));
   if (!failed.ok()) return failed;

@@ -58,9 +58,8 @@ int main(int argc, char** argv) {
   if (!pool.ok()) return dd::StartupFailed(pool.status());
   if (dd::MigrateOnly()) return EXIT_SUCCESS;
   dd::critic::ConfigureCpuRuntime(absl::GetFlag(FLAGS_threads));
-  if (absl::GetFlag(FLAGS_device).rfind("cuda", 0) == 0) {
-    dd::critic::ConfigureCudaRuntime(absl::GetFlag(FLAGS_cudnn_benchmark));
-  }
+  const bool on_cuda = absl::GetFlag(FLAGS_device).rfind("cuda", 0) == 0;
+  if (on_cuda) dd::critic::ConfigureCudaRuntime(absl::GetFlag(FLAGS_cudnn_benchmark));
   auto samples = dd::SampleLibraryHolder::Create(absl::GetFlag(FLAGS_samples), {});
   if (!samples.ok()) return dd::StartupFailed(samples.status());
   dd::storage::CriticRepository repository(**pool);
@@ -94,14 +93,13 @@ int main(int argc, char** argv) {
   server_options.metrics_registry = &metrics;
   auto server = dd::GrpcServer::Start(server_options, {&service});
   if (!server.ok()) return dd::StartupFailed(server.status());
-  dd::log::Info("critic.ready",
-                {{"device", store_options.device},
-                 {"training_precision", dd::critic::TrainingPrecisionName(*precision)},
-                 {"cpu_native_bfloat16", dd::critic::CpuHasNativeBFloat16()},
-                 {"cuda_available", dd::critic::CudaAvailable()},
-                 {"cuda_graphs", store_options.run.cuda_graphs && dd::critic::CudaGraphsBuilt() &&
-                                     store_options.device.rfind("cuda", 0) == 0},
-                 {"cudnn_benchmark", absl::GetFlag(FLAGS_cudnn_benchmark) &&
-                                         store_options.device.rfind("cuda", 0) == 0}});
+  dd::log::Info(
+      "critic.ready",
+      {{"device", store_options.device},
+       {"training_precision", dd::critic::TrainingPrecisionName(*precision)},
+       {"cpu_native_bfloat16", dd::critic::CpuHasNativeBFloat16()},
+       {"cuda_available", dd::critic::CudaAvailable()},
+       {"cuda_graphs", on_cuda && store_options.run.cuda_graphs && dd::critic::CudaGraphsBuilt()},
+       {"cudnn_benchmark", on_cuda && absl::GetFlag(FLAGS_cudnn_benchmark)}});
   return dd::ServeUntilSignalled(**server);
 }
