@@ -79,6 +79,17 @@ absl::Status SessionNotFound(const std::string& session_id) {
   return absl::NotFoundError(absl::StrCat("session ", session_id, " does not exist"));
 }
 
+// A retry must repeat the rating it retries: answering "duplicate" to the opposite rating would
+// tell the client its second answer was kept when the first one was.
+absl::Status SameRatingAsStored(const pqxx::field& stored_liked, bool liked,
+                                const std::string& request_id) {
+  const bool stored = stored_liked.as<bool>();
+  if (stored == liked) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "request_id ", request_id, " already rated this loop ",
+      stored ? "RATING_LIKE" : "RATING_DISLIKE", "; a retry must send the same rating"));
+}
+
 }  // namespace
 
 absl::Status ValidateUuid(const std::string& value, const char* field) {
@@ -152,10 +163,11 @@ PreparedStatements SessionRepository::Statements() {
       {"loop_present",
        "UPDATE session.loops SET presented_at = now() WHERE loop_id = $1 AND presented_at IS NULL"},
       {"rating_by_request",
-       "SELECT loop_id::text, extract(epoch from rated_at) FROM session.ratings "
+       "SELECT loop_id::text, extract(epoch from rated_at), liked FROM session.ratings "
        "WHERE request_id = $1"},
       {"rating_of_loop",
-       "SELECT request_id, extract(epoch from rated_at) FROM session.ratings WHERE loop_id = $1"},
+       "SELECT request_id, extract(epoch from rated_at), liked FROM session.ratings "
+       "WHERE loop_id = $1"},
       {"rating_insert",
        "INSERT INTO session.ratings (loop_id, liked, request_id) VALUES ($1, $2, $3) "
        "RETURNING extract(epoch from rated_at)"},
@@ -362,6 +374,7 @@ absl::StatusOr<RateOutcome> SessionRepository::Rate(const std::string& loop_id, 
         return absl::InvalidArgumentError(
             absl::StrCat("request_id ", request_id, " was already used to rate another loop"));
       }
+      if (absl::Status s = SameRatingAsStored(earlier[0][2], liked, request_id); !s.ok()) return s;
       outcome.duplicate = true;
       outcome.rated_at = TimeFromEpoch(earlier[0][1]);
     }
@@ -383,6 +396,9 @@ absl::StatusOr<RateOutcome> SessionRepository::Rate(const std::string& loop_id, 
     pqxx::result existing = tx.exec_prepared("rating_of_loop", loop_id);
     if (!existing.empty()) {
       if (existing[0][0].as<std::string>() == request_id) {  // A concurrent retry won.
+        if (absl::Status s = SameRatingAsStored(existing[0][2], liked, request_id); !s.ok()) {
+          return s;
+        }
         outcome.duplicate = true;
         outcome.rated_at = TimeFromEpoch(existing[0][1]);
         return absl::OkStatus();

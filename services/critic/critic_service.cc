@@ -7,6 +7,7 @@
 #include "common/critic/critic_config.h"
 #include "common/render/renderer.h"
 #include "common/render/steady_clip.h"
+#include "common/storage/text_field.h"
 #include "services/shared/call_admission.h"
 #include "services/shared/proto_convert.h"
 #include "services/shared/status_mapping.h"
@@ -101,6 +102,9 @@ int CriticService::RenderParticipants() const {
 grpc::Status CriticService::CreateCritic(grpc::ServerContext*,
                                          const v1::CreateCriticRequest* request,
                                          v1::CreateCriticResponse* response) {
+  if (absl::Status s = storage::ValidateStoredText(request->owner(), "owner"); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
   const critic::CriticConfig config = ConfigFromProto(request->config());
   auto record = store_.CreateCritic(request->owner(), config);
   if (!record.ok()) return ToGrpcStatus(record.status());
@@ -131,6 +135,10 @@ grpc::Status CriticService::Train(grpc::ServerContext* context, const v1::TrainR
         }
         if (in.example_id().empty()) {
           return absl::InvalidArgumentError(what + ": example_id must be set");
+        }
+        if (absl::Status s = storage::ValidateStoredText(in.example_id(), what + ".example_id");
+            !s.ok()) {
+          return s;
         }
         TrainExample& example = examples[static_cast<size_t>(i)];
         example.example_id = in.example_id();

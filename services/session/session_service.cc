@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
 #include "common/session/protocol.h"
+#include "common/storage/text_field.h"
 #include "services/shared/proto_convert.h"
 #include "services/shared/request_id.h"
 #include "services/shared/status_mapping.h"
@@ -143,9 +144,9 @@ absl::Status SessionService::FillSession(const storage::SessionRecord& record, v
 
 grpc::Status SessionService::CreateUser(grpc::ServerContext*, const v1::CreateUserRequest* request,
                                         v1::User* response) {
-  if (request->display_name().size() > 200) {
-    return ToGrpcStatus(absl::InvalidArgumentError("display_name is longer than 200 bytes"));
-  }
+  absl::Status valid = storage::ValidateStoredText(request->display_name(), "display_name");
+  if (valid.ok()) valid = storage::ValidateStoredText(request->request_id(), "request_id");
+  if (!valid.ok()) return ToGrpcStatus(valid);
   auto user = repository_.CreateUser(request->display_name(), request->request_id());
   if (!user.ok()) return ToGrpcStatus(user.status());
   FillUser(*user, response);
@@ -200,6 +201,9 @@ grpc::Status SessionService::StartSession(grpc::ServerContext* context,
                                           const v1::StartSessionRequest* request,
                                           v1::Session* response) {
   const std::string request_id = RequestIdOf(*context);
+  if (absl::Status s = storage::ValidateStoredText(request->request_id(), "request_id"); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
   auto user = repository_.GetUser(request->user_id());
   if (!user.ok()) return ToGrpcStatus(user.status());
   v1::SessionOptions options = request->options();
@@ -341,9 +345,12 @@ grpc::Status SessionService::Rate(grpc::ServerContext* context, const v1::RateRe
   if (request->rating() != v1::RATING_LIKE && request->rating() != v1::RATING_DISLIKE) {
     return ToGrpcStatus(absl::InvalidArgumentError("rating must be RATING_LIKE or RATING_DISLIKE"));
   }
-  if (request->request_id().empty() || request->request_id().size() > 200) {
+  if (request->request_id().empty()) {
     return ToGrpcStatus(absl::InvalidArgumentError(
         "request_id is required (a client-generated key of at most 200 bytes, unique per rating)"));
+  }
+  if (absl::Status s = storage::ValidateStoredText(request->request_id(), "request_id"); !s.ok()) {
+    return ToGrpcStatus(s);
   }
   auto outcome = repository_.Rate(request->loop_id(), request->rating() == v1::RATING_LIKE,
                                   request->request_id(), request->user_id());

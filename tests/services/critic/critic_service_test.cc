@@ -430,6 +430,19 @@ TEST_F(CriticServiceTest, BadRequestsGetClearErrorsAndChangeNothing) {
   AddAudioExample(no_rating, "x", true, 60);
   no_rating.mutable_examples(0)->set_rating(v1::RATING_UNSPECIFIED);
   EXPECT_EQ(code(no_rating), grpc::StatusCode::INVALID_ARGUMENT);
+  // libpq cuts a parameter at a NUL, so "x\0y" would pass for a stored "x" and be skipped as
+  // known; an id too long for its index entry was an INTERNAL database error.
+  for (const std::string& bad_id : {std::string("x\0y", 3), std::string(201, 'k')}) {
+    v1::TrainRequest unstorable_id;
+    unstorable_id.set_critic_id(id);
+    AddAudioExample(unstorable_id, "fine", true, 60);
+    AddAudioExample(unstorable_id, bad_id, false, 90);
+    v1::TrainResponse response;
+    grpc::Status status = worker.stub().Train(Context().get(), unstorable_id, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(status.error_message().find("examples[1].example_id"), std::string::npos)
+        << status.error_message();
+  }
 
   v1::ScoreRequest empty;
   empty.set_critic_id(id);
@@ -467,6 +480,12 @@ TEST_F(CriticServiceTest, BadRequestsGetClearErrorsAndChangeNothing) {
   grpc::Status rejected = worker.stub().CreateCritic(Context().get(), bad_config, &not_created);
   EXPECT_EQ(rejected.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(rejected.error_message().find("rhythm_learning_rate"), std::string::npos)
+      << rejected.error_message();
+  v1::CreateCriticRequest long_owner;
+  long_owner.set_owner(std::string(201, 'o'));
+  rejected = worker.stub().CreateCritic(Context().get(), long_owner, &not_created);
+  EXPECT_EQ(rejected.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(rejected.error_message().find("owner is 201 bytes long"), std::string::npos)
       << rejected.error_message();
 
   v1::GetCriticRequest get;

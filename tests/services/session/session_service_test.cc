@@ -218,7 +218,7 @@ TEST_F(SessionServiceTest, ASessionSurvivesItsServiceBeingKilledAndRatingsCountO
   }
   stack_->RestartSession();  // SIGKILL right after an acknowledged rating.
   v1::RateResponse retried;
-  ASSERT_TRUE(Rate(last_loop, true, "kill-5", &retried).ok());  // The client's retry.
+  ASSERT_TRUE(Rate(last_loop, false, "kill-5", &retried).ok());  // The client's retry.
   EXPECT_TRUE(retried.duplicate());
   EXPECT_EQ(retried.progress().phase1_rated(), 5u);
   v1::NextLoopResponse resumed = Next(session.session_id());
@@ -318,6 +318,79 @@ TEST_F(SessionServiceTest, BadRequestsGetClearErrorsAndChangeNothing) {
   bad.set_user_id("00000000-0000-0000-0000-000000000000");
   EXPECT_EQ(stack_->session().StartSession(Context().get(), bad, &none).error_code(),
             grpc::StatusCode::NOT_FOUND);
+}
+
+// PostgreSQL text cannot hold a NUL and libpq cuts a parameter there: "key\0a" and "key\0b" were
+// the same idempotency key, so the second CreateUser silently returned the first one's user, and
+// "a\0b" was stored as "a". A key longer than its unique index allows was an INTERNAL error. Both
+// are the caller's mistake and are refused before anything is stored.
+TEST_F(SessionServiceTest, TextThatCannotBeStoredWholeIsRefusedAndKeysNeverCollide) {
+  const int64_t users_before = Count("SELECT count(*) FROM session.users");
+  const auto create_user = [&](const std::string& name, const std::string& key, v1::User* user) {
+    v1::CreateUserRequest request;
+    request.set_display_name(name);
+    request.set_request_id(key);
+    return stack_->session().CreateUser(Context().get(), request, user);
+  };
+  v1::User first;
+  ASSERT_TRUE(create_user("first", "nul-key", &first).ok());
+  v1::User again;
+  ASSERT_TRUE(create_user("first", "nul-key", &again).ok());
+  EXPECT_EQ(again.user_id(), first.user_id());  // The key still works as a key.
+  v1::User none;
+  grpc::Status nul_key = create_user("second", std::string("nul-key\0b", 9), &none);
+  EXPECT_EQ(nul_key.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(nul_key.error_message().find("request_id contains a NUL"), std::string::npos)
+      << nul_key.error_message();
+  grpc::Status nul_name = create_user(std::string("a\0b", 3), "", &none);
+  EXPECT_EQ(nul_name.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(nul_name.error_message().find("display_name"), std::string::npos);
+  grpc::Status long_key = create_user("x", std::string(201, 'k'), &none);
+  EXPECT_EQ(long_key.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(long_key.error_message().find("request_id is 201 bytes long; the limit is 200"),
+            std::string::npos)
+      << long_key.error_message();
+  EXPECT_EQ(create_user(std::string(201, 'n'), "", &none).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Count("SELECT count(*) FROM session.users"), users_before + 1);
+
+  const int64_t sessions_before = Count("SELECT count(*) FROM session.sessions");
+  const int64_t critics_before = Count("SELECT count(*) FROM critic.critics");
+  v1::StartSessionRequest start;
+  start.set_user_id(first.user_id());
+  *start.mutable_options() = FastOptions(1, 0);
+  start.set_request_id(std::string(30000, 's'));
+  v1::Session no_session;
+  grpc::Status long_start = stack_->session().StartSession(Context().get(), start, &no_session);
+  EXPECT_EQ(long_start.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(long_start.error_message().find("request_id"), std::string::npos);
+  start.set_request_id(std::string("s\0", 2));
+  EXPECT_EQ(stack_->session().StartSession(Context().get(), start, &no_session).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Count("SELECT count(*) FROM session.sessions"), sessions_before);
+  EXPECT_EQ(Count("SELECT count(*) FROM critic.critics"), critics_before);  // None was made.
+
+  start.clear_request_id();
+  const v1::Session session = Start(first.user_id(), FastOptions(2, 0));
+  const v1::NextLoopResponse loop = Next(session.session_id());
+  ASSERT_TRUE(Rate(loop.loop_id(), true, "rate-key").ok());
+  grpc::Status nul_rate = Rate(loop.loop_id(), true, std::string("rate-key\0x", 10));
+  EXPECT_EQ(nul_rate.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(nul_rate.error_message().find("NUL"), std::string::npos) << nul_rate.error_message();
+  // A retry must repeat its rating: "duplicate" would tell the client the dislike was kept.
+  grpc::Status flipped = Rate(loop.loop_id(), false, "rate-key");
+  EXPECT_EQ(flipped.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(flipped.error_message().find("already rated this loop RATING_LIKE"), std::string::npos)
+      << flipped.error_message();
+  v1::RateResponse retried;
+  ASSERT_TRUE(Rate(loop.loop_id(), true, "rate-key", &retried).ok());
+  EXPECT_TRUE(retried.duplicate());
+  EXPECT_EQ(Count("SELECT count(*) FROM session.ratings r JOIN session.loops l USING (loop_id) "
+                  "WHERE l.session_id = '" +
+                  session.session_id() + "' AND r.liked"),
+            1);
+  EXPECT_EQ(LoopsWhere(session.session_id(), "loop_id IN (SELECT loop_id FROM session.ratings)"),
+            1);
 }
 
 TEST_F(SessionServiceTest, DeleteUserRemovesSessionsRatingsAndCritics) {
