@@ -38,6 +38,8 @@ grpc::Status RenderService::Render(grpc::ServerContext* context, const v1::Rende
                                    v1::RenderResponse* response) {
   absl::StatusOr<Pattern> pattern = PatternFromProto(request->loop());
   if (!pattern.ok()) return ToGrpcStatus(pattern.status());
+  const absl::StatusOr<AudioEncoding> encoding = EncodingFromProto(request->format(), "format");
+  if (!encoding.ok()) return ToGrpcStatus(encoding.status());
   RenderOptions options;
   if (request->repeats() > 16) {
     // Checked here, before narrowing to int, so the message quotes what the caller sent.
@@ -61,16 +63,15 @@ grpc::Status RenderService::Render(grpc::ServerContext* context, const v1::Rende
   auto admitted = Admit(admission_, *context);
   if (!admitted.ok()) return ToGrpcStatus(admitted.status());
   const Renderer renderer(samples_.Get(), helpers_);
-  const AudioEncoding encoding = EncodingFromProto(request->format());
   absl::StatusOr<std::string> encoded;
   size_t frames = 0;
   int64_t clipped_samples = 0;
-  if (encoding == AudioEncoding::kOggVorbis) {
+  if (*encoding == AudioEncoding::kOggVorbis) {
     RenderedAudio audio;
     if (absl::Status s = renderer.RenderInto(*pattern, options, audio); !s.ok()) {
       return ToGrpcStatus(s);
     }
-    encoded = EncodeAudio(audio.pcm, kSampleRate, encoding);
+    encoded = EncodeAudio(audio.pcm, kSampleRate, *encoding);
     frames = audio.pcm.size();
     clipped_samples = audio.clipped_samples;
   } else {
@@ -80,7 +81,7 @@ grpc::Status RenderService::Render(grpc::ServerContext* context, const v1::Rende
     if (absl::Status s = renderer.RenderPcm16Into(*pattern, options, audio); !s.ok()) {
       return ToGrpcStatus(s);
     }
-    encoded = EncodePcm16(audio.pcm, kSampleRate, encoding);
+    encoded = EncodePcm16(audio.pcm, kSampleRate, *encoding);
     frames = audio.pcm.size();
     clipped_samples = audio.clipped_samples;
   }
@@ -89,7 +90,7 @@ grpc::Status RenderService::Render(grpc::ServerContext* context, const v1::Rende
   response->set_audio(*std::move(encoded));
   response->set_format(request->format() == v1::AUDIO_FORMAT_UNSPECIFIED ? v1::AUDIO_FORMAT_WAV
                                                                          : request->format());
-  response->set_mime_type(std::string(MimeType(encoding)));
+  response->set_mime_type(std::string(MimeType(*encoding)));
   response->set_sample_rate(kSampleRate);
   response->set_frames(frames);
   response->set_duration_seconds(static_cast<double>(frames) / kSampleRate);

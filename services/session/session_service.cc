@@ -81,6 +81,10 @@ absl::Status CompleteOptions(v1::SessionOptions& options, const SessionServiceOp
       return absl::InvalidArgumentError(absl::StrCat("options.", sampler.status().message()));
     }
   }
+  if (auto encoding = EncodingFromProto(options.audio_format(), "options.audio_format");
+      !encoding.ok()) {
+    return encoding.status();
+  }
   if (!options.has_phase1_critic_lag()) {
     options.set_phase1_critic_lag(static_cast<uint32_t>(limits.default_phase1_critic_lag));
   }
@@ -300,6 +304,12 @@ grpc::Status SessionService::NextLoop(grpc::ServerContext* context,
                                       const v1::NextLoopRequest* request,
                                       v1::NextLoopResponse* response) {
   const std::string request_id = RequestIdOf(*context);
+  if (!v1::AudioDelivery_IsValid(request->audio_delivery())) {
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        absl::StrCat("audio_delivery ", static_cast<int>(request->audio_delivery()),
+                     " is not an AudioDelivery (AUDIO_DELIVERY_INLINE or "
+                     "AUDIO_DELIVERY_REFERENCE)")));
+  }
   auto session = OwnedSession(request->session_id(), request->user_id());
   if (!session.ok()) return ToGrpcStatus(session.status());
   auto loop = coordinator_.Present(session->session_id, request_id);
@@ -475,6 +485,9 @@ grpc::Status SessionService::StreamLoopAudio(grpc::ServerContext* context,
                                              const v1::StreamLoopAudioRequest* request,
                                              grpc::ServerWriter<v1::AudioChunk>* writer) {
   const std::string request_id = RequestIdOf(*context);
+  if (auto encoding = EncodingFromProto(request->format(), "format"); !encoding.ok()) {
+    return ToGrpcStatus(encoding.status());
+  }
   auto loop = repository_.GetLoop(request->loop_id());
   if (!loop.ok()) return ToGrpcStatus(loop.status());
   if (absl::Status s = CheckOwner(loop->user_id, request->user_id(), "loop", loop->loop_id);

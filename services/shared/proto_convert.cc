@@ -155,14 +155,20 @@ void TimestampToProto(absl::Time time, google::protobuf::Timestamp* out) {
   out->set_nanos(static_cast<int32_t>((micros % 1000000) * 1000));
 }
 
-AudioEncoding EncodingFromProto(v1::AudioFormat format) {
+absl::StatusOr<AudioEncoding> EncodingFromProto(v1::AudioFormat format, const char* field) {
   switch (format) {
+    case v1::AUDIO_FORMAT_UNSPECIFIED:
+    case v1::AUDIO_FORMAT_WAV:
+      return AudioEncoding::kWav16;
     case v1::AUDIO_FORMAT_FLAC:
       return AudioEncoding::kFlac16;
     case v1::AUDIO_FORMAT_OGG:
       return AudioEncoding::kOggVorbis;
     default:
-      return AudioEncoding::kWav16;
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, " ", static_cast<int>(format),
+                       " is not an AudioFormat (AUDIO_FORMAT_WAV, AUDIO_FORMAT_FLAC or "
+                       "AUDIO_FORMAT_OGG)"));
   }
 }
 

@@ -34,6 +34,9 @@ absl::StatusOr<SamplerOptions> SamplerOptionsFromProto(deepdrummer::v1::Sampling
 
 void TimestampToProto(absl::Time time, google::protobuf::Timestamp* out);
 
-AudioEncoding EncodingFromProto(deepdrummer::v1::AudioFormat format);
+// The encoding of an AudioFormat (UNSPECIFIED is WAV); a value the API does not define is
+// INVALID_ARGUMENT naming `field`, not silently WAV.
+absl::StatusOr<AudioEncoding> EncodingFromProto(deepdrummer::v1::AudioFormat format,
+                                                const char* field);
 
 }  // namespace dd

@@ -181,6 +181,9 @@ TEST_F(RenderServiceTest, BadRequestsGetClearErrors) {
            track->add_velocities(k == 0 ? 0.0f : 1.0f);
        },
        grpc::StatusCode::INVALID_ARGUMENT, "velocities[0]"},
+      // A format this API does not define was answered as a WAV labelled with that number.
+      {"unknown format", [](auto& r) { r.set_format(static_cast<v1::AudioFormat>(77)); },
+       grpc::StatusCode::INVALID_ARGUMENT, "format 77 is not an AudioFormat"},
   };
   for (const Case& c : cases) {
     v1::RenderRequest request;

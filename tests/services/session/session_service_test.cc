@@ -318,6 +318,42 @@ TEST_F(SessionServiceTest, BadRequestsGetClearErrorsAndChangeNothing) {
   bad.set_user_id("00000000-0000-0000-0000-000000000000");
   EXPECT_EQ(stack_->session().StartSession(Context().get(), bad, &none).error_code(),
             grpc::StatusCode::NOT_FOUND);
+
+  // Enum values the API does not define are refused, not read as the default: a session stored
+  // with audio format 9 rendered WAVs labelled 9, and would fail every NextLoop once dd-render
+  // refused the number.
+  v1::StartSessionRequest odd_format;
+  odd_format.set_user_id(owner);
+  *odd_format.mutable_options() = FastOptions(1, 0);
+  odd_format.mutable_options()->set_audio_format(static_cast<v1::AudioFormat>(9));
+  grpc::Status format_status = stack_->session().StartSession(Context().get(), odd_format, &none);
+  EXPECT_EQ(format_status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(format_status.error_message().find("options.audio_format 9"), std::string::npos)
+      << format_status.error_message();
+  EXPECT_EQ(Count("SELECT count(*) FROM session.sessions WHERE user_id = '" + owner + "'"), 1);
+  const v1::Session fresh = Start(stranger, FastOptions(1, 0));
+  v1::NextLoopRequest odd_delivery;
+  odd_delivery.set_session_id(fresh.session_id());
+  odd_delivery.set_audio_delivery(static_cast<v1::AudioDelivery>(9));
+  grpc::Status delivery_status = stack_->session().NextLoop(Context().get(), odd_delivery, &unused);
+  EXPECT_EQ(delivery_status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(delivery_status.error_message().find("audio_delivery 9"), std::string::npos)
+      << delivery_status.error_message();
+  EXPECT_EQ(LoopsWhere(fresh.session_id(), "presented_at IS NOT NULL"), 0);  // Not shown.
+  v1::StreamLoopAudioRequest odd_stream;
+  odd_stream.set_loop_id(loop.loop_id());
+  odd_stream.set_format(static_cast<v1::AudioFormat>(9));
+  auto stream_context = Context();
+  auto reader = stack_->session().StreamLoopAudio(stream_context.get(), odd_stream);
+  v1::AudioChunk chunk;
+  int chunks = 0;
+  while (reader->Read(&chunk))
+    ++chunks;
+  grpc::Status stream_status = reader->Finish();
+  EXPECT_EQ(chunks, 0);
+  EXPECT_EQ(stream_status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(stream_status.error_message().find("format 9"), std::string::npos)
+      << stream_status.error_message();
 }
 
 // PostgreSQL text cannot hold a NUL and libpq cuts a parameter there: "key\0a" and "key\0b" were
