@@ -48,7 +48,7 @@ absl::StatusOr<RandomLoopsHeard> HearRandomLoops(v1::RenderService::Stub& render
   families.erase("");
   heard.families.assign(families.begin(), families.end());
 
-  auto options = GenerationOptionsFromPriors(priors);
+  auto options = GenerationOptionsFromProto(priors, v1::SamplerOptions());
   if (!options.ok()) return options.status();
   std::vector<std::string> kick_ids(priors.kick_sample_ids().begin(),
                                     priors.kick_sample_ids().end());

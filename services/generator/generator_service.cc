@@ -22,7 +22,7 @@ absl::Status GeneratorService::Run(grpc::ServerContext& context, const v1::Sampl
                                    const std::function<absl::Status(v1::SampledLoop)>& emit) {
   const absl::Time start = absl::Now();
   auto plan = PlanSampling(request, samples_.Get()->ids(), options_.limits);
-  if (!plan.ok()) return plan.status();
+  if (!plan.ok() || request.validate_only()) return plan.status();
   auto admitted = Admit(admission_, context);
   if (!admitted.ok()) return admitted.status();
   const absl::Time deadline = RequestDeadline(context, options_.default_deadline);

@@ -18,7 +18,9 @@ std::vector<std::string> ToVector(const google::protobuf::RepeatedPtrField<std::
 absl::StatusOr<SamplingPlan> PlanSampling(const v1::SampleRequest& request,
                                           absl::Span<const std::string> sample_ids,
                                           const SamplingLimits& limits) {
-  if (request.critic_id().empty()) return absl::InvalidArgumentError("critic_id is required");
+  if (request.critic_id().empty() && !request.validate_only()) {
+    return absl::InvalidArgumentError("critic_id is required");
+  }
   auto count = BoundedInt("count", request.count(), limits.max_count);
   if (!count.ok()) return count.status();
   if (request.avoid_fingerprints_size() > limits.max_avoid) {
@@ -28,14 +30,8 @@ absl::StatusOr<SamplingPlan> PlanSampling(const v1::SampleRequest& request,
   }
   auto sampler = SamplerOptionsFromProto(request.mode(), request.sampler());
   if (!sampler.ok()) return sampler.status();
-  auto generation = GenerationOptionsFromPriors(request.priors());
+  auto generation = GenerationOptionsFromProto(request.priors(), request.sampler());
   if (!generation.ok()) return generation.status();
-  if (request.sampler().has_cell_flip_probability()) {
-    generation->cell_flip_probability = request.sampler().cell_flip_probability();
-  }
-  if (request.sampler().has_sample_swap_probability()) {
-    generation->sample_swap_probability = request.sampler().sample_swap_probability();
-  }
   const v1::PatternPriors& priors = request.priors();
   auto pool =
       SelectSamplePool(sample_ids, ToVector(priors.sample_ids()), ToVector(priors.sample_folders()),

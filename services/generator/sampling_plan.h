@@ -27,8 +27,8 @@ struct SamplingPlan {
   std::optional<uint64_t> critic_version;
 };
 
-// INVALID_ARGUMENT for a missing critic id, out-of-range options or count; NOT_FOUND or
-// FAILED_PRECONDITION when the priors name samples the library lacks.
+// INVALID_ARGUMENT for a missing critic id (unless validate_only), out-of-range options or count;
+// NOT_FOUND or FAILED_PRECONDITION when the priors name samples the library lacks.
 absl::StatusOr<SamplingPlan> PlanSampling(const deepdrummer::v1::SampleRequest& request,
                                           absl::Span<const std::string> sample_ids,
                                           const SamplingLimits& limits);

@@ -11,6 +11,19 @@
 
 namespace dd {
 namespace v1 = deepdrummer::v1;
+namespace {
+
+// What the generator is asked for a session's loops in `mode`, before the critic and the job.
+v1::SampleRequest SamplingOf(const v1::SessionOptions& options, v1::SamplingMode mode) {
+  v1::SampleRequest request;
+  request.set_mode(mode);
+  *request.mutable_sampler() = options.sampler();
+  *request.mutable_priors() = options.priors();
+  return request;
+}
+
+}  // namespace
+
 SessionCoordinator::SessionCoordinator(storage::SessionRepository& repository,
                                        v1::CriticService::StubInterface& critic,
                                        v1::GeneratorService::StubInterface& generator,
@@ -127,6 +140,29 @@ absl::StatusOr<uint64_t> SessionCoordinator::TrainOnRatings(
   return response.version();
 }
 
+absl::Status SessionCoordinator::CheckSampling(const v1::SessionOptions& options,
+                                               const std::string& request_id) {
+  // Both modes' sampler options were checked in this process; what only the generator knows is
+  // its sample library, the same for either mode.
+  v1::SampleRequest request = SamplingOf(options, v1::SAMPLING_MODE_METROPOLIS);
+  request.set_validate_only(true);
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + options_.generator_timeout));
+  AttachRequestId(request_id, context);
+  v1::SampleResponse response;
+  const absl::Status status =
+      FromGrpcCall(generator_.Sample(&context, request, &response), "generator service");
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kFailedPrecondition:
+      return absl::InvalidArgumentError(absl::StrCat(
+          "options.priors do not fit the generator's sample library: ", status.message()));
+    default:
+      return status;
+  }
+}
+
 absl::Status SessionCoordinator::DoPrepare(const std::string& session_id,
                                            const std::string& request_id) {
   auto session = repository_.GetSession(session_id);
@@ -187,12 +223,10 @@ absl::Status SessionCoordinator::DoPrepare(const std::string& session_id,
     return absl::DataLossError(
         absl::StrCat("stored options of session ", session_id, " are corrupt"));
   }
-  v1::SampleRequest request;
+  v1::SampleRequest request = SamplingOf(
+      options, plan->phase == 1 ? v1::SAMPLING_MODE_METROPOLIS : v1::SAMPLING_MODE_THRESHOLD);
   request.set_critic_id(session->critic_id);
   request.set_critic_version(*version);
-  request.set_mode(plan->phase == 1 ? v1::SAMPLING_MODE_METROPOLIS : v1::SAMPLING_MODE_THRESHOLD);
-  *request.mutable_sampler() = options.sampler();
-  *request.mutable_priors() = options.priors();
   request.set_count(1);
   request.set_seed(plan->sampling_seed);
   for (const storage::LoopRecord& loop : *loops)

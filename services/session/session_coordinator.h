@@ -25,6 +25,7 @@
 #include "common/storage/session_repository.h"
 #include "deepdrummer/v1/critic.grpc.pb.h"
 #include "deepdrummer/v1/generator.grpc.pb.h"
+#include "deepdrummer/v1/session.pb.h"
 
 namespace dd {
 
@@ -57,6 +58,11 @@ class SessionCoordinator {
   absl::Status Prepare(const std::string& session_id, const std::string& request_id);
   // Queues a preparation unless one of the session is queued already (which keeps its own id).
   void PrepareInBackground(const std::string& session_id, const std::string& request_id);
+  // Asks the generator whether it can draw loops with these (complete) session options: their
+  // priors name samples its library holds, it has a kick for four-on-the-floor. A session that
+  // fails this would fail every NextLoop, so it is refused at the start (INVALID_ARGUMENT).
+  absl::Status CheckSampling(const deepdrummer::v1::SessionOptions& options,
+                             const std::string& request_id);
   // The loop to present now: the first unrated one, prepared first if needed. nullopt when the
   // session is complete.
   absl::StatusOr<std::optional<storage::LoopRecord>> Present(const std::string& session_id,

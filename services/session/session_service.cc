@@ -73,8 +73,9 @@ absl::Status CompleteOptions(v1::SessionOptions& options, const SessionServiceOp
         "options.phase2_loops_per_critic must be in [0, ", limits.max_phase2_loops_per_critic,
         "], got ", options.phase2_loops_per_critic()));
   }
-  if (auto priors = GenerationOptionsFromPriors(options.priors()); !priors.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("options.", priors.status().message()));
+  if (auto generation = GenerationOptionsFromProto(options.priors(), options.sampler());
+      !generation.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("options.", generation.status().message()));
   }
   for (v1::SamplingMode mode : {v1::SAMPLING_MODE_METROPOLIS, v1::SAMPLING_MODE_THRESHOLD}) {
     if (auto sampler = SamplerOptionsFromProto(mode, options.sampler()); !sampler.ok()) {
@@ -212,6 +213,9 @@ grpc::Status SessionService::StartSession(grpc::ServerContext* context,
   if (!user.ok()) return ToGrpcStatus(user.status());
   v1::SessionOptions options = request->options();
   if (absl::Status s = CompleteOptions(options, options_); !s.ok()) return ToGrpcStatus(s);
+  if (absl::Status s = coordinator_.CheckSampling(options, request_id); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
 
   v1::CreateCriticRequest create;
   *create.mutable_config() = options.critic();

@@ -1,6 +1,7 @@
 #include "services/shared/proto_convert.h"
 
 #include <cmath>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 
@@ -116,7 +117,8 @@ void PatternToProto(const Pattern& pattern, v1::DrumLoop* loop) {
   }
 }
 
-absl::StatusOr<GenerationOptions> GenerationOptionsFromPriors(const v1::PatternPriors& priors) {
+absl::StatusOr<GenerationOptions> GenerationOptionsFromProto(const v1::PatternPriors& priors,
+                                                             const v1::SamplerOptions& sampler) {
   GenerationOptions options;
   // Range checks happen before narrowing to int, so messages quote what the caller sent.
   if (priors.steps() != 0) {
@@ -145,6 +147,24 @@ absl::StatusOr<GenerationOptions> GenerationOptionsFromPriors(const v1::PatternP
       options.hit_density > 1.0) {
     return absl::InvalidArgumentError(
         absl::StrCat("priors.hit_density must be in (0, 1], got ", options.hit_density));
+  }
+  if (options.four_on_the_floor && options.steps % 4 != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("priors.four_on_the_floor needs a step count divisible by 4, got ",
+                     options.steps, " steps"));
+  }
+  if (sampler.has_cell_flip_probability()) {
+    options.cell_flip_probability = sampler.cell_flip_probability();
+  }
+  if (sampler.has_sample_swap_probability()) {
+    options.sample_swap_probability = sampler.sample_swap_probability();
+  }
+  for (const auto& [field, p] :
+       {std::pair{"sampler.cell_flip_probability", options.cell_flip_probability},
+        std::pair{"sampler.sample_swap_probability", options.sample_swap_probability}}) {
+    if (!std::isfinite(p) || p < 0.0 || p > 1.0) {
+      return absl::InvalidArgumentError(absl::StrCat(field, " must be in [0, 1], got ", p));
+    }
   }
   return options;
 }

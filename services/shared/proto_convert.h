@@ -19,11 +19,11 @@ namespace dd {
 absl::StatusOr<Pattern> PatternFromProto(const deepdrummer::v1::DrumLoop& loop);
 void PatternToProto(const Pattern& pattern, deepdrummer::v1::DrumLoop* loop);
 
-// The priors' defaults applied (an empty message is the paper's setting) and ranges checked;
-// mutation probabilities keep GenerationOptions' defaults. The sample restriction is applied by
-// SelectSamplePool against the library that will be used.
-absl::StatusOr<GenerationOptions> GenerationOptionsFromPriors(
-    const deepdrummer::v1::PatternPriors& priors);
+// The priors' and the sampler's mutation probabilities with their defaults applied (empty
+// messages are the paper's setting), every range checked with the field named. The sample
+// restriction is applied by SelectSamplePool against the library that will be used.
+absl::StatusOr<GenerationOptions> GenerationOptionsFromProto(
+    const deepdrummer::v1::PatternPriors& priors, const deepdrummer::v1::SamplerOptions& sampler);
 
 // Narrows a proto count to int, naming the field when it is above `max` instead of wrapping.
 absl::StatusOr<int> BoundedInt(const char* field, uint32_t value, int max);

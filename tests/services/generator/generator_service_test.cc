@@ -240,6 +240,37 @@ TEST_F(GeneratorServiceTest, BadRequestsGetClearErrors) {
   EXPECT_EQ(Code(request), grpc::StatusCode::FAILED_PRECONDITION);
   request = Request(static_cast<v1::SamplingMode>(42), 1, 1);
   EXPECT_EQ(Code(request), grpc::StatusCode::INVALID_ARGUMENT);
+  request = Request(v1::SAMPLING_MODE_METROPOLIS, 1, 1);
+  request.mutable_sampler()->set_cell_flip_probability(5);
+  v1::SampleResponse response;
+  grpc::Status flip = stub_->Sample(Context().get(), request, &response);
+  EXPECT_EQ(flip.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(flip.error_message().find("sampler.cell_flip_probability must be in [0, 1], got 5"),
+            std::string::npos)
+      << flip.error_message();
+  request = Request(v1::SAMPLING_MODE_METROPOLIS, 1, 1);
+  request.mutable_priors()->set_steps(6);
+  request.mutable_priors()->set_four_on_the_floor(true);
+  EXPECT_EQ(Code(request), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// validate_only checks what the request asks of this generator's library without a critic: a
+// session asks it before it starts, so that no session is stored that could never get a loop.
+TEST_F(GeneratorServiceTest, ValidateOnlyChecksTheRequestAndSamplesNothing) {
+  v1::SampleRequest request = Request(v1::SAMPLING_MODE_METROPOLIS, 5, 1);
+  request.set_validate_only(true);
+  request.set_critic_id("");  // No critic is consulted.
+  v1::SampleResponse response;
+  grpc::Status status = stub_->Sample(Context().get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.loops_size(), 0);
+  request.mutable_priors()->add_sample_ids("no/such.wav");
+  status = stub_->Sample(Context().get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_NE(status.error_message().find("no/such.wav"), std::string::npos);
+  request.mutable_priors()->clear_sample_ids();
+  request.mutable_sampler()->set_sample_swap_probability(-0.5);
+  EXPECT_EQ(Code(request), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 TEST_F(GeneratorServiceTest, ServesHealthAndRestrictsSamplesToAFolder) {

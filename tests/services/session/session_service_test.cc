@@ -319,6 +319,38 @@ TEST_F(SessionServiceTest, BadRequestsGetClearErrorsAndChangeNothing) {
   EXPECT_EQ(stack_->session().StartSession(Context().get(), bad, &none).error_code(),
             grpc::StatusCode::NOT_FOUND);
 
+  // Options the generator would refuse at every NextLoop are refused at the start, before a
+  // critic is made: mutation probabilities (checked here), and priors that the generator's sample
+  // library cannot meet (checked by the generator with validate_only).
+  const int64_t critics_before = Count("SELECT count(*) FROM critic.critics");
+  const auto start_with = [&](auto mutate) {
+    v1::StartSessionRequest request;
+    request.set_user_id(owner);
+    *request.mutable_options() = FastOptions(1, 0);
+    mutate(*request.mutable_options());
+    return stack_->session().StartSession(Context().get(), request, &none);
+  };
+  grpc::Status flip =
+      start_with([](v1::SessionOptions& o) { o.mutable_sampler()->set_cell_flip_probability(5); });
+  EXPECT_EQ(flip.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(flip.error_message().find("options.sampler.cell_flip_probability"), std::string::npos)
+      << flip.error_message();
+  grpc::Status unknown_sample = start_with(
+      [](v1::SessionOptions& o) { o.mutable_priors()->add_sample_ids("no/such-sample.wav"); });
+  EXPECT_EQ(unknown_sample.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(unknown_sample.error_message().find("no/such-sample.wav"), std::string::npos)
+      << unknown_sample.error_message();
+  grpc::Status no_folder = start_with(
+      [](v1::SessionOptions& o) { o.mutable_priors()->add_sample_folders("no-such-folder/"); });
+  EXPECT_EQ(no_folder.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  grpc::Status odd_floor = start_with([](v1::SessionOptions& o) {
+    o.mutable_priors()->set_steps(6);
+    o.mutable_priors()->set_four_on_the_floor(true);
+  });
+  EXPECT_EQ(odd_floor.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Count("SELECT count(*) FROM session.sessions WHERE user_id = '" + owner + "'"), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM critic.critics"), critics_before);
+
   // Enum values the API does not define are refused, not read as the default: a session stored
   // with audio format 9 rendered WAVs labelled 9, and would fail every NextLoop once dd-render
   // refused the number.
