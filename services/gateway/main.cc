@@ -247,10 +247,22 @@ int main(int argc, char** argv) {
   // Errors the HTTP layer finds (no such route, body too large) in the same JSON form.
   http.set_error_handler([](const httplib::Request& request, httplib::Response& response) {
     if (!response.body.empty()) return;
-    const std::string message =
-        response.status == 413   ? "the request body is larger than --max_body_bytes"
-        : response.status == 404 ? absl::StrCat("no route for ", request.method, " ", request.path)
-                                 : absl::StrCat("HTTP ", response.status);
+    std::string message;
+    switch (response.status) {
+      case 413:
+        message = "the request body is larger than --max_body_bytes";
+        break;
+      case 404:
+        message = absl::StrCat("no route for ", request.method, " ", request.path);
+        break;
+      case 400:  // The HTTP layer could not read the request, most often its body.
+        message =
+            "the request could not be read: a POST sends its JSON body with a Content-Length "
+            "header or in chunks (an empty body too: Content-Length: 0)";
+        break;
+      default:
+        message = absl::StrCat("HTTP ", response.status);
+    }
     response.set_content(dd::ErrorJson(CodeForHttpError(response.status), message),
                          "application/json");
   });

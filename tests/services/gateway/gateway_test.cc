@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <httplib.h>
 
@@ -97,6 +98,28 @@ class GatewayTest : public ::testing::Test {
            std::to_string(seed) + R"(,
                   "critic": {"minibatchesPerRating": 1, "minibatchSize": 2},
                   "sampler": {"minSteps": 4, "maxSteps": 6}}})";
+  }
+
+  // Sends `request` as it is over a fresh connection and returns everything the gateway answers
+  // until it closes the connection (the request should say "Connection: close").
+  static std::string RawExchange(int port, const std::string& request) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    EXPECT_GE(fd, 0);
+    timeval timeout{30, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    std::string answer;
+    if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
+        send(fd, request.data(), request.size(), 0) == static_cast<ssize_t>(request.size())) {
+      char buffer[4096];
+      for (ssize_t n; (n = recv(fd, buffer, sizeof(buffer), 0)) > 0;)
+        answer.append(buffer, static_cast<size_t>(n));
+    }
+    close(fd);
+    return answer;
   }
 
   // An error reply's {"code": ..., "message": ...}, "code" first whatever the reply.
@@ -196,6 +219,19 @@ TEST_F(GatewayTest, BadRequestsGetJsonErrorsAndChangeNothing) {
   std::tie(code, message) = Error(body);
   EXPECT_EQ(code, "RESOURCE_EXHAUSTED");
   EXPECT_EQ(message, "the request body is larger than --max_body_bytes");
+
+  // A body the HTTP layer cannot read (a chunk size that is not hex) is a JSON error that says
+  // what a POST must send, not a bare "HTTP 400".
+  const std::string unreadable = RawExchange(
+      gateway_->port(),
+      "POST /v1/SessionService/CreateUser HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+      "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n");
+  EXPECT_EQ(unreadable.rfind("HTTP/1.1 400", 0), 0u) << unreadable;
+  const size_t json = unreadable.find("{\"code\"");
+  ASSERT_NE(json, std::string::npos) << unreadable;
+  std::tie(code, message) = Error(unreadable.substr(json));
+  EXPECT_EQ(code, "INVALID_ARGUMENT");
+  EXPECT_NE(message.find("Content-Length"), std::string::npos) << message;
 
   httplib::Client client = Client(gateway_->port());
   auto result = client.Get("/v1/elsewhere");
