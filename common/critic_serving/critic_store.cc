@@ -1,7 +1,7 @@
 #include "common/critic_serving/critic_store.h"
 
 #include <exception>
-#include <set>
+#include <map>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -178,12 +178,20 @@ absl::StatusOr<TrainResult> CriticStore::Train(const std::string& critic_id,
     result = TrainResult{};
     result.version = record.latest_version;
     std::vector<const TrainExample*> fresh;
-    std::set<std::string> taken = *known;
-    for (const TrainExample& example : examples) {
-      if (taken.insert(example.example_id).second) {
+    std::map<std::string, bool> taken = *std::move(known);
+    for (size_t i = 0; i < examples.size(); ++i) {
+      const TrainExample& example = examples[i];
+      const auto [at, added] = taken.emplace(example.example_id, example.liked);
+      if (added) {
         fresh.push_back(&example);
-      } else {
+      } else if (at->second == example.liked) {
         ++result.already_known;
+      } else {
+        // A retry must repeat its rating: counting it as known would tell the caller the other
+        // rating was learned.
+        return absl::InvalidArgumentError(absl::StrCat(
+            "examples[", i, "]: example_id ", example.example_id, " is already rated ",
+            at->second ? "RATING_LIKE" : "RATING_DISLIKE", "; the same id must keep its rating"));
       }
     }
     if (entry->dirty || entry->version != record.latest_version || !entry->critic) {

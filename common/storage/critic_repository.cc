@@ -75,13 +75,12 @@ class LockedCriticInTransaction : public LockedCritic {
       : tx_(tx), record_(std::move(record)) {}
   const CriticRecord& record() const override { return record_; }
 
-  absl::StatusOr<std::set<std::string>> KnownExamples(
+  absl::StatusOr<std::map<std::string, bool>> KnownExamples(
       const std::vector<std::string>& example_ids) override {
-    std::set<std::string> known;
+    std::map<std::string, bool> known;
     for (const std::string& id : example_ids) {
-      if (!tx_.exec_prepared("critic_example_exists", record_.critic_id, id).empty()) {
-        known.insert(id);
-      }
+      pqxx::result rows = tx_.exec_prepared("critic_example_liked", record_.critic_id, id);
+      if (!rows.empty()) known.emplace(id, rows[0][0].as<bool>());
     }
     return known;
   }
@@ -148,8 +147,8 @@ PreparedStatements CriticRepository::Statements() {
       {"critic_state",
        "SELECT model_state, optimizer_state, rng_state FROM critic.versions "
        "WHERE critic_id = $1 AND version = $2"},
-      {"critic_example_exists",
-       "SELECT 1 FROM critic.examples WHERE critic_id = $1 AND example_id = $2"},
+      {"critic_example_liked",
+       "SELECT liked FROM critic.examples WHERE critic_id = $1 AND example_id = $2"},
       {"critic_examples",
        "SELECT clip, liked FROM critic.examples WHERE critic_id = $1 ORDER BY seq"},
       {"critic_example_count", "SELECT count(*) FROM critic.examples WHERE critic_id = $1"},

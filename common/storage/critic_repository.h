@@ -5,8 +5,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -50,8 +50,8 @@ class LockedCritic {
  public:
   virtual ~LockedCritic() = default;
   virtual const CriticRecord& record() const = 0;
-  // Of `example_ids`, those already stored for this critic.
-  virtual absl::StatusOr<std::set<std::string>> KnownExamples(
+  // Of `example_ids`, those already stored for this critic, each with its rating (true: liked).
+  virtual absl::StatusOr<std::map<std::string, bool>> KnownExamples(
       const std::vector<std::string>& example_ids) = 0;
   // Every stored example, in rating order.
   virtual absl::StatusOr<std::vector<critic::RatedClip>> Examples() = 0;

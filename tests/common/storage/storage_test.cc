@@ -410,8 +410,11 @@ TEST_F(CriticRepositoryTest, AFailedRoundWritesNothing) {
         EXPECT_EQ(clips->size(), 2u);
         EXPECT_TRUE((*clips)[0].liked);
         EXPECT_EQ((*clips)[1].audio[100], 0.5f);
-        auto known = locked.KnownExamples({"ex0", "ex9"});
-        EXPECT_EQ(known->size(), 1u);
+        auto known = locked.KnownExamples({"ex0", "ex1", "ex9"});
+        if (!known.ok()) return known.status();
+        EXPECT_EQ(known->size(), 2u);
+        EXPECT_TRUE(known->at("ex0"));   // Stored as a like,
+        EXPECT_FALSE(known->at("ex1"));  // and as a dislike.
         return std::vector<NewCriticVersion>{};
       });
   EXPECT_TRUE(examples.ok());

@@ -156,6 +156,25 @@ TEST_F(CriticServiceTest, TrainsIdempotentlyAndScoresAnyVersion) {
   EXPECT_EQ(retried.version(), 3u);
   EXPECT_EQ(retried.examples_added(), 0u);
   EXPECT_EQ(retried.examples_already_known(), 3u);
+  // The same id with the other rating, stored or earlier in the same call, is refused: counting
+  // it as known would tell the caller that rating was learned.
+  v1::TrainRequest flipped;
+  flipped.set_critic_id(id);
+  AddAudioExample(flipped, "r4", true, 1500);
+  AddAudioExample(flipped, train.examples(0).example_id(),
+                  train.examples(0).rating() != v1::RATING_LIKE, 60);
+  grpc::Status flip = worker.stub().Train(Context().get(), flipped, &retried);
+  EXPECT_EQ(flip.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(flip.error_message().find("examples[1]: example_id " + train.examples(0).example_id() +
+                                      " is already rated"),
+            std::string::npos)
+      << flip.error_message();
+  v1::TrainRequest contradictory;
+  contradictory.set_critic_id(id);
+  AddAudioExample(contradictory, "r5", true, 1500);
+  AddAudioExample(contradictory, "r5", false, 1500);
+  EXPECT_EQ(worker.stub().Train(Context().get(), contradictory, &retried).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
 
   // A writer that expects an older version is refused.
   v1::TrainRequest stale;
