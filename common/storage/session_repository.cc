@@ -272,6 +272,14 @@ absl::StatusOr<std::vector<SessionRecord>> SessionRepository::ListSessions(
   std::vector<SessionRecord> sessions;
   absl::Status status = pool_.Transact([&](pqxx::work& tx) -> absl::Status {
     if (tx.exec_prepared("user_get", user_id).empty()) return UserNotFound(user_id);
+    if (!after_session_id.empty()) {
+      // A token from another listing (or of a session gone since) would silently end the pages.
+      pqxx::result after = tx.exec_prepared("session_get", after_session_id);
+      if (after.empty() || after[0][1].as<std::string>() != user_id) {
+        return absl::InvalidArgumentError(
+            "page_token is not a next_page_token of this user's sessions; pass it unchanged");
+      }
+    }
     pqxx::result rows = after_session_id.empty() ? tx.exec_prepared("session_list", user_id, limit)
                                                  : tx.exec_prepared("session_list_after", user_id,
                                                                     limit, after_session_id);

@@ -461,6 +461,43 @@ TEST_F(SessionServiceTest, TextThatCannotBeStoredWholeIsRefusedAndKeysNeverColli
             1);
 }
 
+TEST_F(SessionServiceTest, ListSessionsPagesThroughAUsersSessionsInOrder) {
+  const std::string user = NewUser();
+  const std::string other = NewUser();
+  std::vector<std::string> started;
+  for (int i = 0; i < 3; ++i)
+    started.push_back(Start(user, FastOptions(1, 0)).session_id());
+  const std::string foreign = Start(other, FastOptions(1, 0)).session_id();
+
+  const auto list = [&](const std::string& token, v1::ListSessionsResponse* page) {
+    v1::ListSessionsRequest request;
+    request.set_user_id(user);
+    request.set_page_size(2);
+    request.set_page_token(token);
+    return stack_->session().ListSessions(Context().get(), request, page);
+  };
+  v1::ListSessionsResponse first, second;
+  ASSERT_TRUE(list("", &first).ok());
+  ASSERT_EQ(first.sessions_size(), 2);
+  ASSERT_FALSE(first.next_page_token().empty());
+  ASSERT_TRUE(list(first.next_page_token(), &second).ok());
+  ASSERT_EQ(second.sessions_size(), 1);
+  EXPECT_TRUE(second.next_page_token().empty());
+  EXPECT_EQ(
+      (std::vector<std::string>{first.sessions(0).session_id(), first.sessions(1).session_id(),
+                                second.sessions(0).session_id()}),
+      started);  // Oldest first, each once.
+
+  // Another user's session, or one that does not exist, as a token silently ended the listing.
+  for (const std::string& token : {foreign, std::string("00000000-0000-0000-0000-000000000000")}) {
+    v1::ListSessionsResponse page;
+    grpc::Status status = list(token, &page);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << token;
+    EXPECT_NE(status.error_message().find("page_token"), std::string::npos)
+        << status.error_message();
+  }
+}
+
 TEST_F(SessionServiceTest, DeleteUserRemovesSessionsRatingsAndCritics) {
   const std::string user = NewUser();
   const v1::Session session = Start(user, FastOptions(3, 1));
