@@ -39,6 +39,8 @@ std::shared_ptr<grpc::Channel> ClientChannel(const std::string& target,
   args.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   args.SetMaxSendMessageSize(options.max_send_message_bytes);
   args.SetLoadBalancingPolicyName("round_robin");
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
+              ChannelArgMilliseconds(options.max_reconnect_backoff));
   if (options.retry_idempotent_calls) args.SetServiceConfigJSON(kRetryServiceConfig);
   if (options.keepalive_time != absl::InfiniteDuration()) {
     args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, ChannelArgMilliseconds(options.keepalive_time));

@@ -240,8 +240,10 @@ TEST_F(SessionServiceTest, ASessionSurvivesItsServiceBeingKilledAndRatingsCountO
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // Training has started.
   stack_->KillCritic();
-  grpc::Status during;
-  Next(trained.session_id(), &during);  // Fails or waits; never wrong.
+  v1::NextLoopRequest during;  // Fails or waits; never wrong. Once: Next() retries UNAVAILABLE.
+  during.set_session_id(trained.session_id());
+  v1::NextLoopResponse ignored;
+  (void)stack_->session().NextLoop(Context(5).get(), during, &ignored);
   stack_->StartCritic();
   for (int i = 3; i <= 6; ++i) {
     v1::NextLoopResponse loop = Next(trained.session_id());
