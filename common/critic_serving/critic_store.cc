@@ -78,6 +78,10 @@ absl::StatusOr<std::unique_ptr<CriticStore>> CriticStore::Create(
   if (options.cache_capacity < 1) return absl::InvalidArgumentError("cache capacity must be >= 1");
   if (options.max_batch_clips < 1) return absl::InvalidArgumentError("max batch must be >= 1");
   if (options.training_slots < 1) return absl::InvalidArgumentError("training slots must be >= 1");
+  if (options.batch_window < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat("the batch window must not be negative, got ",
+                                                   absl::FormatDuration(options.batch_window)));
+  }
   if (std::string problem = critic::CheckDevice(options.device); !problem.empty()) {
     return absl::FailedPreconditionError(problem);
   }

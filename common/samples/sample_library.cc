@@ -35,6 +35,16 @@ bool HasAudioExtension(const std::filesystem::path& path) {
 
 absl::StatusOr<std::shared_ptr<const SampleLibrary>> SampleLibrary::Load(
     const std::filesystem::path& root, const SampleLibraryOptions& options) {
+  // A limit that admits no file would reject every sample with a puzzling reason.
+  if (!(options.max_sample_seconds > 0.0 && options.max_sample_seconds <= kMaxSampleSecondsLimit)) {
+    return absl::InvalidArgumentError(absl::StrCat("max_sample_seconds must be in (0, ",
+                                                   kMaxSampleSecondsLimit, "], got ",
+                                                   options.max_sample_seconds));
+  }
+  if (!(options.trim_tail_below >= 0.0f && options.trim_tail_below < 1.0f)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("trim_tail_below must be in [0, 1), got ", options.trim_tail_below));
+  }
   std::error_code error;
   if (!std::filesystem::is_directory(root, error)) {
     return absl::NotFoundError(

@@ -37,9 +37,12 @@ struct RejectedFile {
   std::string reason;
 };
 
+// Above this a "one-shot" is a recording, not a drum sample, and decoding it would take memory.
+inline constexpr double kMaxSampleSecondsLimit = 600.0;
+
 struct SampleLibraryOptions {
   // Files longer than this are rejected: one-shots are short, and a long file is almost always a
-  // mistake that would bloat every render.
+  // mistake that would bloat every render. In (0, kMaxSampleSecondsLimit].
   double max_sample_seconds = 10.0;
   // Trailing frames quieter than this (linear; 1e-5 is -100 dBFS, a third of a 16-bit step) are
   // dropped at load: many one-shots end in long near-silent tails that cost mixing time on every

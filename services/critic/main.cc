@@ -12,6 +12,7 @@
 #include "services/critic/critic_service.h"
 #include "services/shared/call_admission.h"
 #include "services/shared/database_flags.h"
+#include "services/shared/flag_checks.h"
 #include "services/shared/service_main.h"
 
 ABSL_FLAG(std::string, samples, DD_DEFAULT_SAMPLES_DIR,
@@ -52,6 +53,12 @@ int main(int argc, char** argv) {
                   "dd-critic: trains and serves per-user critics.\n"
                   "Usage: dd-critic --port=50052 --database='host=127.0.0.1 port=55432 "
                   "dbname=deepdrummer user=deepdrummer'");
+  if (absl::Status s = dd::FirstError(
+          {dd::CheckIntFlag("threads", absl::GetFlag(FLAGS_threads), 0, 1024),
+           dd::CheckIntFlag("max_batch", absl::GetFlag(FLAGS_max_batch), 1, 1 << 16)});
+      !s.ok()) {
+    return dd::StartupFailed(s);
+  }
   // The pool's and the store's metrics, served with the server's calls (--metrics_port).
   dd::metrics::Registry metrics;
   auto pool = dd::OpenDatabaseFromFlags(dd::storage::CriticRepository::Statements(), &metrics);

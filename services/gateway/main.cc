@@ -23,6 +23,7 @@
 #include "services/gateway/session_gateway.h"
 #include "services/gateway/timed_task_queue.h"
 #include "services/shared/client_channel.h"
+#include "services/shared/flag_checks.h"
 #include "services/shared/metrics_endpoint.h"
 #include "services/shared/request_id.h"
 #include "services/shared/service_main.h"
@@ -86,18 +87,17 @@ int main(int argc, char** argv) {
   const absl::Duration max_queue_wait = absl::GetFlag(FLAGS_max_queue_wait);
   dd::SessionGatewayOptions options;
   options.call_timeout = absl::GetFlag(FLAGS_call_timeout);
-  if (threads < 1 || threads > 1024) {
-    return dd::StartupFailed(absl::StrCat("--threads must be in [1, 1024], got ", threads));
-  }
   if (max_body_bytes < 1024) {
     return dd::StartupFailed(
         absl::StrCat("--max_body_bytes must be at least 1024, got ", max_body_bytes));
   }
-  if (options.call_timeout <= absl::ZeroDuration()) {
-    return dd::StartupFailed("--call_timeout must be positive");
-  }
-  if (max_queue_wait <= absl::ZeroDuration()) {
-    return dd::StartupFailed("--max_queue_wait must be positive (inf never refuses)");
+  if (absl::Status s =
+          dd::FirstError({dd::CheckTargetFlag("session", absl::GetFlag(FLAGS_session)),
+                          dd::CheckIntFlag("threads", threads, 1, 1024),
+                          dd::CheckPositiveDurationFlag("call_timeout", options.call_timeout),
+                          dd::CheckPositiveDurationFlag("max_queue_wait", max_queue_wait)});
+      !s.ok()) {
+    return dd::StartupFailed(s);
   }
   const dd::GrpcServerOptions listen = dd::ServerOptionsFromFlags();
   if (!listen.tls.client_ca_file.empty()) {

@@ -8,6 +8,7 @@
 #include "services/generator/generator_service.h"
 #include "services/shared/call_admission.h"
 #include "services/shared/client_channel.h"
+#include "services/shared/flag_checks.h"
 #include "services/shared/service_main.h"
 
 ABSL_FLAG(std::string, critic, "127.0.0.1:50052",
@@ -25,6 +26,14 @@ int main(int argc, char** argv) {
   dd::InitService(argc, argv, "generator",
                   "dd-generator: Metropolis-Hastings sampling of drum loops guided by a critic.\n"
                   "Usage: dd-generator --port=50053 --critic=127.0.0.1:50052");
+  if (absl::Status s = dd::FirstError(
+          {dd::CheckTargetFlag("critic", absl::GetFlag(FLAGS_critic)),
+           dd::CheckIntFlag("max_count", absl::GetFlag(FLAGS_max_count), 1, 4096),
+           dd::CheckPositiveDurationFlag("default_deadline", absl::GetFlag(FLAGS_default_deadline)),
+           dd::CheckPositiveDurationFlag("critic_timeout", absl::GetFlag(FLAGS_critic_timeout))});
+      !s.ok()) {
+    return dd::StartupFailed(s);
+  }
   auto samples = dd::SampleLibraryHolder::Create(absl::GetFlag(FLAGS_samples), {});
   if (!samples.ok()) return dd::StartupFailed(samples.status());
   // Score replies are small; requests carry up to max_count * chains loops, well under this.

@@ -41,6 +41,9 @@ int main(int argc, char** argv) {
   if (!samples.ok()) return dd::StartupFailed(samples.status());
   dd::RenderServiceOptions options;
   options.max_render_seconds = absl::GetFlag(FLAGS_max_render_seconds);
+  if (absl::Status s = dd::ValidateRenderServiceOptions(options); !s.ok()) {
+    return dd::StartupFailed(absl::StrCat("--", s.message()));
+  }
   auto admission = dd::AdmissionGateFromFlags("dd-render");
   if (!admission.ok()) return dd::StartupFailed(admission.status());
   dd::RenderService service(**samples, options,

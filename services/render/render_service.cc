@@ -34,6 +34,14 @@ void AddRejected(const SampleLibrary& library,
 
 }  // namespace
 
+absl::Status ValidateRenderServiceOptions(const RenderServiceOptions& options) {
+  if (!(options.max_render_seconds > 0.0 && options.max_render_seconds <= 600.0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_render_seconds must be in (0, 600], got ", options.max_render_seconds));
+  }
+  return absl::OkStatus();
+}
+
 grpc::Status RenderService::Render(grpc::ServerContext* context, const v1::RenderRequest* request,
                                    v1::RenderResponse* response) {
   absl::StatusOr<Pattern> pattern = PatternFromProto(request->loop());

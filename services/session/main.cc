@@ -9,6 +9,7 @@
 #include "services/session/session_service.h"
 #include "services/shared/client_channel.h"
 #include "services/shared/database_flags.h"
+#include "services/shared/flag_checks.h"
 #include "services/shared/service_main.h"
 
 ABSL_FLAG(std::string, critic, "127.0.0.1:50052",
@@ -32,6 +33,19 @@ int main(int argc, char** argv) {
                   "dd-session: users, sessions and the two-phase protocol.\n"
                   "Usage: dd-session --port=50054 --critic=127.0.0.1:50052 "
                   "--generator=127.0.0.1:50053 --render=127.0.0.1:50051");
+  const int critic_lag = absl::GetFlag(FLAGS_phase1_critic_lag);
+  if (absl::Status s = dd::FirstError(
+          {dd::CheckTargetFlag("critic", absl::GetFlag(FLAGS_critic)),
+           dd::CheckTargetFlag("generator", absl::GetFlag(FLAGS_generator)),
+           dd::CheckTargetFlag("render", absl::GetFlag(FLAGS_render)),
+           dd::CheckIntFlag("background_threads", absl::GetFlag(FLAGS_background_threads), 1, 256),
+           dd::CheckPositiveDurationFlag("critic_timeout", absl::GetFlag(FLAGS_critic_timeout)),
+           dd::CheckPositiveDurationFlag("generator_timeout",
+                                         absl::GetFlag(FLAGS_generator_timeout)),
+           dd::CheckIntFlag("phase1_critic_lag", critic_lag, 0, 1)});
+      !s.ok()) {
+    return dd::StartupFailed(s);
+  }
   // The pool's metrics, served with the server's calls (--metrics_port).
   dd::metrics::Registry metrics;
   auto pool = dd::OpenDatabaseFromFlags(dd::storage::SessionRepository::Statements(), &metrics);
@@ -52,11 +66,6 @@ int main(int argc, char** argv) {
   coordinator_options.critic_timeout = absl::GetFlag(FLAGS_critic_timeout);
   coordinator_options.generator_timeout = absl::GetFlag(FLAGS_generator_timeout);
   dd::SessionCoordinator coordinator(repository, *critic, *generator, coordinator_options);
-  const int critic_lag = absl::GetFlag(FLAGS_phase1_critic_lag);
-  if (critic_lag < 0 || critic_lag > 1) {
-    return dd::StartupFailed(absl::InvalidArgumentError(
-        absl::StrCat("--phase1_critic_lag must be 0 or 1, got ", critic_lag)));
-  }
   dd::SessionServiceOptions service_options;
   service_options.default_phase1_critic_lag = critic_lag;
   dd::SessionService service(repository, coordinator, *critic, *render, service_options);

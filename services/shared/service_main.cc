@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/build_info/build_info.h"
 #include "common/log/log.h"
+#include "services/shared/flag_checks.h"
 #include "services/shared/tls_flags.h"
 
 ABSL_FLAG(std::string, host, "127.0.0.1",
@@ -59,6 +60,12 @@ void InitService(int argc, char** argv, std::string_view component, std::string_
     std::exit(2);
   }
   log::SetMinLevel(level);
+  if (absl::Status s =
+          CheckNonNegativeDurationFlag("shutdown_grace", absl::GetFlag(FLAGS_shutdown_grace));
+      !s.ok()) {
+    std::cerr << s.message() << "\n";
+    std::exit(2);
+  }
   BlockShutdownSignals();
 }
 

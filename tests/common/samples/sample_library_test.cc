@@ -136,6 +136,27 @@ TEST(SampleLibraryTest, TrimsOnlyTheInaudibleTail) {
   EXPECT_EQ((*untouched)->Find("tail.wav")->pcm.size(), 6u);
 }
 
+// A limit no file can meet would reject every sample with a puzzling reason ("the limit is
+// -352800 frames") and then fail for an empty library; the option itself is named instead.
+TEST(SampleLibraryTest, OptionsOutOfRangeAreInvalidArguments) {
+  testing::TempDir dir;
+  testing::WriteFile(dir.path() / "a.wav", EncodedSine(1000, AudioEncoding::kWav16));
+  for (const double seconds : {-1.0, 0.0, std::nan(""), 1e9}) {
+    SampleLibraryOptions options;
+    options.max_sample_seconds = seconds;
+    absl::Status status = SampleLibrary::Load(dir.path(), options).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << seconds;
+    EXPECT_NE(status.message().find("max_sample_seconds"), std::string::npos) << status;
+  }
+  SampleLibraryOptions negative_trim;
+  negative_trim.trim_tail_below = -1.0f;
+  EXPECT_EQ(SampleLibrary::Load(dir.path(), negative_trim).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  SampleLibraryOptions longest;
+  longest.max_sample_seconds = kMaxSampleSecondsLimit;
+  EXPECT_TRUE(SampleLibrary::Load(dir.path(), longest).ok());
+}
+
 TEST(SampleLibraryTest, MissingFolderIsNotFound) {
   EXPECT_EQ(SampleLibrary::Load("/nonexistent/dd-samples").status().code(),
             absl::StatusCode::kNotFound);

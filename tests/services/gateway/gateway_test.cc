@@ -614,5 +614,41 @@ TEST_F(GatewayTest, ARequestWithoutAUsableIdGetsOneToQuote) {
   EXPECT_TRUE(logged);
 }
 
+// A setting that would fail every call (an empty target, a timeout of 0, a batch limit of 0)
+// stops the server at start-up with the flag named, instead of a server that answers each request
+// with an error naming no flag. Every check runs before the database or the samples are opened.
+TEST(ServerFlagsTest, EveryServerRefusesAFlagValueThatWouldFailEveryCall) {
+  struct Case {
+    const char* binary;
+    std::string flag;
+  };
+  const std::vector<Case> cases = {
+      {DD_RENDER_BIN, "--max_render_seconds=-5"},
+      {DD_CRITIC_BIN, "--max_batch=0"},
+      {DD_CRITIC_BIN, "--threads=-2"},
+      {DD_GENERATOR_BIN, "--critic="},
+      {DD_GENERATOR_BIN, "--critic_timeout=-1s"},
+      {DD_GENERATOR_BIN, "--max_count=0"},
+      {DD_SESSION_BIN, "--generator="},
+      {DD_SESSION_BIN, "--background_threads=0"},
+      {DD_SESSION_BIN, "--critic_timeout=0s"},
+      {DD_GATEWAY_BIN, "--session="},
+      {DD_GATEWAY_BIN, "--shutdown_grace=-1s"},
+  };
+  dd::testing::TempDir logs;
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const std::filesystem::path log = logs.path() / (std::to_string(i) + ".log");
+    {
+      dd::testing::ServiceProcess server(cases[i].binary, {"--log_level=warning", cases[i].flag},
+                                         log);
+      EXPECT_EQ(server.port(), 0) << cases[i].binary << " started with " << cases[i].flag;
+    }
+    const std::string flag_name = cases[i].flag.substr(0, cases[i].flag.find('='));
+    const std::string output = dd::testing::ReadFile(log);
+    EXPECT_NE(output.find(flag_name + " must"), std::string::npos)
+        << cases[i].binary << " " << cases[i].flag << ": " << output;
+  }
+}
+
 }  // namespace
 }  // namespace dd

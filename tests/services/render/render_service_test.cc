@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <cmath>
 #include <set>
 #include <thread>
 #include <vector>
@@ -195,6 +196,17 @@ TEST_F(RenderServiceTest, BadRequestsGetClearErrors) {
     EXPECT_NE(status.error_message().find(c.message_part), std::string::npos)
         << c.name << ": " << status.error_message();
   }
+}
+
+TEST(RenderServiceOptionsTest, ALimitNoRenderMeetsIsRefused) {
+  // --max_render_seconds=-5 used to start a server that refused every render.
+  for (const double seconds : {-5.0, 0.0, std::nan(""), 601.0}) {
+    absl::Status status = ValidateRenderServiceOptions({.max_render_seconds = seconds});
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << seconds;
+    EXPECT_NE(status.message().find("max_render_seconds"), std::string::npos) << status;
+  }
+  EXPECT_TRUE(ValidateRenderServiceOptions({}).ok());
+  EXPECT_TRUE(ValidateRenderServiceOptions({.max_render_seconds = 600.0}).ok());
 }
 
 TEST_F(RenderServiceTest, ListSamplesPagesThroughEverySampleOnce) {
