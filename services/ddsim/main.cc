@@ -29,6 +29,7 @@
 #include "services/ddsim/listener_session.h"
 #include "services/ddsim/report.h"
 #include "services/shared/client_channel.h"
+#include "services/shared/flag_checks.h"
 #include "services/shared/tls_flags.h"
 
 ABSL_FLAG(std::string, session, "127.0.0.1:50054", "Address of the session service.");
@@ -179,7 +180,15 @@ int main(int argc, char** argv) {
   if (count < 1 || count > 10000) {
     return Fail(absl::InvalidArgumentError("--listeners must be in [1, 10000]"));
   }
-  const int concurrency = load ? count : std::clamp(absl::GetFlag(FLAGS_concurrency), 1, count);
+  if (absl::Status s = dd::FirstError(
+          {dd::CheckIntFlag("concurrency", absl::GetFlag(FLAGS_concurrency), 1, 10000),
+           dd::CheckPositiveDurationFlag("duration", absl::GetFlag(FLAGS_duration)),
+           dd::CheckTargetFlag("session", absl::GetFlag(FLAGS_session)),
+           dd::CheckTargetFlag("render", absl::GetFlag(FLAGS_render))});
+      !s.ok()) {
+    return Fail(s);
+  }
+  const int concurrency = load ? count : std::min(absl::GetFlag(FLAGS_concurrency), count);
   std::vector<std::string> tastes =
       absl::StrSplit(absl::GetFlag(FLAGS_tastes), ',', absl::SkipWhitespace());
   if (tastes.empty()) return Fail(absl::InvalidArgumentError("--tastes is empty"));

@@ -201,6 +201,11 @@ TEST_F(DdsimTest, BadFlagsFailWithAClearMessage) {
   run = RunDdsim(*stack_, {"--think_time=soon"}, out);
   EXPECT_NE(run.exit_code, 0);
   EXPECT_NE(run.output.find("--think_time"), std::string::npos);
+  // Refused before the calibration renders (it used to run 0 sessions at once as 1).
+  run = RunDdsim(*stack_, {"--concurrency=0"}, out);
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_NE(run.output.find("--concurrency must be in [1, 10000], got 0"), std::string::npos)
+      << run.output;
 }
 
 }  // namespace
