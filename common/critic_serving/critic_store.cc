@@ -183,8 +183,7 @@ absl::StatusOr<TrainResult> CriticStore::Train(const std::string& critic_id,
     result.version = record.latest_version;
     std::vector<const TrainExample*> fresh;
     std::map<std::string, bool> taken = *std::move(known);
-    for (size_t i = 0; i < examples.size(); ++i) {
-      const TrainExample& example = examples[i];
+    for (const TrainExample& example : examples) {
       const auto [at, added] = taken.emplace(example.example_id, example.liked);
       if (added) {
         fresh.push_back(&example);
@@ -194,7 +193,7 @@ absl::StatusOr<TrainResult> CriticStore::Train(const std::string& critic_id,
         // A retry must repeat its rating: counting it as known would tell the caller the other
         // rating was learned.
         return absl::InvalidArgumentError(absl::StrCat(
-            "examples[", i, "]: example_id ", example.example_id, " is already rated ",
+            "example_id ", example.example_id, " is already rated ",
             at->second ? "RATING_LIKE" : "RATING_DISLIKE", "; the same id must keep its rating"));
       }
     }

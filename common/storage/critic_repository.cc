@@ -69,6 +69,16 @@ absl::Status NotFound(const std::string& critic_id) {
   return absl::NotFoundError(absl::StrCat("critic ", critic_id, " does not exist"));
 }
 
+std::map<std::string, bool> KnownExamplesIn(pqxx::work& tx, const std::string& critic_id,
+                                            const std::vector<std::string>& example_ids) {
+  std::map<std::string, bool> known;
+  for (const std::string& id : example_ids) {
+    pqxx::result rows = tx.exec_prepared("critic_example_liked", critic_id, id);
+    if (!rows.empty()) known.emplace(id, rows[0][0].as<bool>());
+  }
+  return known;
+}
+
 class LockedCriticInTransaction : public LockedCritic {
  public:
   LockedCriticInTransaction(pqxx::work& tx, CriticRecord record)
@@ -77,12 +87,7 @@ class LockedCriticInTransaction : public LockedCritic {
 
   absl::StatusOr<std::map<std::string, bool>> KnownExamples(
       const std::vector<std::string>& example_ids) override {
-    std::map<std::string, bool> known;
-    for (const std::string& id : example_ids) {
-      pqxx::result rows = tx_.exec_prepared("critic_example_liked", record_.critic_id, id);
-      if (!rows.empty()) known.emplace(id, rows[0][0].as<bool>());
-    }
-    return known;
+    return KnownExamplesIn(tx_, record_.critic_id, example_ids);
   }
 
   absl::StatusOr<std::vector<critic::RatedClip>> Examples() override {
@@ -190,6 +195,18 @@ absl::StatusOr<CriticRecord> CriticRepository::Get(const std::string& critic_id)
   });
   if (!status.ok()) return status;
   return record;
+}
+
+absl::StatusOr<std::map<std::string, bool>> CriticRepository::KnownExamples(
+    const std::string& critic_id, const std::vector<std::string>& example_ids) {
+  if (absl::Status valid = ValidateCriticId(critic_id); !valid.ok()) return valid;
+  std::map<std::string, bool> known;
+  absl::Status status = pool_.Transact([&](pqxx::work& tx) -> absl::Status {
+    known = KnownExamplesIn(tx, critic_id, example_ids);
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return known;
 }
 
 absl::StatusOr<std::vector<CriticVersionRecord>> CriticRepository::Versions(

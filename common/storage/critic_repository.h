@@ -69,6 +69,10 @@ class CriticRepository {
                                      int64_t parameter_count, const critic::CriticState& initial);
   absl::StatusOr<CriticRecord> Get(const std::string& critic_id);
   absl::StatusOr<std::vector<CriticVersionRecord>> Versions(const std::string& critic_id);
+  // Of `example_ids`, those stored for the critic, each with its rating (true: liked); read
+  // without the critic's lock (examples are never removed but with their critic).
+  absl::StatusOr<std::map<std::string, bool>> KnownExamples(
+      const std::string& critic_id, const std::vector<std::string>& example_ids);
   // Weights (and, for the latest version, optimizer state) of one version.
   absl::StatusOr<critic::CriticState> State(const std::string& critic_id, uint64_t version);
   // Deletes the critic; returns (versions, examples) deleted.

@@ -123,39 +123,60 @@ grpc::Status CriticService::Train(grpc::ServerContext* context, const v1::TrainR
   }
   auto admitted = Admit(admission_, *context);
   if (!admitted.ok()) return ToGrpcStatus(admitted.status());
+  std::vector<std::string> ids;
+  for (int i = 0; i < request->examples_size(); ++i) {
+    const v1::Example& in = request->examples(i);
+    const std::string what = absl::StrCat("examples[", i, "]");
+    if (in.rating() != v1::RATING_LIKE && in.rating() != v1::RATING_DISLIKE) {
+      return ToGrpcStatus(absl::InvalidArgumentError(what + ": rating must be LIKE or DISLIKE"));
+    }
+    if (in.example_id().empty()) {
+      return ToGrpcStatus(absl::InvalidArgumentError(what + ": example_id must be set"));
+    }
+    if (absl::Status s = storage::ValidateStoredText(in.example_id(), what + ".example_id");
+        !s.ok()) {
+      return ToGrpcStatus(s);
+    }
+    ids.push_back(in.example_id());
+  }
+  // Callers resend every rating with each Train; examples stored already with the same rating are
+  // not rendered again. Besides the work, a loop rendered once must not block training forever
+  // when one of its samples leaves the library.
+  auto known = repository_.KnownExamples(request->critic_id(), ids);
+  if (!known.ok()) return ToGrpcStatus(known.status());
+  std::vector<int> fresh;  // Indices of the examples to render and hand to the store.
+  for (int i = 0; i < request->examples_size(); ++i) {
+    const auto stored = known->find(ids[static_cast<size_t>(i)]);
+    if (stored == known->end() ||
+        stored->second != (request->examples(i).rating() == v1::RATING_LIKE)) {
+      fresh.push_back(i);  // New, or a contradiction the store refuses under the critic's lock.
+    }
+  }
   Renderer renderer(samples_.Get());
-  std::vector<TrainExample> examples(static_cast<size_t>(request->examples_size()));
+  std::vector<TrainExample> examples(fresh.size());
   std::vector<RenderedAudio> scratch(static_cast<size_t>(RenderParticipants()));
   absl::Status filled =
-      ForEachIndex(render_helpers_, request->examples_size(), [&](int i, int participant) {
+      ForEachIndex(render_helpers_, static_cast<int>(fresh.size()), [&](int k, int participant) {
+        const int i = fresh[static_cast<size_t>(k)];
         const v1::Example& in = request->examples(i);
-        const std::string what = absl::StrCat("examples[", i, "]");
-        if (in.rating() != v1::RATING_LIKE && in.rating() != v1::RATING_DISLIKE) {
-          return absl::InvalidArgumentError(what + ": rating must be LIKE or DISLIKE");
-        }
-        if (in.example_id().empty()) {
-          return absl::InvalidArgumentError(what + ": example_id must be set");
-        }
-        if (absl::Status s = storage::ValidateStoredText(in.example_id(), what + ".example_id");
-            !s.ok()) {
-          return s;
-        }
-        TrainExample& example = examples[static_cast<size_t>(i)];
+        TrainExample& example = examples[static_cast<size_t>(k)];
         example.example_id = in.example_id();
         example.liked = in.rating() == v1::RATING_LIKE;
         example.clip.resize(critic::kClipFrames);
         return FillClip(renderer, in.has_loop() ? &in.loop() : nullptr,
-                        in.has_audio() ? &in.audio() : nullptr, what, example.clip.data(),
-                        scratch[static_cast<size_t>(participant)]);
+                        in.has_audio() ? &in.audio() : nullptr, absl::StrCat("examples[", i, "]"),
+                        example.clip.data(), scratch[static_cast<size_t>(participant)]);
       });
   if (!filled.ok()) return ToGrpcStatus(filled);
   std::optional<uint64_t> expected;
   if (request->has_expected_version()) expected = request->expected_version();
   auto result = store_.Train(request->critic_id(), examples, expected);
   if (!result.ok()) return ToGrpcStatus(result.status());
+  const size_t skipped = ids.size() - fresh.size();
   response->set_version(result->version);
   response->set_examples_added(static_cast<uint32_t>(result->added));
-  response->set_examples_already_known(static_cast<uint32_t>(result->already_known));
+  response->set_examples_already_known(
+      static_cast<uint32_t>(static_cast<size_t>(result->already_known) + skipped));
   response->set_liked_count(static_cast<uint32_t>(result->liked_count));
   response->set_disliked_count(static_cast<uint32_t>(result->disliked_count));
   if (result->last_loss.has_value()) response->set_last_loss(*result->last_loss);

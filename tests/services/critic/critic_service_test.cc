@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <thread>
@@ -165,7 +166,7 @@ TEST_F(CriticServiceTest, TrainsIdempotentlyAndScoresAnyVersion) {
                   train.examples(0).rating() != v1::RATING_LIKE, 60);
   grpc::Status flip = worker.stub().Train(Context().get(), flipped, &retried);
   EXPECT_EQ(flip.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_NE(flip.error_message().find("examples[1]: example_id " + train.examples(0).example_id() +
+  EXPECT_NE(flip.error_message().find("example_id " + train.examples(0).example_id() +
                                       " is already rated"),
             std::string::npos)
       << flip.error_message();
@@ -266,6 +267,28 @@ TEST_F(CriticServiceTest, TrainsAndScoresLoopsRenderedFromTheKit) {
   grpc::Status status = worker.stub().Train(Context().get(), train, &trained);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(trained.version(), 2u);
+
+  // Callers resend every rating with each Train. A worker whose library has lost a sample of a
+  // loop already learned skips that loop instead of failing every Train (and so stalling each
+  // session that rated it) on rendering it again; a new loop of that sample is still NOT_FOUND.
+  dd::testing::TempDir kit;
+  std::filesystem::copy(dd::testing::DefaultKitDir(), kit.path(),
+                        std::filesystem::copy_options::recursive);
+  ASSERT_TRUE(std::filesystem::remove(kit.path() / "harsh/buzz.wav"));
+  Worker without_buzz(database_, {"--samples=" + kit.path().string()});
+  v1::TrainRequest again = train;
+  v1::Example* next = again.add_examples();
+  *next = train.examples(0);
+  next->set_example_id("loop2");
+  status = without_buzz.stub().Train(Context().get(), again, &trained);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(trained.version(), 3u);
+  EXPECT_EQ(trained.examples_added(), 1u);
+  EXPECT_EQ(trained.examples_already_known(), 2u);
+  v1::TrainRequest lost = again;
+  lost.mutable_examples(1)->set_example_id("loop3");
+  EXPECT_EQ(without_buzz.stub().Train(Context().get(), lost, &trained).error_code(),
+            grpc::StatusCode::NOT_FOUND);
 }
 
 // A one-track loop of the default kit: `sample_id` on every `every`-th step.
@@ -316,12 +339,17 @@ TEST_F(CriticServiceTest, LoopsRenderedOnHelperThreadsScoreAsOnTheCallsOwn) {
     SetLoop(example->mutable_loop(), kit[static_cast<size_t>(i) % kit.size()], 4);
   }
   v1::TrainRequest bad_train = train;
-  bad_train.mutable_examples(3)->set_rating(v1::RATING_UNSPECIFIED);
+  bad_train.mutable_examples(3)->mutable_loop()->set_bpm(5);
   bad_train.mutable_examples(1)->mutable_loop()->mutable_tracks(0)->set_sample_id("nope.wav");
   v1::TrainResponse trained;
   status = helped.stub().Train(Context().get(), bad_train, &trained);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(status.error_message().rfind("examples[1]", 0), 0u) << status.error_message();
+  // A field wrong in itself is found before any loop is rendered.
+  bad_train.mutable_examples(2)->set_rating(v1::RATING_UNSPECIFIED);
+  status = helped.stub().Train(Context().get(), bad_train, &trained);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message().rfind("examples[2]: rating", 0), 0u) << status.error_message();
   status = helped.stub().Train(Context().get(), train, &trained);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(trained.version(), 4u);
