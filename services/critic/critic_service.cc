@@ -93,6 +93,27 @@ absl::Status FillClip(const Renderer& renderer, const v1::DrumLoop* loop, const 
   return absl::OkStatus();
 }
 
+// Each example's id, once every example's rating and id are checked (before any is rendered).
+absl::StatusOr<std::vector<std::string>> CheckedExampleIds(const v1::TrainRequest& request) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < request.examples_size(); ++i) {
+    const v1::Example& in = request.examples(i);
+    const std::string what = absl::StrCat("examples[", i, "]");
+    if (in.rating() != v1::RATING_LIKE && in.rating() != v1::RATING_DISLIKE) {
+      return absl::InvalidArgumentError(what + ": rating must be LIKE or DISLIKE");
+    }
+    if (in.example_id().empty()) {
+      return absl::InvalidArgumentError(what + ": example_id must be set");
+    }
+    if (absl::Status s = storage::ValidateStoredText(in.example_id(), what + ".example_id");
+        !s.ok()) {
+      return s;
+    }
+    ids.push_back(in.example_id());
+  }
+  return ids;
+}
+
 }  // namespace
 
 int CriticService::RenderParticipants() const {
@@ -123,30 +144,16 @@ grpc::Status CriticService::Train(grpc::ServerContext* context, const v1::TrainR
   }
   auto admitted = Admit(admission_, *context);
   if (!admitted.ok()) return ToGrpcStatus(admitted.status());
-  std::vector<std::string> ids;
-  for (int i = 0; i < request->examples_size(); ++i) {
-    const v1::Example& in = request->examples(i);
-    const std::string what = absl::StrCat("examples[", i, "]");
-    if (in.rating() != v1::RATING_LIKE && in.rating() != v1::RATING_DISLIKE) {
-      return ToGrpcStatus(absl::InvalidArgumentError(what + ": rating must be LIKE or DISLIKE"));
-    }
-    if (in.example_id().empty()) {
-      return ToGrpcStatus(absl::InvalidArgumentError(what + ": example_id must be set"));
-    }
-    if (absl::Status s = storage::ValidateStoredText(in.example_id(), what + ".example_id");
-        !s.ok()) {
-      return ToGrpcStatus(s);
-    }
-    ids.push_back(in.example_id());
-  }
+  auto ids = CheckedExampleIds(*request);
+  if (!ids.ok()) return ToGrpcStatus(ids.status());
   // Callers resend every rating with each Train; examples stored already with the same rating are
   // not rendered again. Besides the work, a loop rendered once must not block training forever
   // when one of its samples leaves the library.
-  auto known = repository_.KnownExamples(request->critic_id(), ids);
+  auto known = repository_.KnownExamples(request->critic_id(), *ids);
   if (!known.ok()) return ToGrpcStatus(known.status());
   std::vector<int> fresh;  // Indices of the examples to render and hand to the store.
   for (int i = 0; i < request->examples_size(); ++i) {
-    const auto stored = known->find(ids[static_cast<size_t>(i)]);
+    const auto stored = known->find((*ids)[static_cast<size_t>(i)]);
     if (stored == known->end() ||
         stored->second != (request->examples(i).rating() == v1::RATING_LIKE)) {
       fresh.push_back(i);  // New, or a contradiction the store refuses under the critic's lock.
@@ -172,7 +179,7 @@ grpc::Status CriticService::Train(grpc::ServerContext* context, const v1::TrainR
   if (request->has_expected_version()) expected = request->expected_version();
   auto result = store_.Train(request->critic_id(), examples, expected);
   if (!result.ok()) return ToGrpcStatus(result.status());
-  const size_t skipped = ids.size() - fresh.size();
+  const size_t skipped = ids->size() - fresh.size();
   response->set_version(result->version);
   response->set_examples_added(static_cast<uint32_t>(result->added));
   response->set_examples_already_known(
