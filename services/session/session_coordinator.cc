@@ -177,7 +177,17 @@ absl::Status SessionCoordinator::DoPrepare(const std::string& session_id,
   }
   const int position = static_cast<int>(loops->size()) + 1;
   const std::optional<session::LoopPlan> plan = session::PlanLoop(shape, position);
-  if (!plan.has_value()) return absl::OkStatus();  // Every loop of the session exists.
+  if (!plan.has_value()) {  // Every loop of the session exists.
+    // Without Phase II (phase2_per_critic 0) nothing draws from the final critic, so it is
+    // trained here, on the last rating, as Phase II's first final loop would have had it.
+    if (shape.phase2_per_critic == 0 && phase1_rated == shape.phase1_total &&
+        !session->final_critic_version.has_value()) {
+      auto trained = TrainOnRatings(*session, *loops, phase1_rated, request_id);
+      if (!trained.ok()) return trained.status();
+      return repository_.SetFinalCriticVersion(session_id, *trained);
+    }
+    return absl::OkStatus();
+  }
   // Phase I: the next loop needs every rating its critic covers, i.e. all but `lag` of the loops
   // before it rated. Phase II: one loop may wait behind the one being listened to, since nothing
   // it depends on can change any more; a loop of the initial critic (version 0, avoiding every

@@ -412,18 +412,32 @@ absl::StatusOr<v1::SessionResults> SessionService::Results(
   return out;
 }
 
-grpc::Status SessionService::GetResults(grpc::ServerContext*, const v1::GetResultsRequest* request,
+grpc::Status SessionService::GetResults(grpc::ServerContext* context,
+                                        const v1::GetResultsRequest* request,
                                         v1::SessionResults* response) {
   auto session = OwnedSession(request->session_id(), request->user_id());
   if (!session.ok()) return ToGrpcStatus(session.status());
+  const bool has_phase2 = session->phase2_per_critic > 0;
+  if (!has_phase2 && !session->final_critic_version.has_value()) {
+    // Its final critic trains on the last rating, in the background: wait for that (a no-op
+    // while ratings are missing).
+    if (absl::Status s = coordinator_.Prepare(session->session_id, RequestIdOf(*context));
+        !s.ok()) {
+      return ToGrpcStatus(s);
+    }
+    session = repository_.GetSession(session->session_id);
+    if (!session.ok()) return ToGrpcStatus(session.status());
+  }
   auto loops = repository_.Loops(session->session_id);
   if (!loops.ok()) return ToGrpcStatus(loops.status());
   auto results = Results(*session, *loops);
   if (!results.ok()) return ToGrpcStatus(results.status());
   if (!session->final_critic_version.has_value() ||
-      results->init_rated() + results->final_rated() == 0) {
+      (has_phase2 && results->init_rated() + results->final_rated() == 0)) {
     return ToGrpcStatus(absl::FailedPreconditionError(
-        "no results before Phase II: rate every Phase I loop and at least one Phase II loop"));
+        has_phase2
+            ? "no results before Phase II: rate every Phase I loop and at least one Phase II loop"
+            : "no results before the session ends: rate every loop (it has no Phase II)"));
   }
   *response = *std::move(results);
   return grpc::Status::OK;

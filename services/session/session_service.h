@@ -52,7 +52,7 @@ class SessionService final : public deepdrummer::v1::SessionService::Service {
                         deepdrummer::v1::NextLoopResponse*) override;
   grpc::Status Rate(grpc::ServerContext*, const deepdrummer::v1::RateRequest*,
                     deepdrummer::v1::RateResponse*) override;
-  grpc::Status GetResults(grpc::ServerContext*, const deepdrummer::v1::GetResultsRequest*,
+  grpc::Status GetResults(grpc::ServerContext* context, const deepdrummer::v1::GetResultsRequest*,
                           deepdrummer::v1::SessionResults*) override;
   grpc::Status ExportSession(grpc::ServerContext*, const deepdrummer::v1::ExportSessionRequest*,
                              deepdrummer::v1::ExportSessionResponse*) override;

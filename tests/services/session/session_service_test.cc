@@ -463,6 +463,36 @@ TEST_F(SessionServiceTest, TextThatCannotBeStoredWholeIsRefusedAndKeysNeverColli
             1);
 }
 
+// phase2_loops_per_critic 0 is a session that only learns. It used to end with a final critic
+// that never saw the last rating and results that were never available ("no results before
+// Phase II") while NextLoop said "complete, see GetResults".
+TEST_F(SessionServiceTest, ASessionWithoutPhaseTwoEndsWithResultsAndAFullyTrainedCritic) {
+  const v1::Session session = Start(NewUser(), FastOptions(2, 0));
+  v1::GetResultsRequest results_request;
+  results_request.set_session_id(session.session_id());
+  v1::SessionResults results;
+  grpc::Status early = stack_->session().GetResults(Context().get(), results_request, &results);
+  EXPECT_EQ(early.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(early.error_message().find("rate every loop"), std::string::npos)
+      << early.error_message();
+  for (int i = 1; i <= 2; ++i) {
+    const v1::NextLoopResponse loop = Next(session.session_id());
+    v1::RateResponse rated;
+    ASSERT_TRUE(Rate(loop.loop_id(), i == 1, "learn-only-" + std::to_string(i), &rated).ok());
+    EXPECT_EQ(rated.phase(), i == 2 ? v1::PHASE_COMPLETE : v1::PHASE_LEARNING);
+  }
+  grpc::Status status = stack_->session().GetResults(Context().get(), results_request, &results);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(results.complete());
+  EXPECT_EQ(results.final_critic_version(), 2u);  // Trained on both ratings.
+  EXPECT_DOUBLE_EQ(results.phase1_like_rate(), 0.5);
+  EXPECT_EQ(results.init_rated() + results.final_rated(), 0u);
+  EXPECT_EQ(Count("SELECT c.latest_version FROM critic.critics c JOIN session.sessions s "
+                  "ON s.critic_id = c.critic_id WHERE s.session_id = '" +
+                  session.session_id() + "'"),
+            2);
+}
+
 TEST_F(SessionServiceTest, ListSessionsPagesThroughAUsersSessionsInOrder) {
   const std::string user = NewUser();
   const std::string other = NewUser();
