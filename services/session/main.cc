@@ -66,11 +66,12 @@ int main(int argc, char** argv) {
   coordinator_options.critic_timeout = absl::GetFlag(FLAGS_critic_timeout);
   coordinator_options.generator_timeout = absl::GetFlag(FLAGS_generator_timeout);
   dd::SessionCoordinator coordinator(repository, *critic, *generator, coordinator_options);
+  dd::GrpcServerOptions server_options = dd::ServerOptionsFromFlags();
   dd::SessionServiceOptions service_options;
   service_options.default_phase1_critic_lag = critic_lag;
+  service_options.max_reply_bytes = server_options.max_send_message_bytes;
   dd::SessionService service(repository, coordinator, *critic, *render, service_options);
 
-  dd::GrpcServerOptions server_options = dd::ServerOptionsFromFlags();
   server_options.health_service_names = {"deepdrummer.v1.SessionService"};
   server_options.metrics_registry = &metrics;
   auto server = dd::GrpcServer::Start(server_options, {&service});

@@ -119,6 +119,14 @@ absl::Status CheckOwner(const std::string& owner, const std::string& caller, con
   return absl::OkStatus();
 }
 
+// gRPC would fail a reply over the limit in its transport, with a message about bytes only.
+grpc::Status ExportTooLarge(int64_t limit) {
+  return ToGrpcStatus(absl::ResourceExhaustedError(absl::StrCat(
+      "the export with every loop's audio would exceed the ", limit >> 20,
+      " MiB a reply may carry (--max_message_bytes); export without include_audio and fetch each "
+      "loop's audio with StreamLoopAudio (GET /v1/loops/<loop_id>/audio over HTTP)")));
+}
+
 }  // namespace
 
 absl::StatusOr<storage::SessionRecord> SessionService::OwnedSession(const std::string& session_id,
@@ -456,6 +464,7 @@ grpc::Status SessionService::ExportSession(grpc::ServerContext* context,
     return ToGrpcStatus(s);
   }
   document.set_critic_id(session->critic_id);
+  int64_t audio_bytes = 0;
   for (const storage::LoopRecord& loop : *loops) {
     v1::ExportedLoop* out = document.add_loops();
     out->set_loop_id(loop.loop_id);
@@ -480,6 +489,8 @@ grpc::Status SessionService::ExportSession(grpc::ServerContext* context,
     if (request->include_audio() && loop.presented_at) {
       auto audio = RenderLoop(loop, v1::AUDIO_FORMAT_WAV, request_id);
       if (!audio.ok()) return ToGrpcStatus(audio.status());
+      audio_bytes += static_cast<int64_t>(audio->audio().size());
+      if (audio_bytes > options_.max_reply_bytes) return ExportTooLarge(options_.max_reply_bytes);
       v1::LoopAudio* entry = response->add_audio();
       entry->set_loop_id(loop.loop_id);
       entry->set_format(v1::AUDIO_FORMAT_WAV);
@@ -495,6 +506,9 @@ grpc::Status SessionService::ExportSession(grpc::ServerContext* context,
                                                    json)
            .ok()) {
     return ToGrpcStatus(absl::InternalError("could not write the export as JSON"));
+  }
+  if (static_cast<int64_t>(response->ByteSizeLong()) > options_.max_reply_bytes) {
+    return ExportTooLarge(options_.max_reply_bytes);
   }
   return grpc::Status::OK;
 }

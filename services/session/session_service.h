@@ -19,6 +19,9 @@ struct SessionServiceOptions {
   absl::Duration render_timeout = absl::Seconds(20);  // Per Render call.
   absl::Duration critic_timeout = absl::Seconds(30);  // CreateCritic and DeleteCritic calls.
   int audio_chunk_bytes = 256 << 10;                  // StreamLoopAudio chunk size.
+  // Largest reply the server sends (its --max_message_bytes): an ExportSession with audio that
+  // would exceed it is refused with a message instead of failing in gRPC's transport.
+  int64_t max_reply_bytes = 64 << 20;
   // SessionOptions.phase1_critic_lag for sessions that leave it unset: 0 keeps the paper's order;
   // 1 suits critic workers whose training round takes longer than a NextLoop should wait.
   int default_phase1_critic_lag = 0;

@@ -175,6 +175,14 @@ TEST_F(SessionServiceTest, AFullSessionFollowsThePapersProtocol) {
   }
   EXPECT_EQ(loops_in_json, 140u);
   EXPECT_NE(exported.json_document().find("\"theta_final\""), std::string::npos);
+  // Every loop's audio (140 WAVs of 0.8 MB) does not fit a 64 MiB reply: refused with the way
+  // out, not failed in gRPC's transport.
+  export_request.set_include_audio(true);
+  grpc::Status too_large =
+      stack_->session().ExportSession(Context().get(), export_request, &exported);
+  EXPECT_EQ(too_large.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(too_large.error_message().find("StreamLoopAudio"), std::string::npos)
+      << too_large.error_message();
 }
 
 TEST_F(SessionServiceTest, WithACriticLagOfOneEachLoopComesFromTheCriticBeforeTheLastRating) {
@@ -491,6 +499,14 @@ TEST_F(SessionServiceTest, ASessionWithoutPhaseTwoEndsWithResultsAndAFullyTraine
                   "ON s.critic_id = c.critic_id WHERE s.session_id = '" +
                   session.session_id() + "'"),
             2);
+  v1::ExportSessionRequest export_request;
+  export_request.set_session_id(session.session_id());
+  export_request.set_include_audio(true);
+  v1::ExportSessionResponse exported;
+  status = stack_->session().ExportSession(Context().get(), export_request, &exported);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(exported.audio_size(), 2);
+  EXPECT_EQ(exported.audio(0).audio().rfind("RIFF", 0), 0u);
 }
 
 TEST_F(SessionServiceTest, ListSessionsPagesThroughAUsersSessionsInOrder) {
