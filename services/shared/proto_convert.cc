@@ -140,9 +140,11 @@ absl::StatusOr<GenerationOptions> GenerationOptionsFromProto(const v1::PatternPr
   if (priors.bpm() != 0.0) options.bpm = priors.bpm();
   if (priors.hit_density() != 0.0) options.hit_density = priors.hit_density();
   options.four_on_the_floor = priors.four_on_the_floor();
-  if (absl::Status s = ValidateSteps(options.steps); !s.ok()) return s;
+  for (const absl::Status& s : {ValidateSteps(options.steps), ValidateBpm(options.bpm)}) {
+    // The pattern library names its own fields ("bpm"); here they are the priors'.
+    if (!s.ok()) return absl::Status(s.code(), absl::StrCat("priors.", s.message()));
+  }
   if (absl::Status s = ValidateTrackCount(options.tracks); !s.ok()) return s;
-  if (absl::Status s = ValidateBpm(options.bpm); !s.ok()) return s;
   if (!std::isfinite(options.hit_density) || options.hit_density <= 0.0 ||
       options.hit_density > 1.0) {
     return absl::InvalidArgumentError(

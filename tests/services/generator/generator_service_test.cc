@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <set>
 #include <thread>
 
@@ -252,6 +253,12 @@ TEST_F(GeneratorServiceTest, BadRequestsGetClearErrors) {
   request.mutable_priors()->set_steps(6);
   request.mutable_priors()->set_four_on_the_floor(true);
   EXPECT_EQ(Code(request), grpc::StatusCode::INVALID_ARGUMENT);
+  request = Request(v1::SAMPLING_MODE_METROPOLIS, 1, 1);
+  request.mutable_priors()->set_bpm(std::nan(""));
+  grpc::Status bpm = stub_->Sample(Context().get(), request, &response);
+  EXPECT_EQ(bpm.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(bpm.error_message().rfind("priors.bpm must be in [40, 300]", 0), 0u)
+      << bpm.error_message();  // The field the caller set, not the pattern library's name.
 }
 
 // validate_only checks what the request asks of this generator's library without a critic: a
