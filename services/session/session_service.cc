@@ -229,13 +229,14 @@ grpc::Status SessionService::StartSession(grpc::ServerContext* context,
   *create.mutable_config() = options.critic();
   create.set_owner(absl::StrCat("user:", user->user_id));
   v1::CreateCriticResponse created;
-  if (absl::Status s =
-          FromGrpcCall(critic_.CreateCritic(CallContext(options_.critic_timeout, request_id).get(),
-                                            create, &created),
-                       "critic service");
-      !s.ok()) {
-    return ToGrpcStatus(s);
+  const grpc::Status creation = critic_.CreateCritic(
+      CallContext(options_.critic_timeout, request_id).get(), create, &created);
+  if (creation.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
+    // The critic service checks the configuration, which the caller sent as options.critic.
+    return ToGrpcStatus(
+        absl::InvalidArgumentError(absl::StrCat("options.critic.", creation.error_message())));
   }
+  if (absl::Status s = FromGrpcCall(creation, "critic service"); !s.ok()) return ToGrpcStatus(s);
   *options.mutable_critic() = created.config();  // Every hyper-parameter, as used.
   storage::SessionRecord record;
   record.user_id = user->user_id;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <limits>
 #include <set>
 #include <thread>
 
@@ -353,6 +354,12 @@ TEST_F(SessionServiceTest, BadRequestsGetClearErrorsAndChangeNothing) {
   grpc::Status no_folder = start_with(
       [](v1::SessionOptions& o) { o.mutable_priors()->add_sample_folders("no-such-folder/"); });
   EXPECT_EQ(no_folder.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  grpc::Status bad_critic = start_with([](v1::SessionOptions& o) {
+    o.mutable_critic()->set_learning_rate(std::numeric_limits<double>::infinity());
+  });
+  EXPECT_EQ(bad_critic.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(bad_critic.error_message().rfind("options.critic.learning_rate must be", 0), 0u)
+      << bad_critic.error_message();
   grpc::Status odd_floor = start_with([](v1::SessionOptions& o) {
     o.mutable_priors()->set_steps(6);
     o.mutable_priors()->set_four_on_the_floor(true);
