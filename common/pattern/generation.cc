@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <set>
 
 #include "absl/container/flat_hash_set.h"
@@ -132,6 +133,21 @@ Pattern PatternGenerator::Mutate(const Pattern& pattern, Rng& rng) const {
     }
   }
   return next;
+}
+
+uint64_t PatternGenerator::DistinctPatterns() const {
+  constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
+  uint64_t count = 1;
+  const auto times = [&count](uint64_t factor) {
+    count = factor != 0 && count > kMax / factor ? kMax : count * factor;
+  };
+  for (int t = 0; t < options_.tracks; ++t) {
+    times(PoolForTrack(t).size());
+    for (int k = 0; k < options_.steps; ++k) {
+      if (!IsConstrainedCell(t, k)) times(2);
+    }
+  }
+  return count;
 }
 
 bool PatternGenerator::Satisfies(const Pattern& pattern) const {

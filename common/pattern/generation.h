@@ -3,6 +3,7 @@
 // what lets the Metropolis-Hastings sampler use the plain ratio f(x')/f(x).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,9 @@ class PatternGenerator {
   Pattern Mutate(const Pattern& pattern, Rng& rng) const;
   // True when `pattern` has this generator's shape and satisfies its constraint.
   bool Satisfies(const Pattern& pattern) const;
+  // How many distinct loops Random and Mutate can reach: per track, its pool's samples times the
+  // hit patterns of its free cells. Saturates at the largest uint64_t.
+  uint64_t DistinctPatterns() const;
 
   const GenerationOptions& options() const { return options_; }
   const SamplePool& pool() const { return pool_; }

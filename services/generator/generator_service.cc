@@ -22,6 +22,7 @@ absl::Status GeneratorService::Run(grpc::ServerContext& context, const v1::Sampl
                                    const std::function<absl::Status(v1::SampledLoop)>& emit) {
   const absl::Time start = absl::Now();
   auto plan = PlanSampling(request, samples_.Get()->ids(), options_.limits);
+  // Sample answers validate_only itself (with the count of distinct loops); a stream gets none.
   if (!plan.ok() || request.validate_only()) return plan.status();
   auto admitted = Admit(admission_, context);
   if (!admitted.ok()) return admitted.status();
@@ -67,6 +68,12 @@ absl::Status GeneratorService::Run(grpc::ServerContext& context, const v1::Sampl
 grpc::Status GeneratorService::Sample(grpc::ServerContext* context,
                                       const v1::SampleRequest* request,
                                       v1::SampleResponse* response) {
+  if (request->validate_only()) {
+    auto plan = PlanSampling(*request, samples_.Get()->ids(), options_.limits);
+    if (!plan.ok()) return ToGrpcStatus(plan.status());
+    response->set_distinct_loops(plan->generator.DistinctPatterns());
+    return grpc::Status::OK;
+  }
   return ToGrpcStatus(Run(*context, *request, [response](v1::SampledLoop loop) {
     *response->add_loops() = std::move(loop);
     return absl::OkStatus();

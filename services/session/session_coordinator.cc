@@ -153,6 +153,8 @@ absl::Status SessionCoordinator::CheckSampling(const v1::SessionOptions& options
   const absl::Status status =
       FromGrpcCall(generator_.Sample(&context, request, &response), "generator service");
   switch (status.code()) {
+    case absl::StatusCode::kOk:
+      break;
     case absl::StatusCode::kInvalidArgument:
     case absl::StatusCode::kNotFound:
     case absl::StatusCode::kFailedPrecondition:
@@ -161,6 +163,17 @@ absl::Status SessionCoordinator::CheckSampling(const v1::SessionOptions& options
     default:
       return status;
   }
+  // Every loop of a session differs from the others (each avoids those before it), so priors
+  // that allow fewer would stall it at the first loop that cannot be new.
+  const uint64_t needed =
+      uint64_t{options.phase1_loops()} + 2 * uint64_t{options.phase2_loops_per_critic()};
+  if (response.distinct_loops() < needed) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "options.priors allow only ", response.distinct_loops(),
+        " distinct loops over the generator's sample library, and the session needs ", needed,
+        " (phase1_loops + 2 x phase2_loops_per_critic); allow more steps, tracks or samples"));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status SessionCoordinator::DoPrepare(const std::string& session_id,

@@ -59,8 +59,9 @@ class SessionCoordinator {
   // Queues a preparation unless one of the session is queued already (which keeps its own id).
   void PrepareInBackground(const std::string& session_id, const std::string& request_id);
   // Asks the generator whether it can draw loops with these (complete) session options: their
-  // priors name samples its library holds, it has a kick for four-on-the-floor. A session that
-  // fails this would fail every NextLoop, so it is refused at the start (INVALID_ARGUMENT).
+  // priors name samples its library holds, it has a kick for four-on-the-floor, and they allow as
+  // many distinct loops as the session shows. A session that fails this would stall at a
+  // NextLoop, so it is refused at the start (INVALID_ARGUMENT).
   absl::Status CheckSampling(const deepdrummer::v1::SessionOptions& options,
                              const std::string& request_id);
   // The loop to present now: the first unrated one, prepared first if needed. nullopt when the

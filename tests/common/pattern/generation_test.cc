@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -110,6 +111,37 @@ TEST(GenerationTest, FourOnTheFloorHoldsThroughMutation) {
     pattern = next;
   }
   EXPECT_GT(off_beat_changes, 0) << "track 0's other steps must still mutate";
+}
+
+TEST(GenerationTest, DistinctPatternsCountsWhatRandomAndMutateReach) {
+  GenerationOptions tiny;
+  tiny.steps = 2;
+  tiny.tracks = 1;
+  auto one_sample = SelectSamplePool(TenSamples(), {"808/snare.wav"}, {}, {}, false);
+  ASSERT_TRUE(one_sample.ok());
+  auto generator = PatternGenerator::Create(tiny, *one_sample);
+  ASSERT_TRUE(generator.ok());
+  EXPECT_EQ(generator->DistinctPatterns(), 4u);
+  // Walking the tiny space finds exactly that many.
+  Rng rng(3);
+  std::set<std::string> seen;
+  Pattern pattern = generator->Random(rng);
+  for (int i = 0; i < 2000; ++i) {
+    seen.insert(pattern.Fingerprint());
+    pattern = rng.Bernoulli(0.5) ? generator->Random(rng) : generator->Mutate(pattern, rng);
+  }
+  EXPECT_EQ(seen.size(), 4u);
+
+  // Four on the floor over 4 steps and 2 tracks of ten samples, three of them kicks: track 0 has
+  // 3 kicks x 2^3 free cells, track 1 has 10 samples x 2^4.
+  GenerationOptions floor;
+  floor.steps = 4;
+  floor.tracks = 2;
+  floor.four_on_the_floor = true;
+  EXPECT_EQ(MakeGenerator(floor).DistinctPatterns(), 3u * 8u * 10u * 16u);
+  // The paper's 16 x 4 grid alone has 2^64 patterns: the count saturates.
+  EXPECT_EQ(MakeGenerator(GenerationOptions{}).DistinctPatterns(),
+            std::numeric_limits<uint64_t>::max());
 }
 
 TEST(GenerationTest, SameSeedSameLoopsDifferentSeedDifferentLoops) {

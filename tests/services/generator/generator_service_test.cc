@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <set>
 #include <thread>
 
@@ -271,6 +272,14 @@ TEST_F(GeneratorServiceTest, ValidateOnlyChecksTheRequestAndSamplesNothing) {
   grpc::Status status = stub_->Sample(Context().get(), request, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(response.loops_size(), 0);
+  EXPECT_EQ(response.distinct_loops(), std::numeric_limits<uint64_t>::max());  // 2^64 grids.
+  v1::SampleRequest tiny = request;
+  tiny.mutable_priors()->set_steps(2);
+  tiny.mutable_priors()->set_tracks(1);
+  tiny.mutable_priors()->add_sample_ids("kick/kick-deep.wav");
+  tiny.mutable_priors()->add_sample_ids("harsh/buzz.wav");
+  ASSERT_TRUE(stub_->Sample(Context().get(), tiny, &response).ok());
+  EXPECT_EQ(response.distinct_loops(), 8u);  // 2 samples x 2^2 hit patterns.
   request.mutable_priors()->add_sample_ids("no/such.wav");
   status = stub_->Sample(Context().get(), request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);

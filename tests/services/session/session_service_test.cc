@@ -354,6 +354,20 @@ TEST_F(SessionServiceTest, BadRequestsGetClearErrorsAndChangeNothing) {
   grpc::Status no_folder = start_with(
       [](v1::SessionOptions& o) { o.mutable_priors()->add_sample_folders("no-such-folder/"); });
   EXPECT_EQ(no_folder.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  // Two steps of one sample allow 4 distinct loops; a session of 1 + 0 loops fits, one of
+  // 5 + 0 would stall at its fifth loop (RESOURCE_EXHAUSTED from the generator, forever).
+  const auto tiny_priors = [](v1::SessionOptions& o) {
+    o.mutable_priors()->set_steps(2);
+    o.mutable_priors()->set_tracks(1);
+    o.mutable_priors()->add_sample_ids("kick/kick-deep.wav");
+  };
+  grpc::Status too_few = start_with([&](v1::SessionOptions& o) {
+    tiny_priors(o);
+    o.set_phase1_loops(5);
+  });
+  EXPECT_EQ(too_few.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(too_few.error_message().find("allow only 4 distinct loops"), std::string::npos)
+      << too_few.error_message();
   grpc::Status bad_critic = start_with([](v1::SessionOptions& o) {
     o.mutable_critic()->set_learning_rate(std::numeric_limits<double>::infinity());
   });
