@@ -3,6 +3,7 @@
 #include <pqxx/binarystring>
 #include <pqxx/result>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/storage/uuid.h"
 
@@ -372,6 +373,9 @@ absl::StatusOr<RateOutcome> SessionRepository::Rate(const std::string& loop_id, 
                                                     const std::string& request_id,
                                                     const std::string& user_id) {
   if (absl::Status s = ValidateUuid(loop_id, "loop_id"); !s.ok()) return s;
+  if (!user_id.empty()) {
+    if (absl::Status s = ValidateUuid(user_id, "user_id"); !s.ok()) return s;
+  }
   if (request_id.empty()) return absl::InvalidArgumentError("request_id is required");
   RateOutcome outcome;
   absl::Status status = pool_.Transact([&](pqxx::work& tx) -> absl::Status {
@@ -390,7 +394,7 @@ absl::StatusOr<RateOutcome> SessionRepository::Rate(const std::string& loop_id, 
     if (rows.empty()) return absl::NotFoundError(absl::StrCat("loop ", loop_id, " does not exist"));
     const LoopRecord loop = LoopFromRow(rows[0]);
     outcome.session_id = loop.session_id;
-    if (!user_id.empty() && user_id != loop.user_id) {
+    if (!user_id.empty() && !absl::EqualsIgnoreCase(user_id, loop.user_id)) {
       return absl::PermissionDeniedError(
           absl::StrCat("loop ", loop_id, " belongs to another user's session"));
     }

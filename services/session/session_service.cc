@@ -7,6 +7,7 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
 #include "common/session/protocol.h"
@@ -113,7 +114,10 @@ std::unique_ptr<grpc::ClientContext> CallContext(absl::Duration timeout,
 
 absl::Status CheckOwner(const std::string& owner, const std::string& caller, const char* what,
                         const std::string& id) {
-  if (!caller.empty() && caller != owner) {
+  if (caller.empty()) return absl::OkStatus();
+  // Malformed is the caller's mistake, not another user's data; a UUID's case does not matter.
+  if (absl::Status s = storage::ValidateUuid(caller, "user_id"); !s.ok()) return s;
+  if (!absl::EqualsIgnoreCase(caller, owner)) {
     return absl::PermissionDeniedError(absl::StrCat(what, " ", id, " belongs to another user"));
   }
   return absl::OkStatus();

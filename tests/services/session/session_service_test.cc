@@ -9,6 +9,7 @@
 #include <set>
 #include <thread>
 
+#include "absl/strings/ascii.h"
 #include "deepdrummer/v1/critic.grpc.pb.h"
 #include "tests/services/session/session_stack.h"
 
@@ -300,6 +301,18 @@ TEST_F(SessionServiceTest, BadRequestsGetClearErrorsAndChangeNothing) {
   v1::NextLoopResponse unused;
   EXPECT_EQ(stack_->session().NextLoop(Context().get(), foreign_next, &unused).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
+  // A malformed user id is the caller's mistake, not another user's session; a UUID in capitals
+  // is the same user.
+  foreign_next.set_user_id("zz");
+  EXPECT_EQ(stack_->session().NextLoop(Context().get(), foreign_next, &unused).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  foreign.set_user_id("zz");
+  EXPECT_EQ(stack_->session().Rate(Context().get(), foreign, &ignored).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  foreign_next.set_user_id(absl::AsciiStrToUpper(owner));
+  grpc::Status capitals = stack_->session().NextLoop(Context().get(), foreign_next, &unused);
+  EXPECT_TRUE(capitals.ok()) << capitals.error_message();
+  EXPECT_EQ(unused.loop_id(), loop.loop_id());
   EXPECT_EQ(snapshot(), before);
 
   ASSERT_TRUE(Rate(loop.loop_id(), true, "e-4").ok());
