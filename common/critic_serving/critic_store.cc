@@ -4,6 +4,7 @@
 #include <map>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
@@ -11,11 +12,13 @@
 namespace dd {
 namespace {
 
+// Keys of the cache and the batcher. A UUID may come in either case; one critic is one key, so
+// that its training rounds share one lock and its scores one batch.
 std::string TrainKey(const std::string& critic_id) {
-  return critic_id + "#train";
+  return absl::AsciiStrToLower(critic_id) + "#train";
 }
 std::string ScoreKey(const std::string& critic_id, uint64_t version) {
-  return absl::StrCat(critic_id, "@", version);
+  return absl::StrCat(absl::AsciiStrToLower(critic_id), "@", version);
 }
 
 // LibTorch failed while running a critic (critic.h). Out of memory is worth a retry, later or on

@@ -276,7 +276,7 @@ absl::StatusOr<std::vector<SessionRecord>> SessionRepository::ListSessions(
     if (!after_session_id.empty()) {
       // A token from another listing (or of a session gone since) would silently end the pages.
       pqxx::result after = tx.exec_prepared("session_get", after_session_id);
-      if (after.empty() || after[0][1].as<std::string>() != user_id) {
+      if (after.empty() || !absl::EqualsIgnoreCase(after[0][1].as<std::string>(), user_id)) {
         return absl::InvalidArgumentError(
             "page_token is not a next_page_token of this user's sessions; pass it unchanged");
       }
@@ -382,7 +382,7 @@ absl::StatusOr<RateOutcome> SessionRepository::Rate(const std::string& loop_id, 
     outcome = RateOutcome{};
     pqxx::result earlier = tx.exec_prepared("rating_by_request", request_id);
     if (!earlier.empty()) {
-      if (earlier[0][0].as<std::string>() != loop_id) {
+      if (!absl::EqualsIgnoreCase(earlier[0][0].as<std::string>(), loop_id)) {
         return absl::InvalidArgumentError(
             absl::StrCat("request_id ", request_id, " was already used to rate another loop"));
       }

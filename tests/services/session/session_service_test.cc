@@ -497,6 +497,10 @@ TEST_F(SessionServiceTest, TextThatCannotBeStoredWholeIsRefusedAndKeysNeverColli
   v1::RateResponse retried;
   ASSERT_TRUE(Rate(loop.loop_id(), true, "rate-key", &retried).ok());
   EXPECT_TRUE(retried.duplicate());
+  // The loop id in capitals is the same loop (it was "already used to rate another loop").
+  grpc::Status capitals = Rate(absl::AsciiStrToUpper(loop.loop_id()), true, "rate-key", &retried);
+  ASSERT_TRUE(capitals.ok()) << capitals.error_message();
+  EXPECT_TRUE(retried.duplicate());
   EXPECT_EQ(Count("SELECT count(*) FROM session.ratings r JOIN session.loops l USING (loop_id) "
                   "WHERE l.session_id = '" +
                   session.session_id() + "' AND r.liked"),
@@ -551,9 +555,10 @@ TEST_F(SessionServiceTest, ListSessionsPagesThroughAUsersSessionsInOrder) {
     started.push_back(Start(user, FastOptions(1, 0)).session_id());
   const std::string foreign = Start(other, FastOptions(1, 0)).session_id();
 
+  std::string listed_user = user;
   const auto list = [&](const std::string& token, v1::ListSessionsResponse* page) {
     v1::ListSessionsRequest request;
-    request.set_user_id(user);
+    request.set_user_id(listed_user);
     request.set_page_size(2);
     request.set_page_token(token);
     return stack_->session().ListSessions(Context().get(), request, page);
@@ -568,7 +573,14 @@ TEST_F(SessionServiceTest, ListSessionsPagesThroughAUsersSessionsInOrder) {
   EXPECT_EQ(
       (std::vector<std::string>{first.sessions(0).session_id(), first.sessions(1).session_id(),
                                 second.sessions(0).session_id()}),
-      started);  // Oldest first, each once.
+      started);                               // Oldest first, each once.
+  listed_user = absl::AsciiStrToUpper(user);  // The same user, and the token still fits.
+  v1::ListSessionsResponse again;
+  grpc::Status capitals = list(first.next_page_token(), &again);
+  ASSERT_TRUE(capitals.ok()) << capitals.error_message();
+  ASSERT_EQ(again.sessions_size(), 1);
+  EXPECT_EQ(again.sessions(0).session_id(), second.sessions(0).session_id());
+  listed_user = user;
 
   // Another user's session, or one that does not exist, as a token silently ended the listing.
   for (const std::string& token : {foreign, std::string("00000000-0000-0000-0000-000000000000")}) {
