@@ -188,6 +188,10 @@ int main(int argc, char** argv) {
       !s.ok()) {
     return Fail(s);
   }
+  // Checked now, not after a run of hours whose report could not then be saved.
+  if (absl::Status s = dd::sim::PrepareReportDirectory(absl::GetFlag(FLAGS_out_dir)); !s.ok()) {
+    return Fail(s);
+  }
   const int concurrency = load ? count : std::min(absl::GetFlag(FLAGS_concurrency), count);
   std::vector<std::string> tastes =
       absl::StrSplit(absl::GetFlag(FLAGS_tastes), ',', absl::SkipWhitespace());

@@ -130,14 +130,22 @@ std::string FormatReport(const v1::SimulationReport& report) {
   return out;
 }
 
-absl::Status WriteReportFiles(const v1::SimulationReport& report,
-                              const std::filesystem::path& directory) {
+absl::Status PrepareReportDirectory(const std::filesystem::path& directory) {
   std::error_code error;
   std::filesystem::create_directories(directory, error);
   if (error) {
     return absl::UnavailableError(
         absl::StrCat("could not create ", directory.string(), ": ", error.message()));
   }
+  const std::filesystem::path probe = directory / ".ddsim-write-check";
+  if (absl::Status s = WriteFile(probe, ""); !s.ok()) return s;
+  std::filesystem::remove(probe, error);
+  return absl::OkStatus();
+}
+
+absl::Status WriteReportFiles(const v1::SimulationReport& report,
+                              const std::filesystem::path& directory) {
+  if (absl::Status s = PrepareReportDirectory(directory); !s.ok()) return s;
   std::string json;
   google::protobuf::util::JsonPrintOptions options;
   options.add_whitespace = true;

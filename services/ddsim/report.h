@@ -18,6 +18,10 @@ void SummariseGroups(deepdrummer::v1::SimulationReport& report);
 // The listeners, groups and calls as Markdown tables.
 std::string FormatReport(const deepdrummer::v1::SimulationReport& report);
 
+// Creates `directory` and checks that a file can be written there: run before an experiment, so
+// that hours of sessions do not end in a report that cannot be saved.
+absl::Status PrepareReportDirectory(const std::filesystem::path& directory);
+
 // report.json always; listeners.csv, theta.svg and delta.svg when there are listener results.
 absl::Status WriteReportFiles(const deepdrummer::v1::SimulationReport& report,
                               const std::filesystem::path& directory);

@@ -206,6 +206,13 @@ TEST_F(DdsimTest, BadFlagsFailWithAClearMessage) {
   EXPECT_NE(run.exit_code, 0);
   EXPECT_NE(run.output.find("--concurrency must be in [1, 10000], got 0"), std::string::npos)
       << run.output;
+  // A report folder that cannot be written fails before the calibration, not after the run.
+  const std::filesystem::path file = out.path() / "a-file";
+  WriteFile(file, "not a folder");
+  run = RunDdsim(*stack_, {"--out_dir=" + (file / "report").string()}, out);
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_NE(run.output.find("could not create"), std::string::npos) << run.output;
+  EXPECT_EQ(run.output.find("calibration.start"), std::string::npos) << run.output;
 }
 
 }  // namespace
