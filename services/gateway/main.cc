@@ -11,8 +11,11 @@
 
 #include <grpcpp/client_context.h>
 
+#include "absl/algorithm/container.h"
 #include "absl/flags/flag.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/build_info/build_info.h"
 #include "common/log/log.h"
@@ -57,6 +60,8 @@ grpc::StatusCode CodeForHttpError(int status) {
   switch (status) {
     case 404:
       return grpc::StatusCode::NOT_FOUND;
+    case 405:
+      return grpc::StatusCode::UNIMPLEMENTED;
     case 413:
       return grpc::StatusCode::RESOURCE_EXHAUSTED;
     case 400:
@@ -64,6 +69,17 @@ grpc::StatusCode CodeForHttpError(int status) {
     default:
       return grpc::StatusCode::UNKNOWN;
   }
+}
+
+// The methods a path of this gateway answers, for a 405's Allow header; empty for a path it
+// does not serve at all (a 404).
+std::string AllowedMethods(const std::string& path, bool cors) {
+  if (absl::StartsWith(path, "/v1/SessionService/")) return cors ? "POST, OPTIONS" : "POST";
+  if (path == "/v1/openapi.json" || path == "/healthz" || path == "/readyz" ||
+      (absl::StartsWith(path, "/v1/loops/") && absl::EndsWith(path, "/audio"))) {
+    return "GET, HEAD";
+  }
+  return "";
 }
 
 // The reply to a request that waited longer than --max_queue_wait for a thread.
@@ -245,8 +261,16 @@ int main(int argc, char** argv) {
     }
   });
   // Errors the HTTP layer finds (no such route, body too large) in the same JSON form.
-  http.set_error_handler([](const httplib::Request& request, httplib::Response& response) {
+  const bool cors = !absl::GetFlag(FLAGS_cors_origin).empty();
+  http.set_error_handler([cors](const httplib::Request& request, httplib::Response& response) {
     if (!response.body.empty()) return;
+    // A path served under another method: 405 and the methods it takes, not "no route".
+    if (const std::string allowed = AllowedMethods(request.path, cors);
+        response.status == 404 && !allowed.empty() &&
+        !absl::c_linear_search(absl::StrSplit(allowed, ", "), request.method)) {
+      response.status = 405;
+      response.set_header("Allow", allowed);
+    }
     std::string message;
     switch (response.status) {
       case 413:
@@ -254,6 +278,10 @@ int main(int argc, char** argv) {
         break;
       case 404:
         message = absl::StrCat("no route for ", request.method, " ", request.path);
+        break;
+      case 405:
+        message = absl::StrCat(request.path, " takes ", response.get_header_value("Allow"),
+                               ", not ", request.method);
         break;
       case 400:  // The HTTP layer could not read the request, most often its body.
         message =

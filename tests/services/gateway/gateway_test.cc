@@ -239,6 +239,19 @@ TEST_F(GatewayTest, BadRequestsGetJsonErrorsAndChangeNothing) {
   EXPECT_EQ(result->status, 404);
   EXPECT_EQ(Error(result->body).second, "no route for GET /v1/elsewhere");
 
+  // A path the gateway serves, asked with another method: 405 with the methods it takes.
+  result = client.Get("/v1/SessionService/CreateUser");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 405);
+  EXPECT_EQ(result->get_header_value("Allow"), "POST");
+  std::tie(code, message) = Error(result->body);
+  EXPECT_EQ(code, "UNIMPLEMENTED");
+  EXPECT_EQ(message, "/v1/SessionService/CreateUser takes POST, not GET");
+  result = client.Post("/healthz", "", "application/json");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 405);
+  EXPECT_EQ(result->get_header_value("Allow"), "GET, HEAD");
+
   EXPECT_EQ(stack_->Count("SELECT count(*) FROM session.users"), users);
 }
 
