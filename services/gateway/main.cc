@@ -230,6 +230,11 @@ int main(int argc, char** argv) {
              });
              if (response.status == 200) {
                response.set_header("Cache-Control", "private, max-age=86400, immutable");
+               response.set_header("Accept-Ranges", "bytes");  // Players may seek by range.
+               // cpp-httplib sends only the asked bytes of a Range request but keeps the status
+               // a handler set; a player (Safari's asks for bytes 0-1 first) needs 206 to see
+               // a part of the file, not a whole file of two bytes.
+               if (!request.ranges.empty()) response.status = 206;
              }
            });
   http.Get("/v1/openapi.json", [&openapi](const httplib::Request&, httplib::Response& response) {

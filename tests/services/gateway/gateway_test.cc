@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "tests/services/session/session_stack.h"
@@ -378,6 +379,14 @@ TEST_F(GatewayTest, ServesALoopsAudioByReferenceForAudioElements) {
   EXPECT_EQ(wav->body, inline_audio.audio());
   EXPECT_FALSE(wav->get_header_value("X-Request-Id").empty());
   EXPECT_TRUE(absl::StrContains(wav->get_header_value("Cache-Control"), "immutable"));
+  EXPECT_EQ(wav->get_header_value("Accept-Ranges"), "bytes");
+  // A media player's first request (Safari's): a part of the file, answered as a part.
+  auto part = client.Get(path, {{"Range", "bytes=0-1"}});
+  ASSERT_TRUE(part);
+  EXPECT_EQ(part->status, 206);
+  EXPECT_EQ(part->body, inline_audio.audio().substr(0, 2));
+  EXPECT_EQ(part->get_header_value("Content-Range"),
+            absl::StrCat("bytes 0-1/", inline_audio.audio().size()));
   auto ogg = client.Get(path + "?format=ogg");
   ASSERT_TRUE(ogg);
   EXPECT_EQ(ogg->status, 200);
