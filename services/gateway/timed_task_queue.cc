@@ -14,9 +14,11 @@ thread_local absl::Time t_queued_at = absl::InfiniteFuture();
 }  // namespace
 
 void TimedTaskQueue::enqueue(std::function<void()> task) {
-  pool_.enqueue([task = std::move(task), queued_at = absl::Now()] {
+  pool_.enqueue([this, task = std::move(task), queued_at = absl::Now()] {
     t_queued_at = queued_at;
+    occupancy_.held_.fetch_add(1, std::memory_order_relaxed);
     task();
+    occupancy_.held_.fetch_sub(1, std::memory_order_relaxed);
     t_queued_at = absl::InfiniteFuture();
   });
 }

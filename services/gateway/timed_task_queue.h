@@ -2,8 +2,16 @@
 // gateway can refuse requests that waited too long (503 at once) instead of working on them after
 // their clients have likely given up. cpp-httplib 0.11 queues connections without limit, so under
 // overload (a slow dd-session holding every thread) the wait would otherwise grow without bound.
+//
+// It also counts the connections that hold a thread. cpp-httplib serves a connection on one
+// thread from its first request to its close, so a client that keeps its connection alive holds
+// a thread while idle (up to the keep-alive timeout, 5 s): sixteen browsers or apps that each
+// made one request would keep every new client waiting. The count lets the gateway close
+// connections instead of keeping them alive once few threads are free.
 #pragma once
 
+#include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <functional>
 
@@ -13,13 +21,33 @@
 
 namespace dd {
 
+// The connections holding one of the pool's threads, served or waiting for their next request.
+class ThreadOccupancy {
+ public:
+  explicit ThreadOccupancy(int threads) : threads_(threads) {}
+
+  int threads() const { return threads_; }
+  int held() const { return held_.load(std::memory_order_relaxed); }
+  // Whether a connection that just got its reply may stay open: only while a quarter of the
+  // threads (at least one) would stay free for new clients.
+  bool MayKeepAlive() const { return held() <= threads_ - std::max(1, threads_ / 4); }
+
+ private:
+  friend class TimedTaskQueue;
+  const int threads_;
+  std::atomic<int> held_{0};
+};
+
 class TimedTaskQueue final : public httplib::TaskQueue {
  public:
-  explicit TimedTaskQueue(size_t threads) : pool_(threads) {}
+  // `occupancy` must outlive the queue; its thread count is the pool's.
+  explicit TimedTaskQueue(ThreadOccupancy& occupancy)
+      : occupancy_(occupancy), pool_(static_cast<size_t>(occupancy.threads())) {}
   void enqueue(std::function<void()> task) override;
   void shutdown() override { pool_.shutdown(); }
 
  private:
+  ThreadOccupancy& occupancy_;
   httplib::ThreadPool pool_;
 };
 

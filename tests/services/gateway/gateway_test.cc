@@ -477,6 +477,38 @@ TEST_F(GatewayTest, RefusesAtOnceWhatWaitedTooLongForAThread) {
   close(listener);
 }
 
+TEST_F(GatewayTest, KeepsConnectionsAliveOnlyWhileThreadsStayFreeForNewClients) {
+  // cpp-httplib holds a thread for each kept-alive connection, idle or not.
+  dd::testing::ServiceProcess gateway(
+      DD_GATEWAY_BIN,
+      {"--log_level=warning", "--session=" + stack_->session_address(), "--threads=4"});
+  ASSERT_NE(gateway.port(), 0);
+  std::vector<std::unique_ptr<httplib::Client>> idle;
+  std::vector<std::string> connection_headers;
+  for (int i = 0; i < 4; ++i) {
+    auto client = std::make_unique<httplib::Client>("127.0.0.1", gateway.port());
+    client->set_keep_alive(true);
+    auto reply = client->Get("/healthz");
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(reply->status, 200);
+    connection_headers.push_back(reply->get_header_value("Connection"));
+    idle.push_back(std::move(client));
+  }
+  // Three of four threads may wait on idle clients; the fourth reply closes its connection.
+  EXPECT_EQ(connection_headers, (std::vector<std::string>{"", "", "", "close"}));
+  // So a new client is served while the three idle connections stay open (they would hold
+  // their threads for the 5 s keep-alive timeout).
+  httplib::Client newcomer("127.0.0.1", gateway.port());
+  newcomer.set_read_timeout(std::chrono::seconds(2));
+  auto reply = newcomer.Get("/healthz");
+  ASSERT_TRUE(reply) << httplib::to_string(reply.error());
+  EXPECT_EQ(reply->status, 200);
+  // And an idle client's connection still serves its next request.
+  reply = idle[0]->Get("/healthz");
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->status, 200);
+}
+
 TEST_F(GatewayTest, CallsItsBackendOverMutualTlsWithTheTlsFlags) {
   const dd::testing::TestCertificates pki;
   ASSERT_TRUE(pki.ok()) << pki.why();
