@@ -76,6 +76,12 @@ std::string Timestamp() {
 
 }  // namespace
 
+std::string JsonString(std::string_view text) {
+  std::string quoted;
+  AppendJsonString(quoted, text);
+  return quoted;
+}
+
 Field::Field(std::string_view key, std::string_view value) : key_(key) {
   AppendJsonString(json_value_, value);
 }

@@ -55,6 +55,10 @@ inline void Emit(Level level, std::string_view event, std::initializer_list<Fiel
   Emit(level, event, std::span<const Field>(fields.begin(), fields.size()));
 }
 
+// `text` as a JSON string: quoted, with quotes, backslashes and control characters escaped. For
+// the few small JSON bodies written by hand (a probe's answer).
+std::string JsonString(std::string_view text);
+
 // Formats one line without writing it; exposed for tests.
 std::string FormatLine(Level level, std::string_view event, std::span<const Field> fields);
 inline std::string FormatLine(Level level, std::string_view event,

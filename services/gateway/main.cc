@@ -132,6 +132,19 @@ int main(int argc, char** argv) {
   auto health = grpc::health::v1::Health::NewStub(channel);
   const dd::SessionGateway gateway(*session, options);
   std::atomic<bool> stopping{false};
+  // Ready while dd-session answers SERVING and this gateway is not shutting down.
+  const auto ready = [&health, &stopping]() -> absl::Status {
+    if (stopping) return absl::UnavailableError("shutting down");
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    grpc::health::v1::HealthCheckRequest check;
+    grpc::health::v1::HealthCheckResponse answer;
+    const grpc::Status status = health->Check(&context, check, &answer);
+    if (!status.ok()) return absl::UnavailableError("dd-session: " + status.error_message());
+    if (answer.status() != grpc::health::v1::HealthCheckResponse::SERVING)
+      return absl::UnavailableError("dd-session is not serving");
+    return absl::OkStatus();
+  };
 
   // With --metrics_port: API calls by method and HTTP status, and their durations. Method names
   // outside the API share one label, so that made-up paths cannot grow the metrics.
@@ -163,7 +176,10 @@ int main(int argc, char** argv) {
     requests = *counted;
     request_seconds = *timed;
     queue_seconds = &(*queued)->WithLabels({});
-    auto endpoint = dd::MetricsEndpoint::Start(listen.host, listen.metrics_port, *metrics);
+    // The probes here too: the main port's wait behind API calls when every thread is busy.
+    auto endpoint =
+        dd::MetricsEndpoint::Start(listen.host, listen.metrics_port, *metrics,
+                                   {.serving = [&stopping] { return !stopping; }, .ready = ready});
     if (!endpoint.ok()) return dd::StartupFailed(endpoint.status());
     metrics_endpoint = *std::move(endpoint);
   }
@@ -252,25 +268,11 @@ int main(int argc, char** argv) {
     Reply(response, stopping ? dd::HttpReply{503, R"({"status":"STOPPING"})"}
                              : dd::HttpReply{200, R"({"status":"SERVING"})"});
   });
-  http.Get("/readyz", [&](const httplib::Request&, httplib::Response& response) {
-    if (stopping) {
-      Reply(response, {503, dd::ErrorJson(grpc::StatusCode::UNAVAILABLE, "shutting down")});
-      return;
-    }
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
-    grpc::health::v1::HealthCheckRequest check;
-    grpc::health::v1::HealthCheckResponse answer;
-    const grpc::Status status = health->Check(&context, check, &answer);
-    if (!status.ok()) {
-      Reply(response, {503, dd::ErrorJson(grpc::StatusCode::UNAVAILABLE,
-                                          "dd-session: " + status.error_message())});
-    } else if (answer.status() != grpc::health::v1::HealthCheckResponse::SERVING) {
-      Reply(response,
-            {503, dd::ErrorJson(grpc::StatusCode::UNAVAILABLE, "dd-session is not serving")});
-    } else {
-      Reply(response, {200, R"({"status":"SERVING"})"});
-    }
+  http.Get("/readyz", [&ready](const httplib::Request&, httplib::Response& response) {
+    const absl::Status status = ready();
+    Reply(response, status.ok() ? dd::HttpReply{200, R"({"status":"SERVING"})"}
+                                : dd::HttpReply{503, dd::ErrorJson(grpc::StatusCode::UNAVAILABLE,
+                                                                   std::string(status.message()))});
   });
   // Errors the HTTP layer finds (no such route, body too large) in the same JSON form.
   const bool cors = !absl::GetFlag(FLAGS_cors_origin).empty();

@@ -108,9 +108,9 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
 
   if (options.metrics_port >= 0) {
     GrpcServer* self = server.get();
-    auto endpoint =
-        MetricsEndpoint::Start(options.host, options.metrics_port, *server->metrics_registry_,
-                               [self] { return self->serving_.load(); });
+    auto endpoint = MetricsEndpoint::Start(
+        options.host, options.metrics_port, *server->metrics_registry_,
+        {.serving = [self] { return self->serving_.load(); }, .ready = nullptr});
     if (!endpoint.ok()) return endpoint.status();
     server->metrics_endpoint_ = *std::move(endpoint);
   }

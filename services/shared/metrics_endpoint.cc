@@ -6,12 +6,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/build_info/build_info.h"
+#include "common/log/log.h"
 
 namespace dd {
 
 absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
-    const std::string& host, int port, const metrics::Registry& registry,
-    std::function<bool()> serving) {
+    const std::string& host, int port, const metrics::Registry& registry, Probes probes) {
   if (port < 0 || port > 65535) {
     return absl::InvalidArgumentError(
         absl::StrCat("the metrics port must be in [0, 65535], got ", port));
@@ -23,11 +23,25 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
   endpoint->http_->Get("/metrics", [&registry](const httplib::Request&, httplib::Response& reply) {
     reply.set_content(registry.Exposition(), "text/plain; version=0.0.4; charset=utf-8");
   });
-  if (serving) {
-    endpoint->http_->Get("/healthz", [serving](const httplib::Request&, httplib::Response& reply) {
+  if (probes.serving) {
+    endpoint->http_->Get("/healthz", [serving = std::move(probes.serving)](
+                                         const httplib::Request&, httplib::Response& reply) {
       const bool up = serving();
       reply.status = up ? 200 : 503;
       reply.set_content(up ? R"({"status":"SERVING"})" : R"({"status":"NOT_SERVING"})",
+                        "application/json");
+    });
+  }
+  if (probes.ready) {
+    endpoint->http_->Get("/readyz", [ready = std::move(probes.ready)](const httplib::Request&,
+                                                                      httplib::Response& reply) {
+      const absl::Status status = ready();
+      reply.status = status.ok() ? 200 : 503;
+      reply.set_content(status.ok()
+                            ? std::string(R"({"status":"SERVING"})")
+                            : absl::StrCat(R"({"code":")", absl::StatusCodeToString(status.code()),
+                                           R"(","message":)",
+                                           log::JsonString(std::string(status.message())), "}"),
                         "application/json");
     });
   }

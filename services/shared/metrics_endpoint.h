@@ -1,6 +1,7 @@
-// Serves a metrics registry over HTTP (GET /metrics, Prometheus' text format) on a thread of its
-// own, for scrapers, and optionally GET /healthz for probes that cannot speak gRPC over TLS (as
-// Kubernetes' built-in gRPC probe cannot); every other path is 404.
+// Serves a metrics registry over HTTP (GET /metrics, Prometheus' text format) on threads of its
+// own, for scrapers, and optionally GET /healthz and /readyz for probes: those that cannot speak
+// gRPC over TLS (as Kubernetes' built-in gRPC probe cannot), and dd-gateway's, which would
+// otherwise wait behind API requests for its busy HTTP threads; every other path is 404.
 #pragma once
 
 #include <functional>
@@ -8,6 +9,7 @@
 #include <string>
 #include <thread>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/metrics/registry.h"
 
@@ -19,11 +21,19 @@ namespace dd {
 
 class MetricsEndpoint {
  public:
-  // Listens on host:port (0: a free port). `registry` must outlive the endpoint. With `serving`,
-  // GET /healthz answers 200 {"status":"SERVING"} while it returns true, 503 otherwise.
-  static absl::StatusOr<std::unique_ptr<MetricsEndpoint>> Start(
-      const std::string& host, int port, const metrics::Registry& registry,
-      std::function<bool()> serving = nullptr);
+  struct Probes {
+    // When set, GET /healthz answers 200 {"status":"SERVING"} while it returns true, 503
+    // {"status":"NOT_SERVING"} otherwise.
+    std::function<bool()> serving;
+    // When set, GET /readyz answers 200 {"status":"SERVING"} while it returns OK, 503 with the
+    // error's code and message as JSON otherwise.
+    std::function<absl::Status()> ready;
+  };
+
+  // Listens on host:port (0: a free port). `registry` must outlive the endpoint.
+  static absl::StatusOr<std::unique_ptr<MetricsEndpoint>> Start(const std::string& host, int port,
+                                                                const metrics::Registry& registry,
+                                                                Probes probes = {});
   // Stops listening; a scrape in progress finishes first.
   ~MetricsEndpoint();
 

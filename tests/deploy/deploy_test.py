@@ -116,10 +116,13 @@ class KubernetesManifests(unittest.TestCase):
             self.assertEqual(annotations, {"prometheus.io/scrape": "true",
                                            "prometheus.io/port": str(metrics_port),
                                            "prometheus.io/path": "/metrics"}, name)
-            for probe in ("readinessProbe", "livenessProbe"):
-                # gRPC health for the gRPC servers, HTTP for dd-gateway.
-                check = container[probe].get("grpc") or container[probe]["httpGet"]
-                self.assertEqual(check["port"], port, "%s %s" % (name, probe))
+            for probe, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
+                if name == "dd-gateway":
+                    # HTTP on the metrics port, whose threads API calls cannot all take.
+                    self.assertEqual(container[probe]["httpGet"],
+                                     {"path": path, "port": metrics_port}, name)
+                else:
+                    self.assertEqual(container[probe]["grpc"], {"port": port}, name)
             service = self.services[name]
             labels = deployment["spec"]["template"]["metadata"]["labels"]
             self.assertEqual(deployment["spec"]["selector"]["matchLabels"], labels, name)

@@ -101,9 +101,8 @@ class GatewayTest : public ::testing::Test {
                   "sampler": {"minSteps": 4, "maxSteps": 6}}})";
   }
 
-  // Sends `request` as it is over a fresh connection and returns everything the gateway answers
-  // until it closes the connection (the request should say "Connection: close").
-  static std::string RawExchange(int port, const std::string& request) {
+  // A TCP connection to the loopback port (30 s receive timeout), or -1.
+  static int ConnectedSocket(int port) {
     const int fd = socket(AF_INET, SOCK_STREAM, 0);
     EXPECT_GE(fd, 0);
     timeval timeout{30, 0};
@@ -112,14 +111,26 @@ class GatewayTest : public ::testing::Test {
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     address.sin_port = htons(static_cast<uint16_t>(port));
+    if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+      ADD_FAILURE() << "cannot connect to port " << port;
+      close(fd);
+      return -1;
+    }
+    return fd;
+  }
+
+  // Sends `request` as it is over a fresh connection and returns everything the gateway answers
+  // until it closes the connection (the request should say "Connection: close").
+  static std::string RawExchange(int port, const std::string& request) {
+    const int fd = ConnectedSocket(port);
     std::string answer;
-    if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
+    if (fd >= 0 &&
         send(fd, request.data(), request.size(), 0) == static_cast<ssize_t>(request.size())) {
       char buffer[4096];
       for (ssize_t n; (n = recv(fd, buffer, sizeof(buffer), 0)) > 0;)
         answer.append(buffer, static_cast<size_t>(n));
     }
-    close(fd);
+    if (fd >= 0) close(fd);
     return answer;
   }
 
@@ -266,8 +277,10 @@ TEST_F(GatewayTest, ReadyOnlyWhileTheSessionServiceServes) {
   EXPECT_EQ(ready->status, 200) << ready->body;
 
   // A gateway whose dd-session is not there: alive, not ready, and calls get UNAVAILABLE (503).
+  const int metrics_port = dd::testing::FreeLoopbackPort();
   dd::testing::ServiceProcess orphan(
-      DD_GATEWAY_BIN, {"--log_level=warning", "--session=127.0.0.1:1", "--call_timeout=5s"});
+      DD_GATEWAY_BIN, {"--log_level=warning", "--session=127.0.0.1:1", "--call_timeout=5s",
+                       "--metrics_port=" + std::to_string(metrics_port)});
   ASSERT_NE(orphan.port(), 0);
   httplib::Client orphan_client = Client(orphan.port());
   health = orphan_client.Get("/healthz");
@@ -277,6 +290,17 @@ TEST_F(GatewayTest, ReadyOnlyWhileTheSessionServiceServes) {
   ASSERT_TRUE(ready);
   EXPECT_EQ(ready->status, 503);
   EXPECT_EQ(Error(ready->body).first, "UNAVAILABLE");
+  // The same answers on the metrics port, where Kubernetes probes them.
+  httplib::Client probe = Client(metrics_port);
+  health = probe.Get("/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  ready = probe.Get("/readyz");
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 503);
+  auto [ready_code, ready_message] = Error(ready->body);
+  EXPECT_EQ(ready_code, "UNAVAILABLE");
+  EXPECT_EQ(ready_message.rfind("dd-session: ", 0), 0u) << ready_message;
   auto [status, body] = Post("CreateUser", R"({"displayName": "x"})", orphan.port());
   EXPECT_EQ(status, 503);
   auto [code, message] = Error(body);
@@ -286,6 +310,32 @@ TEST_F(GatewayTest, ReadyOnlyWhileTheSessionServiceServes) {
   const int exit_status = orphan.Kill(SIGTERM);
   ASSERT_TRUE(WIFEXITED(exit_status));
   EXPECT_EQ(WEXITSTATUS(exit_status), 0);
+}
+
+TEST_F(GatewayTest, AnswersProbesOnTheMetricsPortWhileEveryHttpThreadIsBusy) {
+  const int metrics_port = dd::testing::FreeLoopbackPort();
+  dd::testing::ServiceProcess gateway(
+      DD_GATEWAY_BIN, {"--log_level=warning", "--session=" + stack_->session_address(),
+                       "--threads=1", "--metrics_port=" + std::to_string(metrics_port)});
+  ASSERT_NE(gateway.port(), 0);
+  // A client that connects and sends nothing holds the only HTTP thread (up to the 5 s read
+  // timeout), as slow API calls would hold all of them.
+  const int silent = ConnectedSocket(gateway.port());
+  ASSERT_GE(silent, 0);
+  httplib::Client probe = Client(metrics_port);
+  probe.set_read_timeout(std::chrono::seconds(2));
+  auto ready = probe.Get("/readyz");
+  ASSERT_TRUE(ready) << httplib::to_string(ready.error());
+  EXPECT_EQ(ready->status, 200) << ready->body;
+  EXPECT_EQ(ready->body, R"({"status":"SERVING"})");
+  auto alive = probe.Get("/healthz");
+  ASSERT_TRUE(alive) << httplib::to_string(alive.error());
+  EXPECT_EQ(alive->status, 200);
+  // The API port's own /readyz waits behind the silent client.
+  httplib::Client api("127.0.0.1", gateway.port());
+  api.set_read_timeout(std::chrono::seconds(1));
+  EXPECT_FALSE(api.Get("/readyz"));
+  close(silent);
 }
 
 TEST_F(GatewayTest, BrowsersOfTheConfiguredOriginMayCall) {
