@@ -64,6 +64,8 @@ grpc::StatusCode CodeForHttpError(int status) {
       return grpc::StatusCode::UNIMPLEMENTED;
     case 413:
       return grpc::StatusCode::RESOURCE_EXHAUSTED;
+    case 416:
+      return grpc::StatusCode::OUT_OF_RANGE;
     case 400:
       return grpc::StatusCode::INVALID_ARGUMENT;
     default:
@@ -296,6 +298,10 @@ int main(int argc, char** argv) {
       case 405:
         message = absl::StrCat(request.path, " takes ", response.get_header_value("Allow"),
                                ", not ", request.method);
+        break;
+      case 416:  // The HTTP layer could not parse a Range header, whatever the route.
+        message = absl::StrCat("the Range header '", request.get_header_value("Range"),
+                               "' is not understood; only byte ranges are (bytes=0-1023)");
         break;
       case 400:  // The HTTP layer could not read the request, most often its body.
         message =

@@ -232,6 +232,18 @@ TEST_F(GatewayTest, BadRequestsGetJsonErrorsAndChangeNothing) {
   EXPECT_EQ(code, "RESOURCE_EXHAUSTED");
   EXPECT_EQ(message, "the request body is larger than --max_body_bytes");
 
+  // A Range header the HTTP layer cannot parse is refused before any route, with its reason.
+  httplib::Client ranged = Client(gateway_->port());
+  auto refused = ranged.Post("/v1/SessionService/CreateUser", {{"Range", "items=0-1"}}, "{}",
+                             "application/json");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 416);
+  std::tie(code, message) = Error(refused->body);
+  EXPECT_EQ(code, "OUT_OF_RANGE");
+  EXPECT_EQ(message,
+            "the Range header 'items=0-1' is not understood; only byte ranges are "
+            "(bytes=0-1023)");
+
   // A body the HTTP layer cannot read (a chunk size that is not hex) is a JSON error that says
   // what a POST must send, not a bare "HTTP 400".
   const std::string unreadable = RawExchange(
