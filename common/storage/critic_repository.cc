@@ -150,9 +150,13 @@ PreparedStatements CriticRepository::Statements() {
       {"critic_drop_old_optimizers",
        "UPDATE critic.versions SET optimizer_state = NULL "
        "WHERE critic_id = $1 AND version < $2 AND optimizer_state IS NOT NULL"},
+      {"critic_drop_old_weights",
+       "UPDATE critic.versions SET model_state = NULL, rng_state = NULL "
+       "WHERE critic_id = $1 AND version > 0 AND version <= $2 AND model_state IS NOT NULL"},
       {"critic_versions",
        "SELECT version, extract(epoch from created_at), coalesce(example_id, ''), liked_count, "
-       "disliked_count, mean_loss FROM critic.versions WHERE critic_id = $1 ORDER BY version"},
+       "disliked_count, mean_loss, model_state IS NOT NULL FROM critic.versions "
+       "WHERE critic_id = $1 ORDER BY version"},
       {"critic_state",
        "SELECT model_state, optimizer_state, rng_state FROM critic.versions "
        "WHERE critic_id = $1 AND version = $2"},
@@ -227,6 +231,7 @@ absl::StatusOr<std::vector<CriticVersionRecord>> CriticRepository::Versions(
       version.liked_count = row[3].as<int>();
       version.disliked_count = row[4].as<int>();
       if (!row[5].is_null()) version.mean_loss = row[5].as<double>();
+      version.weights_kept = row[6].as<bool>();
       versions.push_back(std::move(version));
     }
     if (versions.empty()) return NotFound(critic_id);
@@ -245,6 +250,13 @@ absl::StatusOr<critic::CriticState> CriticRepository::State(const std::string& c
     if (rows.empty()) {
       if (tx.exec_prepared("critic_get", critic_id).empty()) return NotFound(critic_id);
       return absl::NotFoundError(absl::StrCat("critic ", critic_id, " has no version ", version));
+    }
+    if (rows[0][0].is_null()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "critic ", critic_id, " version ", version,
+          " no longer has its weights: the critic service keeps them for version 0 and the "
+          "newest ",
+          options_.kept_weight_versions, " versions (--keep_version_weights)"));
     }
     state = {StringFromBytea(rows[0][0]), StringFromBytea(rows[0][1]), StringFromBytea(rows[0][2])};
     return absl::OkStatus();
@@ -281,6 +293,10 @@ absl::StatusOr<CriticRecord> CriticRepository::UpdateLocked(
     after = locked.record();
     if (versions->empty()) return absl::OkStatus();
     int64_t seq = tx.exec_prepared1("critic_example_count", critic_id)[0].as<int64_t>();
+    // Versions up to this one lose their weights (none when every version keeps them).
+    const int64_t kept = options_.kept_weight_versions;
+    const int64_t last_without_weights =
+        kept == 0 ? 0 : static_cast<int64_t>(after.latest_version + versions->size()) - kept;
     for (size_t i = 0; i < versions->size(); ++i) {
       const NewCriticVersion& v = (*versions)[i];
       const bool newest = i + 1 == versions->size();
@@ -288,17 +304,25 @@ absl::StatusOr<CriticRecord> CriticRepository::UpdateLocked(
       tx.exec_prepared0("critic_example_insert", critic_id, v.example_id, ++seq, v.example.liked,
                         ClipBytes(v.example.audio));
       std::optional<double> loss = v.mean_loss;
+      // A round of several ratings stores the weights of the versions that are kept only.
+      const bool with_weights = static_cast<int64_t>(after.latest_version) > last_without_weights;
+      // (The newest version always keeps its weights: kept_weight_versions is 0, or 1 and above.)
       if (newest) {
         tx.exec_prepared0("critic_version_insert", critic_id, after.latest_version, v.example_id,
                           v.liked_count, v.disliked_count, loss, Bytes(v.state.model),
                           Bytes(v.state.optimizer), Bytes(v.state.rng));
-      } else {
+      } else if (with_weights) {
         tx.exec_prepared0("critic_version_insert", critic_id, after.latest_version, v.example_id,
                           v.liked_count, v.disliked_count, loss, Bytes(v.state.model), nullptr,
                           Bytes(v.state.rng));
+      } else {
+        tx.exec_prepared0("critic_version_insert", critic_id, after.latest_version, v.example_id,
+                          v.liked_count, v.disliked_count, loss, nullptr, nullptr, nullptr);
       }
     }
     tx.exec_prepared0("critic_drop_old_optimizers", critic_id, after.latest_version);
+    if (last_without_weights > 0)
+      tx.exec_prepared0("critic_drop_old_weights", critic_id, last_without_weights);
     tx.exec_prepared0("critic_set_latest", critic_id, after.latest_version);
     return absl::OkStatus();
   });

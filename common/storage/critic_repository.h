@@ -33,6 +33,14 @@ struct CriticVersionRecord {
   int liked_count = 0;
   int disliked_count = 0;
   std::optional<double> mean_loss;
+  bool weights_kept = true;  // False once dropped (CriticRepositoryOptions::kept_weight_versions).
+};
+
+struct CriticRepositoryOptions {
+  // How many of a critic's newest versions keep their weights (~1.2 MB each, one version per
+  // rating); older ones keep their row but not their weights, and cannot be scored with or
+  // snapshotted. Version 0, the untrained critic, always keeps them. 0 keeps every version's.
+  int64_t kept_weight_versions = 0;
 };
 
 // One version made by a training round, with the example that made it.
@@ -62,7 +70,8 @@ class CriticRepository {
  public:
   // Statements to prepare on every connection of the pool.
   static PreparedStatements Statements();
-  explicit CriticRepository(PgPool& pool) : pool_(pool) {}
+  explicit CriticRepository(PgPool& pool, CriticRepositoryOptions options = {})
+      : pool_(pool), options_(options) {}
 
   // Stores a new critic with its version 0; returns its id.
   absl::StatusOr<std::string> Create(const std::string& owner, const critic::CriticConfig& config,
@@ -73,7 +82,8 @@ class CriticRepository {
   // without the critic's lock (examples are never removed but with their critic).
   absl::StatusOr<std::map<std::string, bool>> KnownExamples(
       const std::string& critic_id, const std::vector<std::string>& example_ids);
-  // Weights (and, for the latest version, optimizer state) of one version.
+  // Weights (and, for the latest version, optimizer state) of one version; FAILED_PRECONDITION
+  // for a version whose weights were dropped.
   absl::StatusOr<critic::CriticState> State(const std::string& critic_id, uint64_t version);
   // Deletes the critic; returns (versions, examples) deleted.
   absl::StatusOr<std::pair<int, int>> Delete(const std::string& critic_id);
@@ -88,6 +98,7 @@ class CriticRepository {
 
  private:
   PgPool& pool_;
+  const CriticRepositoryOptions options_;
 };
 
 // Critic ids are UUIDs; anything else is INVALID_ARGUMENT before it reaches the database.

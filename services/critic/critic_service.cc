@@ -249,6 +249,7 @@ grpc::Status CriticService::GetCritic(grpc::ServerContext*, const v1::GetCriticR
     out->set_liked_count(static_cast<uint32_t>(v.liked_count));
     out->set_disliked_count(static_cast<uint32_t>(v.disliked_count));
     if (v.mean_loss.has_value()) out->set_mean_loss(*v.mean_loss);
+    out->set_weights_dropped(!v.weights_kept);
   }
   return grpc::Status::OK;
 }

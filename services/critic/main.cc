@@ -48,16 +48,30 @@ ABSL_FLAG(int, render_helpers, 0,
           "a loop on one core) takes longer than scoring; on CPU workers LibTorch already uses "
           "every core.");
 
+ABSL_FLAG(int, keep_version_weights, 0,
+          "How many of each critic's newest versions keep their weights in the database (about "
+          "1.2 MB a version, one version per rating); older versions keep their row (rating, "
+          "loss) but can no longer be scored with or snapshotted. Version 0, the untrained "
+          "critic, always keeps them. 0 keeps every version's; otherwise at least 2, as "
+          "dd-session's sessions with a critic lag sample from the version before the latest.");
+
 int main(int argc, char** argv) {
   dd::InitService(argc, argv, "critic",
                   "dd-critic: trains and serves per-user critics.\n"
                   "Usage: dd-critic --port=50052 --database='host=127.0.0.1 port=55432 "
                   "dbname=deepdrummer user=deepdrummer'");
-  if (absl::Status s = dd::FirstError(
-          {dd::CheckIntFlag("threads", absl::GetFlag(FLAGS_threads), 0, 1024),
-           dd::CheckIntFlag("max_batch", absl::GetFlag(FLAGS_max_batch), 1, 1 << 16)});
+  if (absl::Status s =
+          dd::FirstError({dd::CheckIntFlag("threads", absl::GetFlag(FLAGS_threads), 0, 1024),
+                          dd::CheckIntFlag("max_batch", absl::GetFlag(FLAGS_max_batch), 1, 1 << 16),
+                          dd::CheckIntFlag("keep_version_weights",
+                                           absl::GetFlag(FLAGS_keep_version_weights), 0, 1 << 30)});
       !s.ok()) {
     return dd::StartupFailed(s);
+  }
+  if (absl::GetFlag(FLAGS_keep_version_weights) == 1) {
+    return dd::StartupFailed(absl::InvalidArgumentError(
+        "--keep_version_weights must be 0 (keep all) or at least 2: dd-session's sessions with "
+        "a critic lag sample from the version before the latest"));
   }
   // The pool's and the store's metrics, served with the server's calls (--metrics_port).
   dd::metrics::Registry metrics;
@@ -69,7 +83,8 @@ int main(int argc, char** argv) {
   if (on_cuda) dd::critic::ConfigureCudaRuntime(absl::GetFlag(FLAGS_cudnn_benchmark));
   auto samples = dd::SampleLibraryHolder::Create(absl::GetFlag(FLAGS_samples), {});
   if (!samples.ok()) return dd::StartupFailed(samples.status());
-  dd::storage::CriticRepository repository(**pool);
+  dd::storage::CriticRepository repository(
+      **pool, {.kept_weight_versions = absl::GetFlag(FLAGS_keep_version_weights)});
   dd::CriticStoreOptions store_options;
   store_options.device = absl::GetFlag(FLAGS_device);
   std::string precision_error;

@@ -425,5 +425,87 @@ TEST_F(CriticRepositoryTest, AFailedRoundWritesNothing) {
   EXPECT_EQ(Count(*pool_, "SELECT count(*) FROM critic.examples"), 0);
 }
 
+// One training round that stores versions `first` to `last`, one per new rating.
+absl::Status AddRatedVersions(CriticRepository& repository, const std::string& critic_id, int first,
+                              int last) {
+  const auto round = [first, last](LockedCritic&) -> absl::StatusOr<std::vector<NewCriticVersion>> {
+    std::vector<NewCriticVersion> versions;
+    for (int version = first; version <= last; ++version) {
+      NewCriticVersion& v = versions.emplace_back();
+      v.example_id = "ex" + std::to_string(version);
+      v.example.audio.assign(critic::kClipFrames, 0.0f);
+      v.example.liked = version % 2 == 0;
+      v.mean_loss = 0.5;
+      v.state = {"m" + std::to_string(version), "o", "r" + std::to_string(version)};
+    }
+    return versions;
+  };
+  return repository.UpdateLocked(critic_id, round).status();
+}
+
+std::vector<bool> WeightsKept(CriticRepository& repository, const std::string& critic_id) {
+  std::vector<bool> kept;
+  auto versions = repository.Versions(critic_id);
+  EXPECT_TRUE(versions.ok()) << versions.status();
+  if (versions.ok()) {
+    for (const CriticVersionRecord& version : *versions)
+      kept.push_back(version.weights_kept);
+  }
+  return kept;
+}
+
+TEST_F(CriticRepositoryTest, KeepsWeightsOfVersionZeroAndTheNewestVersionsOnly) {
+  CriticRepository keeping_two(*pool_, {.kept_weight_versions = 2});
+  auto id = keeping_two.Create("", critic::CriticConfig{}, 1, {"m0", "o0", "r0"});
+  ASSERT_TRUE(id.ok());
+  // Five rounds of one rating each (versions 1 to 5), as dd-session's Train calls come.
+  for (int version = 1; version <= 5; ++version)
+    ASSERT_TRUE(AddRatedVersions(keeping_two, *id, version, version).ok());
+  EXPECT_EQ(WeightsKept(keeping_two, *id),
+            (std::vector<bool>{true, false, false, false, true, true}));
+  // A dropped version keeps its row: the rating that made it and its loss.
+  auto versions = keeping_two.Versions(*id);
+  ASSERT_TRUE(versions.ok());
+  EXPECT_EQ((*versions)[2].example_id, "ex2");
+  EXPECT_EQ((*versions)[2].mean_loss, 0.5);
+  auto dropped = keeping_two.State(*id, 3);
+  EXPECT_EQ(dropped.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StrContains(dropped.status().message(), "--keep_version_weights"))
+      << dropped.status();
+  auto initial = keeping_two.State(*id, 0);
+  ASSERT_TRUE(initial.ok()) << initial.status();
+  EXPECT_EQ(initial->model, "m0");
+  auto before_latest = keeping_two.State(*id, 4);
+  ASSERT_TRUE(before_latest.ok()) << before_latest.status();
+  EXPECT_EQ(before_latest->model, "m4");
+  EXPECT_EQ(before_latest->rng, "r4");
+  // A round of three ratings (a Train call that catches up) stores the weights of the two it
+  // keeps only.
+  ASSERT_TRUE(AddRatedVersions(keeping_two, *id, 6, 8).ok());
+  EXPECT_EQ(WeightsKept(keeping_two, *id),
+            (std::vector<bool>{true, false, false, false, false, false, false, true, true}));
+  EXPECT_EQ(keeping_two.State(*id, 7)->model, "m7");
+  EXPECT_EQ(keeping_two.State(*id, 8)->optimizer, "o");
+
+  // The database refuses half a state, and weights dropped from version 0.
+  for (const char* statement :
+       {"UPDATE critic.versions SET rng_state = NULL WHERE critic_id = $1 AND version = 8",
+        "UPDATE critic.versions SET model_state = NULL, rng_state = NULL "
+        "WHERE critic_id = $1 AND version = 0"}) {
+    absl::Status refused = pool_->Transact([&](pqxx::work& tx) {
+      tx.exec_params0(statement, *id);
+      return absl::OkStatus();
+    });
+    EXPECT_FALSE(refused.ok()) << statement;
+  }
+
+  // By default every version keeps its weights.
+  auto all = repository_->Create("", critic::CriticConfig{}, 1, {"m0", "o0", "r0"});
+  ASSERT_TRUE(all.ok());
+  for (int version = 1; version <= 3; ++version)
+    ASSERT_TRUE(AddRatedVersions(*repository_, *all, version, version).ok());
+  EXPECT_EQ(WeightsKept(*repository_, *all), (std::vector<bool>{true, true, true, true}));
+}
+
 }  // namespace
 }  // namespace dd::storage

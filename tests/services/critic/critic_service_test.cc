@@ -135,6 +135,46 @@ class CriticServiceTest : public ::testing::Test {
   std::string database_;
 };
 
+TEST_F(CriticServiceTest, KeepsTheWeightsOfVersionZeroAndTheNewestVersionsItIsToldTo) {
+  Worker worker(database_, {"--keep_version_weights=2"});
+  ASSERT_NE(worker.port(), 0);
+  const std::string id = CreateSmallCritic(worker);
+  v1::TrainResponse trained;
+  ASSERT_TRUE(worker.stub().Train(Context().get(), ThreeRatedTones(id), &trained).ok());
+  ASSERT_EQ(trained.version(), 3u);
+
+  v1::GetCriticRequest get;
+  get.set_critic_id(id);
+  v1::Critic critic;
+  ASSERT_TRUE(worker.stub().GetCritic(Context().get(), get, &critic).ok());
+  std::vector<bool> dropped;
+  for (const v1::CriticVersion& version : critic.versions())
+    dropped.push_back(version.weights_dropped());
+  EXPECT_EQ(dropped, (std::vector<bool>{false, true, false, false}));
+  EXPECT_EQ(critic.versions(1).example_id(), "r1");  // Its row stays.
+
+  // Version 1 can no longer be scored with or snapshotted; 0, 2 and 3 can.
+  v1::ScoreRequest score = OneToneScore(id, 60);
+  score.set_version(1);
+  v1::ScoreResponse scored;
+  grpc::Status refused = worker.stub().Score(Context().get(), score, &scored);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(refused.error_message().find("--keep_version_weights"), std::string::npos)
+      << refused.error_message();
+  v1::GetSnapshotRequest snapshot;
+  snapshot.set_critic_id(id);
+  snapshot.set_version(1);
+  v1::CriticSnapshot state;
+  EXPECT_EQ(worker.stub().GetSnapshot(Context().get(), snapshot, &state).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  for (uint64_t version : {0, 2, 3}) {
+    score.set_version(version);
+    grpc::Status status = worker.stub().Score(Context().get(), score, &scored);
+    EXPECT_TRUE(status.ok()) << version << ": " << status.error_message();
+    EXPECT_EQ(scored.version(), version);
+  }
+}
+
 TEST_F(CriticServiceTest, TrainsIdempotentlyAndScoresAnyVersion) {
   Worker worker(database_);
   ASSERT_NE(worker.port(), 0);

@@ -742,6 +742,7 @@ TEST(ServerFlagsTest, EveryServerRefusesAFlagValueThatWouldFailEveryCall) {
       {DD_RENDER_BIN, "--max_render_seconds=-5"},
       {DD_CRITIC_BIN, "--max_batch=0"},
       {DD_CRITIC_BIN, "--threads=-2"},
+      {DD_CRITIC_BIN, "--keep_version_weights=1"},  // Lagged sessions need the one before.
       {DD_GENERATOR_BIN, "--critic="},
       {DD_GENERATOR_BIN, "--critic_timeout=-1s"},
       {DD_GENERATOR_BIN, "--max_count=0"},

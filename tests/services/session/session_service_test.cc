@@ -43,7 +43,13 @@ v1::SessionOptions FastOptions(uint32_t phase1 = 80, uint32_t phase2 = 30) {
 
 class SessionServiceTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { stack_ = new dd::testing::SessionStack("session_service"); }
+  // The critic keeps the fewest versions' weights it allows, so every test here also checks
+  // that the protocol (a critic lag included) only ever needs version 0 and the newest two.
+  static void SetUpTestSuite() {
+    dd::testing::SessionStackOptions options;
+    options.critic_flags = {"--keep_version_weights=2"};
+    stack_ = new dd::testing::SessionStack("session_service", options);
+  }
   static void TearDownTestSuite() { delete stack_; }
   void SetUp() override { ASSERT_TRUE(stack_->up()); }
 
@@ -215,6 +221,13 @@ TEST_F(SessionServiceTest, WithACriticLagOfOneEachLoopComesFromTheCriticBeforeTh
   EXPECT_EQ(Count("SELECT phase1_critic_lag FROM session.sessions WHERE session_id = '" +
                   session.session_id() + "'"),
             1);
+  // All of it with the critic keeping the weights of versions 0, 9 and 10 only.
+  const std::string weighted =
+      "FROM critic.versions v JOIN session.sessions s ON s.critic_id = v.critic_id "
+      "WHERE v.model_state IS NOT NULL AND s.session_id = '" +
+      session.session_id() + "'";
+  EXPECT_EQ(Count("SELECT count(*) " + weighted), 3);
+  EXPECT_EQ(Count("SELECT count(*) " + weighted + " AND v.version IN (0, 9, 10)"), 3);
 }
 
 TEST_F(SessionServiceTest, ASessionSurvivesItsServiceBeingKilledAndRatingsCountOnce) {

@@ -70,6 +70,7 @@ std::unique_ptr<ServiceProcess> SessionStack::Start(const std::string& name, int
   if (name == "critic") {
     args.insert(args.end(), {kit_, "--database=" + database_,
                              "--threads=" + std::to_string(options_.critic_threads)});
+    args.insert(args.end(), options_.critic_flags.begin(), options_.critic_flags.end());
     return std::make_unique<ServiceProcess>(DD_CRITIC_BIN, args, log_file);
   }
   if (name == "generator") {

@@ -27,6 +27,8 @@ struct SessionStackOptions {
   // Not owned. Set: every service serves mutual TLS with its server certificate and calls the
   // others with it, and session() is a mutual-TLS stub; null: plaintext.
   const TestCertificates* tls = nullptr;
+  // More flags for dd-critic.
+  std::vector<std::string> critic_flags;
 };
 
 class SessionStack {
