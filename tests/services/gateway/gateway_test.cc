@@ -294,25 +294,19 @@ TEST_F(GatewayTest, ReadyOnlyWhileTheSessionServiceServes) {
       DD_GATEWAY_BIN, {"--log_level=warning", "--session=127.0.0.1:1", "--call_timeout=5s",
                        "--metrics_port=" + std::to_string(metrics_port)});
   ASSERT_NE(orphan.port(), 0);
-  httplib::Client orphan_client = Client(orphan.port());
-  health = orphan_client.Get("/healthz");
-  ASSERT_TRUE(health);
-  EXPECT_EQ(health->status, 200);
-  ready = orphan_client.Get("/readyz");
-  ASSERT_TRUE(ready);
-  EXPECT_EQ(ready->status, 503);
-  EXPECT_EQ(Error(ready->body).first, "UNAVAILABLE");
-  // The same answers on the metrics port, where Kubernetes probes them.
-  httplib::Client probe = Client(metrics_port);
-  health = probe.Get("/healthz");
-  ASSERT_TRUE(health);
-  EXPECT_EQ(health->status, 200);
-  ready = probe.Get("/readyz");
-  ASSERT_TRUE(ready);
-  EXPECT_EQ(ready->status, 503);
-  auto [ready_code, ready_message] = Error(ready->body);
-  EXPECT_EQ(ready_code, "UNAVAILABLE");
-  EXPECT_EQ(ready_message.rfind("dd-session: ", 0), 0u) << ready_message;
+  // The same on the metrics port, where Kubernetes probes them.
+  for (const int port : {orphan.port(), metrics_port}) {
+    httplib::Client probe = Client(port);
+    health = probe.Get("/healthz");
+    ASSERT_TRUE(health);
+    EXPECT_EQ(health->status, 200);
+    ready = probe.Get("/readyz");
+    ASSERT_TRUE(ready);
+    EXPECT_EQ(ready->status, 503);
+    auto [ready_code, ready_message] = Error(ready->body);
+    EXPECT_EQ(ready_code, "UNAVAILABLE");
+    EXPECT_EQ(ready_message.rfind("dd-session: ", 0), 0u) << ready_message;
+  }
   auto [status, body] = Post("CreateUser", R"({"displayName": "x"})", orphan.port());
   EXPECT_EQ(status, 503);
   auto [code, message] = Error(body);
