@@ -192,9 +192,12 @@ int main(int argc, char** argv) {
   // A kept-alive connection holds its thread while idle (see timed_task_queue.h): reuse is
   // allowed for many requests, but only while enough threads stay free for new clients.
   http.set_keep_alive_max_count(1000);
-  http.set_post_routing_handler([&occupancy](const httplib::Request&, httplib::Response& response) {
-    if (!occupancy.MayKeepAlive()) response.set_header("Connection", "close");
-  });
+  // Once shutting down, a request on a kept-alive connection is still answered, and told to
+  // reconnect (to another replica) for the next.
+  http.set_post_routing_handler(
+      [&occupancy, &stopping](const httplib::Request&, httplib::Response& response) {
+        if (stopping || !occupancy.MayKeepAlive()) response.set_header("Connection", "close");
+      });
   http.set_payload_max_length(static_cast<size_t>(max_body_bytes));
   if (const std::string origin = absl::GetFlag(FLAGS_cors_origin); !origin.empty()) {
     // Browser code may read X-Request-Id, the id to quote when reporting a failed request.

@@ -57,4 +57,8 @@ int ServiceProcess::Kill(int signal) {
   return exit_status_;
 }
 
+void ServiceProcess::Signal(int signal) {
+  if (pid_ > 0) kill(pid_, signal);
+}
+
 }  // namespace dd::testing

@@ -28,6 +28,8 @@ class ServiceProcess {
 
   // Sends `signal` and waits for the process to end; returns its wait status.
   int Kill(int signal);
+  // Sends `signal` without waiting (a shutdown in progress, to observe).
+  void Signal(int signal);
   int port() const { return port_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }

@@ -563,6 +563,20 @@ TEST_F(GatewayTest, KeepsConnectionsAliveOnlyWhileThreadsStayFreeForNewClients) 
   reply = idle[0]->Get("/healthz");
   ASSERT_TRUE(reply);
   EXPECT_EQ(reply->status, 200);
+  EXPECT_EQ(reply->get_header_value("Connection"), "");
+
+  // Once the gateway is shutting down, a kept-alive connection's next request is answered and
+  // told to close, so that its client reconnects to another replica.
+  gateway.Signal(SIGTERM);
+  std::string connection;
+  for (int attempt = 0; attempt < 100 && connection.empty(); ++attempt) {
+    reply = idle[1]->Get("/healthz");
+    ASSERT_TRUE(reply) << httplib::to_string(reply.error());
+    connection = reply->get_header_value("Connection");
+    if (connection.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(connection, "close");
+  EXPECT_EQ(reply->status, 503);  // /healthz says STOPPING.
 }
 
 TEST_F(GatewayTest, CallsItsBackendOverMutualTlsWithTheTlsFlags) {
