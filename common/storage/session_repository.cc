@@ -224,7 +224,9 @@ absl::StatusOr<DeletedCounts> SessionRepository::DeleteUser(const std::string& u
   absl::Status status = pool_.Transact([&](pqxx::work& tx) -> absl::Status {
     if (tx.exec_prepared("user_get", user_id).empty()) return UserNotFound(user_id);
     pqxx::row row = tx.exec_prepared1("user_delete_counts", user_id);
-    counts = {row[0].as<int>(), row[1].as<int>(), row[2].as<int>()};
+    counts = {row[0].as<int>(), row[1].as<int>(), row[2].as<int>(), {}};
+    for (const auto& critic : tx.exec_prepared("user_critics", user_id))
+      counts.critic_ids.push_back(critic[0].as<std::string>());
     tx.exec_prepared0("user_delete", user_id);
     return absl::OkStatus();
   });

@@ -80,6 +80,8 @@ struct DeletedCounts {
   int sessions = 0;
   int loops = 0;
   int ratings = 0;
+  // The critics of the sessions deleted (they live in the critic service, which deletes them).
+  std::vector<std::string> critic_ids;
 };
 
 // UUIDs as the API hands them out; INVALID_ARGUMENT names the field otherwise.

@@ -7,6 +7,7 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
@@ -182,24 +183,37 @@ grpc::Status SessionService::DeleteUser(grpc::ServerContext* context,
                                         const v1::DeleteUserRequest* request,
                                         v1::DeleteUserResponse* response) {
   const std::string request_id = RequestIdOf(*context);
+  uint32_t critics_deleted = 0;
+  // OK when deleted or already gone.
+  const auto delete_critic = [&](const std::string& critic_id) {
+    v1::DeleteCriticRequest delete_request;
+    delete_request.set_critic_id(critic_id);
+    v1::DeleteCriticResponse deleted;
+    grpc::Status status = critic_.DeleteCritic(
+        CallContext(options_.critic_timeout, request_id).get(), delete_request, &deleted);
+    if (status.ok()) ++critics_deleted;
+    return status.error_code() == grpc::StatusCode::NOT_FOUND ? grpc::Status::OK : status;
+  };
   auto critic_ids = repository_.CriticIdsOfUser(request->user_id());
   if (!critic_ids.ok()) return ToGrpcStatus(critic_ids.status());
   // Critics first: if this fails half-way the user still exists and a retry finishes the job.
-  uint32_t critics_deleted = 0;
   for (const std::string& critic_id : *critic_ids) {
-    v1::DeleteCriticRequest delete_critic;
-    delete_critic.set_critic_id(critic_id);
-    v1::DeleteCriticResponse deleted;
-    const grpc::Status status = critic_.DeleteCritic(
-        CallContext(options_.critic_timeout, request_id).get(), delete_critic, &deleted);
-    if (status.ok()) {
-      ++critics_deleted;
-    } else if (status.error_code() != grpc::StatusCode::NOT_FOUND) {
+    if (grpc::Status status = delete_critic(critic_id); !status.ok())
       return ToGrpcStatus(FromGrpcCall(status, "critic service"));
-    }
   }
   auto counts = repository_.DeleteUser(request->user_id());
   if (!counts.ok()) return ToGrpcStatus(counts.status());
+  // A session started after the critics were listed took its critic along: delete that one too.
+  // The user is gone, so a failure here cannot be retried through DeleteUser; it is logged.
+  for (const std::string& critic_id : counts->critic_ids) {
+    if (absl::c_linear_search(*critic_ids, critic_id)) continue;
+    if (grpc::Status status = delete_critic(critic_id); !status.ok()) {
+      log::Warning("user.critic_left", {{"user_id", request->user_id()},
+                                        {"critic_id", critic_id},
+                                        {"error", status.error_message()},
+                                        {"request_id", request_id}});
+    }
+  }
   response->set_sessions_deleted(static_cast<uint32_t>(counts->sessions));
   response->set_loops_deleted(static_cast<uint32_t>(counts->loops));
   response->set_ratings_deleted(static_cast<uint32_t>(counts->ratings));

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -22,6 +23,7 @@
 #include "common/storage/critic_repository.h"
 #include "common/storage/migrations.h"
 #include "common/storage/pg_pool.h"
+#include "common/storage/session_repository.h"
 #include "tests/support/postgres_server.h"
 
 namespace dd::storage {
@@ -505,6 +507,43 @@ TEST_F(CriticRepositoryTest, KeepsWeightsOfVersionZeroAndTheNewestVersionsOnly) 
   for (int version = 1; version <= 3; ++version)
     ASSERT_TRUE(AddRatedVersions(*repository_, *all, version, version).ok());
   EXPECT_EQ(WeightsKept(*repository_, *all), (std::vector<bool>{true, true, true, true}));
+}
+
+TEST(SessionRepositoryTest, DeleteUserNamesTheCriticsOfTheSessionsItDeleted) {
+  const std::string db = dd::testing::SharedPostgres().CreateDatabase("session_repo_delete");
+  auto bootstrap = MustPool(db);
+  ASSERT_TRUE(ApplyMigrations(*bootstrap).ok());
+  auto pool = MustPool(db, SessionRepository::Statements());
+  SessionRepository repository(*pool);
+  auto user = repository.CreateUser("leaving", "");
+  ASSERT_TRUE(user.ok()) << user.status();
+  auto other = repository.CreateUser("staying", "");
+  ASSERT_TRUE(other.ok()) << other.status();
+  // dd-session lists these critics before deleting the user; a session started in between is
+  // only known from what the deletion itself removed.
+  const std::vector<std::string> critics = {"6f1c4d2e-0000-4000-8000-000000000001",
+                                            "6f1c4d2e-0000-4000-8000-000000000002"};
+  for (size_t i = 0; i < critics.size(); ++i) {
+    SessionRecord session;
+    session.user_id = user->user_id;
+    session.critic_id = critics[i];
+    session.phase1_total = 4;
+    ASSERT_TRUE(repository.CreateSession(session, "start-" + std::to_string(i)).ok());
+  }
+  SessionRecord kept;
+  kept.user_id = other->user_id;
+  kept.critic_id = "6f1c4d2e-0000-4000-8000-000000000003";
+  kept.phase1_total = 4;
+  ASSERT_TRUE(repository.CreateSession(kept, "start").ok());
+
+  auto deleted = repository.DeleteUser(user->user_id);
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  EXPECT_EQ(deleted->sessions, 2);
+  std::vector<std::string> named = deleted->critic_ids;
+  std::sort(named.begin(), named.end());
+  EXPECT_EQ(named, critics);
+  EXPECT_EQ(repository.DeleteUser(user->user_id).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(Count(*pool, "SELECT count(*) FROM session.sessions"), 1);
 }
 
 }  // namespace
