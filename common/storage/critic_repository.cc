@@ -252,11 +252,11 @@ absl::StatusOr<critic::CriticState> CriticRepository::State(const std::string& c
       return absl::NotFoundError(absl::StrCat("critic ", critic_id, " has no version ", version));
     }
     if (rows[0][0].is_null()) {
+      // Said without this worker's setting: another worker, set otherwise, may have dropped them.
       return absl::FailedPreconditionError(absl::StrCat(
           "critic ", critic_id, " version ", version,
-          " no longer has its weights: the critic service keeps them for version 0 and the "
-          "newest ",
-          options_.kept_weight_versions, " versions (--keep_version_weights)"));
+          " no longer has its weights: the critic service keeps them for version 0 and each "
+          "critic's newest versions only (--keep_version_weights); use a newer version"));
     }
     state = {StringFromBytea(rows[0][0]), StringFromBytea(rows[0][1]), StringFromBytea(rows[0][2])};
     return absl::OkStatus();
