@@ -77,10 +77,9 @@ grpc::StatusCode CodeForHttpError(int status) {
 // does not serve at all (a 404).
 std::string AllowedMethods(const std::string& path, bool cors) {
   if (absl::StartsWith(path, "/v1/SessionService/")) return cors ? "POST, OPTIONS" : "POST";
-  if (path == "/v1/openapi.json" || path == "/healthz" || path == "/readyz" ||
-      (absl::StartsWith(path, "/v1/loops/") && absl::EndsWith(path, "/audio"))) {
-    return "GET, HEAD";
-  }
+  if (absl::StartsWith(path, "/v1/loops/") && absl::EndsWith(path, "/audio"))
+    return cors ? "GET, HEAD, OPTIONS" : "GET, HEAD";
+  if (path == "/v1/openapi.json" || path == "/healthz" || path == "/readyz") return "GET, HEAD";
   return "";
 }
 
@@ -204,14 +203,19 @@ int main(int argc, char** argv) {
     http.set_default_headers({{"Access-Control-Allow-Origin", origin},
                               {"Access-Control-Expose-Headers", "X-Request-Id"},
                               {"Vary", "Origin"}});
-    // The browser's preflight before a JSON POST from another origin.
-    http.Options(R"(/v1/SessionService/([A-Za-z]+))", [](const httplib::Request&,
-                                                         httplib::Response& response) {
-      response.set_header("Access-Control-Allow-Methods", "POST");
-      response.set_header("Access-Control-Allow-Headers", "Content-Type, X-Request-Id");
-      response.set_header("Access-Control-Max-Age", "600");
-      response.status = 204;
-    });
+    // The browser's preflight before a JSON POST from another origin, and before a fetch() of
+    // a loop's audio that sends an X-Request-Id or a Range a browser does not count as simple.
+    const auto preflight = [](const char* methods, const char* headers) {
+      return [methods, headers](const httplib::Request&, httplib::Response& response) {
+        response.set_header("Access-Control-Allow-Methods", methods);
+        response.set_header("Access-Control-Allow-Headers", headers);
+        response.set_header("Access-Control-Max-Age", "600");
+        response.status = 204;
+      };
+    };
+    http.Options(R"(/v1/SessionService/([A-Za-z]+))",
+                 preflight("POST", "Content-Type, X-Request-Id"));
+    http.Options(R"(/v1/loops/([0-9A-Za-z-]+)/audio)", preflight("GET", "Range, X-Request-Id"));
   }
   // Around every API request: its id (the client's if usable), refusal after too long a wait
   // for a thread, metrics by method (names outside the API counted as "unknown") and a log line.

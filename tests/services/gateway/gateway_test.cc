@@ -365,6 +365,15 @@ TEST_F(GatewayTest, BrowsersOfTheConfiguredOriginMayCall) {
   EXPECT_EQ(result->get_header_value("Access-Control-Allow-Origin"), "https://app.example");
   EXPECT_EQ(result->get_header_value("Access-Control-Allow-Methods"), "POST");
   EXPECT_EQ(result->get_header_value("Access-Control-Allow-Headers"), "Content-Type, X-Request-Id");
+  // A page's fetch() of a loop's audio with its own request id is preflighted too.
+  result = client.Options("/v1/loops/00000000-0000-4000-8000-000000000000/audio",
+                          {{"Origin", "https://app.example"},
+                           {"Access-Control-Request-Method", "GET"},
+                           {"Access-Control-Request-Headers", "x-request-id"}});
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 204);
+  EXPECT_EQ(result->get_header_value("Access-Control-Allow-Methods"), "GET");
+  EXPECT_EQ(result->get_header_value("Access-Control-Allow-Headers"), "Range, X-Request-Id");
 
   result = client.Post("/v1/SessionService/GetUser", {{"Origin", "https://app.example"}},
                        R"({"userId": "x"})", "application/json");
