@@ -198,9 +198,11 @@ int main(int argc, char** argv) {
         if (stopping || !occupancy.MayKeepAlive()) response.set_header("Connection", "close");
       });
   http.set_payload_max_length(static_cast<size_t>(max_body_bytes));
-  if (const std::string origin = absl::GetFlag(FLAGS_cors_origin); !origin.empty()) {
+  const std::string cors_origin = absl::GetFlag(FLAGS_cors_origin);
+  const bool cors = !cors_origin.empty();
+  if (cors) {
     // Browser code may read X-Request-Id, the id to quote when reporting a failed request.
-    http.set_default_headers({{"Access-Control-Allow-Origin", origin},
+    http.set_default_headers({{"Access-Control-Allow-Origin", cors_origin},
                               {"Access-Control-Expose-Headers", "X-Request-Id"},
                               {"Vary", "Origin"}});
     // The browser's preflight before a JSON POST from another origin, and before a fetch() of
@@ -284,7 +286,6 @@ int main(int argc, char** argv) {
                                                                    std::string(status.message()))});
   });
   // Errors the HTTP layer finds (no such route, body too large) in the same JSON form.
-  const bool cors = !absl::GetFlag(FLAGS_cors_origin).empty();
   http.set_error_handler([cors](const httplib::Request& request, httplib::Response& response) {
     if (!response.body.empty()) return;
     // A path served under another method: 405 and the methods it takes, not "no route".

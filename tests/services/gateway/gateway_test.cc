@@ -356,24 +356,24 @@ TEST_F(GatewayTest, BrowsersOfTheConfiguredOriginMayCall) {
                        "--cors_origin=https://app.example"});
   ASSERT_NE(gateway.port(), 0);
   httplib::Client client = Client(gateway.port());
-  result = client.Options("/v1/SessionService/CreateUser",
-                          {{"Origin", "https://app.example"},
-                           {"Access-Control-Request-Method", "POST"},
-                           {"Access-Control-Request-Headers", "content-type"}});
-  ASSERT_TRUE(result);
-  EXPECT_EQ(result->status, 204);
-  EXPECT_EQ(result->get_header_value("Access-Control-Allow-Origin"), "https://app.example");
-  EXPECT_EQ(result->get_header_value("Access-Control-Allow-Methods"), "POST");
-  EXPECT_EQ(result->get_header_value("Access-Control-Allow-Headers"), "Content-Type, X-Request-Id");
-  // A page's fetch() of a loop's audio with its own request id is preflighted too.
-  result = client.Options("/v1/loops/00000000-0000-4000-8000-000000000000/audio",
-                          {{"Origin", "https://app.example"},
-                           {"Access-Control-Request-Method", "GET"},
-                           {"Access-Control-Request-Headers", "x-request-id"}});
-  ASSERT_TRUE(result);
-  EXPECT_EQ(result->status, 204);
-  EXPECT_EQ(result->get_header_value("Access-Control-Allow-Methods"), "GET");
-  EXPECT_EQ(result->get_header_value("Access-Control-Allow-Headers"), "Range, X-Request-Id");
+  // Preflights: a JSON POST, and a page's fetch() of a loop's audio with its own request id.
+  struct Preflight {
+    std::string path, method, headers, allowed_headers;
+  };
+  for (const Preflight& preflight : std::vector<Preflight>{
+           {"/v1/SessionService/CreateUser", "POST", "content-type", "Content-Type, X-Request-Id"},
+           {"/v1/loops/00000000-0000-4000-8000-000000000000/audio", "GET", "x-request-id",
+            "Range, X-Request-Id"}}) {
+    result =
+        client.Options(preflight.path, {{"Origin", "https://app.example"},
+                                        {"Access-Control-Request-Method", preflight.method},
+                                        {"Access-Control-Request-Headers", preflight.headers}});
+    ASSERT_TRUE(result) << preflight.path;
+    EXPECT_EQ(result->status, 204) << preflight.path;
+    EXPECT_EQ(result->get_header_value("Access-Control-Allow-Origin"), "https://app.example");
+    EXPECT_EQ(result->get_header_value("Access-Control-Allow-Methods"), preflight.method);
+    EXPECT_EQ(result->get_header_value("Access-Control-Allow-Headers"), preflight.allowed_headers);
+  }
 
   result = client.Post("/v1/SessionService/GetUser", {{"Origin", "https://app.example"}},
                        R"({"userId": "x"})", "application/json");
