@@ -7,7 +7,10 @@
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/client_context.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "services/shared/request_id.h"
 #include "services/shared/status_mapping.h"
@@ -54,9 +57,10 @@ void SessionGateway::Add(std::string method,
     const auto parsed = google::protobuf::util::JsonStringToMessage(
         json_body.empty() ? "{}" : json_body, &request, parse);
     if (!parsed.ok()) {
+      // The parser puts the offending field's path before a colon, an empty path for the root.
       return Error(grpc::StatusCode::INVALID_ARGUMENT,
                    absl::StrCat("the body is not a JSON ", Request::descriptor()->name(), ": ",
-                                parsed.message().as_string()));
+                                absl::StripPrefix(parsed.message().as_string(), ": ")));
     }
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(absl::Now() + options_.call_timeout));
@@ -74,6 +78,19 @@ void SessionGateway::Add(std::string method,
     }
     return HttpReply{200, std::move(json)};
   };
+}
+
+std::string SessionGateway::UnknownMethodHint(const std::string& method) const {
+  if (method == "StreamLoopAudio") {
+    return "it streams, so over HTTP a loop's audio is GET /v1/loops/<audioRef>/audio (NextLoop "
+           "with audioDelivery AUDIO_DELIVERY_REFERENCE gives the audioRef)";
+  }
+  const std::vector<std::string> methods = Methods();
+  for (const std::string& name : methods) {
+    if (absl::EqualsIgnoreCase(name, method))
+      return absl::StrCat("names are case-sensitive: did you mean '", name, "'?");
+  }
+  return absl::StrCat("the methods are ", absl::StrJoin(methods, ", "));
 }
 
 SessionGateway::SessionGateway(v1::SessionService::StubInterface& session,
@@ -97,7 +114,8 @@ HttpReply SessionGateway::Call(const std::string& method, const std::string& jso
   const auto handler = handlers_.find(method);
   if (handler == handlers_.end()) {
     return Error(grpc::StatusCode::NOT_FOUND,
-                 absl::StrCat("no method '", method, "' in SessionService over HTTP"));
+                 absl::StrCat("no method '", method, "' in SessionService over HTTP; ",
+                              UnknownMethodHint(method)));
   }
   return handler->second(json_body, request_id);
 }

@@ -58,6 +58,9 @@ class SessionGateway {
   void Add(std::string method, grpc::Status (deepdrummer::v1::SessionService::StubInterface::*call)(
                                    grpc::ClientContext*, const Request&, Response*));
 
+  // What to try instead of a method Call does not serve.
+  std::string UnknownMethodHint(const std::string& method) const;
+
   deepdrummer::v1::SessionService::StubInterface& session_;
   const SessionGatewayOptions options_;
   absl::flat_hash_map<std::string, Handler> handlers_;

@@ -213,7 +213,20 @@ TEST_F(GatewayTest, BadRequestsGetJsonErrorsAndChangeNothing) {
   EXPECT_EQ(status, 404);
   std::tie(code, message) = Error(body);
   EXPECT_EQ(code, "NOT_FOUND");
-  EXPECT_EQ(message, "no method 'NoSuchMethod' in SessionService over HTTP");
+  EXPECT_EQ(message,
+            "no method 'NoSuchMethod' in SessionService over HTTP; the methods are CreateUser, "
+            "DeleteUser, ExportSession, GetResults, GetSession, GetUser, ListSessions, NextLoop, "
+            "Rate, StartSession");
+  std::tie(status, body) = Post("createUser", "{}");
+  EXPECT_EQ(status, 404);
+  EXPECT_NE(Error(body).second.find("did you mean 'CreateUser'?"), std::string::npos) << body;
+  std::tie(status, body) = Post("StreamLoopAudio", "{}");
+  EXPECT_EQ(status, 404);
+  EXPECT_NE(Error(body).second.find("GET /v1/loops/<audioRef>/audio"), std::string::npos) << body;
+  std::tie(status, body) = Post("CreateUser", "[]");
+  EXPECT_EQ(status, 400);
+  EXPECT_EQ(Error(body).second,
+            "the body is not a JSON CreateUserRequest: Root element must be a message.");
 
   // dd-session's own errors come through with their code and message.
   std::tie(status, body) = Post("GetUser", R"({"userId": "00000000-0000-4000-8000-000000000000"})");
