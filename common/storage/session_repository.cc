@@ -180,9 +180,18 @@ absl::StatusOr<UserRecord> SessionRepository::CreateUser(const std::string& disp
   UserRecord user;
   absl::Status status = pool_.Transact([&](pqxx::work& tx) -> absl::Status {
     pqxx::result rows = tx.exec_prepared("user_insert", display_name, request_id);
-    if (rows.empty()) rows = tx.exec_prepared("user_by_request", request_id);  // A retry.
+    const bool retry = rows.empty();
+    if (retry) rows = tx.exec_prepared("user_by_request", request_id);
     if (rows.empty()) return absl::AbortedError("user insert raced with a delete; retry");
     user = UserFromRow(rows[0]);
+    // Keys are service-wide, so a key reused for another user (two apps counting from 1) must
+    // not hand out the first one's user. The message names neither that user nor its name.
+    if (retry && user.display_name != display_name) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "request_id ", request_id,
+          " was already used to create a user with another display_name; a retry must send the "
+          "same display_name, and a new user needs a new request_id"));
+    }
     return absl::OkStatus();
   });
   if (!status.ok()) return status;

@@ -463,6 +463,17 @@ TEST_F(SessionServiceTest, TextThatCannotBeStoredWholeIsRefusedAndKeysNeverColli
   ASSERT_TRUE(create_user("first", "nul-key", &again).ok());
   EXPECT_EQ(again.user_id(), first.user_id());  // The key still works as a key.
   v1::User none;
+  // The same key for another user (an app reusing keys) is refused, not answered with the user
+  // first made with it, and the refusal tells nothing of that user.
+  grpc::Status reused = create_user("second", "nul-key", &none);
+  EXPECT_EQ(reused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(reused.error_message().find("already used to create a user with another "
+                                        "display_name"),
+            std::string::npos)
+      << reused.error_message();
+  EXPECT_EQ(reused.error_message().find(first.user_id()), std::string::npos);
+  EXPECT_EQ(reused.error_message().find("first"), std::string::npos);
+  EXPECT_TRUE(none.user_id().empty());
   grpc::Status nul_key = create_user("second", std::string("nul-key\0b", 9), &none);
   EXPECT_EQ(nul_key.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(nul_key.error_message().find("request_id contains a NUL"), std::string::npos)
