@@ -39,9 +39,18 @@ absl::StatusOr<SamplingPlan> PlanSampling(const v1::SampleRequest& request,
   if (!pool.ok()) return pool.status();
   auto generator = PatternGenerator::Create(*generation, *std::move(pool));
   if (!generator.ok()) return generator.status();
+  const int wanted = std::max(*count, 1);
+  // A response never repeats a loop, so chains would search to their step cap for loops that
+  // cannot exist; say so before any scoring.
+  if (static_cast<uint64_t>(wanted) > generator->DistinctPatterns()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "count is ", wanted, " but the priors allow only ", generator->DistinctPatterns(),
+        " distinct loops over this generator's sample library, and a response never repeats a "
+        "loop; allow more steps, tracks or samples"));
+  }
 
   SamplingJob job;
-  job.count = std::max(*count, 1);
+  job.count = wanted;
   job.seed = request.seed();
   job.avoid_fingerprints.insert(request.avoid_fingerprints().begin(),
                                 request.avoid_fingerprints().end());

@@ -280,6 +280,21 @@ TEST_F(GeneratorServiceTest, ValidateOnlyChecksTheRequestAndSamplesNothing) {
   tiny.mutable_priors()->add_sample_ids("harsh/buzz.wav");
   ASSERT_TRUE(stub_->Sample(Context().get(), tiny, &response).ok());
   EXPECT_EQ(response.distinct_loops(), 8u);  // 2 samples x 2^2 hit patterns.
+  // More loops than the priors allow is refused at once, sampled or only validated, instead of
+  // searching until a chain's step cap.
+  for (const bool validate_only : {true, false}) {
+    v1::SampleRequest too_many = tiny;
+    too_many.set_validate_only(validate_only);
+    too_many.set_critic_id(critic_id_);
+    too_many.set_count(9);
+    grpc::Status refused = stub_->Sample(Context().get(), too_many, &response);
+    EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(refused.error_message().find("count is 9 but the priors allow only 8 distinct loops"),
+              std::string::npos)
+        << refused.error_message();
+    too_many.set_count(validate_only ? 8 : 2);  // Finding all 8 is up to the chains' luck.
+    EXPECT_TRUE(stub_->Sample(Context().get(), too_many, &response).ok()) << validate_only;
+  }
   request.mutable_priors()->add_sample_ids("no/such.wav");
   status = stub_->Sample(Context().get(), request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
