@@ -38,6 +38,18 @@ dd_service_args() {
   echo "${args[@]}"
 }
 
+# Why dd-<name> exited at start-up: this start's log lines (the log keeps earlier runs' too),
+# and what to do when its port is someone else's.
+dd_start_failed() {
+  local name="$1" port="$2" log="$3" lines_before="$4"
+  echo "dd-$name failed to start; its log ($log) says:" >&2
+  tail -n +"$((lines_before + 1))" "$log" | tail -n 5 >&2
+  if tail -n +"$((lines_before + 1))" "$log" | grep -q 'cannot listen on'; then
+    echo "Port $port is taken by another program: stop it, or run up again with" \
+      "DD_${name^^}_PORT=<a free port>." >&2
+  fi
+}
+
 # For DD_TLS=1: a local CA and one certificate for 127.0.0.1 and localhost, used by every service
 # as server and as client, made once in $RUN_DIR/tls (delete it for new ones). Clients of the
 # gRPC API trust ca.crt and, since the servers require client certificates, present client.crt
