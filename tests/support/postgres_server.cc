@@ -110,6 +110,21 @@ std::string PostgresServer::CreateDatabase(const std::string& name) {
   return ConnectionString(name);
 }
 
+std::string PostgresServer::DumpAndRestore(const std::string& source, const std::string& target) {
+  const std::string target_connection = CreateDatabase(target);
+  const std::string dump = (dir_ / (source + ".dump")).string();
+  const std::string log = (dir_ / (target + "-restore.log")).string();
+  const std::string command = bin_ + "/pg_dump -Fc -f " + dump + " \"" + ConnectionString(source) +
+                              "\" > " + log + " 2>&1 && " + bin_ +
+                              "/pg_restore --no-owner --exit-on-error -d \"" + target_connection +
+                              "\" " + dump + " >> " + log + " 2>&1";
+  if (std::system(command.c_str()) != 0)
+    throw std::runtime_error("dump of " + source + " and restore into " + target + " failed; see " +
+                             log);
+  std::filesystem::remove(dump);
+  return target_connection;
+}
+
 PostgresServer& SharedPostgres() {
   static PostgresServer* server = [] {
     std::string error;

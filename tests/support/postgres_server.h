@@ -18,6 +18,10 @@ class PostgresServer {
   // A fresh empty database on this server; returns its libpq connection string.
   std::string CreateDatabase(const std::string& name);
   std::string ConnectionString(const std::string& database) const;
+  // What README's backup advice does: `pg_dump -Fc` of `source` restored with
+  // `pg_restore --no-owner` into a new database `target`; returns its connection string. Throws
+  // when either tool fails.
+  std::string DumpAndRestore(const std::string& source, const std::string& target);
 
  private:
   PostgresServer() = default;

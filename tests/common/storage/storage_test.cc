@@ -546,5 +546,118 @@ TEST(SessionRepositoryTest, DeleteUserNamesTheCriticsOfTheSessionsItDeleted) {
   EXPECT_EQ(Count(*pool, "SELECT count(*) FROM session.sessions"), 1);
 }
 
+// README's backup advice, followed: a dump restored into an empty database holds every row,
+// byte for byte, is at the binary's schema already, and serves on as the original would.
+TEST(BackupTest, ADumpRestoredIntoAnEmptyDatabaseServesOn) {
+  auto& postgres = dd::testing::SharedPostgres();
+  const std::string source = postgres.CreateDatabase("backup_source");
+  {
+    auto bootstrap = MustPool(source);
+    ASSERT_TRUE(ApplyMigrations(*bootstrap).ok());
+  }
+  auto critic_pool = MustPool(source, CriticRepository::Statements());
+  auto session_pool = MustPool(source, SessionRepository::Statements());
+  CriticRepository critics(*critic_pool);
+  SessionRepository sessions(*session_pool);
+
+  critic::CriticConfig config;
+  config.seed = 0x8000000000000001ULL;  // Stored as the bits of a bigint.
+  auto critic_id = critics.Create("owner", config, 291290, {"m0", "o0", "r0"});
+  ASSERT_TRUE(critic_id.ok()) << critic_id.status();
+  // A clip whose every float differs, so a restore that changed any byte would show.
+  const auto round = [](LockedCritic&) -> absl::StatusOr<std::vector<NewCriticVersion>> {
+    std::vector<NewCriticVersion> versions(1);
+    versions[0].example_id = "rated-loop-1";
+    versions[0].example.liked = true;
+    versions[0].example.audio.resize(critic::kClipFrames);
+    for (size_t i = 0; i < versions[0].example.audio.size(); ++i)
+      versions[0].example.audio[i] = static_cast<float>(i) * 1e-5f - 0.5f;
+    versions[0].mean_loss = 0.25;
+    versions[0].state = {std::string("weights\0\xff", 9), "adam", "rng"};
+    return versions;
+  };
+  ASSERT_TRUE(critics.UpdateLocked(*critic_id, round).ok());
+
+  auto user = sessions.CreateUser("ana", "user-key");
+  ASSERT_TRUE(user.ok()) << user.status();
+  SessionRecord session;
+  session.user_id = user->user_id;
+  session.critic_id = *critic_id;
+  session.phase1_total = 2;
+  auto created = sessions.CreateSession(session, "session-key");
+  ASSERT_TRUE(created.ok()) << created.status();
+  const std::string session_id = created->first.session_id;
+  for (int position = 1; position <= 2; ++position) {
+    NewLoop loop;
+    loop.position = position;
+    loop.source = "learning";
+    loop.pattern = "pattern " + std::to_string(position);
+    loop.fingerprint = "fingerprint " + std::to_string(position);
+    ASSERT_TRUE(sessions.InsertLoop(session_id, loop).ok());
+  }
+  auto first = sessions.PresentNext(session_id);
+  ASSERT_TRUE(first.ok() && first->has_value());
+  ASSERT_TRUE(sessions.Rate((*first)->loop_id, true, "rate-key-1", user->user_id).ok());
+
+  const std::string restored = postgres.DumpAndRestore("backup_source", "backup_restored");
+  {
+    auto bootstrap = MustPool(restored);
+    auto applied = ApplyMigrations(*bootstrap);
+    ASSERT_TRUE(applied.ok()) << applied.status();
+    EXPECT_TRUE(applied->empty());  // The schema's version came along with the rows.
+  }
+  auto restored_critic_pool = MustPool(restored, CriticRepository::Statements());
+  auto restored_session_pool = MustPool(restored, SessionRepository::Statements());
+  CriticRepository restored_critics(*restored_critic_pool);
+  SessionRepository restored_sessions(*restored_session_pool);
+
+  auto critic = restored_critics.Get(*critic_id);
+  ASSERT_TRUE(critic.ok()) << critic.status();
+  EXPECT_EQ(critic->config.seed, config.seed);
+  EXPECT_EQ(critic->latest_version, 1u);
+  auto state = restored_critics.State(*critic_id, 1);
+  ASSERT_TRUE(state.ok()) << state.status();
+  EXPECT_EQ(state->model, std::string("weights\0\xff", 9));
+  EXPECT_EQ(state->optimizer, "adam");
+  auto examples_match = restored_critics.UpdateLocked(
+      *critic_id, [&](LockedCritic& locked) -> absl::StatusOr<std::vector<NewCriticVersion>> {
+        auto clips = locked.Examples();
+        if (!clips.ok()) return clips.status();
+        EXPECT_EQ(clips->size(), 1u);
+        if (clips->size() == 1) {
+          auto expected = round(locked);
+          EXPECT_EQ((*clips)[0].audio, (*expected)[0].example.audio);  // Every float, exactly.
+        }
+        return std::vector<NewCriticVersion>{};
+      });
+  ASSERT_TRUE(examples_match.ok()) << examples_match.status();
+
+  // Idempotency keys survive: retries made after the restore find what they made before it.
+  auto user_again = restored_sessions.CreateUser("ana", "user-key");
+  ASSERT_TRUE(user_again.ok()) << user_again.status();
+  EXPECT_EQ(user_again->user_id, user->user_id);
+  auto session_again = restored_sessions.CreateSession(session, "session-key");
+  ASSERT_TRUE(session_again.ok()) << session_again.status();
+  EXPECT_EQ(session_again->first.session_id, session_id);
+  EXPECT_FALSE(session_again->second);
+  auto retried = restored_sessions.Rate((*first)->loop_id, true, "rate-key-1", user->user_id);
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  EXPECT_TRUE(retried->duplicate);
+
+  // And the session goes on: the next loop is rated, and the critic trains on.
+  auto second = restored_sessions.PresentNext(session_id);
+  ASSERT_TRUE(second.ok() && second->has_value());
+  EXPECT_EQ((*second)->position, 2);
+  ASSERT_TRUE(restored_sessions.Rate((*second)->loop_id, false, "rate-key-2", "").ok());
+  auto counts = restored_sessions.Counts(session_id);
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(counts->likes, 1);
+  EXPECT_EQ(counts->dislikes, 1);
+  ASSERT_TRUE(AddRatedVersions(restored_critics, *critic_id, 2, 2).ok());
+  EXPECT_EQ(restored_critics.Get(*critic_id)->latest_version, 2u);
+  // The original is untouched by what the restored copy did.
+  EXPECT_EQ(critics.Get(*critic_id)->latest_version, 1u);
+}
+
 }  // namespace
 }  // namespace dd::storage
