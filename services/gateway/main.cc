@@ -50,6 +50,16 @@ ABSL_FLAG(std::string, cors_origin, "",
 namespace {
 namespace v1 = deepdrummer::v1;
 
+// Whether a Range header (cpp-httplib's pairs, -1 for a missing bound) can be answered from a
+// body of `size` bytes: no ranges, or one that starts within it (RFC 9110; otherwise 416).
+bool RangesFit(const httplib::Ranges& ranges, size_t size) {
+  if (ranges.empty()) return true;
+  for (const auto& [first, last] : ranges) {
+    if (first < 0 ? last > 0 && size > 0 : static_cast<size_t>(first) < size) return true;
+  }
+  return false;
+}
+
 void Reply(httplib::Response& response, const dd::HttpReply& reply) {
   response.status = reply.status;
   response.set_content(reply.body, reply.content_type.c_str());
@@ -153,6 +163,7 @@ int main(int argc, char** argv) {
   dd::metrics::Family<dd::metrics::Counter>* requests = nullptr;
   dd::metrics::Family<dd::metrics::Histogram>* request_seconds = nullptr;
   dd::metrics::Histogram* queue_seconds = nullptr;
+  dd::metrics::Gauge* threads_held = nullptr;
   std::unique_ptr<dd::MetricsEndpoint> metrics_endpoint;
   const std::vector<std::string> api_methods = gateway.Methods();
   // The API described for client generators, made once from the protos built into the binary.
@@ -170,10 +181,14 @@ int main(int argc, char** argv) {
         "gateway_http_queue_wait_seconds",
         "Time API requests waited for a free thread, in seconds (see --max_queue_wait).", {},
         {0.001, 0.01, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60});
-    for (const absl::Status& added :
-         {counted.status(), timed.status(), queued.status(), dd::AddBuildInfoGauge(*metrics)}) {
+    auto held = metrics->AddGauge(
+        "gateway_http_threads_held",
+        "HTTP threads holding a connection, kept-alive idle ones included (of --threads).", {});
+    for (const absl::Status& added : {counted.status(), timed.status(), queued.status(),
+                                      held.status(), dd::AddBuildInfoGauge(*metrics)}) {
       if (!added.ok()) return dd::StartupFailed(added);
     }
+    threads_held = &(*held)->WithLabels({});
     requests = *counted;
     request_seconds = *timed;
     queue_seconds = &(*queued)->WithLabels({});
@@ -186,7 +201,7 @@ int main(int argc, char** argv) {
   }
 
   httplib::Server http;
-  dd::ThreadOccupancy occupancy(threads);
+  dd::ThreadOccupancy occupancy(threads, threads_held);
   http.new_task_queue = [&occupancy] { return new dd::TimedTaskQueue(occupancy); };
   // A kept-alive connection holds its thread while idle (see timed_task_queue.h): reuse is
   // allowed for many requests, but only while enough threads stay free for new clients.
@@ -256,21 +271,32 @@ int main(int argc, char** argv) {
               });
             });
   // A loop's audio by reference, for <audio src> and media players: the bytes never change.
-  http.Get(R"(/v1/loops/([0-9A-Za-z-]+)/audio)",
-           [&](const httplib::Request& request, httplib::Response& response) {
-             serve_api("StreamLoopAudio", request, response, [&](const std::string& request_id) {
-               return gateway.LoopAudio(request.matches[1].str(), request.get_param_value("format"),
-                                        request.get_param_value("userId"), request_id);
-             });
-             if (response.status == 200) {
-               response.set_header("Cache-Control", "private, max-age=86400, immutable");
-               response.set_header("Accept-Ranges", "bytes");  // Players may seek by range.
-               // cpp-httplib sends only the asked bytes of a Range request but keeps the status
-               // a handler set; a player (Safari's asks for bytes 0-1 first) needs 206 to see
-               // a part of the file, not a whole file of two bytes.
-               if (!request.ranges.empty()) response.status = 206;
-             }
-           });
+  http.Get(R"(/v1/loops/([0-9A-Za-z-]+)/audio)", [&](const httplib::Request& request,
+                                                     httplib::Response& response) {
+    size_t audio_bytes = 0;
+    serve_api("StreamLoopAudio", request, response, [&](const std::string& request_id) {
+      dd::HttpReply reply =
+          gateway.LoopAudio(request.matches[1].str(), request.get_param_value("format"),
+                            request.get_param_value("userId"), request_id);
+      audio_bytes = reply.body.size();
+      if (reply.status != 200 || RangesFit(request.ranges, audio_bytes)) return reply;
+      return dd::HttpReply{
+          416,
+          dd::ErrorJson(grpc::StatusCode::OUT_OF_RANGE,
+                        absl::StrCat("the Range header '", request.get_header_value("Range"),
+                                     "' asks for none of the audio's ", audio_bytes, " bytes"))};
+    });
+    if (response.status == 416)
+      response.set_header("Content-Range", absl::StrCat("bytes */", audio_bytes));
+    if (response.status == 200) {
+      response.set_header("Cache-Control", "private, max-age=86400, immutable");
+      response.set_header("Accept-Ranges", "bytes");  // Players may seek by range.
+      // cpp-httplib sends only the asked bytes of a Range request but keeps the status
+      // a handler set; a player (Safari's asks for bytes 0-1 first) needs 206 to see
+      // a part of the file, not a whole file of two bytes.
+      if (!request.ranges.empty()) response.status = 206;
+    }
+  });
   http.Get("/v1/openapi.json", [&openapi](const httplib::Request&, httplib::Response& response) {
     response.set_content(*openapi, "application/json");
   });
@@ -287,6 +313,11 @@ int main(int argc, char** argv) {
   });
   // Errors the HTTP layer finds (no such route, body too large) in the same JSON form.
   http.set_error_handler([cors](const httplib::Request& request, httplib::Response& response) {
+    // cpp-httplib cuts every reply to the bytes a Range header asks for, error replies too (a
+    // media player that asked for bytes 0-1 of a missing loop got '{"'). A Range asks for part
+    // of the audio, never of an error, so errors go out whole. The request is the server's own
+    // non-const object, and this handler runs before the ranges are applied.
+    const_cast<httplib::Request&>(request).ranges.clear();
     if (!response.body.empty()) return;
     // A path served under another method: 405 and the methods it takes, not "no route".
     if (const std::string allowed = AllowedMethods(request.path, cors);

@@ -16,9 +16,9 @@ thread_local absl::Time t_queued_at = absl::InfiniteFuture();
 void TimedTaskQueue::enqueue(std::function<void()> task) {
   pool_.enqueue([this, task = std::move(task), queued_at = absl::Now()] {
     t_queued_at = queued_at;
-    occupancy_.held_.fetch_add(1, std::memory_order_relaxed);
+    occupancy_.Take();
     task();
-    occupancy_.held_.fetch_sub(1, std::memory_order_relaxed);
+    occupancy_.Release();
     t_queued_at = absl::InfiniteFuture();
   });
 }

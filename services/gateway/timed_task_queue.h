@@ -18,13 +18,16 @@
 #include <httplib.h>
 
 #include "absl/time/time.h"
+#include "common/metrics/registry.h"
 
 namespace dd {
 
 // The connections holding one of the pool's threads, served or waiting for their next request.
 class ThreadOccupancy {
  public:
-  explicit ThreadOccupancy(int threads) : threads_(threads) {}
+  // `held_gauge` (optional, outliving this) follows held(), for the metrics.
+  explicit ThreadOccupancy(int threads, metrics::Gauge* held_gauge = nullptr)
+      : threads_(threads), held_gauge_(held_gauge) {}
 
   int threads() const { return threads_; }
   int held() const { return held_.load(std::memory_order_relaxed); }
@@ -34,7 +37,17 @@ class ThreadOccupancy {
 
  private:
   friend class TimedTaskQueue;
+  void Take() {
+    held_.fetch_add(1, std::memory_order_relaxed);
+    if (held_gauge_ != nullptr) held_gauge_->Add(1);
+  }
+  void Release() {
+    held_.fetch_sub(1, std::memory_order_relaxed);
+    if (held_gauge_ != nullptr) held_gauge_->Add(-1);
+  }
+
   const int threads_;
+  metrics::Gauge* const held_gauge_;
   std::atomic<int> held_{0};
 };
 

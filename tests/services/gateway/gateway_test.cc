@@ -465,6 +465,21 @@ TEST_F(GatewayTest, ServesALoopsAudioByReferenceForAudioElements) {
   EXPECT_EQ(part->body, inline_audio.audio().substr(0, 2));
   EXPECT_EQ(part->get_header_value("Content-Range"),
             absl::StrCat("bytes 0-1/", inline_audio.audio().size()));
+  // A range past the end: 416, the size to ask within, and why, as JSON.
+  const std::string past_end = absl::StrCat("bytes=", inline_audio.audio().size(), "-");
+  auto beyond = client.Get(path, {{"Range", past_end}});
+  ASSERT_TRUE(beyond);
+  EXPECT_EQ(beyond->status, 416);
+  EXPECT_EQ(beyond->get_header_value("Content-Range"),
+            absl::StrCat("bytes */", inline_audio.audio().size()));
+  const auto [range_code, range_message] = Error(beyond->body);
+  EXPECT_EQ(range_code, "OUT_OF_RANGE");
+  EXPECT_EQ(range_message, absl::StrCat("the Range header '", past_end, "' asks for none of the ",
+                                        "audio's ", inline_audio.audio().size(), " bytes"));
+  auto last_bytes = client.Get(path, {{"Range", "bytes=-3"}});  // A suffix is within.
+  ASSERT_TRUE(last_bytes);
+  EXPECT_EQ(last_bytes->status, 206);
+  EXPECT_EQ(last_bytes->body, inline_audio.audio().substr(inline_audio.audio().size() - 3));
   auto ogg = client.Get(path + "?format=ogg");
   ASSERT_TRUE(ogg);
   EXPECT_EQ(ogg->status, 200);
@@ -484,6 +499,16 @@ TEST_F(GatewayTest, ServesALoopsAudioByReferenceForAudioElements) {
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 404);
   EXPECT_EQ(Error(missing->body).first, "NOT_FOUND");
+  // An error answers a Range request whole: a range is of the audio, not of the error.
+  for (const std::string& failing :
+       {std::string("/v1/loops/00000000-0000-4000-8000-000000000000/audio"),
+        path + "?format=mp3"}) {
+    auto whole = client.Get(failing, {{"Range", "bytes=0-1"}});
+    ASSERT_TRUE(whole);
+    EXPECT_GE(whole->status, 400) << failing;
+    EXPECT_FALSE(whole->has_header("Content-Range")) << failing;
+    EXPECT_FALSE(Error(whole->body).second.empty()) << whole->body;
+  }
 }
 
 TEST_F(GatewayTest, ServesAnOpenApiDocumentOfItsMethods) {
@@ -557,9 +582,10 @@ TEST_F(GatewayTest, RefusesAtOnceWhatWaitedTooLongForAThread) {
 
 TEST_F(GatewayTest, KeepsConnectionsAliveOnlyWhileThreadsStayFreeForNewClients) {
   // cpp-httplib holds a thread for each kept-alive connection, idle or not.
+  const int metrics_port = dd::testing::FreeLoopbackPort();
   dd::testing::ServiceProcess gateway(
-      DD_GATEWAY_BIN,
-      {"--log_level=warning", "--session=" + stack_->session_address(), "--threads=4"});
+      DD_GATEWAY_BIN, {"--log_level=warning", "--session=" + stack_->session_address(),
+                       "--threads=4", "--metrics_port=" + std::to_string(metrics_port)});
   ASSERT_NE(gateway.port(), 0);
   std::vector<std::unique_ptr<httplib::Client>> idle;
   std::vector<std::string> connection_headers;
@@ -581,6 +607,19 @@ TEST_F(GatewayTest, KeepsConnectionsAliveOnlyWhileThreadsStayFreeForNewClients) 
   auto reply = newcomer.Get("/healthz");
   ASSERT_TRUE(reply) << httplib::to_string(reply.error());
   EXPECT_EQ(reply->status, 200);
+  EXPECT_EQ(reply->get_header_value("Connection"), "close");
+  // Its thread is free once the gateway has closed that connection, which may come a moment
+  // after the reply; the metrics say when (the three idle connections hold theirs).
+  std::string held;
+  for (int attempt = 0; attempt < 200 && held != "3"; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    auto scraped = Client(metrics_port).Get("/metrics");
+    ASSERT_TRUE(scraped);
+    const size_t at = scraped->body.find("\ngateway_http_threads_held ");
+    ASSERT_NE(at, std::string::npos) << scraped->body;
+    held = scraped->body.substr(at + 27, scraped->body.find('\n', at + 1) - at - 27);
+  }
+  EXPECT_EQ(held, "3");
   // And an idle client's connection still serves its next request.
   reply = idle[0]->Get("/healthz");
   ASSERT_TRUE(reply);
@@ -589,15 +628,20 @@ TEST_F(GatewayTest, KeepsConnectionsAliveOnlyWhileThreadsStayFreeForNewClients) 
 
   // Once the gateway is shutting down, a kept-alive connection's next request is answered and
   // told to close, so that its client reconnects to another replica.
+  // The signal is handled on another thread: wait until the gateway says it is stopping (on
+  // its metrics port, whose own threads serve the probes), so that the request below is
+  // answered wholly after it, not with a 200 that raced the signal.
   gateway.Signal(SIGTERM);
-  std::string connection;
-  for (int attempt = 0; attempt < 100 && connection.empty(); ++attempt) {
-    reply = idle[1]->Get("/healthz");
-    ASSERT_TRUE(reply) << httplib::to_string(reply.error());
-    connection = reply->get_header_value("Connection");
-    if (connection.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  bool stopping = false;
+  for (int attempt = 0; attempt < 100 && !stopping; ++attempt) {
+    auto probe = Client(metrics_port).Get("/healthz");
+    stopping = probe && probe->status == 503;
+    if (!stopping) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  EXPECT_EQ(connection, "close");
+  ASSERT_TRUE(stopping);
+  reply = idle[1]->Get("/healthz");
+  ASSERT_TRUE(reply) << httplib::to_string(reply.error());
+  EXPECT_EQ(reply->get_header_value("Connection"), "close");
   EXPECT_EQ(reply->status, 503);  // /healthz says STOPPING.
 }
 
