@@ -262,6 +262,19 @@ absl::StatusOr<std::pair<SessionRecord, bool>> SessionRepository::CreateSession(
   return result;
 }
 
+absl::StatusOr<std::optional<SessionRecord>> SessionRepository::FindSessionByRequest(
+    const std::string& user_id, const std::string& request_id) {
+  std::optional<SessionRecord> session;
+  if (request_id.empty()) return session;
+  absl::Status status = pool_.Transact([&](pqxx::work& tx) -> absl::Status {
+    pqxx::result rows = tx.exec_prepared("session_by_request", user_id, request_id);
+    if (!rows.empty()) session = SessionFromRow(rows[0]);
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return session;
+}
+
 absl::StatusOr<SessionRecord> SessionRepository::GetSession(const std::string& session_id) {
   if (absl::Status s = ValidateUuid(session_id, "session_id"); !s.ok()) return s;
   SessionRecord session;

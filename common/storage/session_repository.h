@@ -104,6 +104,9 @@ class SessionRepository {
   // this call created it.
   absl::StatusOr<std::pair<SessionRecord, bool>> CreateSession(const SessionRecord& session,
                                                                const std::string& request_id);
+  // The session the user started with this request_id, if any (none for an empty one).
+  absl::StatusOr<std::optional<SessionRecord>> FindSessionByRequest(const std::string& user_id,
+                                                                    const std::string& request_id);
   absl::StatusOr<SessionRecord> GetSession(const std::string& session_id);
   // Sessions of a user by creation time; `after_session_id` continues a listing.
   absl::StatusOr<std::vector<SessionRecord>> ListSessions(const std::string& user_id,

@@ -237,6 +237,14 @@ grpc::Status SessionService::StartSession(grpc::ServerContext* context,
   }
   auto user = repository_.GetUser(request->user_id());
   if (!user.ok()) return ToGrpcStatus(user.status());
+  // A retry (a client that lost the first reply) gets the session at once, without a critic
+  // made for it and deleted again.
+  auto earlier = repository_.FindSessionByRequest(user->user_id, request->request_id());
+  if (!earlier.ok()) return ToGrpcStatus(earlier.status());
+  if (earlier->has_value()) {
+    coordinator_.PrepareInBackground((*earlier)->session_id, request_id);
+    return ToGrpcStatus(FillSession(**earlier, response));
+  }
   v1::SessionOptions options = request->options();
   if (absl::Status s = CompleteOptions(options, options_); !s.ok()) return ToGrpcStatus(s);
   if (absl::Status s = coordinator_.CheckSampling(options, request_id); !s.ok()) {

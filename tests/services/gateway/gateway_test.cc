@@ -774,6 +774,39 @@ TEST_F(GatewayTest, OneRequestIdFollowsARequestThroughEveryService) {
   EXPECT_TRUE(gateway_logged) << gateway_log.substr(0, 2000);
 }
 
+// A client that lost StartSession's reply retries with the same request_id: it gets the same
+// session, and no critic is made for the retry (one used to be made and deleted again).
+TEST_F(GatewayTest, AStartSessionRetryGetsTheSessionWithoutMakingACritic) {
+  httplib::Client client = Client(gateway_->port());
+  const auto post = [&client](const std::string& method, const std::string& body,
+                              const std::string& trace) {
+    auto result = client.Post("/v1/SessionService/" + method, {{"X-Request-Id", trace}}, body,
+                              "application/json");
+    EXPECT_TRUE(result);
+    EXPECT_EQ(result->status, 200) << method << ": " << result->body.substr(0, 300);
+    return result->body;
+  };
+  v1::User user;
+  ASSERT_TRUE(
+      JsonStringToMessage(post("CreateUser", R"({"displayName": "retrying"})", "retry-user"), &user)
+          .ok());
+  std::string start = SmallSession(user.user_id(), 5);
+  start.insert(1, R"("requestId": "start-once", )");
+  const int64_t critics = stack_->Count("SELECT count(*) FROM critic.critics");
+  v1::Session first;
+  ASSERT_TRUE(JsonStringToMessage(post("StartSession", start, "retry-start-1"), &first).ok());
+  v1::Session again;
+  ASSERT_TRUE(JsonStringToMessage(post("StartSession", start, "retry-start-2"), &again).ok());
+  EXPECT_EQ(again.session_id(), first.session_id());
+  EXPECT_EQ(stack_->Count("SELECT count(*) FROM critic.critics"), critics + 1);
+  const std::string critic_log = stack_->Log("critic");
+  const std::set<std::string> creations =
+      RequestIdsOfCalls(critic_log, "CriticService/CreateCritic");
+  EXPECT_TRUE(creations.count("retry-start-1")) << critic_log.substr(0, 2000);
+  EXPECT_FALSE(creations.count("retry-start-2"));
+  EXPECT_FALSE(RequestIdsOfCalls(critic_log, "CriticService/DeleteCritic").count("retry-start-2"));
+}
+
 TEST_F(GatewayTest, ARequestWithoutAUsableIdGetsOneToQuote) {
   httplib::Client client = Client(gateway_->port());
   const auto sent_id = [&client](const httplib::Headers& headers) {
