@@ -92,6 +92,19 @@ class GatewayTest : public ::testing::Test {
     return {result->status, result->body};
   }
 
+  // A call that must succeed, sent with its own X-Request-Id (echoed back); the reply's body.
+  static std::string PostWithId(const std::string& method, const std::string& body,
+                                const std::string& request_id) {
+    auto result = Client(gateway_->port())
+                      .Post("/v1/SessionService/" + method, {{"X-Request-Id", request_id}}, body,
+                            "application/json");
+    EXPECT_TRUE(result);
+    if (!result) return "";
+    EXPECT_EQ(result->status, 200) << method << ": " << result->body.substr(0, 300);
+    EXPECT_EQ(result->get_header_value("X-Request-Id"), request_id) << method;
+    return result->body;
+  }
+
   // A StartSession body for a short session (2 + 1 + 1 loops) with a cheap critic and sampler.
   static std::string SmallSession(const std::string& user_id, int seed) {
     return R"({"userId": ")" + user_id + R"(",
@@ -717,27 +730,18 @@ std::set<std::string> RequestIdsOfCalls(const std::string& log, const std::strin
 }
 
 TEST_F(GatewayTest, OneRequestIdFollowsARequestThroughEveryService) {
-  httplib::Client client = Client(gateway_->port());
-  const auto post = [&client](const std::string& method, const std::string& body,
-                              const std::string& request_id) {
-    auto result = client.Post("/v1/SessionService/" + method, {{"X-Request-Id", request_id}}, body,
-                              "application/json");
-    EXPECT_TRUE(result);
-    EXPECT_EQ(result->status, 200) << method << ": " << result->body.substr(0, 300);
-    EXPECT_EQ(result->get_header_value("X-Request-Id"), request_id) << method;
-    return result->body;
-  };
   v1::User user;
-  ASSERT_TRUE(
-      JsonStringToMessage(post("CreateUser", R"({"displayName": "traced"})", "trace-create"), &user)
-          .ok());
-  v1::Session session;
   ASSERT_TRUE(JsonStringToMessage(
-                  post("StartSession", SmallSession(user.user_id(), 9), "trace-start"), &session)
+                  PostWithId("CreateUser", R"({"displayName": "traced"})", "trace-create"), &user)
                   .ok());
+  v1::Session session;
+  ASSERT_TRUE(
+      JsonStringToMessage(
+          PostWithId("StartSession", SmallSession(user.user_id(), 9), "trace-start"), &session)
+          .ok());
   v1::NextLoopResponse loop;
   const std::string next_body = R"({"sessionId": ")" + session.session_id() + R"("})";
-  ASSERT_TRUE(JsonStringToMessage(post("NextLoop", next_body, "trace-next"), &loop).ok());
+  ASSERT_TRUE(JsonStringToMessage(PostWithId("NextLoop", next_body, "trace-next"), &loop).ok());
   ASSERT_FALSE(loop.audio().empty());
 
   // Each service logged the calls this request made to it under the client's id.
@@ -777,26 +781,17 @@ TEST_F(GatewayTest, OneRequestIdFollowsARequestThroughEveryService) {
 // A client that lost StartSession's reply retries with the same request_id: it gets the same
 // session, and no critic is made for the retry (one used to be made and deleted again).
 TEST_F(GatewayTest, AStartSessionRetryGetsTheSessionWithoutMakingACritic) {
-  httplib::Client client = Client(gateway_->port());
-  const auto post = [&client](const std::string& method, const std::string& body,
-                              const std::string& trace) {
-    auto result = client.Post("/v1/SessionService/" + method, {{"X-Request-Id", trace}}, body,
-                              "application/json");
-    EXPECT_TRUE(result);
-    EXPECT_EQ(result->status, 200) << method << ": " << result->body.substr(0, 300);
-    return result->body;
-  };
   v1::User user;
-  ASSERT_TRUE(
-      JsonStringToMessage(post("CreateUser", R"({"displayName": "retrying"})", "retry-user"), &user)
-          .ok());
+  ASSERT_TRUE(JsonStringToMessage(
+                  PostWithId("CreateUser", R"({"displayName": "retrying"})", "retry-user"), &user)
+                  .ok());
   std::string start = SmallSession(user.user_id(), 5);
   start.insert(1, R"("requestId": "start-once", )");
   const int64_t critics = stack_->Count("SELECT count(*) FROM critic.critics");
   v1::Session first;
-  ASSERT_TRUE(JsonStringToMessage(post("StartSession", start, "retry-start-1"), &first).ok());
+  ASSERT_TRUE(JsonStringToMessage(PostWithId("StartSession", start, "retry-start-1"), &first).ok());
   v1::Session again;
-  ASSERT_TRUE(JsonStringToMessage(post("StartSession", start, "retry-start-2"), &again).ok());
+  ASSERT_TRUE(JsonStringToMessage(PostWithId("StartSession", start, "retry-start-2"), &again).ok());
   EXPECT_EQ(again.session_id(), first.session_id());
   EXPECT_EQ(stack_->Count("SELECT count(*) FROM critic.critics"), critics + 1);
   const std::string critic_log = stack_->Log("critic");
