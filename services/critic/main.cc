@@ -57,7 +57,7 @@ ABSL_FLAG(int, keep_version_weights, 0,
 
 int main(int argc, char** argv) {
   dd::InitService(argc, argv, "critic",
-                  "dd-critic: trains and serves per-user critics.\n"
+                  "trains and serves per-user critics.\n"
                   "Usage: dd-critic --port=50052 --database='host=127.0.0.1 port=55432 "
                   "dbname=deepdrummer user=deepdrummer'");
   if (absl::Status s =

@@ -30,6 +30,7 @@
 #include "services/ddsim/report.h"
 #include "services/shared/client_channel.h"
 #include "services/shared/flag_checks.h"
+#include "services/shared/service_main.h"
 #include "services/shared/tls_flags.h"
 
 ABSL_FLAG(std::string, session, "127.0.0.1:50054", "Address of the session service.");
@@ -159,13 +160,16 @@ int main(int argc, char** argv) {
            absl::StrContains(file, "services/shared/tls_flags");
   };
   usage.contains_helpshort_flags = usage.contains_help_flags;
+  usage.normalize_filename = [](absl::string_view file) {
+    return dd::FlagFileForHelp(std::string_view(file.data(), file.size()));
+  };
   usage.version_string = [] {
     return absl::StrCat("ddsim (deepdrummer ", std::string(dd::BuildVersion()), ", commit ",
                         std::string(dd::BuildCommit()), ")\n");
   };
   absl::SetFlagsUsageConfig(usage);
   absl::SetProgramUsageMessage(
-      "ddsim: simulated listeners through the whole DeepDrummer protocol.\n"
+      "simulated listeners through the whole DeepDrummer protocol.\n"
       "Usage: ddsim [--mode=experiment|load] [--listeners=25] [--session=127.0.0.1:50054]\n"
       "             [--render=127.0.0.1:50051] [--out_dir=ddsim-report]");
   absl::ParseCommandLine(argc, argv);

@@ -106,7 +106,7 @@ dd::HttpReply Overloaded(absl::Duration waited, absl::Duration limit) {
 
 int main(int argc, char** argv) {
   dd::InitService(argc, argv, "gateway",
-                  "dd-gateway: HTTP/JSON in front of dd-session, for web and mobile clients.\n"
+                  "HTTP/JSON in front of dd-session, for web and mobile clients.\n"
                   "POST /v1/SessionService/<Method> with the request as proto3 JSON; GET /healthz, "
                   "GET /readyz.\nUsage: dd-gateway --port=8080 --session=127.0.0.1:50054");
   const int threads = absl::GetFlag(FLAGS_threads);

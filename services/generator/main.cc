@@ -24,7 +24,7 @@ ABSL_FLAG(absl::Duration, critic_timeout, absl::Seconds(30),
 
 int main(int argc, char** argv) {
   dd::InitService(argc, argv, "generator",
-                  "dd-generator: Metropolis-Hastings sampling of drum loops guided by a critic.\n"
+                  "Metropolis-Hastings sampling of drum loops guided by a critic.\n"
                   "Usage: dd-generator --port=50053 --critic=127.0.0.1:50052");
   if (absl::Status s = dd::FirstError(
           {dd::CheckTargetFlag("critic", absl::GetFlag(FLAGS_critic)),

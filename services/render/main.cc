@@ -26,7 +26,7 @@ ABSL_FLAG(absl::Duration, render_helper_spin, absl::Microseconds(200),
 
 int main(int argc, char** argv) {
   dd::InitService(argc, argv, "render",
-                  "dd-render: renders drum loops to audio over a sample library.\n"
+                  "renders drum loops to audio over a sample library.\n"
                   "Usage: dd-render --port=50051 --samples=samples/default-kit");
   // Checked before the samples load, which can take seconds.
   auto helpers = dd::HelperTeam::Create({.helpers = absl::GetFlag(FLAGS_render_helpers),

@@ -30,7 +30,7 @@ ABSL_FLAG(int, phase1_critic_lag, 0,
 
 int main(int argc, char** argv) {
   dd::InitService(argc, argv, "session",
-                  "dd-session: users, sessions and the two-phase protocol.\n"
+                  "users, sessions and the two-phase protocol.\n"
                   "Usage: dd-session --port=50054 --critic=127.0.0.1:50052 "
                   "--generator=127.0.0.1:50053 --render=127.0.0.1:50051");
   const int critic_lag = absl::GetFlag(FLAGS_phase1_critic_lag);

@@ -37,6 +37,12 @@ ABSL_FLAG(std::string, tls_client_ca_file, "",
 
 namespace dd {
 
+std::string FlagFileForHelp(std::string_view file) {
+  // The last one: a checkout may itself sit under a folder named services.
+  const size_t at = file.rfind("/services/");
+  return std::string(at == std::string_view::npos ? file : file.substr(at + 1));
+}
+
 void InitService(int argc, char** argv, std::string_view component, std::string_view usage) {
   absl::FlagsUsageConfig config;
   // absl only lists flags from files named after the binary; ours live in services/.
@@ -44,6 +50,9 @@ void InitService(int argc, char** argv, std::string_view component, std::string_
     return absl::StrContains(file, "services/");
   };
   config.contains_helpshort_flags = config.contains_help_flags;
+  config.normalize_filename = [](absl::string_view file) {
+    return FlagFileForHelp(std::string_view(file.data(), file.size()));
+  };
   config.version_string = [] {
     // Debian's Abseil has its own string_view, hence the strings.
     return absl::StrCat("deepdrummer ", std::string(BuildVersion()), " (commit ",

@@ -13,7 +13,12 @@ namespace dd {
 
 // Parses flags (--help prints every flag of the service and exits), sets up structured logging
 // with `component` as the service name, and blocks the shutdown signals. Exits on bad flags.
+// `usage` is what --help prints after "<program>: ", so it does not name the program again.
 void InitService(int argc, char** argv, std::string_view component, std::string_view usage);
+
+// A flag's source file as --help names it: from the repository's services/ folder on
+// ("services/render/main.cc"), not the absolute path of whoever built the binary.
+std::string FlagFileForHelp(std::string_view file);
 
 // Server options from the common flags --host, --port, --port_file, --max_message_bytes,
 // --max_connection_age, --metrics_port and the --tls_* files (checked when the server starts).

@@ -166,6 +166,12 @@ class HelpFlag(unittest.TestCase):
         for flag in ("--samples", "--port", "--max_message_bytes", "--shutdown_grace",
                      "--render_helpers", "--render_helper_spin"):
             self.assertIn(flag, text)
+        # The program is named once, and flags by their file in the repository, not by the
+        # absolute path of the machine that built the binary.
+        self.assertTrue(result.stdout.startswith("dd-render: renders drum loops"),
+                        result.stdout[:80])
+        self.assertIn("Flags from services/render/main.cc:", text)
+        self.assertIn("Flags from services/shared/service_main.cc:", text)
 
     def test_version_names_the_build(self):
         result = subprocess.run([os.environ["DD_RENDER_BIN"], "--version"], capture_output=True,
