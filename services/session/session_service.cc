@@ -56,6 +56,29 @@ void FillUser(const storage::UserRecord& user, v1::User* out) {
   TimestampToProto(user.created_at, out->mutable_created_at());
 }
 
+// The values a session runs with, written into its options in place of unset fields: what is
+// stored, returned and exported then says what the session did even if a later version's
+// defaults differ. The defaults are mode-independent, so either mode's options will do.
+void RecordResolvedDefaults(const GenerationOptions& generation, const SamplerOptions& sampler,
+                            v1::SessionOptions& options) {
+  v1::PatternPriors& priors = *options.mutable_priors();
+  priors.set_steps(static_cast<uint32_t>(generation.steps));
+  priors.set_tracks(static_cast<uint32_t>(generation.tracks));
+  priors.set_bpm(generation.bpm);
+  priors.set_hit_density(generation.hit_density);
+  v1::SamplerOptions& out = *options.mutable_sampler();
+  out.set_temperature(sampler.temperature);
+  out.set_min_steps(static_cast<uint32_t>(sampler.min_steps));
+  out.set_threshold(sampler.threshold);
+  out.set_max_steps(static_cast<uint32_t>(sampler.max_steps));
+  out.set_chains(static_cast<uint32_t>(sampler.chains));
+  out.set_cell_flip_probability(generation.cell_flip_probability);
+  out.set_sample_swap_probability(generation.sample_swap_probability);
+  if (options.audio_format() == v1::AUDIO_FORMAT_UNSPECIFIED) {
+    options.set_audio_format(v1::AUDIO_FORMAT_WAV);
+  }
+}
+
 // Fills the defaults of everything the session will use, and checks it, so that a session never
 // fails later on options it accepted.
 absl::Status CompleteOptions(v1::SessionOptions& options, const SessionServiceOptions& limits) {
@@ -75,12 +98,14 @@ absl::Status CompleteOptions(v1::SessionOptions& options, const SessionServiceOp
         "options.phase2_loops_per_critic must be in [0, ", limits.max_phase2_loops_per_critic,
         "], got ", options.phase2_loops_per_critic()));
   }
-  if (auto generation = GenerationOptionsFromProto(options.priors(), options.sampler());
-      !generation.ok()) {
+  auto generation = GenerationOptionsFromProto(options.priors(), options.sampler());
+  if (!generation.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("options.", generation.status().message()));
   }
+  absl::StatusOr<SamplerOptions> sampler;
   for (v1::SamplingMode mode : {v1::SAMPLING_MODE_METROPOLIS, v1::SAMPLING_MODE_THRESHOLD}) {
-    if (auto sampler = SamplerOptionsFromProto(mode, options.sampler()); !sampler.ok()) {
+    sampler = SamplerOptionsFromProto(mode, options.sampler());
+    if (!sampler.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("options.", sampler.status().message()));
     }
   }
@@ -88,6 +113,7 @@ absl::Status CompleteOptions(v1::SessionOptions& options, const SessionServiceOp
       !encoding.ok()) {
     return encoding.status();
   }
+  RecordResolvedDefaults(*generation, *sampler, options);
   if (!options.has_phase1_critic_lag()) {
     options.set_phase1_critic_lag(static_cast<uint32_t>(limits.default_phase1_critic_lag));
   }

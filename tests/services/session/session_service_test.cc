@@ -193,6 +193,40 @@ TEST_F(SessionServiceTest, AFullSessionFollowsThePapersProtocol) {
       << too_large.error_message();
 }
 
+TEST_F(SessionServiceTest, ASessionRecordsTheValuesItRunsWithInPlaceOfUnsetOptions) {
+  const std::string user = NewUser();
+  const v1::Session started = Start(user, FastOptions(2, 1));  // Sets min and max steps only.
+  v1::GetSessionRequest request;
+  request.set_session_id(started.session_id());
+  v1::Session stored;
+  ASSERT_TRUE(stack_->session().GetSession(Context().get(), request, &stored).ok());
+  for (const v1::Session& session : {started, stored}) {
+    const v1::SessionOptions& options = session.options();
+    EXPECT_EQ(options.priors().steps(), 16u);
+    EXPECT_EQ(options.priors().tracks(), 4u);
+    EXPECT_EQ(options.priors().bpm(), 120.0);
+    EXPECT_EQ(options.priors().hit_density(), 0.5);
+    EXPECT_EQ(options.sampler().min_steps(), 4u);  // What the caller set stays.
+    EXPECT_EQ(options.sampler().max_steps(), 6u);
+    EXPECT_EQ(options.sampler().temperature(), 1.0);
+    EXPECT_EQ(options.sampler().threshold(), 0.95);
+    EXPECT_EQ(options.sampler().chains(), 8u);
+    EXPECT_EQ(options.sampler().cell_flip_probability(), 0.05);
+    EXPECT_EQ(options.sampler().sample_swap_probability(), 0.15);
+    EXPECT_EQ(options.audio_format(), v1::AUDIO_FORMAT_WAV);
+    EXPECT_EQ(options.seed(), 17u);
+  }
+  v1::SessionOptions flac = FastOptions(2, 1);
+  flac.set_audio_format(v1::AUDIO_FORMAT_FLAC);
+  flac.mutable_priors()->set_bpm(90);
+  flac.mutable_sampler()->set_threshold(0.99);
+  const v1::Session chosen = Start(user, flac);
+  EXPECT_EQ(chosen.options().audio_format(), v1::AUDIO_FORMAT_FLAC);
+  EXPECT_EQ(chosen.options().priors().bpm(), 90.0);
+  EXPECT_EQ(chosen.options().sampler().threshold(), 0.99);
+  EXPECT_EQ(Next(chosen.session_id()).loop().bpm(), 90.0);
+}
+
 TEST_F(SessionServiceTest, WithACriticLagOfOneEachLoopComesFromTheCriticBeforeTheLastRating) {
   const std::string user = NewUser();
   v1::SessionOptions options = FastOptions(10, 3);
