@@ -1,0 +1,310 @@
+#include "services/gateway/http_server.h"
+
+#include <algorithm>
+#include <thread>
+#include <utility>
+
+#include "absl/algorithm/container.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "common/log/log.h"
+#include "services/shared/request_id.h"
+
+namespace dd {
+namespace {
+
+// Whether a Range header (cpp-httplib's pairs, -1 for a missing bound) can be answered from a
+// body of `size` bytes: no ranges, or one that starts within it (RFC 9110; otherwise 416).
+bool RangesFit(const httplib::Ranges& ranges, size_t size) {
+  if (ranges.empty()) return true;
+  for (const auto& [first, last] : ranges) {
+    if (first < 0 ? last > 0 && size > 0 : static_cast<size_t>(first) < size) return true;
+  }
+  return false;
+}
+
+void Reply(httplib::Response& response, const HttpReply& reply) {
+  response.status = reply.status;
+  response.set_content(reply.body, reply.content_type.c_str());
+}
+
+// The gRPC code an HTTP error status stands for, for errors the HTTP layer finds itself.
+grpc::StatusCode CodeForHttpError(int status) {
+  switch (status) {
+    case 404:
+      return grpc::StatusCode::NOT_FOUND;
+    case 405:
+      return grpc::StatusCode::UNIMPLEMENTED;
+    case 413:
+      return grpc::StatusCode::RESOURCE_EXHAUSTED;
+    case 416:
+      return grpc::StatusCode::OUT_OF_RANGE;
+    case 400:
+      return grpc::StatusCode::INVALID_ARGUMENT;
+    default:
+      return grpc::StatusCode::UNKNOWN;
+  }
+}
+
+// The methods a path of this gateway answers, for a 405's Allow header; empty for a path it
+// does not serve at all (a 404).
+std::string AllowedMethods(const std::string& path, bool cors) {
+  if (absl::StartsWith(path, "/v1/SessionService/")) return cors ? "POST, OPTIONS" : "POST";
+  if (absl::StartsWith(path, "/v1/loops/") && absl::EndsWith(path, "/audio"))
+    return cors ? "GET, HEAD, OPTIONS" : "GET, HEAD";
+  if (path == "/v1/openapi.json" || path == "/healthz" || path == "/readyz") return "GET, HEAD";
+  return "";
+}
+
+// The reply to a request that waited longer than --max_queue_wait for a thread.
+HttpReply Overloaded(absl::Duration waited, absl::Duration limit) {
+  return {503, ErrorJson(grpc::StatusCode::UNAVAILABLE,
+                         absl::StrCat("dd-gateway is overloaded: the request waited ",
+                                      absl::FormatDuration(waited),
+                                      " for a free thread (--max_queue_wait=",
+                                      absl::FormatDuration(limit), "); retry later"))};
+}
+
+// The message of an error the HTTP layer found itself (no route, body too large, ...).
+std::string HttpErrorMessage(const httplib::Request& request, const httplib::Response& response) {
+  switch (response.status) {
+    case 413:
+      return "the request body is larger than --max_body_bytes";
+    case 404:
+      return absl::StrCat("no route for ", request.method, " ", request.path);
+    case 405:
+      return absl::StrCat(request.path, " takes ", response.get_header_value("Allow"), ", not ",
+                          request.method);
+    case 416:  // The HTTP layer could not parse a Range header, whatever the route.
+      return absl::StrCat("the Range header '", request.get_header_value("Range"),
+                          "' is not understood; only byte ranges are (bytes=0-1023)");
+    case 400:  // The HTTP layer could not read the request, most often its body.
+      return "the request could not be read: a POST sends its JSON body with a Content-Length "
+             "header or in chunks (an empty body too: Content-Length: 0)";
+    default:
+      return absl::StrCat("HTTP ", response.status);
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<GatewayHttpServer>> GatewayHttpServer::Create(
+    const SessionGateway& gateway, std::string openapi_json, std::function<absl::Status()> ready,
+    GatewayHttpOptions options, metrics::Registry* registry) {
+  if (options.threads < 1 || options.threads > 1024) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("threads must be in [1, 1024], got ", options.threads));
+  }
+  if (options.max_queue_wait <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("max_queue_wait must be positive");
+  }
+  if (options.max_body_bytes < 1024) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_body_bytes must be at least 1024, got ", options.max_body_bytes));
+  }
+  Metrics metrics;
+  if (registry != nullptr) {
+    // Method names outside the API share one label, so that made-up paths cannot grow them.
+    auto requests = registry->AddCounter("gateway_http_requests_total",
+                                         "API requests answered, by method and HTTP status.",
+                                         {"rpc", "status"});
+    auto request_seconds = registry->AddHistogram(
+        "gateway_http_request_seconds", "Time to answer an API request, in seconds.", {"rpc"},
+        {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120});
+    auto queue_seconds = registry->AddHistogram(
+        "gateway_http_queue_wait_seconds",
+        "Time API requests waited for a free thread, in seconds (see --max_queue_wait).", {},
+        {0.001, 0.01, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60});
+    auto threads_held = registry->AddGauge(
+        "gateway_http_threads_held",
+        "HTTP threads holding a connection, kept-alive idle ones included (of --threads).", {});
+    for (const absl::Status& added : {requests.status(), request_seconds.status(),
+                                      queue_seconds.status(), threads_held.status()}) {
+      if (!added.ok()) return added;
+    }
+    metrics = {.requests = *requests,
+               .request_seconds = *request_seconds,
+               .queue_seconds = &(*queue_seconds)->WithLabels({}),
+               .threads_held = &(*threads_held)->WithLabels({})};
+  }
+  std::unique_ptr<GatewayHttpServer> server(new GatewayHttpServer(
+      gateway, std::move(openapi_json), std::move(ready), std::move(options), metrics));
+  server->AddRoutes();
+  return server;
+}
+
+GatewayHttpServer::GatewayHttpServer(const SessionGateway& gateway, std::string openapi_json,
+                                     std::function<absl::Status()> ready,
+                                     GatewayHttpOptions options, Metrics metrics)
+    : gateway_(gateway),
+      openapi_json_(std::move(openapi_json)),
+      ready_(std::move(ready)),
+      options_(std::move(options)),
+      metrics_(metrics),
+      api_methods_(gateway.Methods()),
+      occupancy_(options_.threads, metrics_.threads_held) {}
+
+absl::Status GatewayHttpServer::Ready() const {
+  if (stopping_) return absl::UnavailableError("shutting down");
+  return ready_ ? ready_() : absl::OkStatus();
+}
+
+absl::StatusOr<int> GatewayHttpServer::Bind(const std::string& host, int port) {
+  const int bound =
+      port == 0 ? http_.bind_to_any_port(host) : (http_.bind_to_port(host, port) ? port : -1);
+  if (bound <= 0) return absl::UnavailableError(absl::StrCat("cannot listen on ", host, ":", port));
+  return bound;
+}
+
+void GatewayHttpServer::Serve() {
+  serve_running_ = true;
+  if (!stopping_) http_.listen_after_bind();
+  serve_running_ = false;
+}
+
+void GatewayHttpServer::Shutdown() {
+  stopping_ = true;
+  // cpp-httplib's stop() does nothing to a server that has not started listening, which would
+  // then listen for ever: wait until a Serve() under way listens, or sees stopping_ and returns.
+  while (serve_running_ && !http_.is_running())
+    std::this_thread::yield();
+  http_.stop();
+}
+
+void GatewayHttpServer::ServeApi(
+    const std::string& rpc, const httplib::Request& request, httplib::Response& response,
+    const std::function<HttpReply(const std::string& request_id)>& answer) const {
+  const absl::Time start = absl::Now();
+  const absl::Duration queue_wait = TakeQueueWait();
+  std::string request_id = request.get_header_value("X-Request-Id");
+  if (!IsUsableRequestId(request_id)) request_id = NewRequestId();
+  const HttpReply reply = queue_wait > options_.max_queue_wait
+                              ? Overloaded(queue_wait, options_.max_queue_wait)
+                              : answer(request_id);
+  Reply(response, reply);
+  if (reply.status == 503) response.set_header("Retry-After", "1");
+  response.set_header("X-Request-Id", request_id);
+  const absl::Duration took = absl::Now() - start;
+  if (metrics_.requests != nullptr) {
+    const bool known = rpc == "StreamLoopAudio" ||
+                       std::binary_search(api_methods_.begin(), api_methods_.end(), rpc);
+    const std::string label = known ? rpc : "unknown";
+    metrics_.requests->WithLabels({label, absl::StrCat(reply.status)}).Increment();
+    metrics_.request_seconds->WithLabels({label}).Observe(absl::ToDoubleSeconds(took));
+    metrics_.queue_seconds->Observe(absl::ToDoubleSeconds(queue_wait));
+  }
+  log::Info("http.request", {{"method", rpc},
+                             {"status", reply.status},
+                             {"ms", absl::ToDoubleMilliseconds(took)},
+                             {"queued_ms", absl::ToDoubleMilliseconds(queue_wait)},
+                             {"request_id", request_id}});
+}
+
+void GatewayHttpServer::AddRoutes() {
+  http_.new_task_queue = [this] { return new TimedTaskQueue(occupancy_); };
+  // A kept-alive connection holds its thread while idle (see timed_task_queue.h): reuse is
+  // allowed for many requests, but only while enough threads stay free for new clients.
+  http_.set_keep_alive_max_count(1000);
+  // Once shutting down, a request on a kept-alive connection is still answered, and told to
+  // reconnect (to another replica) for the next.
+  http_.set_post_routing_handler([this](const httplib::Request&, httplib::Response& response) {
+    if (stopping_ || !occupancy_.MayKeepAlive()) response.set_header("Connection", "close");
+  });
+  http_.set_payload_max_length(static_cast<size_t>(options_.max_body_bytes));
+  if (!options_.cors_origin.empty()) AddCorsPreflights();
+
+  http_.Post(R"(/v1/SessionService/([A-Za-z]+))",
+             [this](const httplib::Request& request, httplib::Response& response) {
+               const std::string method = request.matches[1].str();
+               ServeApi(method, request, response, [&](const std::string& request_id) {
+                 return gateway_.Call(method, request.body, request_id);
+               });
+             });
+  // A loop's audio by reference, for <audio src> and media players: the bytes never change.
+  http_.Get(R"(/v1/loops/([0-9A-Za-z-]+)/audio)", [this](const httplib::Request& request,
+                                                         httplib::Response& response) {
+    size_t audio_bytes = 0;
+    ServeApi("StreamLoopAudio", request, response, [&](const std::string& request_id) {
+      HttpReply reply =
+          gateway_.LoopAudio(request.matches[1].str(), request.get_param_value("format"),
+                             request.get_param_value("userId"), request_id);
+      audio_bytes = reply.body.size();
+      if (reply.status != 200 || RangesFit(request.ranges, audio_bytes)) return reply;
+      return HttpReply{
+          416, ErrorJson(grpc::StatusCode::OUT_OF_RANGE,
+                         absl::StrCat("the Range header '", request.get_header_value("Range"),
+                                      "' asks for none of the audio's ", audio_bytes, " bytes"))};
+    });
+    if (response.status == 416)
+      response.set_header("Content-Range", absl::StrCat("bytes */", audio_bytes));
+    if (response.status == 200) {
+      response.set_header("Cache-Control", "private, max-age=86400, immutable");
+      response.set_header("Accept-Ranges", "bytes");  // Players may seek by range.
+      // cpp-httplib sends only the asked bytes of a Range request but keeps the status a
+      // handler set; a player (Safari's asks for bytes 0-1 first) needs 206 to see a part of
+      // the file, not a whole file of two bytes.
+      if (!request.ranges.empty()) response.status = 206;
+    }
+  });
+  http_.Get("/v1/openapi.json", [this](const httplib::Request&, httplib::Response& response) {
+    response.set_content(openapi_json_, "application/json");
+  });
+  // Alive while the process serves; ready while dd-session answers SERVING.
+  http_.Get("/healthz", [this](const httplib::Request&, httplib::Response& response) {
+    Reply(response, stopping_ ? HttpReply{503, R"({"status":"STOPPING"})"}
+                              : HttpReply{200, R"({"status":"SERVING"})"});
+  });
+  http_.Get("/readyz", [this](const httplib::Request&, httplib::Response& response) {
+    const absl::Status status = Ready();
+    Reply(response, status.ok() ? HttpReply{200, R"({"status":"SERVING"})"}
+                                : HttpReply{503, ErrorJson(grpc::StatusCode::UNAVAILABLE,
+                                                           std::string(status.message()))});
+  });
+  SetErrorHandler();
+}
+
+void GatewayHttpServer::AddCorsPreflights() {
+  // Browser code may read X-Request-Id, the id to quote when reporting a failed request.
+  http_.set_default_headers({{"Access-Control-Allow-Origin", options_.cors_origin},
+                             {"Access-Control-Expose-Headers", "X-Request-Id"},
+                             {"Vary", "Origin"}});
+  // The browser's preflight before a JSON POST from another origin, and before a fetch() of a
+  // loop's audio that sends an X-Request-Id or a Range a browser does not count as simple.
+  const auto preflight = [](const char* methods, const char* headers) {
+    return [methods, headers](const httplib::Request&, httplib::Response& response) {
+      response.set_header("Access-Control-Allow-Methods", methods);
+      response.set_header("Access-Control-Allow-Headers", headers);
+      response.set_header("Access-Control-Max-Age", "600");
+      response.status = 204;
+    };
+  };
+  http_.Options(R"(/v1/SessionService/([A-Za-z]+))",
+                preflight("POST", "Content-Type, X-Request-Id"));
+  http_.Options(R"(/v1/loops/([0-9A-Za-z-]+)/audio)", preflight("GET", "Range, X-Request-Id"));
+}
+
+void GatewayHttpServer::SetErrorHandler() {
+  const bool cors = !options_.cors_origin.empty();
+  http_.set_error_handler([cors](const httplib::Request& request, httplib::Response& response) {
+    // cpp-httplib cuts every reply to the bytes a Range header asks for, error replies too (a
+    // media player that asked for bytes 0-1 of a missing loop got '{"'). A Range asks for part
+    // of the audio, never of an error, so errors go out whole. The request is the server's own
+    // non-const object, and this handler runs before the ranges are applied.
+    const_cast<httplib::Request&>(request).ranges.clear();
+    if (!response.body.empty()) return;
+    // A path served under another method: 405 and the methods it takes, not "no route".
+    if (const std::string allowed = AllowedMethods(request.path, cors);
+        response.status == 404 && !allowed.empty() &&
+        !absl::c_linear_search(absl::StrSplit(allowed, ", "), request.method)) {
+      response.status = 405;
+      response.set_header("Allow", allowed);
+    }
+    response.set_content(
+        ErrorJson(CodeForHttpError(response.status), HttpErrorMessage(request, response)),
+        "application/json");
+  });
+}
+
+}  // namespace dd

@@ -1,0 +1,191 @@
+// GatewayHttpServer in this process, on a loopback port, with no dd-session behind it (its
+// channel points at a port nothing listens on): what the HTTP layer answers by itself, how a
+// session service that cannot be reached looks to a web client, the probes, the metrics, and
+// shutdown. The whole backend behind the gateway process is gateway_test's.
+#include "services/gateway/http_server.h"
+
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "tests/support/test_support.h"
+
+namespace dd {
+namespace {
+
+class GatewayHttpServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", dd::testing::FreeLoopbackPort()),
+                                   grpc::InsecureChannelCredentials());
+    stub_ = deepdrummer::v1::SessionService::NewStub(channel_);
+    gateway_ =
+        std::make_unique<SessionGateway>(*stub_, SessionGatewayOptions{absl::Milliseconds(500)});
+  }
+  void TearDown() override {
+    if (server_ != nullptr) server_->Shutdown();
+    if (serving_.joinable()) serving_.join();
+  }
+
+  // Starts a server with `options` on a free port; false if it did not.
+  bool Start(GatewayHttpOptions options = {}) {
+    auto created = GatewayHttpServer::Create(
+        *gateway_, R"({"openapi":"3.0.3"})",
+        [this] { return session_ready_ ? absl::OkStatus() : absl::UnavailableError("no session"); },
+        options, &registry_);
+    EXPECT_TRUE(created.ok()) << created.status();
+    if (!created.ok()) return false;
+    server_ = *std::move(created);
+    auto port = server_->Bind("127.0.0.1", 0);
+    EXPECT_TRUE(port.ok()) << port.status();
+    if (!port.ok()) return false;
+    port_ = *port;
+    serving_ = std::thread([this] { server_->Serve(); });
+    return true;
+  }
+
+  httplib::Client Client() const {
+    httplib::Client client("127.0.0.1", port_);
+    client.set_read_timeout(std::chrono::seconds(30));
+    return client;
+  }
+
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<deepdrummer::v1::SessionService::Stub> stub_;
+  std::unique_ptr<SessionGateway> gateway_;
+  metrics::Registry registry_;
+  std::atomic<bool> session_ready_{false};
+  std::unique_ptr<GatewayHttpServer> server_;
+  std::thread serving_;
+  int port_ = 0;
+};
+
+TEST_F(GatewayHttpServerTest, OptionsOutOfRangeAreRefusedWithTheirName) {
+  GatewayHttpOptions no_threads;
+  no_threads.threads = 0;
+  GatewayHttpOptions tiny_body;
+  tiny_body.max_body_bytes = 100;
+  GatewayHttpOptions no_wait;
+  no_wait.max_queue_wait = absl::ZeroDuration();
+  for (const auto& [options, name] :
+       {std::pair{no_threads, "threads"}, std::pair{tiny_body, "max_body_bytes"},
+        std::pair{no_wait, "max_queue_wait"}}) {
+    auto created = GatewayHttpServer::Create(*gateway_, "{}", nullptr, options);
+    ASSERT_FALSE(created.ok()) << name;
+    EXPECT_EQ(created.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_TRUE(absl::StartsWith(created.status().message(), name)) << created.status();
+  }
+}
+
+TEST_F(GatewayHttpServerTest, AnswersByItselfWhatNeedsNoSessionService) {
+  GatewayHttpOptions options;
+  options.max_body_bytes = 2048;
+  ASSERT_TRUE(Start(options));
+  httplib::Client client = Client();
+
+  auto document = client.Get("/v1/openapi.json");
+  ASSERT_TRUE(document);
+  EXPECT_EQ(document->status, 200);
+  EXPECT_EQ(document->body, R"({"openapi":"3.0.3"})");
+
+  auto wrong_method = client.Get("/v1/SessionService/CreateUser");
+  ASSERT_TRUE(wrong_method);
+  EXPECT_EQ(wrong_method->status, 405);
+  EXPECT_EQ(wrong_method->get_header_value("Allow"), "POST");
+  EXPECT_TRUE(absl::StrContains(wrong_method->body, R"("code":"UNIMPLEMENTED")"))
+      << wrong_method->body;
+
+  auto no_route = client.Get("/v2/anything");
+  ASSERT_TRUE(no_route);
+  EXPECT_EQ(no_route->status, 404);
+  EXPECT_TRUE(absl::StrContains(no_route->body, "no route for GET /v2/anything")) << no_route->body;
+
+  auto too_large =
+      client.Post("/v1/SessionService/CreateUser", std::string(4096, ' '), "application/json");
+  ASSERT_TRUE(too_large);
+  EXPECT_EQ(too_large->status, 413);
+  EXPECT_TRUE(absl::StrContains(too_large->body, "--max_body_bytes")) << too_large->body;
+
+  // Not JSON of the request message: refused here, never sent on.
+  auto not_json = client.Post("/v1/SessionService/CreateUser", "{", "application/json");
+  ASSERT_TRUE(not_json);
+  EXPECT_EQ(not_json->status, 400);
+  EXPECT_TRUE(absl::StrContains(not_json->body, "not a JSON CreateUserRequest")) << not_json->body;
+}
+
+TEST_F(GatewayHttpServerTest, ASessionServiceOutOfReachIsA503WithTheRequestId) {
+  ASSERT_TRUE(Start());
+  auto reply = Client().Post("/v1/SessionService/CreateUser", {{"X-Request-Id", "web-42"}},
+                             R"({"displayName":"ana"})", "application/json");
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->status, 503);
+  EXPECT_TRUE(absl::StrContains(reply->body, R"("code":"UNAVAILABLE")")) << reply->body;
+  EXPECT_EQ(reply->get_header_value("X-Request-Id"), "web-42");
+  EXPECT_EQ(reply->get_header_value("Retry-After"), "1");
+  // Counted under its method and status.
+  EXPECT_TRUE(absl::StrContains(registry_.Exposition(),
+                                R"(gateway_http_requests_total{rpc="CreateUser",status="503"} 1)"))
+      << registry_.Exposition();
+}
+
+TEST_F(GatewayHttpServerTest, ProbesFollowTheSessionServiceAndShutdown) {
+  ASSERT_TRUE(Start());
+  httplib::Client client = Client();
+  auto not_ready = client.Get("/readyz");
+  ASSERT_TRUE(not_ready);
+  EXPECT_EQ(not_ready->status, 503);
+  EXPECT_TRUE(absl::StrContains(not_ready->body, "no session")) << not_ready->body;
+  session_ready_ = true;
+  auto ready = client.Get("/readyz");
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 200);
+  auto alive = client.Get("/healthz");
+  ASSERT_TRUE(alive);
+  EXPECT_EQ(alive->status, 200);
+  EXPECT_TRUE(server_->serving());
+
+  server_->Shutdown();
+  serving_.join();  // Serve() returns once shut down.
+  EXPECT_FALSE(server_->serving());
+  EXPECT_EQ(server_->Ready().code(), absl::StatusCode::kUnavailable);
+  EXPECT_FALSE(Client().Get("/healthz"));  // No longer accepting.
+}
+
+// A SIGTERM may come before the serving thread listens; cpp-httplib's own stop() would miss it
+// and the server would serve on for ever.
+TEST_F(GatewayHttpServerTest, AShutdownRightAfterStartEndsTheServer) {
+  for (int round = 0; round < 50; ++round) {
+    auto server = GatewayHttpServer::Create(*gateway_, "{}", nullptr, {});
+    ASSERT_TRUE(server.ok()) << server.status();
+    ASSERT_TRUE((*server)->Bind("127.0.0.1", 0).ok());
+    std::thread serving([&server] { (*server)->Serve(); });
+    (*server)->Shutdown();
+    serving.join();
+    EXPECT_FALSE((*server)->serving());
+  }
+}
+
+TEST_F(GatewayHttpServerTest, ACorsOriginAnswersPreflightsAndLabelsReplies) {
+  GatewayHttpOptions options;
+  options.cors_origin = "https://app.example.com";
+  ASSERT_TRUE(Start(options));
+  httplib::Client client = Client();
+  auto preflight = client.Options("/v1/SessionService/NextLoop");
+  ASSERT_TRUE(preflight);
+  EXPECT_EQ(preflight->status, 204);
+  EXPECT_EQ(preflight->get_header_value("Access-Control-Allow-Methods"), "POST");
+  EXPECT_EQ(preflight->get_header_value("Access-Control-Allow-Origin"), "https://app.example.com");
+  auto reply = client.Get("/healthz");
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->get_header_value("Access-Control-Expose-Headers"), "X-Request-Id");
+}
+
+}  // namespace
+}  // namespace dd
