@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <grpcpp/client_context.h>
 
@@ -34,6 +35,10 @@ ABSL_FLAG(absl::Duration, max_queue_wait, absl::Seconds(10),
           "An API request that waited longer than this for a free thread (all --threads busy) "
           "is answered 503 at once instead of being sent to dd-session after its client has "
           "likely given up; inf never refuses.");
+ABSL_FLAG(std::vector<std::string>, methods, {},
+          "SessionService methods to serve, comma-separated (StreamLoopAudio: the audio GET); "
+          "empty serves all. E.g. a gateway open to the internet without DeleteUser and "
+          "ExportSession, and one for the operators' network with them.");
 ABSL_FLAG(std::string, cors_origin, "",
           "Origin whose browser pages may call the API (CORS), e.g. https://app.example.com, or "
           "* for any; empty sends no CORS headers (same-origin use, or apps that are not "
@@ -53,6 +58,7 @@ int main(int argc, char** argv) {
   http_options.cors_origin = absl::GetFlag(FLAGS_cors_origin);
   dd::SessionGatewayOptions options;
   options.call_timeout = absl::GetFlag(FLAGS_call_timeout);
+  options.methods = absl::GetFlag(FLAGS_methods);
   if (http_options.max_body_bytes < 1024) {
     return dd::StartupFailed(
         absl::StrCat("--max_body_bytes must be at least 1024, got ", http_options.max_body_bytes));
@@ -80,7 +86,9 @@ int main(int argc, char** argv) {
   auto channel = dd::ClientChannel(absl::GetFlag(FLAGS_session), *channel_options);
   auto session = v1::SessionService::NewStub(channel);
   auto health = grpc::health::v1::Health::NewStub(channel);
-  const dd::SessionGateway gateway(*session, options);
+  auto made = dd::SessionGateway::Create(*session, options);
+  if (!made.ok()) return dd::StartupFailed(absl::StrCat("--", made.status().message()));
+  const std::unique_ptr<const dd::SessionGateway> gateway = *std::move(made);
   // Ready while dd-session answers SERVING (and the HTTP server is not shutting down).
   const auto session_serving = [&health]() -> absl::Status {
     grpc::ClientContext context;
@@ -95,7 +103,8 @@ int main(int argc, char** argv) {
   };
 
   // The API described for client generators, made once from the protos built into the binary.
-  auto openapi = dd::SessionApiOpenApi(dd::SessionApiDescriptorSet(), gateway.Methods());
+  auto openapi = dd::SessionApiOpenApi(dd::SessionApiDescriptorSet(), gateway->Methods(),
+                                       gateway->ServesLoopAudio());
   if (!openapi.ok()) return dd::StartupFailed(openapi.status());
   // With --metrics_port: API calls by method and HTTP status, and their durations.
   std::unique_ptr<dd::metrics::Registry> metrics;
@@ -104,7 +113,7 @@ int main(int argc, char** argv) {
     if (absl::Status added = dd::AddBuildInfoGauge(*metrics); !added.ok())
       return dd::StartupFailed(added);
   }
-  auto created = dd::GatewayHttpServer::Create(gateway, *std::move(openapi), session_serving,
+  auto created = dd::GatewayHttpServer::Create(*gateway, *std::move(openapi), session_serving,
                                                http_options, metrics.get());
   if (!created.ok()) return dd::StartupFailed(created.status());
   const std::unique_ptr<dd::GatewayHttpServer> http = *std::move(created);

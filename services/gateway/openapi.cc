@@ -259,7 +259,8 @@ pb::Value LoopAudioOperation(const pb::Value& request_id_header, const pb::Value
 }  // namespace
 
 absl::StatusOr<std::string> SessionApiOpenApi(std::string_view descriptor_set,
-                                              const std::vector<std::string>& methods) {
+                                              const std::vector<std::string>& methods,
+                                              bool loop_audio) {
   pb::FileDescriptorSet files;
   if (!files.ParseFromArray(descriptor_set.data(), static_cast<int>(descriptor_set.size()))) {
     return absl::InternalError("the API's descriptor set does not parse");
@@ -311,8 +312,10 @@ absl::StatusOr<std::string> SessionApiOpenApi(std::string_view descriptor_set,
     (*paths.mutable_struct_value()->mutable_fields())["/v1/SessionService/" + name] =
         Object({{"post", operation}});
   }
-  (*paths.mutable_struct_value()->mutable_fields())["/v1/loops/{loopId}/audio"] =
-      Object({{"get", LoopAudioOperation(header, echoed)}});
+  if (loop_audio) {
+    (*paths.mutable_struct_value()->mutable_fields())["/v1/loops/{loopId}/audio"] =
+        Object({{"get", LoopAudioOperation(header, echoed)}});
+  }
   (*schemas.all().mutable_fields())["Error"] = ErrorSchema();
 
   const pb::Value info = Object(

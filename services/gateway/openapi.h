@@ -14,9 +14,11 @@
 namespace dd {
 
 // `descriptor_set`: a serialized FileDescriptorSet holding deepdrummer.v1.SessionService, each
-// file after its imports (SessionApiDescriptorSet()). `methods`: the unary methods served.
-// INTERNAL when the set does not describe the service, INVALID_ARGUMENT for a method it lacks.
+// file after its imports (SessionApiDescriptorSet()). `methods`: the unary methods served;
+// `loop_audio`: whether GET /v1/loops/{loopId}/audio is. INTERNAL when the set does not describe
+// the service, INVALID_ARGUMENT for a method it lacks.
 absl::StatusOr<std::string> SessionApiOpenApi(std::string_view descriptor_set,
-                                              const std::vector<std::string>& methods);
+                                              const std::vector<std::string>& methods,
+                                              bool loop_audio = true);
 
 }  // namespace dd

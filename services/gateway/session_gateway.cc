@@ -7,6 +7,7 @@
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/client_context.h>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -49,6 +50,7 @@ template <typename Request, typename Response>
 void SessionGateway::Add(std::string method,
                          grpc::Status (v1::SessionService::StubInterface::*call)(
                              grpc::ClientContext*, const Request&, Response*)) {
+  if (!Serves(method)) return;
   handlers_[method] = [this, method, call](const std::string& json_body,
                                            const std::string& request_id) {
     Request request;
@@ -82,6 +84,7 @@ void SessionGateway::Add(std::string method,
 
 std::string SessionGateway::UnknownMethodHint(const std::string& method) const {
   if (method == "StreamLoopAudio") {
+    if (!serves_loop_audio_) return "it streams, and this gateway does not serve loop audio";
     return "it streams, so over HTTP a loop's audio is GET /v1/loops/<audioRef>/audio (NextLoop "
            "with audioDelivery AUDIO_DELIVERY_REFERENCE gives the audioRef)";
   }
@@ -93,9 +96,28 @@ std::string SessionGateway::UnknownMethodHint(const std::string& method) const {
   return absl::StrCat("the methods are ", absl::StrJoin(methods, ", "));
 }
 
+absl::StatusOr<std::unique_ptr<SessionGateway>> SessionGateway::Create(
+    v1::SessionService::StubInterface& session, SessionGatewayOptions options) {
+  const std::vector<std::string> all = AllMethods();
+  for (const std::string& method : options.methods) {
+    if (!std::binary_search(all.begin(), all.end(), method)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("methods must name SessionService methods served over HTTP (",
+                       absl::StrJoin(all, ", "), "), got '", method, "'"));
+    }
+  }
+  return std::unique_ptr<SessionGateway>(new SessionGateway(session, std::move(options)));
+}
+
+std::vector<std::string> SessionGateway::AllMethods() {
+  return {"CreateUser", "DeleteUser",   "ExportSession",  "GetResults",
+          "GetSession", "GetUser",      "ListSessions",   "NextLoop",
+          "Rate",       "StartSession", "StreamLoopAudio"};
+}
+
 SessionGateway::SessionGateway(v1::SessionService::StubInterface& session,
                                SessionGatewayOptions options)
-    : session_(session), options_(options) {
+    : session_(session), options_(std::move(options)) {
   using Stub = v1::SessionService::StubInterface;
   Add("CreateUser", &Stub::CreateUser);
   Add("GetUser", &Stub::GetUser);
@@ -107,12 +129,23 @@ SessionGateway::SessionGateway(v1::SessionService::StubInterface& session,
   Add("Rate", &Stub::Rate);
   Add("GetResults", &Stub::GetResults);
   Add("ExportSession", &Stub::ExportSession);
+  serves_loop_audio_ = Serves("StreamLoopAudio");
+}
+
+bool SessionGateway::Serves(const std::string& method) const {
+  return options_.methods.empty() || absl::c_linear_search(options_.methods, method);
 }
 
 HttpReply SessionGateway::Call(const std::string& method, const std::string& json_body,
                                const std::string& request_id) const {
   const auto handler = handlers_.find(method);
   if (handler == handlers_.end()) {
+    const std::vector<std::string> all = AllMethods();
+    if (method != "StreamLoopAudio" && std::binary_search(all.begin(), all.end(), method)) {
+      return Error(grpc::StatusCode::NOT_FOUND, absl::StrCat("this gateway does not serve ", method,
+                                                             " (see its --methods); it serves ",
+                                                             absl::StrJoin(Methods(), ", ")));
+    }
     return Error(grpc::StatusCode::NOT_FOUND,
                  absl::StrCat("no method '", method, "' in SessionService over HTTP; ",
                               UnknownMethodHint(method)));
@@ -123,6 +156,10 @@ HttpReply SessionGateway::Call(const std::string& method, const std::string& jso
 HttpReply SessionGateway::LoopAudio(const std::string& loop_id, const std::string& format,
                                     const std::string& user_id,
                                     const std::string& request_id) const {
+  if (!serves_loop_audio_) {
+    return Error(grpc::StatusCode::NOT_FOUND,
+                 "this gateway does not serve loop audio (StreamLoopAudio; see its --methods)");
+  }
   v1::StreamLoopAudioRequest request;
   request.set_loop_id(loop_id);
   request.set_user_id(user_id);

@@ -7,10 +7,12 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "deepdrummer/v1/session.grpc.pb.h"
 
@@ -25,13 +27,18 @@ struct HttpReply {
 struct SessionGatewayOptions {
   // Deadline of each call to dd-session. NextLoop may wait for a training round (seconds).
   absl::Duration call_timeout = absl::Minutes(2);
+  // The SessionService methods served, "StreamLoopAudio" standing for the audio GET; empty
+  // serves them all. A gateway open to the internet may leave out DeleteUser and ExportSession,
+  // for another one that only the operators' network reaches.
+  std::vector<std::string> methods;
 };
 
 class SessionGateway {
  public:
-  // `session` must outlive the gateway.
-  SessionGateway(deepdrummer::v1::SessionService::StubInterface& session,
-                 SessionGatewayOptions options);
+  // `session` must outlive the gateway. INVALID_ARGUMENT for a method in options.methods that
+  // SessionService lacks or that has no HTTP form.
+  static absl::StatusOr<std::unique_ptr<SessionGateway>> Create(
+      deepdrummer::v1::SessionService::StubInterface& session, SessionGatewayOptions options);
 
   // Calls the unary RPC `method` (e.g. "CreateUser") with a JSON request body, and `request_id`
   // as the call's x-request-id (none when empty). Unknown methods are NOT_FOUND (404); a body
@@ -50,20 +57,31 @@ class SessionGateway {
 
   // The methods Call serves, sorted.
   std::vector<std::string> Methods() const;
+  // Whether LoopAudio serves (StreamLoopAudio is among the methods served).
+  bool ServesLoopAudio() const { return serves_loop_audio_; }
+
+  // Every method a gateway can serve, sorted: the unary ones and StreamLoopAudio.
+  static std::vector<std::string> AllMethods();
 
  private:
+  SessionGateway(deepdrummer::v1::SessionService::StubInterface& session,
+                 SessionGatewayOptions options);
+
   using Handler =
       std::function<HttpReply(const std::string& json_body, const std::string& request_id)>;
   template <typename Request, typename Response>
   void Add(std::string method, grpc::Status (deepdrummer::v1::SessionService::StubInterface::*call)(
                                    grpc::ClientContext*, const Request&, Response*));
 
+  // Whether options_.methods lets this gateway serve `method`.
+  bool Serves(const std::string& method) const;
   // What to try instead of a method Call does not serve.
   std::string UnknownMethodHint(const std::string& method) const;
 
   deepdrummer::v1::SessionService::StubInterface& session_;
   const SessionGatewayOptions options_;
-  absl::flat_hash_map<std::string, Handler> handlers_;
+  absl::flat_hash_map<std::string, Handler> handlers_;  // The methods served.
+  bool serves_loop_audio_ = true;
 };
 
 // The JSON error body: {"code":"INVALID_ARGUMENT","message":"..."}.

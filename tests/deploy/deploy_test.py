@@ -103,6 +103,39 @@ class KubernetesManifests(unittest.TestCase):
             self.assertNotIn("ERROR", run.stderr, "%s %s" % (name, container["args"]))
             self.assertIn("Usage: %s" % name, run.stdout, name)
 
+    def test_the_gateway_serves_what_its_manifest_lists_and_not_exportsession(self):
+        [args] = [c["args"] for name, _, c in self.containers() if name == "dd-gateway"]
+        methods = flag_value(args, "methods").split(",")
+        self.assertNotIn("ExportSession", methods)  # It reveals the blind Phase II sources.
+        args = [a for a in args if not a.startswith(("--host=", "--port=", "--session="))]
+        with tempfile.TemporaryDirectory() as folder:
+            port_file = os.path.join(folder, "port")
+            # No dd-session is needed to list what the gateway serves (the channel is lazy).
+            server = subprocess.Popen(
+                [server_binary("dd-gateway"), "--host=127.0.0.1", "--port=0",
+                 "--port_file=" + port_file, "--session=127.0.0.1:1"] +
+                [a for a in args if not a.startswith("--metrics_port=")],
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            try:
+                deadline = time.time() + 60
+                while not os.path.exists(port_file) and server.poll() is None:
+                    self.assertLess(time.time(), deadline, "dd-gateway did not start")
+                    time.sleep(0.05)
+                self.assertIsNone(server.poll(), "dd-gateway exited at start-up")
+                with open(port_file) as f:
+                    port = int(f.read())
+                with urllib.request.urlopen("http://127.0.0.1:%d/v1/openapi.json" % port,
+                                            timeout=30) as reply:
+                    paths = set(json.load(reply)["paths"])
+            finally:
+                server.terminate()
+                _, stderr = server.communicate(timeout=60)
+            self.assertEqual(server.returncode, 0, stderr)
+        expected = {"/v1/SessionService/" + m for m in methods if m != "StreamLoopAudio"}
+        if "StreamLoopAudio" in methods:
+            expected.add("/v1/loops/{loopId}/audio")
+        self.assertEqual(paths, expected)
+
     def test_ports_probes_and_services_agree(self):
         for name, deployment, container in self.containers():
             port = int(flag_value(container["args"], "port"))

@@ -539,6 +539,29 @@ TEST_F(GatewayTest, ServesAnOpenApiDocumentOfItsMethods) {
       "/v1/SessionService/StreamLoopAudio"));  // Served as GET /v1/loops/<id>/audio instead.
 }
 
+// An internet-facing gateway without the operators' methods, beside the full one.
+TEST_F(GatewayTest, ServesOnlyTheMethodsOfItsMethodsFlag) {
+  dd::testing::ServiceProcess listening(
+      DD_GATEWAY_BIN,
+      {"--log_level=warning", "--session=" + stack_->session_address(),
+       "--methods=CreateUser,StartSession,NextLoop,Rate,StreamLoopAudio"},
+      logs_->path() / "gateway-listening.log");
+  ASSERT_NE(listening.port(), 0);
+  const auto [created, user] = Post("CreateUser", R"({"displayName": "public"})", listening.port());
+  EXPECT_EQ(created, 200) << user;
+  const auto [deleted, refusal] = Post("DeleteUser", "{}", listening.port());
+  EXPECT_EQ(deleted, 404);
+  EXPECT_TRUE(absl::StrContains(refusal, "does not serve DeleteUser")) << refusal;
+  auto document = Client(listening.port()).Get("/v1/openapi.json");
+  ASSERT_TRUE(document);
+  google::protobuf::Struct openapi;
+  ASSERT_TRUE(JsonStringToMessage(document->body, &openapi).ok());
+  const auto& paths = openapi.fields().at("paths").struct_value().fields();
+  EXPECT_EQ(paths.size(), 5u);  // Four methods and the audio GET.
+  EXPECT_FALSE(paths.contains("/v1/SessionService/ExportSession"));
+  EXPECT_TRUE(paths.contains("/v1/loops/{loopId}/audio"));
+}
+
 TEST_F(GatewayTest, RefusesAtOnceWhatWaitedTooLongForAThread) {
   // A backend that never answers: the kernel completes TCP handshakes, nobody reads. Each call
   // to it holds a gateway thread until --call_timeout.
@@ -853,6 +876,7 @@ TEST(ServerFlagsTest, EveryServerRefusesAFlagValueThatWouldFailEveryCall) {
       {DD_SESSION_BIN, "--critic_timeout=0s"},
       {DD_GATEWAY_BIN, "--session="},
       {DD_GATEWAY_BIN, "--shutdown_grace=-1s"},
+      {DD_GATEWAY_BIN, "--methods=CreateUser,DropTables"},
   };
   dd::testing::TempDir logs;
   for (size_t i = 0; i < cases.size(); ++i) {

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -26,8 +27,11 @@ class GatewayHttpServerTest : public ::testing::Test {
     channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", dd::testing::FreeLoopbackPort()),
                                    grpc::InsecureChannelCredentials());
     stub_ = deepdrummer::v1::SessionService::NewStub(channel_);
-    gateway_ =
-        std::make_unique<SessionGateway>(*stub_, SessionGatewayOptions{absl::Milliseconds(500)});
+    SessionGatewayOptions options;
+    options.call_timeout = absl::Milliseconds(500);
+    auto gateway = SessionGateway::Create(*stub_, options);
+    ASSERT_TRUE(gateway.ok()) << gateway.status();
+    gateway_ = *std::move(gateway);
   }
   void TearDown() override {
     if (server_ != nullptr) server_->Shutdown();
@@ -156,6 +160,42 @@ TEST_F(GatewayHttpServerTest, ProbesFollowTheSessionServiceAndShutdown) {
   EXPECT_FALSE(server_->serving());
   EXPECT_EQ(server_->Ready().code(), absl::StatusCode::kUnavailable);
   EXPECT_FALSE(Client().Get("/healthz"));  // No longer accepting.
+}
+
+TEST_F(GatewayHttpServerTest, ServesOnlyTheMethodsItIsGiven) {
+  SessionGatewayOptions bogus;
+  bogus.methods = {"CreateUser", "DropTables"};
+  auto refused = SessionGateway::Create(*stub_, bogus);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(refused.status().message(), "got 'DropTables'"))
+      << refused.status();
+
+  SessionGatewayOptions listening;
+  listening.methods = {"NextLoop", "CreateUser", "Rate"};
+  auto made = SessionGateway::Create(*stub_, listening);
+  ASSERT_TRUE(made.ok()) << made.status();
+  gateway_ = *std::move(made);
+  EXPECT_EQ(gateway_->Methods(), (std::vector<std::string>{"CreateUser", "NextLoop", "Rate"}));
+  EXPECT_FALSE(gateway_->ServesLoopAudio());
+  ASSERT_TRUE(Start());
+  httplib::Client client = Client();
+  auto left_out =
+      client.Post("/v1/SessionService/DeleteUser", R"({"userId":"x"})", "application/json");
+  ASSERT_TRUE(left_out);
+  EXPECT_EQ(left_out->status, 404);
+  EXPECT_TRUE(absl::StrContains(left_out->body,
+                                "this gateway does not serve DeleteUser (see its --methods); it "
+                                "serves CreateUser, NextLoop, Rate"))
+      << left_out->body;
+  auto audio = client.Get("/v1/loops/5223b667-92e5-485a-b1b3-d2882c1abb2d/audio");
+  ASSERT_TRUE(audio);
+  EXPECT_EQ(audio->status, 404);
+  EXPECT_TRUE(absl::StrContains(audio->body, "does not serve loop audio")) << audio->body;
+  // A method it serves goes on to dd-session (here out of reach).
+  auto served = client.Post("/v1/SessionService/CreateUser", "{}", "application/json");
+  ASSERT_TRUE(served);
+  EXPECT_EQ(served->status, 503);
 }
 
 // A SIGTERM may come before the serving thread listens; cpp-httplib's own stop() would miss it

@@ -34,7 +34,7 @@ class OpenApiTest : public ::testing::Test {
         deepdrummer::v1::SessionService::NewStub(
             grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials()))
             .release();
-    return SessionGateway(*stub, {}).Methods();
+    return (*SessionGateway::Create(*stub, {}))->Methods();
   }
   const pb::Struct& At(const pb::Struct& object, const std::string& key) {
     const auto found = object.fields().find(key);
@@ -67,6 +67,19 @@ void CollectRefs(const pb::Value& value, std::set<std::string>& refs) {
     for (const pb::Value& item : value.list_value().values())
       CollectRefs(item, refs);
   }
+}
+
+TEST(OpenApiSubsetTest, DescribesOnlyTheMethodsAGatewayServes) {
+  auto json = SessionApiOpenApi(SessionApiDescriptorSet(), {"CreateUser", "NextLoop"},
+                                /*loop_audio=*/false);
+  ASSERT_TRUE(json.ok()) << json.status();
+  pb::Struct document;
+  ASSERT_TRUE(pb::util::JsonStringToMessage(*json, &document).ok());
+  const auto& paths = document.fields().at("paths").struct_value().fields();
+  EXPECT_EQ(paths.size(), 2u);
+  EXPECT_TRUE(paths.contains("/v1/SessionService/CreateUser"));
+  EXPECT_TRUE(paths.contains("/v1/SessionService/NextLoop"));
+  EXPECT_FALSE(paths.contains("/v1/loops/{loopId}/audio"));
 }
 
 TEST_F(OpenApiTest, DescribesEveryMethodTheGatewayServes) {
