@@ -165,12 +165,14 @@ PreparedStatements SessionRepository::Statements() {
        "UPDATE session.loops SET presented_at = now() WHERE loop_id = $1 AND presented_at IS NULL"},
       {"rating_by_request",
        "SELECT loop_id::text, extract(epoch from rated_at), liked FROM session.ratings "
-       "WHERE request_id = $1"},
+       "WHERE session_id = $1 AND request_id = $2"},
       {"rating_of_loop",
        "SELECT request_id, extract(epoch from rated_at), liked FROM session.ratings "
        "WHERE loop_id = $1"},
+      // Nothing inserted: a concurrent Rate of another loop of the session took the key first.
       {"rating_insert",
-       "INSERT INTO session.ratings (loop_id, liked, request_id) VALUES ($1, $2, $3) "
+       "INSERT INTO session.ratings (loop_id, session_id, liked, request_id) "
+       "VALUES ($1, $2, $3, $4) ON CONFLICT (session_id, request_id) DO NOTHING "
        "RETURNING extract(epoch from rated_at)"},
   };
 }
@@ -404,16 +406,6 @@ absl::StatusOr<RateOutcome> SessionRepository::Rate(const std::string& loop_id, 
   RateOutcome outcome;
   absl::Status status = pool_.Transact([&](pqxx::work& tx) -> absl::Status {
     outcome = RateOutcome{};
-    pqxx::result earlier = tx.exec_prepared("rating_by_request", request_id);
-    if (!earlier.empty()) {
-      if (!absl::EqualsIgnoreCase(earlier[0][0].as<std::string>(), loop_id)) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("request_id ", request_id, " was already used to rate another loop"));
-      }
-      if (absl::Status s = SameRatingAsStored(earlier[0][2], liked, request_id); !s.ok()) return s;
-      outcome.duplicate = true;
-      outcome.rated_at = TimeFromEpoch(earlier[0][1]);
-    }
     pqxx::result rows = tx.exec_prepared("loop_get", loop_id);
     if (rows.empty()) return absl::NotFoundError(absl::StrCat("loop ", loop_id, " does not exist"));
     const LoopRecord loop = LoopFromRow(rows[0]);
@@ -422,7 +414,21 @@ absl::StatusOr<RateOutcome> SessionRepository::Rate(const std::string& loop_id, 
       return absl::PermissionDeniedError(
           absl::StrCat("loop ", loop_id, " belongs to another user's session"));
     }
-    if (outcome.duplicate) return absl::OkStatus();
+    // Request ids are unique within a session (where a retry repeats one), not across sessions.
+    const auto reused_for_another_loop = [&] {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "request_id ", request_id, " was already used to rate another loop of this session"));
+    };
+    pqxx::result earlier = tx.exec_prepared("rating_by_request", loop.session_id, request_id);
+    if (!earlier.empty()) {
+      if (!absl::EqualsIgnoreCase(earlier[0][0].as<std::string>(), loop_id)) {
+        return reused_for_another_loop();
+      }
+      if (absl::Status s = SameRatingAsStored(earlier[0][2], liked, request_id); !s.ok()) return s;
+      outcome.duplicate = true;
+      outcome.rated_at = TimeFromEpoch(earlier[0][1]);
+      return absl::OkStatus();
+    }
     // Serialises concurrent ratings of this loop; what follows sees any that committed first.
     pqxx::row presented = tx.exec_prepared1("loop_lock", loop_id);
     if (!presented[0].as<bool>()) {
@@ -442,8 +448,10 @@ absl::StatusOr<RateOutcome> SessionRepository::Rate(const std::string& loop_id, 
       return absl::AlreadyExistsError(
           absl::StrCat("loop ", loop_id, " was already rated under another request_id"));
     }
-    outcome.rated_at =
-        TimeFromEpoch(tx.exec_prepared1("rating_insert", loop_id, liked, request_id)[0]);
+    pqxx::result inserted =
+        tx.exec_prepared("rating_insert", loop_id, loop.session_id, liked, request_id);
+    if (inserted.empty()) return reused_for_another_loop();
+    outcome.rated_at = TimeFromEpoch(inserted[0][0]);
     tx.exec_prepared0("session_touch", loop.session_id);
     return absl::OkStatus();
   });

@@ -124,9 +124,10 @@ class SessionRepository {
   // nullopt when every loop so far is rated.
   absl::StatusOr<std::optional<LoopRecord>> PresentNext(const std::string& session_id);
 
-  // Records a rating exactly once per request id. NOT_FOUND: no such loop. PERMISSION_DENIED:
-  // `user_id` given and not the owner. FAILED_PRECONDITION: not presented yet. ALREADY_EXISTS:
-  // rated under another request id. INVALID_ARGUMENT: request id used for another loop.
+  // Records a rating exactly once per request id, which is unique within the loop's session.
+  // NOT_FOUND: no such loop. PERMISSION_DENIED: `user_id` given and not the owner.
+  // FAILED_PRECONDITION: not presented yet. ALREADY_EXISTS: rated under another request id.
+  // INVALID_ARGUMENT: request id used for another loop of the session.
   absl::StatusOr<RateOutcome> Rate(const std::string& loop_id, bool liked,
                                    const std::string& request_id, const std::string& user_id);
 

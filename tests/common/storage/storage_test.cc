@@ -546,6 +546,129 @@ TEST(SessionRepositoryTest, DeleteUserNamesTheCriticsOfTheSessionsItDeleted) {
   EXPECT_EQ(Count(*pool, "SELECT count(*) FROM session.sessions"), 1);
 }
 
+// A new user's session of `loops` Phase I loops, none presented yet; its id.
+std::string SessionWithLoops(SessionRepository& repository, const std::string& name, int loops) {
+  auto user = repository.CreateUser(name, "");
+  EXPECT_TRUE(user.ok()) << user.status();
+  SessionRecord session;
+  session.user_id = user->user_id;
+  session.critic_id = "6f1c4d2e-0000-4000-8000-0000000000aa";
+  session.phase1_total = loops;
+  auto created = repository.CreateSession(session, "");
+  EXPECT_TRUE(created.ok()) << created.status();
+  for (int position = 1; position <= loops; ++position) {
+    NewLoop loop;
+    loop.position = position;
+    loop.source = "learning";
+    loop.pattern = "pattern " + std::to_string(position);
+    loop.fingerprint = "fingerprint " + std::to_string(position);
+    EXPECT_TRUE(repository.InsertLoop(created->first.session_id, loop).ok());
+  }
+  return created->first.session_id;
+}
+
+// Two apps that both number their Rate keys from 1 must not collide; within a session a key
+// still names one rating, and the rating's session is always its loop's.
+TEST(SessionRepositoryTest, RateKeysAreUniqueWithinASessionOnly) {
+  const std::string db = dd::testing::SharedPostgres().CreateDatabase("session_repo_rate_keys");
+  auto bootstrap = MustPool(db);
+  ASSERT_TRUE(ApplyMigrations(*bootstrap).ok());
+  auto pool = MustPool(db, SessionRepository::Statements());
+  SessionRepository repository(*pool);
+  const std::string first = SessionWithLoops(repository, "app one", 2);
+  const std::string second = SessionWithLoops(repository, "app two", 1);
+  auto one = repository.PresentNext(first);
+  auto two = repository.PresentNext(second);
+  ASSERT_TRUE(one.ok() && one->has_value() && two.ok() && two->has_value());
+
+  auto rated_one = repository.Rate((*one)->loop_id, true, "1", "");
+  ASSERT_TRUE(rated_one.ok()) << rated_one.status();
+  auto rated_two = repository.Rate((*two)->loop_id, false, "1", "");
+  ASSERT_TRUE(rated_two.ok()) << rated_two.status();
+  EXPECT_FALSE(rated_two->duplicate);  // Another session's key "1": a rating of its own.
+  auto retried = repository.Rate((*one)->loop_id, true, "1", "");
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  EXPECT_TRUE(retried->duplicate);
+
+  auto next = repository.PresentNext(first);
+  ASSERT_TRUE(next.ok() && next->has_value());
+  auto reused = repository.Rate((*next)->loop_id, true, "1", "");
+  EXPECT_EQ(reused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(reused.status().message(), "another loop of this session"))
+      << reused.status();
+  EXPECT_EQ(Count(*pool, "SELECT count(*) FROM session.ratings"), 2);
+  EXPECT_EQ(Count(*pool,
+                  "SELECT count(*) FROM session.ratings r JOIN session.loops l "
+                  "USING (loop_id) WHERE r.session_id = l.session_id"),
+            2);
+  // A rating that named another session than its loop's would be refused by the schema itself.
+  const absl::Status mismatched = pool->Transact([&](pqxx::work& tx) {
+    tx.exec_params0(
+        "INSERT INTO session.ratings (loop_id, session_id, liked, request_id) "
+        "VALUES ($1, $2, true, 'x')",
+        (*next)->loop_id, second);
+    return absl::OkStatus();
+  });
+  EXPECT_EQ(mismatched.code(), absl::StatusCode::kNotFound) << mismatched;  // Foreign key.
+}
+
+// A database rated under the old schema (keys unique across the service) gains each rating's
+// session from its loop when migration 0007 runs, and its keys keep working.
+TEST(MigrationsTest, RatingsOfAnOlderSchemaGetTheirSessions) {
+  const std::string db = dd::testing::SharedPostgres().CreateDatabase("migrations_0007");
+  auto pool = MustPool(db);
+  std::string loop_id;
+  ASSERT_TRUE(pool->Transact([&](pqxx::work& tx) {
+                    tx.exec0(
+                        "CREATE TABLE public.schema_migrations (name text PRIMARY KEY, "
+                        "applied_at timestamptz NOT NULL DEFAULT now())");
+                    for (const Migration& migration : AllMigrations()) {
+                      if (migration.name >= "0007") break;
+                      tx.exec0(migration.sql);
+                      tx.exec_params0("INSERT INTO public.schema_migrations (name) VALUES ($1)",
+                                      migration.name);
+                    }
+                    const std::string user =
+                        tx.exec1(
+                              "INSERT INTO session.users (display_name) VALUES ('old') "
+                              "RETURNING user_id::text")[0]
+                            .as<std::string>();
+                    const std::string session =
+                        tx.exec_params1(
+                              "INSERT INTO session.sessions (user_id, options, seed, critic_id, "
+                              "phase1_total, phase2_per_critic) VALUES ($1, '', 1, "
+                              "gen_random_uuid(), 2, 0) RETURNING session_id::text",
+                              user)[0]
+                            .as<std::string>();
+                    loop_id = tx.exec_params1(
+                                    "INSERT INTO session.loops (session_id, position, phase, "
+                                    "source, pattern, fingerprint, critic_version, score, "
+                                    "steps_taken, capped, presented_at) VALUES ($1, 1, 1, "
+                                    "'learning', '', 'f1', 0, 0.5, 1, false, now()) "
+                                    "RETURNING loop_id::text",
+                                    session)[0]
+                                  .as<std::string>();
+                    tx.exec_params0(
+                        "INSERT INTO session.ratings (loop_id, liked, request_id) "
+                        "VALUES ($1, true, 'old-key')",
+                        loop_id);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  auto applied = ApplyMigrations(*pool);
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_EQ(*applied, (std::vector<std::string>{"0007_rating_request_per_session"}));
+  EXPECT_EQ(Count(*pool,
+                  "SELECT count(*) FROM session.ratings r JOIN session.loops l "
+                  "USING (loop_id) WHERE r.session_id = l.session_id"),
+            1);
+  auto statements = MustPool(db, SessionRepository::Statements());
+  SessionRepository repository(*statements);
+  auto retried = repository.Rate(loop_id, true, "old-key", "");
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  EXPECT_TRUE(retried->duplicate);
+}
+
 // README's backup advice, followed: a dump restored into an empty database holds every row,
 // byte for byte, is at the binary's schema already, and serves on as the original would.
 TEST(BackupTest, ADumpRestoredIntoAnEmptyDatabaseServesOn) {
