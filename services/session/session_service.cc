@@ -14,6 +14,7 @@
 #include "common/session/protocol.h"
 #include "common/storage/text_field.h"
 #include "services/shared/proto_convert.h"
+#include "services/shared/proto_subset.h"
 #include "services/shared/request_id.h"
 #include "services/shared/status_mapping.h"
 
@@ -150,6 +151,27 @@ absl::Status CheckOwner(const std::string& owner, const std::string& caller, con
   return absl::OkStatus();
 }
 
+// A StartSession retry must ask for what the first request did: answering with a session of
+// other options would tell the client it got what it asked for when it did not. Options the
+// retry leaves unset are not compared (the stored ones hold the defaults filled in).
+absl::Status SameOptionsAsStored(const v1::SessionOptions& requested,
+                                 const storage::SessionRecord& session,
+                                 const std::string& request_key) {
+  v1::SessionOptions stored;
+  if (!stored.ParseFromString(session.options)) {
+    return absl::InternalError(
+        absl::StrCat("session ", session.session_id, " has stored options that do not parse"));
+  }
+  if (auto field = FirstFieldDiffering(requested, stored)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("request_id ", request_key, " already started session ", session.session_id,
+                     " with other options (options.", *field,
+                     " differs); a retry must send the same options, and a new session needs a new "
+                     "request_id"));
+  }
+  return absl::OkStatus();
+}
+
 // gRPC would fail a reply over the limit in its transport, with a message about bytes only.
 grpc::Status ExportTooLarge(int64_t limit) {
   return ToGrpcStatus(absl::ResourceExhaustedError(absl::StrCat(
@@ -268,6 +290,10 @@ grpc::Status SessionService::StartSession(grpc::ServerContext* context,
   auto earlier = repository_.FindSessionByRequest(user->user_id, request->request_id());
   if (!earlier.ok()) return ToGrpcStatus(earlier.status());
   if (earlier->has_value()) {
+    if (absl::Status s = SameOptionsAsStored(request->options(), **earlier, request->request_id());
+        !s.ok()) {
+      return ToGrpcStatus(s);
+    }
     coordinator_.PrepareInBackground((*earlier)->session_id, request_id);
     return ToGrpcStatus(FillSession(**earlier, response));
   }
@@ -308,6 +334,13 @@ grpc::Status SessionService::StartSession(grpc::ServerContext* context,
                                &ignored);
   }
   if (!stored.ok()) return ToGrpcStatus(stored.status());
+  if (!stored->second) {  // A concurrent request under the same key stored its session first.
+    if (absl::Status s =
+            SameOptionsAsStored(request->options(), stored->first, request->request_id());
+        !s.ok()) {
+      return ToGrpcStatus(s);
+    }
+  }
   if (stored->second) {
     log::Info("session.started", {{"session_id", stored->first.session_id},
                                   {"user_id", stored->first.user_id},

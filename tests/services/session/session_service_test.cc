@@ -227,6 +227,29 @@ TEST_F(SessionServiceTest, ASessionRecordsTheValuesItRunsWithInPlaceOfUnsetOptio
   EXPECT_EQ(Next(chosen.session_id()).loop().bpm(), 90.0);
 }
 
+TEST_F(SessionServiceTest, AStartSessionRetryMustAskForTheSameOptions) {
+  const std::string user = NewUser();
+  v1::StartSessionRequest request;
+  request.set_user_id(user);
+  request.set_request_id("start-once");
+  *request.mutable_options() = FastOptions(3, 1);
+  v1::Session first;
+  ASSERT_TRUE(stack_->session().StartSession(Context().get(), request, &first).ok());
+  v1::Session again;
+  ASSERT_TRUE(stack_->session().StartSession(Context().get(), request, &again).ok());
+  EXPECT_EQ(again.session_id(), first.session_id());
+  request.clear_options();  // Saying nothing about the options asks for nothing else.
+  ASSERT_TRUE(stack_->session().StartSession(Context().get(), request, &again).ok());
+  EXPECT_EQ(again.session_id(), first.session_id());
+
+  *request.mutable_options() = FastOptions(5, 1);
+  const grpc::Status other = stack_->session().StartSession(Context().get(), request, &again);
+  EXPECT_EQ(other.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(other.error_message().find("options.phase1_loops differs"), std::string::npos)
+      << other.error_message();
+  EXPECT_EQ(Count("SELECT count(*) FROM session.sessions WHERE user_id = '" + user + "'"), 1);
+}
+
 TEST_F(SessionServiceTest, WithACriticLagOfOneEachLoopComesFromTheCriticBeforeTheLastRating) {
   const std::string user = NewUser();
   v1::SessionOptions options = FastOptions(10, 3);
