@@ -46,6 +46,18 @@ def seconds(duration):
     return int(match.group(1)) * (60 if match.group(2) == "m" else 1)
 
 
+def wait_until_listening(test, server, port_file, name, seconds=60):
+    """The port `server` (a Popen) wrote to `port_file` once it listens; fails `test` when it
+    exits or takes longer than `seconds`."""
+    deadline = time.time() + seconds
+    while not os.path.exists(port_file) and server.poll() is None:
+        test.assertLess(time.time(), deadline, "%s did not start" % name)
+        time.sleep(0.05)
+    test.assertIsNone(server.poll(), "%s exited at start-up" % name)
+    with open(port_file) as f:
+        return int(f.read())
+
+
 def owning_package(path):
     """The Debian package that installed `path`, or None. dpkg records each file under the path
     its package used, which with /usr merged may be /lib/... or /usr/lib/..., link or target."""
@@ -117,13 +129,7 @@ class KubernetesManifests(unittest.TestCase):
                 [a for a in args if not a.startswith("--metrics_port=")],
                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
             try:
-                deadline = time.time() + 60
-                while not os.path.exists(port_file) and server.poll() is None:
-                    self.assertLess(time.time(), deadline, "dd-gateway did not start")
-                    time.sleep(0.05)
-                self.assertIsNone(server.poll(), "dd-gateway exited at start-up")
-                with open(port_file) as f:
-                    port = int(f.read())
+                port = wait_until_listening(self, server, port_file, "dd-gateway")
                 with urllib.request.urlopen("http://127.0.0.1:%d/v1/openapi.json" % port,
                                             timeout=30) as reply:
                     paths = set(json.load(reply)["paths"])
@@ -506,11 +512,7 @@ class ContainerImage(unittest.TestCase):
                  "--metrics_port=0", "--port_file=" + port_file, "--samples=" + kit] + args,
                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
             try:
-                deadline = time.time() + 60
-                while not os.path.exists(port_file) and server.poll() is None:
-                    self.assertLess(time.time(), deadline, "dd-render did not start")
-                    time.sleep(0.05)
-                self.assertIsNone(server.poll(), "dd-render exited at start-up")
+                wait_until_listening(self, server, port_file, "dd-render")
             finally:
                 server.terminate()
                 _, stderr = server.communicate(timeout=60)

@@ -21,6 +21,16 @@
 namespace dd {
 namespace {
 
+// That `reply` came with `status` and a body containing `text`; what came instead if not.
+::testing::AssertionResult Answered(const httplib::Result& reply, int status,
+                                    const char* text = "") {
+  if (!reply) return ::testing::AssertionFailure() << "no reply";
+  if (reply->status != status || !absl::StrContains(reply->body, text)) {
+    return ::testing::AssertionFailure() << "status " << reply->status << ": " << reply->body;
+  }
+  return ::testing::AssertionSuccess();
+}
+
 class GatewayHttpServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -95,42 +105,30 @@ TEST_F(GatewayHttpServerTest, AnswersByItselfWhatNeedsNoSessionService) {
   httplib::Client client = Client();
 
   auto document = client.Get("/v1/openapi.json");
-  ASSERT_TRUE(document);
-  EXPECT_EQ(document->status, 200);
+  ASSERT_TRUE(Answered(document, 200));
   EXPECT_EQ(document->body, R"({"openapi":"3.0.3"})");
 
   auto wrong_method = client.Get("/v1/SessionService/CreateUser");
-  ASSERT_TRUE(wrong_method);
-  EXPECT_EQ(wrong_method->status, 405);
+  ASSERT_TRUE(Answered(wrong_method, 405, R"("code":"UNIMPLEMENTED")"));
   EXPECT_EQ(wrong_method->get_header_value("Allow"), "POST");
-  EXPECT_TRUE(absl::StrContains(wrong_method->body, R"("code":"UNIMPLEMENTED")"))
-      << wrong_method->body;
 
   auto no_route = client.Get("/v2/anything");
-  ASSERT_TRUE(no_route);
-  EXPECT_EQ(no_route->status, 404);
-  EXPECT_TRUE(absl::StrContains(no_route->body, "no route for GET /v2/anything")) << no_route->body;
+  ASSERT_TRUE(Answered(no_route, 404, "no route for GET /v2/anything"));
 
   auto too_large =
       client.Post("/v1/SessionService/CreateUser", std::string(4096, ' '), "application/json");
-  ASSERT_TRUE(too_large);
-  EXPECT_EQ(too_large->status, 413);
-  EXPECT_TRUE(absl::StrContains(too_large->body, "--max_body_bytes")) << too_large->body;
+  ASSERT_TRUE(Answered(too_large, 413, "--max_body_bytes"));
 
   // Not JSON of the request message: refused here, never sent on.
   auto not_json = client.Post("/v1/SessionService/CreateUser", "{", "application/json");
-  ASSERT_TRUE(not_json);
-  EXPECT_EQ(not_json->status, 400);
-  EXPECT_TRUE(absl::StrContains(not_json->body, "not a JSON CreateUserRequest")) << not_json->body;
+  ASSERT_TRUE(Answered(not_json, 400, "not a JSON CreateUserRequest"));
 }
 
 TEST_F(GatewayHttpServerTest, ASessionServiceOutOfReachIsA503WithTheRequestId) {
   ASSERT_TRUE(Start());
   auto reply = Client().Post("/v1/SessionService/CreateUser", {{"X-Request-Id", "web-42"}},
                              R"({"displayName":"ana"})", "application/json");
-  ASSERT_TRUE(reply);
-  EXPECT_EQ(reply->status, 503);
-  EXPECT_TRUE(absl::StrContains(reply->body, R"("code":"UNAVAILABLE")")) << reply->body;
+  ASSERT_TRUE(Answered(reply, 503, R"("code":"UNAVAILABLE")"));
   EXPECT_EQ(reply->get_header_value("X-Request-Id"), "web-42");
   EXPECT_EQ(reply->get_header_value("Retry-After"), "1");
   // Counted under its method and status.
@@ -143,16 +141,12 @@ TEST_F(GatewayHttpServerTest, ProbesFollowTheSessionServiceAndShutdown) {
   ASSERT_TRUE(Start());
   httplib::Client client = Client();
   auto not_ready = client.Get("/readyz");
-  ASSERT_TRUE(not_ready);
-  EXPECT_EQ(not_ready->status, 503);
-  EXPECT_TRUE(absl::StrContains(not_ready->body, "no session")) << not_ready->body;
+  ASSERT_TRUE(Answered(not_ready, 503, "no session"));
   session_ready_ = true;
   auto ready = client.Get("/readyz");
-  ASSERT_TRUE(ready);
-  EXPECT_EQ(ready->status, 200);
+  ASSERT_TRUE(Answered(ready, 200));
   auto alive = client.Get("/healthz");
-  ASSERT_TRUE(alive);
-  EXPECT_EQ(alive->status, 200);
+  ASSERT_TRUE(Answered(alive, 200));
   EXPECT_TRUE(server_->serving());
 
   server_->Shutdown();
@@ -182,20 +176,14 @@ TEST_F(GatewayHttpServerTest, ServesOnlyTheMethodsItIsGiven) {
   httplib::Client client = Client();
   auto left_out =
       client.Post("/v1/SessionService/DeleteUser", R"({"userId":"x"})", "application/json");
-  ASSERT_TRUE(left_out);
-  EXPECT_EQ(left_out->status, 404);
-  EXPECT_TRUE(absl::StrContains(left_out->body,
-                                "this gateway does not serve DeleteUser (see its --methods); it "
-                                "serves CreateUser, NextLoop, Rate"))
-      << left_out->body;
+  ASSERT_TRUE(Answered(left_out, 404,
+                       "this gateway does not serve DeleteUser (see its --methods); it serves "
+                       "CreateUser, NextLoop, Rate"));
   auto audio = client.Get("/v1/loops/5223b667-92e5-485a-b1b3-d2882c1abb2d/audio");
-  ASSERT_TRUE(audio);
-  EXPECT_EQ(audio->status, 404);
-  EXPECT_TRUE(absl::StrContains(audio->body, "does not serve loop audio")) << audio->body;
+  ASSERT_TRUE(Answered(audio, 404, "does not serve loop audio"));
   // A method it serves goes on to dd-session (here out of reach).
   auto served = client.Post("/v1/SessionService/CreateUser", "{}", "application/json");
-  ASSERT_TRUE(served);
-  EXPECT_EQ(served->status, 503);
+  ASSERT_TRUE(Answered(served, 503));
 }
 
 // A SIGTERM may come before the serving thread listens; cpp-httplib's own stop() would miss it
@@ -218,8 +206,7 @@ TEST_F(GatewayHttpServerTest, ACorsOriginAnswersPreflightsAndLabelsReplies) {
   ASSERT_TRUE(Start(options));
   httplib::Client client = Client();
   auto preflight = client.Options("/v1/SessionService/NextLoop");
-  ASSERT_TRUE(preflight);
-  EXPECT_EQ(preflight->status, 204);
+  ASSERT_TRUE(Answered(preflight, 204));
   EXPECT_EQ(preflight->get_header_value("Access-Control-Allow-Methods"), "POST");
   EXPECT_EQ(preflight->get_header_value("Access-Control-Allow-Origin"), "https://app.example.com");
   auto reply = client.Get("/healthz");
