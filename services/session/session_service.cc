@@ -340,8 +340,7 @@ grpc::Status SessionService::StartSession(grpc::ServerContext* context,
         !s.ok()) {
       return ToGrpcStatus(s);
     }
-  }
-  if (stored->second) {
+  } else {
     log::Info("session.started", {{"session_id", stored->first.session_id},
                                   {"user_id", stored->first.user_id},
                                   {"critic_id", stored->first.critic_id},
