@@ -186,6 +186,21 @@ TEST_F(GatewayHttpServerTest, ServesOnlyTheMethodsItIsGiven) {
   ASSERT_TRUE(Answered(served, 503));
 }
 
+// Browsers send "gzip, deflate, br"; cpp-httplib would answer with Brotli at its slowest
+// setting (0.62 s for a NextLoop with its audio inline), so replies use gzip, or nothing.
+TEST_F(GatewayHttpServerTest, CompressesWithGzipNeverBrotli) {
+  ASSERT_TRUE(Start());
+  for (const auto& [accepted, expected] :
+       {std::pair{"gzip, deflate, br", "gzip"}, std::pair{"br;q=1.0, gzip;q=0.8", "gzip"},
+        std::pair{"BR", ""}, std::pair{"", ""}}) {
+    httplib::Client client = Client();
+    auto reply = client.Get("/v1/openapi.json", {{"Accept-Encoding", accepted}});
+    ASSERT_TRUE(Answered(reply, 200)) << accepted;
+    EXPECT_EQ(reply->get_header_value("Content-Encoding"), expected) << accepted;
+    EXPECT_EQ(reply->body, R"({"openapi":"3.0.3"})") << accepted;  // Decompressed by the client.
+  }
+}
+
 // A SIGTERM may come before the serving thread listens; cpp-httplib's own stop() would miss it
 // and the server would serve on for ever.
 TEST_F(GatewayHttpServerTest, AShutdownRightAfterStartEndsTheServer) {
