@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/build_info/build_info.h"
 #include "common/log/log.h"
+#include "services/shared/http_encoding.h"
 
 namespace dd {
 
@@ -18,6 +19,7 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
   }
   std::unique_ptr<MetricsEndpoint> endpoint(new MetricsEndpoint());
   endpoint->http_ = std::make_unique<httplib::Server>();
+  CompressWithGzipNotBrotli(*endpoint->http_);
   // Scrapes are rare and quick: two threads, not one per core.
   endpoint->http_->new_task_queue = [] { return new httplib::ThreadPool(2); };
   endpoint->http_->Get("/metrics", [&registry](const httplib::Request&, httplib::Response& reply) {

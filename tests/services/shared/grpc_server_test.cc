@@ -135,6 +135,12 @@ TEST(GrpcServerTest, ServesMetricsOfEveryCallByStatusCode) {
       << BuildCommit();
   Scrape(port, "/other", &status);
   EXPECT_EQ(status, 404);
+  // A scraper that also accepts Brotli gets gzip (http_encoding.h).
+  httplib::Client client("127.0.0.1", port);
+  auto compressed = client.Get("/metrics", {{"Accept-Encoding", "br, gzip"}});
+  ASSERT_TRUE(compressed);
+  EXPECT_EQ(compressed->get_header_value("Content-Encoding"), "gzip");
+  EXPECT_TRUE(absl::StrContains(compressed->body, build));
 
   (*server)->Shutdown(absl::ZeroDuration());
   Scrape(port, "/metrics", &status);

@@ -1,0 +1,37 @@
+#include "services/shared/http_encoding.h"
+
+#include <vector>
+
+#include <httplib.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+
+namespace dd {
+
+std::string WithoutBrotli(const std::string& accept_encoding) {
+  std::vector<std::string> kept;
+  for (absl::string_view coding : absl::StrSplit(accept_encoding, ',')) {
+    // cpp-httplib picks Brotli for "br" anywhere in the header, so any coding holding it goes
+    // (no registered coding but br itself does).
+    if (!absl::StrContains(absl::AsciiStrToLower(coding), "br")) {
+      kept.emplace_back(absl::StripAsciiWhitespace(coding));
+    }
+  }
+  return absl::StrJoin(kept, ", ");
+}
+
+void CompressWithGzipNotBrotli(httplib::Server& server) {
+  // The request is the server's own non-const object, and routing has not read it yet.
+  server.set_pre_routing_handler([](const httplib::Request& request, httplib::Response&) {
+    auto& headers = const_cast<httplib::Request&>(request).headers;
+    auto [first, last] = headers.equal_range("Accept-Encoding");
+    for (auto header = first; header != last; ++header)
+      header->second = WithoutBrotli(header->second);
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+}
+
+}  // namespace dd
