@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/algorithm/container.h"
 #include "absl/strings/match.h"
@@ -15,6 +16,9 @@
 
 namespace dd {
 namespace {
+
+// X-Forwarded-For grows by a hop per proxy, and a client may send any; a log line keeps this much.
+constexpr size_t kMaxForwardedForLogged = 256;
 
 // Whether a Range header (cpp-httplib's pairs, -1 for a missing bound) can be answered from a
 // body of `size` bytes: no ranges, or one that starts within it (RFC 9110; otherwise 416).
@@ -196,11 +200,19 @@ void GatewayHttpServer::ServeApi(
     metrics_.request_seconds->WithLabels({label}).Observe(absl::ToDoubleSeconds(took));
     metrics_.queue_seconds->Observe(absl::ToDoubleSeconds(queue_wait));
   }
-  log::Info("http.request", {{"method", rpc},
-                             {"status", reply.status},
-                             {"ms", absl::ToDoubleMilliseconds(took)},
-                             {"queued_ms", absl::ToDoubleMilliseconds(queue_wait)},
-                             {"request_id", request_id}});
+  // Who asked: the connection's peer (the ingress, behind one) and the client it names.
+  std::vector<log::Field> fields = {
+      {"method", rpc},
+      {"status", reply.status},
+      {"ms", absl::ToDoubleMilliseconds(took)},
+      {"queued_ms", absl::ToDoubleMilliseconds(queue_wait)},
+      {"request_id", request_id},
+      {"peer", absl::StrCat(request.remote_addr, ":", request.remote_port)}};
+  if (const std::string forwarded = request.get_header_value("X-Forwarded-For");
+      !forwarded.empty()) {
+    fields.emplace_back("forwarded_for", forwarded.substr(0, kMaxForwardedForLogged));
+  }
+  log::Emit(log::Level::kInfo, "http.request", fields);
 }
 
 void GatewayHttpServer::AddRoutes() {

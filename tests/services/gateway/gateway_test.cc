@@ -790,15 +790,34 @@ TEST_F(GatewayTest, OneRequestIdFollowsARequestThroughEveryService) {
   const std::string drawn_by = sampled.count("trace-start") ? "trace-start" : "trace-next";
   EXPECT_TRUE(sampled.count(drawn_by)) << stack_->Log("generator").substr(0, 2000);
   EXPECT_TRUE(RequestIdsOfCalls(critic_log, "CriticService/Score").count(drawn_by));
-  // And the gateway's own line for the HTTP request.
+  // And the gateway's own line for the HTTP request, with who sent it: the connection's peer
+  // and, behind an ingress, the client that the X-Forwarded-For header names.
+  auto forwarded =
+      Client(gateway_->port())
+          .Post("/v1/SessionService/GetUser",
+                {{"X-Request-Id", "trace-forwarded"}, {"X-Forwarded-For", "203.0.113.7, 10.0.0.2"}},
+                R"({"userId": "not-a-uuid"})", "application/json");
+  ASSERT_TRUE(forwarded);
   std::ifstream gateway_file(logs_->path() / "gateway.log");
   const std::string gateway_log((std::istreambuf_iterator<char>(gateway_file)),
                                 std::istreambuf_iterator<char>());
-  bool gateway_logged = false;
+  bool next_logged = false;
+  bool forwarded_logged = false;
   for (const auto& entry : LogEntries(gateway_log, "http.request")) {
-    gateway_logged |= entry.fields().at("request_id").string_value() == "trace-next";
+    const auto& fields = entry.fields();
+    const std::string id = fields.at("request_id").string_value();
+    if (id == "trace-next") {
+      next_logged = true;
+      EXPECT_TRUE(absl::StartsWith(fields.at("peer").string_value(), "127.0.0.1:"));
+      EXPECT_FALSE(fields.contains("forwarded_for"));
+    }
+    if (id == "trace-forwarded") {
+      forwarded_logged = true;
+      EXPECT_EQ(fields.at("forwarded_for").string_value(), "203.0.113.7, 10.0.0.2");
+    }
   }
-  EXPECT_TRUE(gateway_logged) << gateway_log.substr(0, 2000);
+  EXPECT_TRUE(next_logged) << gateway_log.substr(0, 2000);
+  EXPECT_TRUE(forwarded_logged) << gateway_log.substr(0, 2000);
 }
 
 // A client that lost StartSession's reply retries with the same request_id: it gets the same
