@@ -1,6 +1,7 @@
 #include "services/gateway/http_server.h"
 
 #include <algorithm>
+#include <optional>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -17,8 +18,9 @@
 namespace dd {
 namespace {
 
-// X-Forwarded-For grows by a hop per proxy, and a client may send any; a log line keeps this much.
-constexpr size_t kMaxForwardedForLogged = 256;
+// What a log line keeps of text a client chose (a path, X-Forwarded-For, which grows by a hop per
+// proxy): enough to read, not a way to fill the logs.
+constexpr size_t kMaxClientTextLogged = 256;
 
 // Whether a Range header (cpp-httplib's pairs, -1 for a missing bound) can be answered from a
 // body of `size` bytes: no ranges, or one that starts within it (RFC 9110; otherwise 416).
@@ -70,6 +72,12 @@ HttpReply Overloaded(absl::Duration waited, absl::Duration limit) {
                                       absl::FormatDuration(waited),
                                       " for a free thread (--max_queue_wait=",
                                       absl::FormatDuration(limit), "); retry later"))};
+}
+
+// The request's id: the client's when usable, a new one otherwise.
+std::string RequestIdOf(const httplib::Request& request) {
+  std::string request_id = request.get_header_value("X-Request-Id");
+  return IsUsableRequestId(request_id) ? request_id : NewRequestId();
 }
 
 // The message of an error the HTTP layer found itself (no route, body too large, ...).
@@ -183,34 +191,39 @@ void GatewayHttpServer::ServeApi(
     const std::function<HttpReply(const std::string& request_id)>& answer) const {
   const absl::Time start = absl::Now();
   const absl::Duration queue_wait = TakeQueueWait();
-  std::string request_id = request.get_header_value("X-Request-Id");
-  if (!IsUsableRequestId(request_id)) request_id = NewRequestId();
+  const std::string request_id = RequestIdOf(request);
   const HttpReply reply = queue_wait > options_.max_queue_wait
                               ? Overloaded(queue_wait, options_.max_queue_wait)
                               : answer(request_id);
   Reply(response, reply);
   if (reply.status == 503) response.set_header("Retry-After", "1");
   response.set_header("X-Request-Id", request_id);
-  const absl::Duration took = absl::Now() - start;
+  const bool known =
+      rpc == "StreamLoopAudio" || std::binary_search(api_methods_.begin(), api_methods_.end(), rpc);
+  Record(known ? rpc : "unknown", rpc, request, reply.status, absl::Now() - start, queue_wait,
+         request_id);
+}
+
+void GatewayHttpServer::Record(const std::string& label, const std::string& method,
+                               const httplib::Request& request, int status,
+                               std::optional<absl::Duration> took, absl::Duration queue_wait,
+                               const std::string& request_id) const {
   if (metrics_.requests != nullptr) {
-    const bool known = rpc == "StreamLoopAudio" ||
-                       std::binary_search(api_methods_.begin(), api_methods_.end(), rpc);
-    const std::string label = known ? rpc : "unknown";
-    metrics_.requests->WithLabels({label, absl::StrCat(reply.status)}).Increment();
-    metrics_.request_seconds->WithLabels({label}).Observe(absl::ToDoubleSeconds(took));
+    metrics_.requests->WithLabels({label, absl::StrCat(status)}).Increment();
+    if (took) metrics_.request_seconds->WithLabels({label}).Observe(absl::ToDoubleSeconds(*took));
     metrics_.queue_seconds->Observe(absl::ToDoubleSeconds(queue_wait));
   }
   // Who asked: the connection's peer (the ingress, behind one) and the client it names.
   std::vector<log::Field> fields = {
-      {"method", rpc},
-      {"status", reply.status},
-      {"ms", absl::ToDoubleMilliseconds(took)},
+      {"method", method},
+      {"status", status},
       {"queued_ms", absl::ToDoubleMilliseconds(queue_wait)},
       {"request_id", request_id},
       {"peer", absl::StrCat(request.remote_addr, ":", request.remote_port)}};
+  if (took) fields.emplace_back("ms", absl::ToDoubleMilliseconds(*took));
   if (const std::string forwarded = request.get_header_value("X-Forwarded-For");
       !forwarded.empty()) {
-    fields.emplace_back("forwarded_for", forwarded.substr(0, kMaxForwardedForLogged));
+    fields.emplace_back("forwarded_for", forwarded.substr(0, kMaxClientTextLogged));
   }
   log::Emit(log::Level::kInfo, "http.request", fields);
 }
@@ -301,24 +314,32 @@ void GatewayHttpServer::AddCorsPreflights() {
 
 void GatewayHttpServer::SetErrorHandler() {
   const bool cors = !options_.cors_origin.empty();
-  http_.set_error_handler([cors](const httplib::Request& request, httplib::Response& response) {
-    // cpp-httplib cuts every reply to the bytes a Range header asks for, error replies too (a
-    // media player that asked for bytes 0-1 of a missing loop got '{"'). A Range asks for part
-    // of the audio, never of an error, so errors go out whole. The request is the server's own
-    // non-const object, and this handler runs before the ranges are applied.
-    const_cast<httplib::Request&>(request).ranges.clear();
-    if (!response.body.empty()) return;
-    // A path served under another method: 405 and the methods it takes, not "no route".
-    if (const std::string allowed = AllowedMethods(request.path, cors);
-        response.status == 404 && !allowed.empty() &&
-        !absl::c_linear_search(absl::StrSplit(allowed, ", "), request.method)) {
-      response.status = 405;
-      response.set_header("Allow", allowed);
-    }
-    response.set_content(
-        ErrorJson(CodeForHttpError(response.status), HttpErrorMessage(request, response)),
-        "application/json");
-  });
+  http_.set_error_handler(
+      [this, cors](const httplib::Request& request, httplib::Response& response) {
+        // cpp-httplib cuts every reply to the bytes a Range header asks for, error replies too (a
+        // media player that asked for bytes 0-1 of a missing loop got '{"'). A Range asks for part
+        // of the audio, never of an error, so errors go out whole. The request is the server's own
+        // non-const object, and this handler runs before the ranges are applied.
+        const_cast<httplib::Request&>(request).ranges.clear();
+        if (!response.body.empty()) return;
+        // A path served under another method: 405 and the methods it takes, not "no route".
+        if (const std::string allowed = AllowedMethods(request.path, cors);
+            response.status == 404 && !allowed.empty() &&
+            !absl::c_linear_search(absl::StrSplit(allowed, ", "), request.method)) {
+          response.status = 405;
+          response.set_header("Allow", allowed);
+        }
+        response.set_content(
+            ErrorJson(CodeForHttpError(response.status), HttpErrorMessage(request, response)),
+            "application/json");
+        // Answered by the HTTP layer, so no API method's: an id, a count and a log line all the
+        // same.
+        const std::string request_id = RequestIdOf(request);
+        response.set_header("X-Request-Id", request_id);
+        Record("unknown",
+               absl::StrCat(request.method, " ", request.path.substr(0, kMaxClientTextLogged)),
+               request, response.status, std::nullopt, TakeQueueWait(), request_id);
+      });
 }
 
 }  // namespace dd

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -75,6 +76,11 @@ class GatewayHttpServer {
   void ServeApi(const std::string& rpc, const httplib::Request& request,
                 httplib::Response& response,
                 const std::function<HttpReply(const std::string& request_id)>& answer) const;
+  // Counts an answered request under `label` (an API method, or "unknown") and logs it as
+  // `method` ("Rate", or "GET /a/path" for what the HTTP layer answered); `took` when timed.
+  void Record(const std::string& label, const std::string& method, const httplib::Request& request,
+              int status, std::optional<absl::Duration> took, absl::Duration queue_wait,
+              const std::string& request_id) const;
 
   const SessionGateway& gateway_;
   const std::string openapi_json_;

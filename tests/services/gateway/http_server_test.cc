@@ -112,12 +112,18 @@ TEST_F(GatewayHttpServerTest, AnswersByItselfWhatNeedsNoSessionService) {
   ASSERT_TRUE(Answered(wrong_method, 405, R"("code":"UNIMPLEMENTED")"));
   EXPECT_EQ(wrong_method->get_header_value("Allow"), "POST");
 
-  auto no_route = client.Get("/v2/anything");
+  auto no_route = client.Get("/v2/anything", {{"X-Request-Id", "lost-client-1"}});
   ASSERT_TRUE(Answered(no_route, 404, "no route for GET /v2/anything"));
+  // Answered by the HTTP layer, yet with the request's id and counted like any other.
+  EXPECT_EQ(no_route->get_header_value("X-Request-Id"), "lost-client-1");
+  EXPECT_TRUE(absl::StrContains(registry_.Exposition(),
+                                R"(gateway_http_requests_total{rpc="unknown",status="404"} 1)"))
+      << registry_.Exposition();
 
   auto too_large =
       client.Post("/v1/SessionService/CreateUser", std::string(4096, ' '), "application/json");
   ASSERT_TRUE(Answered(too_large, 413, "--max_body_bytes"));
+  EXPECT_EQ(too_large->get_header_value("X-Request-Id").size(), 32u);  // A new one.
 
   // Not JSON of the request message: refused here, never sent on.
   auto not_json = client.Post("/v1/SessionService/CreateUser", "{", "application/json");
