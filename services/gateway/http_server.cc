@@ -235,12 +235,24 @@ void GatewayHttpServer::AddRoutes() {
   http_.set_keep_alive_max_count(1000);
   // Once shutting down, a request on a kept-alive connection is still answered, and told to
   // reconnect (to another replica) for the next.
-  http_.set_post_routing_handler([this](const httplib::Request&, httplib::Response& response) {
+  // It runs for every reply, errors included, so it also names the caller's origin for CORS
+  // when that is one of several allowed (one, or "*", goes in the default headers).
+  const bool name_origin_per_request =
+      options_.cors_origins.size() > 1 ||
+      (options_.cors_origins.size() == 1 && options_.cors_origins[0] != "*");
+  http_.set_post_routing_handler([this, name_origin_per_request](const httplib::Request& request,
+                                                                 httplib::Response& response) {
     if (stopping_ || !occupancy_.MayKeepAlive()) response.set_header("Connection", "close");
+    if (name_origin_per_request) {
+      const std::string origin = request.get_header_value("Origin");
+      if (absl::c_linear_search(options_.cors_origins, origin)) {
+        response.set_header("Access-Control-Allow-Origin", origin);
+      }
+    }
   });
   http_.set_payload_max_length(static_cast<size_t>(options_.max_body_bytes));
   CompressWithGzipNotBrotli(http_);
-  if (!options_.cors_origin.empty()) AddCorsPreflights();
+  if (!options_.cors_origins.empty()) AddCorsPreflights();
 
   http_.Post(R"(/v1/SessionService/([A-Za-z]+))",
              [this](const httplib::Request& request, httplib::Response& response) {
@@ -294,9 +306,14 @@ void GatewayHttpServer::AddRoutes() {
 
 void GatewayHttpServer::AddCorsPreflights() {
   // Browser code may read X-Request-Id, the id to quote when reporting a failed request.
-  http_.set_default_headers({{"Access-Control-Allow-Origin", options_.cors_origin},
-                             {"Access-Control-Expose-Headers", "X-Request-Id"},
-                             {"Vary", "Origin"}});
+  // A reply names one origin at most (or "*"): with several allowed, the caller's is named per
+  // request (see the post-routing handler), and caches keep replies apart by Origin.
+  httplib::Headers headers = {{"Access-Control-Expose-Headers", "X-Request-Id"},
+                              {"Vary", "Origin"}};
+  if (absl::c_linear_search(options_.cors_origins, "*")) {
+    headers.emplace("Access-Control-Allow-Origin", "*");
+  }
+  http_.set_default_headers(std::move(headers));
   // The browser's preflight before a JSON POST from another origin, and before a fetch() of a
   // loop's audio that sends an X-Request-Id or a Range a browser does not count as simple.
   const auto preflight = [](const char* methods, const char* headers) {
@@ -313,7 +330,7 @@ void GatewayHttpServer::AddCorsPreflights() {
 }
 
 void GatewayHttpServer::SetErrorHandler() {
-  const bool cors = !options_.cors_origin.empty();
+  const bool cors = !options_.cors_origins.empty();
   http_.set_error_handler(
       [this, cors](const httplib::Request& request, httplib::Response& response) {
         // cpp-httplib cuts every reply to the bytes a Range header asks for, error replies too (a

@@ -31,8 +31,9 @@ struct GatewayHttpOptions {
   absl::Duration max_queue_wait = absl::Seconds(10);
   // Largest request body accepted; larger ones are 413. At least 1024.
   int64_t max_body_bytes = 1 << 20;
-  // Origin whose browser pages may call the API (CORS), or "*"; empty sends no CORS headers.
-  std::string cors_origin;
+  // Origins whose browser pages may call the API (CORS), e.g. {"https://app.example.com",
+  // "https://staging.example.com"}, or {"*"} for any; empty sends no CORS headers.
+  std::vector<std::string> cors_origins;
 };
 
 class GatewayHttpServer {

@@ -39,10 +39,10 @@ ABSL_FLAG(std::vector<std::string>, methods, {},
           "SessionService methods to serve, comma-separated (StreamLoopAudio: the audio GET); "
           "empty serves all. E.g. a gateway open to the internet without DeleteUser and "
           "ExportSession, and one for the operators' network with them.");
-ABSL_FLAG(std::string, cors_origin, "",
-          "Origin whose browser pages may call the API (CORS), e.g. https://app.example.com, or "
-          "* for any; empty sends no CORS headers (same-origin use, or apps that are not "
-          "browsers).");
+ABSL_FLAG(std::vector<std::string>, cors_origin, {},
+          "Origins whose browser pages may call the API (CORS), comma-separated, e.g. "
+          "https://app.example.com,https://staging.example.com, or * for any; empty sends no "
+          "CORS headers (same-origin use, or apps that are not browsers).");
 
 namespace v1 = deepdrummer::v1;
 
@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
   http_options.threads = absl::GetFlag(FLAGS_threads);
   http_options.max_queue_wait = absl::GetFlag(FLAGS_max_queue_wait);
   http_options.max_body_bytes = absl::GetFlag(FLAGS_max_body_bytes);
-  http_options.cors_origin = absl::GetFlag(FLAGS_cors_origin);
+  http_options.cors_origins = absl::GetFlag(FLAGS_cors_origin);
   dd::SessionGatewayOptions options;
   options.call_timeout = absl::GetFlag(FLAGS_call_timeout);
   options.methods = absl::GetFlag(FLAGS_methods);

@@ -221,18 +221,36 @@ TEST_F(GatewayHttpServerTest, AShutdownRightAfterStartEndsTheServer) {
   }
 }
 
-TEST_F(GatewayHttpServerTest, ACorsOriginAnswersPreflightsAndLabelsReplies) {
+TEST_F(GatewayHttpServerTest, AllowedOriginsAreNamedInPreflightsAndReplies) {
   GatewayHttpOptions options;
-  options.cors_origin = "https://app.example.com";
+  options.cors_origins = {"https://app.example.com", "https://staging.example.com"};
   ASSERT_TRUE(Start(options));
   httplib::Client client = Client();
-  auto preflight = client.Options("/v1/SessionService/NextLoop");
+  auto preflight =
+      client.Options("/v1/SessionService/NextLoop", {{"Origin", "https://app.example.com"}});
   ASSERT_TRUE(Answered(preflight, 204));
   EXPECT_EQ(preflight->get_header_value("Access-Control-Allow-Methods"), "POST");
   EXPECT_EQ(preflight->get_header_value("Access-Control-Allow-Origin"), "https://app.example.com");
-  auto reply = client.Get("/healthz");
-  ASSERT_TRUE(reply);
-  EXPECT_EQ(reply->get_header_value("Access-Control-Expose-Headers"), "X-Request-Id");
+  // A reply names the one allowed origin that asked, errors of the HTTP layer included, and
+  // says that it varies with Origin; another origin is named nowhere.
+  for (const char* origin : {"https://staging.example.com", "https://evil.example.com"}) {
+    const bool allowed = std::string(origin) != "https://evil.example.com";
+    auto reply = client.Get("/v2/no-route", {{"Origin", origin}});
+    ASSERT_TRUE(Answered(reply, 404)) << origin;
+    EXPECT_EQ(reply->get_header_value("Access-Control-Allow-Origin"), allowed ? origin : "")
+        << origin;
+    EXPECT_EQ(reply->get_header_value("Access-Control-Expose-Headers"), "X-Request-Id");
+    EXPECT_EQ(reply->get_header_value("Vary"), "Origin");
+  }
+}
+
+TEST_F(GatewayHttpServerTest, AnyOriginIsAStar) {
+  GatewayHttpOptions options;
+  options.cors_origins = {"*"};
+  ASSERT_TRUE(Start(options));
+  auto reply = Client().Get("/healthz", {{"Origin", "https://anywhere.example"}});
+  ASSERT_TRUE(Answered(reply, 200));
+  EXPECT_EQ(reply->get_header_value("Access-Control-Allow-Origin"), "*");
 }
 
 }  // namespace
