@@ -236,10 +236,9 @@ void GatewayHttpServer::AddRoutes() {
   // Once shutting down, a request on a kept-alive connection is still answered, and told to
   // reconnect (to another replica) for the next.
   // It runs for every reply, errors included, so it also names the caller's origin for CORS
-  // when that is one of several allowed (one, or "*", goes in the default headers).
+  // when it is allowed ("*" goes in the default headers instead).
   const bool name_origin_per_request =
-      options_.cors_origins.size() > 1 ||
-      (options_.cors_origins.size() == 1 && options_.cors_origins[0] != "*");
+      !options_.cors_origins.empty() && !absl::c_linear_search(options_.cors_origins, "*");
   http_.set_post_routing_handler([this, name_origin_per_request](const httplib::Request& request,
                                                                  httplib::Response& response) {
     if (stopping_ || !occupancy_.MayKeepAlive()) response.set_header("Connection", "close");
