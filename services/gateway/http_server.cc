@@ -242,6 +242,10 @@ void GatewayHttpServer::AddRoutes() {
   http_.set_post_routing_handler([this, name_origin_per_request](const httplib::Request& request,
                                                                  httplib::Response& response) {
     if (stopping_ || !occupancy_.MayKeepAlive()) response.set_header("Connection", "close");
+    // Every reply carries a request id (probes and preflights too), not only the API's.
+    if (!response.has_header("X-Request-Id")) {
+      response.set_header("X-Request-Id", RequestIdOf(request));
+    }
     if (name_origin_per_request) {
       const std::string origin = request.get_header_value("Origin");
       if (absl::c_linear_search(options_.cors_origins, origin)) {

@@ -151,8 +151,10 @@ TEST_F(GatewayHttpServerTest, ProbesFollowTheSessionServiceAndShutdown) {
   session_ready_ = true;
   auto ready = client.Get("/readyz");
   ASSERT_TRUE(Answered(ready, 200));
-  auto alive = client.Get("/healthz");
+  auto alive = client.Get("/healthz", {{"X-Request-Id", "probe-7"}});
   ASSERT_TRUE(Answered(alive, 200));
+  EXPECT_EQ(alive->get_header_value("X-Request-Id"), "probe-7");  // Probes carry ids too.
+  EXPECT_EQ(ready->get_header_value("X-Request-Id").size(), 32u);
   EXPECT_TRUE(server_->serving());
 
   server_->Shutdown();
@@ -231,6 +233,7 @@ TEST_F(GatewayHttpServerTest, AllowedOriginsAreNamedInPreflightsAndReplies) {
   ASSERT_TRUE(Answered(preflight, 204));
   EXPECT_EQ(preflight->get_header_value("Access-Control-Allow-Methods"), "POST");
   EXPECT_EQ(preflight->get_header_value("Access-Control-Allow-Origin"), "https://app.example.com");
+  EXPECT_EQ(preflight->get_header_value_count("X-Request-Id"), 1u);
   // A reply names the one allowed origin that asked, errors of the HTTP layer included, and
   // says that it varies with Origin; another origin is named nowhere.
   for (const char* origin : {"https://staging.example.com", "https://evil.example.com"}) {
@@ -241,6 +244,7 @@ TEST_F(GatewayHttpServerTest, AllowedOriginsAreNamedInPreflightsAndReplies) {
         << origin;
     EXPECT_EQ(reply->get_header_value("Access-Control-Expose-Headers"), "X-Request-Id");
     EXPECT_EQ(reply->get_header_value("Vary"), "Origin");
+    EXPECT_EQ(reply->get_header_value_count("X-Request-Id"), 1u);  // Set once, not twice.
   }
 }
 
