@@ -111,7 +111,8 @@ absl::StatusOr<std::unique_ptr<GatewayHttpServer>> GatewayHttpServer::Create(
         absl::StrCat("threads must be in [1, 1024], got ", options.threads));
   }
   if (options.max_queue_wait <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("max_queue_wait must be positive");
+    return absl::InvalidArgumentError(absl::StrCat("max_queue_wait must be positive, got ",
+                                                   absl::FormatDuration(options.max_queue_wait)));
   }
   if (options.max_body_bytes < 1024) {
     return absl::InvalidArgumentError(

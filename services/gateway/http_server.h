@@ -40,7 +40,8 @@ class GatewayHttpServer {
  public:
   // Serves `gateway` (outliving the server). `openapi_json` is GET /v1/openapi.json; `ready`
   // decides GET /readyz (OK: 200) besides this server not shutting down. With `registry`
-  // (optional, outliving the server) the requests are counted and timed there.
+  // (optional, outliving the server) the requests are counted and timed there. INVALID_ARGUMENT
+  // "<option> must ..." for an option out of range.
   static absl::StatusOr<std::unique_ptr<GatewayHttpServer>> Create(
       const SessionGateway& gateway, std::string openapi_json, std::function<absl::Status()> ready,
       GatewayHttpOptions options, metrics::Registry* registry = nullptr);

@@ -59,15 +59,11 @@ int main(int argc, char** argv) {
   dd::SessionGatewayOptions options;
   options.call_timeout = absl::GetFlag(FLAGS_call_timeout);
   options.methods = absl::GetFlag(FLAGS_methods);
-  if (http_options.max_body_bytes < 1024) {
-    return dd::StartupFailed(
-        absl::StrCat("--max_body_bytes must be at least 1024, got ", http_options.max_body_bytes));
-  }
-  if (absl::Status s = dd::FirstError(
-          {dd::CheckTargetFlag("session", absl::GetFlag(FLAGS_session)),
-           dd::CheckIntFlag("threads", http_options.threads, 1, 1024),
-           dd::CheckPositiveDurationFlag("call_timeout", options.call_timeout),
-           dd::CheckPositiveDurationFlag("max_queue_wait", http_options.max_queue_wait)});
+  // --threads, --max_queue_wait and --max_body_bytes are checked by GatewayHttpServer::Create,
+  // --methods by SessionGateway::Create, each naming the option as the flag does.
+  if (absl::Status s =
+          dd::FirstError({dd::CheckTargetFlag("session", absl::GetFlag(FLAGS_session)),
+                          dd::CheckPositiveDurationFlag("call_timeout", options.call_timeout)});
       !s.ok()) {
     return dd::StartupFailed(s);
   }
@@ -115,7 +111,7 @@ int main(int argc, char** argv) {
   }
   auto created = dd::GatewayHttpServer::Create(*gateway, *std::move(openapi), session_serving,
                                                http_options, metrics.get());
-  if (!created.ok()) return dd::StartupFailed(created.status());
+  if (!created.ok()) return dd::StartupFailed(absl::StrCat("--", created.status().message()));
   const std::unique_ptr<dd::GatewayHttpServer> http = *std::move(created);
   std::unique_ptr<dd::MetricsEndpoint> metrics_endpoint;
   if (metrics != nullptr) {

@@ -896,6 +896,9 @@ TEST(ServerFlagsTest, EveryServerRefusesAFlagValueThatWouldFailEveryCall) {
       {DD_GATEWAY_BIN, "--session="},
       {DD_GATEWAY_BIN, "--shutdown_grace=-1s"},
       {DD_GATEWAY_BIN, "--methods=CreateUser,DropTables"},
+      {DD_GATEWAY_BIN, "--threads=0"},
+      {DD_GATEWAY_BIN, "--max_queue_wait=0s"},
+      {DD_GATEWAY_BIN, "--max_body_bytes=10"},
   };
   dd::testing::TempDir logs;
   for (size_t i = 0; i < cases.size(); ++i) {

@@ -8,6 +8,7 @@
 #include <grpcpp/security/credentials.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <string>
@@ -165,6 +166,13 @@ TEST_F(GatewayHttpServerTest, ProbesFollowTheSessionServiceAndShutdown) {
 }
 
 TEST_F(GatewayHttpServerTest, ServesOnlyTheMethodsItIsGiven) {
+  // The names --methods accepts are the methods a full gateway serves, and the audio GET.
+  std::vector<std::string> full = gateway_->Methods();
+  full.push_back("StreamLoopAudio");
+  std::sort(full.begin(), full.end());
+  EXPECT_EQ(SessionGateway::AllMethods(), full);
+  EXPECT_TRUE(gateway_->ServesLoopAudio());
+
   SessionGatewayOptions bogus;
   bogus.methods = {"CreateUser", "DropTables"};
   auto refused = SessionGateway::Create(*stub_, bogus);
