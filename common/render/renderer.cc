@@ -102,23 +102,10 @@ std::vector<mix::FoldedBarOutput> LoopBars(float* pcm, int16_t* pcm16, int64_t t
 
 // Frames in a loop of options.repeats bars plus the tail.
 int64_t LoopFrames(const Pattern& pattern, const RenderOptions& options) {
-  const int64_t body =
-      StepStartFrame(static_cast<int64_t>(pattern.steps()) * options.repeats, pattern.bpm());
-  return body + static_cast<int64_t>(std::llround(options.tail_seconds * kSampleRate));
+  return dd::LoopFrames(pattern.steps(), pattern.bpm(), options.repeats, options.tail_seconds);
 }
 
 }  // namespace
-
-int64_t StepStartFrame(int64_t step_index, double bpm) {
-  // 60 * 44100 / 4 frames per step at 1 bpm; the small epsilon keeps exact products such as
-  // 5512.5 * 2 from landing just below an integer through rounding.
-  const double frames = static_cast<double>(step_index) * (60.0 * kSampleRate / 4.0) / bpm;
-  return static_cast<int64_t>(std::floor(frames + 1e-7));
-}
-
-int64_t BarFrames(int steps, double bpm) {
-  return StepStartFrame(steps, bpm);
-}
 
 absl::Status ValidateRenderOptions(const RenderOptions& options) {
   if (options.repeats < 1 || options.repeats > 16) {

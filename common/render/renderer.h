@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/pattern/pattern.h"
+#include "common/pattern/timing.h"
 #include "common/render/helper_team.h"
 #include "common/samples/sample_library.h"
 
@@ -41,12 +42,6 @@ struct RenderedPcm16 {
   std::vector<int16_t> pcm;     // Mono, 44.1 kHz: FloatToPcm16 of the float render.
   int64_t clipped_samples = 0;  // As RenderedAudio's.
 };
-
-// First frame of the n-th sixteenth-note step counted from the start of the clip:
-// floor(n * 60 / bpm / 4 * 44100).
-int64_t StepStartFrame(int64_t step_index, double bpm);
-// Frames in one bar of `steps` steps: StepStartFrame(steps, bpm).
-int64_t BarFrames(int steps, double bpm);
 
 class Renderer {
  public:

@@ -239,7 +239,7 @@ pb::Value LoopAudioOperation(const pb::Value& request_id_header, const pb::Value
               parameter("format", "query", false,
                         Object({{"type", String("string")},
                                 {"enum", List({String("wav"), String("flac"), String("ogg")})}}),
-                        "The encoding; wav when absent."),
+                        "The encoding; when absent, the session's (NextLoopResponse.audioFormat)."),
               parameter("userId", "query", false, Object({{"type", String("string")}}),
                         "When set, the loop's session must belong to this user "
                         "(PERMISSION_DENIED otherwise)."),

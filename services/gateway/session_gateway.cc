@@ -163,7 +163,9 @@ HttpReply SessionGateway::LoopAudio(const std::string& loop_id, const std::strin
   v1::StreamLoopAudioRequest request;
   request.set_loop_id(loop_id);
   request.set_user_id(user_id);
-  if (format.empty() || format == "wav") {
+  if (format.empty()) {
+    request.set_format(v1::AUDIO_FORMAT_UNSPECIFIED);  // the session's format
+  } else if (format == "wav") {
     request.set_format(v1::AUDIO_FORMAT_WAV);
   } else if (format == "flac") {
     request.set_format(v1::AUDIO_FORMAT_FLAC);

@@ -10,7 +10,9 @@
 #include "absl/algorithm/container.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/audio/audio_constants.h"
 #include "common/log/log.h"
+#include "common/pattern/timing.h"
 #include "common/session/protocol.h"
 #include "common/storage/text_field.h"
 #include "services/shared/proto_convert.h"
@@ -26,6 +28,11 @@ constexpr uint32_t kDefaultPhase1Loops = 80;
 constexpr uint32_t kDefaultPhase2PerCritic = 30;
 constexpr uint32_t kDefaultPageSize = 50;
 constexpr uint32_t kMaxPageSize = 500;
+// How a listener hears a loop, as in the paper: the bar four times, then a second for the last
+// hits to ring out. Set on every render, so that NextLoop can state the audio's length without
+// rendering it when the audio goes by reference.
+constexpr int kListenedRepeats = 4;
+constexpr double kListenedTailSeconds = 1.0;
 
 v1::Phase ToProto(session::Phase phase) {
   switch (phase) {
@@ -49,6 +56,15 @@ void FillProgress(const storage::SessionRecord& session, const storage::SessionC
 
 v1::Phase PhaseOf(const storage::SessionRecord& session, const storage::SessionCounts& counts) {
   return ToProto(session::PhaseAfter(ShapeOf(session), counts.phase1_rated, counts.phase2_rated));
+}
+
+// The encoding a session's loops are delivered in (sessions started before StartSession recorded
+// its defaults may leave it unset: WAV).
+v1::AudioFormat AudioFormatOf(const storage::SessionRecord& session) {
+  v1::SessionOptions options;
+  options.ParseFromString(session.options);
+  return options.audio_format() == v1::AUDIO_FORMAT_UNSPECIFIED ? v1::AUDIO_FORMAT_WAV
+                                                                : options.audio_format();
 }
 
 void FillUser(const storage::UserRecord& user, v1::User* out) {
@@ -386,6 +402,8 @@ absl::StatusOr<v1::RenderResponse> SessionService::RenderLoop(const storage::Loo
         absl::StrCat("stored pattern of loop ", loop.loop_id, " is corrupt"));
   }
   request.set_format(format);
+  request.set_repeats(kListenedRepeats);
+  request.set_tail_seconds(kListenedTailSeconds);
   v1::RenderResponse response;
   if (absl::Status s =
           FromGrpcCall(render_.Render(CallContext(options_.render_timeout, request_id).get(),
@@ -431,18 +449,25 @@ grpc::Status SessionService::NextLoop(grpc::ServerContext* context,
   FillProgress(*session, *counts, response->mutable_progress());
   response->set_position(static_cast<uint32_t>(presented.position));
   response->set_audio_ref(presented.loop_id);
-  v1::SessionOptions options;
-  options.ParseFromString(session->options);
-  const v1::AudioFormat format = options.audio_format() == v1::AUDIO_FORMAT_UNSPECIFIED
-                                     ? v1::AUDIO_FORMAT_WAV
-                                     : options.audio_format();
+  const v1::AudioFormat format = AudioFormatOf(*session);
   response->set_audio_format(format);
-  if (request->audio_delivery() != v1::AUDIO_DELIVERY_REFERENCE) {
-    auto audio = RenderLoop(presented, format, request_id);
-    if (!audio.ok()) return ToGrpcStatus(audio.status());
-    response->set_audio(std::move(*audio->mutable_audio()));
-    response->set_duration_seconds(audio->duration_seconds());
+  if (request->audio_delivery() == v1::AUDIO_DELIVERY_REFERENCE) {
+    auto pattern = PatternFromProto(response->loop());
+    if (!pattern.ok()) {
+      return ToGrpcStatus(
+          absl::DataLossError(absl::StrCat("stored loop ", presented.loop_id,
+                                           " is not a valid loop: ", pattern.status().message())));
+    }
+    response->set_duration_seconds(
+        static_cast<double>(
+            LoopFrames(pattern->steps(), pattern->bpm(), kListenedRepeats, kListenedTailSeconds)) /
+        kSampleRate);
+    return grpc::Status::OK;
   }
+  auto audio = RenderLoop(presented, format, request_id);
+  if (!audio.ok()) return ToGrpcStatus(audio.status());
+  response->set_audio(std::move(*audio->mutable_audio()));
+  response->set_duration_seconds(audio->duration_seconds());
   return grpc::Status::OK;
 }
 
@@ -616,7 +641,13 @@ grpc::Status SessionService::StreamLoopAudio(grpc::ServerContext* context,
     return ToGrpcStatus(
         absl::NotFoundError(absl::StrCat("loop ", loop->loop_id, " does not exist")));
   }
-  auto audio = RenderLoop(*loop, request->format(), request_id);
+  v1::AudioFormat format = request->format();
+  if (format == v1::AUDIO_FORMAT_UNSPECIFIED) {
+    auto session = repository_.GetSession(loop->session_id);
+    if (!session.ok()) return ToGrpcStatus(session.status());
+    format = AudioFormatOf(*session);
+  }
+  auto audio = RenderLoop(*loop, format, request_id);
   if (!audio.ok()) return ToGrpcStatus(audio.status());
   const std::string& bytes = audio->audio();
   for (size_t at = 0; at < bytes.size(); at += static_cast<size_t>(options_.audio_chunk_bytes)) {

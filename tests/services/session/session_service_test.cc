@@ -227,6 +227,45 @@ TEST_F(SessionServiceTest, ASessionRecordsTheValuesItRunsWithInPlaceOfUnsetOptio
   EXPECT_EQ(Next(chosen.session_id()).loop().bpm(), 90.0);
 }
 
+// A client that takes the audio by reference still learns how long it is (a player's progress
+// bar), and fetching it without naming a format gives the session's format, the one NextLoop
+// reported: the stream used to answer WAV whatever the session had asked for.
+TEST_F(SessionServiceTest, AudioByReferenceHasItsLengthAndTheSessionsFormat) {
+  v1::SessionOptions options = FastOptions(2, 1);
+  options.set_audio_format(v1::AUDIO_FORMAT_FLAC);
+  options.mutable_priors()->set_bpm(90);
+  const v1::Session session = Start(NewUser(), options);
+  const v1::NextLoopResponse by_reference = Next(session.session_id());
+  EXPECT_TRUE(by_reference.audio().empty());
+  EXPECT_EQ(by_reference.audio_format(), v1::AUDIO_FORMAT_FLAC);
+  // Four bars of 16 steps at 90 bpm (7,350 frames a step) and the 1 s tail.
+  EXPECT_DOUBLE_EQ(by_reference.duration_seconds(), (4 * 16 * 7350 + 44100) / 44100.0);
+
+  v1::NextLoopRequest inline_request;
+  inline_request.set_session_id(session.session_id());
+  v1::NextLoopResponse inline_audio;
+  ASSERT_TRUE(stack_->session().NextLoop(Context().get(), inline_request, &inline_audio).ok());
+  ASSERT_EQ(inline_audio.loop_id(), by_reference.loop_id());  // The same loop until it is rated.
+  EXPECT_DOUBLE_EQ(inline_audio.duration_seconds(), by_reference.duration_seconds());
+  ASSERT_GE(inline_audio.audio().size(), 4u);
+  EXPECT_EQ(inline_audio.audio().substr(0, 4), "fLaC");
+
+  v1::StreamLoopAudioRequest stream_request;
+  stream_request.set_loop_id(by_reference.audio_ref());
+  auto stream_context = Context();
+  auto reader = stack_->session().StreamLoopAudio(stream_context.get(), stream_request);
+  std::string streamed, mime_type;
+  v1::AudioChunk chunk;
+  while (reader->Read(&chunk)) {
+    if (!chunk.mime_type().empty()) mime_type = chunk.mime_type();
+    streamed += chunk.data();
+  }
+  const grpc::Status status = reader->Finish();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(mime_type, "audio/flac");
+  EXPECT_EQ(streamed, inline_audio.audio());
+}
+
 TEST_F(SessionServiceTest, AStartSessionRetryMustAskForTheSameOptions) {
   const std::string user = NewUser();
   v1::StartSessionRequest request;
