@@ -100,15 +100,19 @@ void TimeLoopRenders(benchmark::State& state, const Renderer& renderer) {
   state.SetLabel("loops; 9 s of audio each");
 }
 
-// Times what dd-render does for a WAV response: 16-bit samples straight from the mix, encoded.
-void TimePcm16WavRenders(benchmark::State& state, const Renderer& renderer) {
+// Times the 16-bit samples a WAV or FLAC response holds, rendered straight from the mix, and with
+// `encode_wav` the WAV file made of them: what dd-render does for a WAV response.
+void TimePcm16Renders(benchmark::State& state, const Renderer& renderer, bool encode_wav) {
   const Fixture& fixture = GetFixture();
   RenderedPcm16 out;
   size_t i = 0;
   for (auto _ : state) {
     (void)renderer.RenderPcm16Into(fixture.patterns[i++ % fixture.patterns.size()], {}, out);
-    auto wav = EncodePcm16(out.pcm, kSampleRate, AudioEncoding::kWav16);
-    benchmark::DoNotOptimize(wav->data());
+    benchmark::DoNotOptimize(out.pcm.data());
+    if (encode_wav) {
+      auto wav = EncodePcm16(out.pcm, kSampleRate, AudioEncoding::kWav16);
+      benchmark::DoNotOptimize(wav->data());
+    }
   }
   state.SetItemsProcessed(state.iterations());
 }
@@ -307,17 +311,24 @@ void BM_RenderAndEncodeWav(benchmark::State& state) {
 }
 BENCHMARK(BM_RenderAndEncodeWav);
 
+// The render alone into 16-bit samples, on one core: half the bytes of the float render to store.
+void BM_RenderPcm16Loop4Repeats(benchmark::State& state) {
+  TimePcm16Renders(state, Renderer(GetFixture().library), false);
+}
+BENCHMARK(BM_RenderPcm16Loop4Repeats);
+
 // What the render service does for a WAV response, on one core.
 void BM_RenderPcm16AndEncodeWav(benchmark::State& state) {
-  TimePcm16WavRenders(state, Renderer(GetFixture().library));
+  TimePcm16Renders(state, Renderer(GetFixture().library), true);
 }
 BENCHMARK(BM_RenderPcm16AndEncodeWav);
 
 // The same with a helper, as dd-render runs by default: the encoder then reads the part of the
 // loop that the helper wrote from the other core's cache.
 void BM_RenderPcm16AndEncodeWavWithHelpers(benchmark::State& state) {
-  TimePcm16WavRenders(
-      state, Renderer(GetFixture().library, SharedHelperTeam(static_cast<int>(state.range(0)))));
+  TimePcm16Renders(
+      state, Renderer(GetFixture().library, SharedHelperTeam(static_cast<int>(state.range(0)))),
+      true);
 }
 BENCHMARK(BM_RenderPcm16AndEncodeWavWithHelpers)->ArgName("helpers")->Arg(1)->UseRealTime();
 
