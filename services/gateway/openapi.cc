@@ -60,22 +60,26 @@ pb::Value Json(const pb::Value& schema) {
   return Object({{"application/json", Object({{"schema", schema}})}});
 }
 
-// The comment before a definition in its .proto: its lines joined, blank lines kept as
-// paragraph breaks.
+// A definition's comment in its .proto, the lines before it and then the one after it on its
+// line (most enum values and CriticConfig's fields have only that): lines joined, blank lines
+// kept as paragraph breaks.
 template <typename Descriptor>
 std::string Comment(const Descriptor& descriptor) {
   pb::SourceLocation location;
   if (!descriptor.GetSourceLocation(&location)) return "";
   std::string text;
   bool paragraph = false;
-  for (absl::string_view line : absl::StrSplit(location.leading_comments, '\n')) {
-    line = absl::StripAsciiWhitespace(line);
-    if (line.empty()) {
-      paragraph = !text.empty();
-      continue;
+  for (const std::string* comment : {&location.leading_comments, &location.trailing_comments}) {
+    for (absl::string_view line : absl::StrSplit(*comment, '\n')) {
+      line = absl::StripAsciiWhitespace(line);
+      if (line.empty()) {
+        paragraph = !text.empty();
+        continue;
+      }
+      absl::StrAppend(&text, text.empty() ? "" : (paragraph ? "\n\n" : " "), line);
+      paragraph = false;
     }
-    absl::StrAppend(&text, text.empty() ? "" : (paragraph ? "\n\n" : " "), line);
-    paragraph = false;
+    paragraph = !text.empty();
   }
   return text;
 }
@@ -200,12 +204,18 @@ pb::Value ErrorSchema() {
                            "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"}) {
     codes.push_back(String(code));
   }
-  pb::Value schema = Object(
-      {{"type", String("object")},
-       {"required", List({String("code"), String("message")})},
-       {"properties",
-        Object({{"code", Object({{"type", String("string")}, {"enum", List(std::move(codes))}})},
-                {"message", Object({{"type", String("string")}})}})}});
+  pb::Value schema =
+      Object({{"type", String("object")},
+              {"required", List({String("code"), String("message")})},
+              {"properties",
+               Object({{"code", Object({{"type", String("string")},
+                                        {"enum", List(std::move(codes))},
+                                        {"description", String("The gRPC status code's name.")}})},
+                       {"message",
+                        Object({{"type", String("string")},
+                                {"description",
+                                 String("What was wrong, naming the field or the thing "
+                                        "at fault; meant for developers, not end users.")}})}})}});
   Describe(schema,
            "An error: the gRPC status code's name and what was wrong, with the HTTP status the "
            "code maps to (400 INVALID_ARGUMENT, FAILED_PRECONDITION and OUT_OF_RANGE; 404 "

@@ -131,6 +131,35 @@ TEST_F(OpenApiTest, SchemasFollowTheJsonTheGatewayAccepts) {
   EXPECT_TRUE(loop.fields().contains("allOf"));
 }
 
+// The descriptions come from the protos' comments, those after a definition on its line too
+// (CriticConfig's fields and most enum values have only those): every schema, property and enum
+// value is described.
+TEST_F(OpenApiTest, EverySchemaPropertyAndEnumValueIsDescribed) {
+  int properties = 0;
+  for (const auto& [name, schema] : Schemas().fields()) {
+    const pb::Struct& fields = schema.struct_value();
+    if (!fields.fields().contains("$ref")) {
+      EXPECT_FALSE(Text(fields, "description").empty()) << name;
+    }
+    if (fields.fields().contains("enum")) {
+      for (const pb::Value& value : fields.fields().at("enum").list_value().values()) {
+        EXPECT_TRUE(absl::StrContains(Text(fields, "description"), value.string_value() + ": "))
+            << name << " does not describe " << value.string_value();
+      }
+    }
+    if (!fields.fields().contains("properties")) continue;
+    for (const auto& [property, definition] :
+         fields.fields().at("properties").struct_value().fields()) {
+      ++properties;
+      EXPECT_FALSE(Text(definition.struct_value(), "description").empty())
+          << name << "." << property;
+    }
+  }
+  EXPECT_GT(properties, 100);
+  EXPECT_TRUE(absl::StrContains(Text(Property("CriticConfig", "learningRate"), "description"),
+                                "Adam learning rate"));
+}
+
 TEST_F(OpenApiTest, RefusesAMethodTheServiceLacks) {
   auto json = SessionApiOpenApi(SessionApiDescriptorSet(), {"Teleport"});
   ASSERT_FALSE(json.ok());
