@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
   dd::SessionCoordinator coordinator(repository, *critic, *generator, coordinator_options);
   dd::GrpcServerOptions server_options = dd::ServerOptionsFromFlags();
   dd::SessionServiceOptions service_options;
-  service_options.default_phase1_critic_lag = critic_lag;
+  service_options.session_limits.default_phase1_critic_lag = critic_lag;
   service_options.max_reply_bytes = server_options.max_send_message_bytes;
   dd::SessionService service(repository, coordinator, *critic, *render, service_options);
 

@@ -16,7 +16,6 @@
 #include "common/session/protocol.h"
 #include "common/storage/text_field.h"
 #include "services/shared/proto_convert.h"
-#include "services/shared/proto_subset.h"
 #include "services/shared/request_id.h"
 #include "services/shared/status_mapping.h"
 
@@ -24,8 +23,6 @@ namespace dd {
 namespace v1 = deepdrummer::v1;
 namespace {
 
-constexpr uint32_t kDefaultPhase1Loops = 80;
-constexpr uint32_t kDefaultPhase2PerCritic = 30;
 constexpr uint32_t kDefaultPageSize = 50;
 constexpr uint32_t kMaxPageSize = 500;
 // How a listener hears a loop, as in the paper: the bar four times, then a second for the last
@@ -58,94 +55,10 @@ v1::Phase PhaseOf(const storage::SessionRecord& session, const storage::SessionC
   return ToProto(session::PhaseAfter(ShapeOf(session), counts.phase1_rated, counts.phase2_rated));
 }
 
-// The encoding a session's loops are delivered in (sessions started before StartSession recorded
-// its defaults may leave it unset: WAV).
-v1::AudioFormat AudioFormatOf(const storage::SessionRecord& session) {
-  v1::SessionOptions options;
-  options.ParseFromString(session.options);
-  return options.audio_format() == v1::AUDIO_FORMAT_UNSPECIFIED ? v1::AUDIO_FORMAT_WAV
-                                                                : options.audio_format();
-}
-
 void FillUser(const storage::UserRecord& user, v1::User* out) {
   out->set_user_id(user.user_id);
   out->set_display_name(user.display_name);
   TimestampToProto(user.created_at, out->mutable_created_at());
-}
-
-// The values a session runs with, written into its options in place of unset fields: what is
-// stored, returned and exported then says what the session did even if a later version's
-// defaults differ. The defaults are mode-independent, so either mode's options will do.
-void RecordResolvedDefaults(const GenerationOptions& generation, const SamplerOptions& sampler,
-                            v1::SessionOptions& options) {
-  v1::PatternPriors& priors = *options.mutable_priors();
-  priors.set_steps(static_cast<uint32_t>(generation.steps));
-  priors.set_tracks(static_cast<uint32_t>(generation.tracks));
-  priors.set_bpm(generation.bpm);
-  priors.set_hit_density(generation.hit_density);
-  v1::SamplerOptions& out = *options.mutable_sampler();
-  out.set_temperature(sampler.temperature);
-  out.set_min_steps(static_cast<uint32_t>(sampler.min_steps));
-  out.set_threshold(sampler.threshold);
-  out.set_max_steps(static_cast<uint32_t>(sampler.max_steps));
-  out.set_chains(static_cast<uint32_t>(sampler.chains));
-  out.set_cell_flip_probability(generation.cell_flip_probability);
-  out.set_sample_swap_probability(generation.sample_swap_probability);
-  if (options.audio_format() == v1::AUDIO_FORMAT_UNSPECIFIED) {
-    options.set_audio_format(v1::AUDIO_FORMAT_WAV);
-  }
-}
-
-// Fills the defaults of everything the session will use, and checks it, so that a session never
-// fails later on options it accepted.
-absl::Status CompleteOptions(v1::SessionOptions& options, const SessionServiceOptions& limits) {
-  if (!options.has_phase1_loops()) options.set_phase1_loops(kDefaultPhase1Loops);
-  if (!options.has_phase2_loops_per_critic()) {
-    options.set_phase2_loops_per_critic(kDefaultPhase2PerCritic);
-  }
-  if (options.phase1_loops() < 1 ||
-      options.phase1_loops() > static_cast<uint32_t>(limits.max_phase1_loops)) {
-    return absl::InvalidArgumentError(absl::StrCat("options.phase1_loops must be in [1, ",
-                                                   limits.max_phase1_loops, "], got ",
-                                                   options.phase1_loops()));
-  }
-  if (options.phase2_loops_per_critic() >
-      static_cast<uint32_t>(limits.max_phase2_loops_per_critic)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "options.phase2_loops_per_critic must be in [0, ", limits.max_phase2_loops_per_critic,
-        "], got ", options.phase2_loops_per_critic()));
-  }
-  auto generation = GenerationOptionsFromProto(options.priors(), options.sampler());
-  if (!generation.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("options.", generation.status().message()));
-  }
-  absl::StatusOr<SamplerOptions> sampler;
-  for (v1::SamplingMode mode : {v1::SAMPLING_MODE_METROPOLIS, v1::SAMPLING_MODE_THRESHOLD}) {
-    sampler = SamplerOptionsFromProto(mode, options.sampler());
-    if (!sampler.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("options.", sampler.status().message()));
-    }
-  }
-  if (auto encoding = EncodingFromProto(options.audio_format(), "options.audio_format");
-      !encoding.ok()) {
-    return encoding.status();
-  }
-  RecordResolvedDefaults(*generation, *sampler, options);
-  if (!options.has_phase1_critic_lag()) {
-    options.set_phase1_critic_lag(static_cast<uint32_t>(limits.default_phase1_critic_lag));
-  }
-  if (options.phase1_critic_lag() > 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("options.phase1_critic_lag must be 0 (the paper's order) or 1, got ",
-                     options.phase1_critic_lag()));
-  }
-  if (!options.has_seed()) {
-    std::random_device random;
-    options.set_seed((static_cast<uint64_t>(random()) << 32) ^ random());
-  }
-  // The critic's own randomness follows from the session's seed, so a session can be replayed.
-  if (!options.critic().has_seed()) options.mutable_critic()->set_seed(options.seed() ^ 0xC417);
-  return absl::OkStatus();
 }
 
 std::unique_ptr<grpc::ClientContext> CallContext(absl::Duration timeout,
@@ -163,27 +76,6 @@ absl::Status CheckOwner(const std::string& owner, const std::string& caller, con
   if (absl::Status s = storage::ValidateUuid(caller, "user_id"); !s.ok()) return s;
   if (!absl::EqualsIgnoreCase(caller, owner)) {
     return absl::PermissionDeniedError(absl::StrCat(what, " ", id, " belongs to another user"));
-  }
-  return absl::OkStatus();
-}
-
-// A StartSession retry must ask for what the first request did: answering with a session of
-// other options would tell the client it got what it asked for when it did not. Options the
-// retry leaves unset are not compared (the stored ones hold the defaults filled in).
-absl::Status SameOptionsAsStored(const v1::SessionOptions& requested,
-                                 const storage::SessionRecord& session,
-                                 const std::string& request_key) {
-  v1::SessionOptions stored;
-  if (!stored.ParseFromString(session.options)) {
-    return absl::InternalError(
-        absl::StrCat("session ", session.session_id, " has stored options that do not parse"));
-  }
-  if (auto field = FirstFieldDiffering(requested, stored)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("request_id ", request_key, " already started session ", session.session_id,
-                     " with other options (options.", *field,
-                     " differs); a retry must send the same options, and a new session needs a new "
-                     "request_id"));
   }
   return absl::OkStatus();
 }
@@ -306,7 +198,8 @@ grpc::Status SessionService::StartSession(grpc::ServerContext* context,
   auto earlier = repository_.FindSessionByRequest(user->user_id, request->request_id());
   if (!earlier.ok()) return ToGrpcStatus(earlier.status());
   if (earlier->has_value()) {
-    if (absl::Status s = SameOptionsAsStored(request->options(), **earlier, request->request_id());
+    if (absl::Status s = CheckRetryOptions(request->options(), (*earlier)->options,
+                                           (*earlier)->session_id, request->request_id());
         !s.ok()) {
       return ToGrpcStatus(s);
     }
@@ -314,7 +207,12 @@ grpc::Status SessionService::StartSession(grpc::ServerContext* context,
     return ToGrpcStatus(FillSession(**earlier, response));
   }
   v1::SessionOptions options = request->options();
-  if (absl::Status s = CompleteOptions(options, options_); !s.ok()) return ToGrpcStatus(s);
+  std::random_device random;
+  if (absl::Status s = CompleteSessionOptions(options, options_.session_limits,
+                                              (static_cast<uint64_t>(random()) << 32) ^ random());
+      !s.ok()) {
+    return ToGrpcStatus(s);
+  }
   if (absl::Status s = coordinator_.CheckSampling(options, request_id); !s.ok()) {
     return ToGrpcStatus(s);
   }
@@ -351,8 +249,8 @@ grpc::Status SessionService::StartSession(grpc::ServerContext* context,
   }
   if (!stored.ok()) return ToGrpcStatus(stored.status());
   if (!stored->second) {  // A concurrent request under the same key stored its session first.
-    if (absl::Status s =
-            SameOptionsAsStored(request->options(), stored->first, request->request_id());
+    if (absl::Status s = CheckRetryOptions(request->options(), stored->first.options,
+                                           stored->first.session_id, request->request_id());
         !s.ok()) {
       return ToGrpcStatus(s);
     }
@@ -449,7 +347,7 @@ grpc::Status SessionService::NextLoop(grpc::ServerContext* context,
   FillProgress(*session, *counts, response->mutable_progress());
   response->set_position(static_cast<uint32_t>(presented.position));
   response->set_audio_ref(presented.loop_id);
-  const v1::AudioFormat format = AudioFormatOf(*session);
+  const v1::AudioFormat format = StoredAudioFormat(session->options);
   response->set_audio_format(format);
   if (request->audio_delivery() == v1::AUDIO_DELIVERY_REFERENCE) {
     auto pattern = PatternFromProto(response->loop());
@@ -645,7 +543,7 @@ grpc::Status SessionService::StreamLoopAudio(grpc::ServerContext* context,
   if (format == v1::AUDIO_FORMAT_UNSPECIFIED) {
     auto session = repository_.GetSession(loop->session_id);
     if (!session.ok()) return ToGrpcStatus(session.status());
-    format = AudioFormatOf(*session);
+    format = StoredAudioFormat(session->options);
   }
   auto audio = RenderLoop(*loop, format, request_id);
   if (!audio.ok()) return ToGrpcStatus(audio.status());

@@ -10,21 +10,18 @@
 #include "deepdrummer/v1/render.grpc.pb.h"
 #include "deepdrummer/v1/session.grpc.pb.h"
 #include "services/session/session_coordinator.h"
+#include "services/session/session_options.h"
 
 namespace dd {
 
 struct SessionServiceOptions {
-  int max_phase1_loops = 1000;  // StartSession limits.
-  int max_phase2_loops_per_critic = 500;
+  SessionOptionLimits session_limits;                 // What StartSession accepts and fills in.
   absl::Duration render_timeout = absl::Seconds(20);  // Per Render call.
   absl::Duration critic_timeout = absl::Seconds(30);  // CreateCritic and DeleteCritic calls.
   int audio_chunk_bytes = 256 << 10;                  // StreamLoopAudio chunk size.
   // Largest reply the server sends (its --max_message_bytes): an ExportSession with audio that
   // would exceed it is refused with a message instead of failing in gRPC's transport.
   int64_t max_reply_bytes = 64 << 20;
-  // SessionOptions.phase1_critic_lag for sessions that leave it unset: 0 keeps the paper's order;
-  // 1 suits critic workers whose training round takes longer than a NextLoop should wait.
-  int default_phase1_critic_lag = 0;
 };
 
 class SessionService final : public deepdrummer::v1::SessionService::Service {
