@@ -57,11 +57,9 @@ grpc::Status RenderService::Render(grpc::ServerContext* context, const v1::Rende
   if (request->repeats() != 0) options.repeats = static_cast<int>(request->repeats());
   if (request->has_tail_seconds()) options.tail_seconds = request->tail_seconds();
   if (absl::Status s = ValidateRenderOptions(options); !s.ok()) return ToGrpcStatus(s);
-  const double seconds =
-      static_cast<double>(StepStartFrame(static_cast<int64_t>(pattern->steps()) * options.repeats,
-                                         pattern->bpm())) /
-          kSampleRate +
-      options.tail_seconds;
+  const double seconds = static_cast<double>(LoopFrames(pattern->steps(), pattern->bpm(),
+                                                        options.repeats, options.tail_seconds)) /
+                         kSampleRate;
   if (seconds > options_.max_render_seconds) {
     return ToGrpcStatus(absl::InvalidArgumentError(absl::StrFormat(
         "the render would last %.1f s, the limit is %.1f s (fewer repeats or a faster tempo)",
