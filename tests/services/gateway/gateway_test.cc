@@ -454,6 +454,7 @@ TEST_F(GatewayTest, ServesALoopsAudioByReferenceForAudioElements) {
   ASSERT_TRUE(JsonStringToMessage(body, &by_reference).ok());
   EXPECT_TRUE(by_reference.audio().empty());
   ASSERT_FALSE(by_reference.audio_ref().empty());
+  EXPECT_DOUBLE_EQ(by_reference.duration_seconds(), 9.0);  // Known before the audio is fetched.
   // The same loop again (not rated yet), this time with its audio inline, to compare.
   std::tie(status, body) = Post("NextLoop", next);
   ASSERT_EQ(status, 200) << body.substr(0, 300);
@@ -522,6 +523,39 @@ TEST_F(GatewayTest, ServesALoopsAudioByReferenceForAudioElements) {
     EXPECT_FALSE(whole->has_header("Content-Range")) << failing;
     EXPECT_FALSE(Error(whole->body).second.empty()) << whole->body;
   }
+}
+
+// A player that follows audioRef without a format gets the session's, what NextLoop announced.
+TEST_F(GatewayTest, LoopAudioWithoutAFormatIsInTheSessionsFormat) {
+  auto [status, body] = Post("CreateUser", R"({"displayName": "flac listener"})");
+  ASSERT_EQ(status, 200) << body;
+  v1::User user;
+  ASSERT_TRUE(JsonStringToMessage(body, &user).ok());
+  v1::StartSessionRequest start;
+  ASSERT_TRUE(JsonStringToMessage(SmallSession(user.user_id(), 12), &start).ok());
+  start.mutable_options()->set_audio_format(v1::AUDIO_FORMAT_FLAC);
+  std::string start_json;
+  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(start, &start_json).ok());
+  std::tie(status, body) = Post("StartSession", start_json);
+  ASSERT_EQ(status, 200) << body;
+  v1::Session session;
+  ASSERT_TRUE(JsonStringToMessage(body, &session).ok());
+  std::tie(status, body) =
+      Post("NextLoop", R"({"sessionId": ")" + session.session_id() +
+                           R"(", "audioDelivery": "AUDIO_DELIVERY_REFERENCE"})");
+  ASSERT_EQ(status, 200) << body;
+  v1::NextLoopResponse loop;
+  ASSERT_TRUE(JsonStringToMessage(body, &loop).ok());
+  EXPECT_EQ(loop.audio_format(), v1::AUDIO_FORMAT_FLAC);
+  httplib::Client client = Client(gateway_->port());
+  auto flac = client.Get("/v1/loops/" + loop.audio_ref() + "/audio");
+  ASSERT_TRUE(flac);
+  EXPECT_EQ(flac->status, 200) << flac->body.substr(0, 300);
+  EXPECT_EQ(flac->get_header_value("Content-Type"), "audio/flac");
+  EXPECT_EQ(flac->body.substr(0, 4), "fLaC");
+  auto wav = client.Get("/v1/loops/" + loop.audio_ref() + "/audio?format=wav");
+  ASSERT_TRUE(wav);
+  EXPECT_EQ(wav->get_header_value("Content-Type"), "audio/wav");
 }
 
 TEST_F(GatewayTest, ServesAnOpenApiDocumentOfItsMethods) {
