@@ -6,6 +6,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <random>
@@ -89,6 +92,12 @@ std::string ReadFile(const std::filesystem::path& path) {
   std::stringstream buffer;
   buffer << file.rdbuf();
   return buffer.str();
+}
+
+int64_t ExactStepStart(int64_t n, double bpm) {
+  const auto tenths = static_cast<int64_t>(std::llround(bpm * 10.0));
+  EXPECT_DOUBLE_EQ(tenths / 10.0, bpm) << "the reference needs a tempo with one decimal at most";
+  return n * 60 * 44100 * 10 / (4 * tenths);
 }
 
 }  // namespace dd::testing

@@ -1,6 +1,7 @@
 // Helpers shared by the tests: temporary folders, the real sample collections, writing audio.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -30,6 +31,11 @@ std::filesystem::path DefaultKitDir();
 // A loopback TCP port that was free a moment ago, for a child process's option that has no
 // port-file counterpart (another process may take it in between: rare, and then the test fails).
 int FreeLoopbackPort();
+
+// The placement rule, step n starts at floor(n * 60 / bpm / 4 * 44100), computed in exact
+// integers: the reference the renderer's timing is checked against. The tempo may have one
+// decimal at most (bpm = tenths / 10); another fails the calling test.
+int64_t ExactStepStart(int64_t n, double bpm);
 
 // Writes a float WAV (libsndfile SF_FORMAT_FLOAT) so tests can place exact sample values.
 void WriteFloatWav(const std::filesystem::path& path, const std::vector<float>& interleaved,

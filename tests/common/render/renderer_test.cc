@@ -16,14 +16,6 @@
 namespace dd {
 namespace {
 
-// The placement rule, step n starts at floor(n * 60 / bpm / 4 * 44100), computed exactly
-// in integers (the test tempos have at most one decimal, so bpm = tenths / 10).
-int64_t ExpectedStart(int64_t n, double bpm) {
-  const auto tenths = static_cast<int64_t>(std::llround(bpm * 10.0));
-  EXPECT_DOUBLE_EQ(tenths / 10.0, bpm) << "the reference needs a tempo with one decimal at most";
-  return n * 60 * 44100 * 10 / (4 * tenths);
-}
-
 class RendererTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -64,8 +56,8 @@ TEST_F(RendererTest, ClicksLandOnTheExactFrameOfEveryStepOfEveryRepeat) {
       std::map<int64_t, float> expected;
       for (int r = 0; r < 3; ++r) {
         for (int k = 0; k < steps; k += 3)
-          expected[ExpectedStart(r * steps + k, bpm)] += 0.5f;
-        expected[ExpectedStart(r * steps + steps - 1, bpm)] += 0.25f;
+          expected[testing::ExactStepStart(r * steps + k, bpm)] += 0.5f;
+        expected[testing::ExactStepStart(r * steps + steps - 1, bpm)] += 0.25f;
       }
       std::map<int64_t, float> actual;
       for (size_t i = 0; i < audio->pcm.size(); ++i) {
@@ -91,7 +83,7 @@ TEST_F(RendererTest, LengthIsRepeatsBarsPlusTail) {
           renderer_->Render(Make(16, 133, {"click.wav"}), options);
       ASSERT_TRUE(other.ok());
       EXPECT_EQ(static_cast<int64_t>(other->pcm.size()),
-                ExpectedStart(16 * repeats, 133) + std::llround(tail * kSampleRate));
+                testing::ExactStepStart(16 * repeats, 133) + std::llround(tail * kSampleRate));
     }
   }
 }
@@ -101,7 +93,7 @@ TEST_F(RendererTest, TheTailLetsTheLastHitRingAndTheEndCutsIt) {
   pattern.set_hit(0, 15, true);  // Last step of each bar: starts 0.125 s before the bar ends.
   absl::StatusOr<RenderedAudio> audio = renderer_->Render(pattern, {});
   ASSERT_TRUE(audio.ok());
-  const int64_t last_hit = ExpectedStart(4 * 16 - 1, 120);
+  const int64_t last_hit = testing::ExactStepStart(4 * 16 - 1, 120);
   // The 3 s sample overlaps itself from the previous bars but is cut at the end of the clip.
   EXPECT_FLOAT_EQ(audio->pcm.back(), 0.125f) << "the last hit rings to the end of the tail";
   EXPECT_FLOAT_EQ(audio->pcm[static_cast<size_t>(last_hit)], 0.25f)
