@@ -101,8 +101,8 @@ absl::StatusOr<std::unique_ptr<GrpcServerMetrics>> GrpcServerMetrics::Create(
   auto started =
       registry.AddCounter("grpc_server_started_total", "Calls started on the server.", call);
   if (!started.ok()) return started.status();
-  std::vector<std::string> with_code = call;
-  with_code.push_back("grpc_code");
+  const std::vector<std::string> with_code = {"grpc_type", "grpc_service", "grpc_method",
+                                              "grpc_code"};
   auto handled = registry.AddCounter("grpc_server_handled_total",
                                      "Calls completed on the server, by status code.", with_code);
   if (!handled.ok()) return handled.status();

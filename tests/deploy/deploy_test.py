@@ -1,5 +1,5 @@
-"""The deployment files against the servers they deploy: deploy/kubernetes (with its TLS
-component and the deploy/kubernetes-mtls overlay) and deploy/container.
+"""The deployment files against the servers they deploy: deploy/kubernetes (with its TLS and
+monitoring components and the deploy/kubernetes-mtls overlay) and deploy/container.
 
 No cluster or container engine is needed: every flag a manifest passes must parse in the built
 server it runs, ports and probes must agree, client targets must name headless Services of this
@@ -23,6 +23,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 KUBERNETES = os.path.join(ROOT, "deploy", "kubernetes")
 TLS_COMPONENT = os.path.join(KUBERNETES, "components", "tls")
 MTLS_OVERLAY = os.path.join(ROOT, "deploy", "kubernetes-mtls")
+MONITORING_COMPONENT = os.path.join(KUBERNETES, "components", "monitoring")
 CONTAINER = os.path.join(ROOT, "deploy", "container")
 SERVERS = ("dd-render", "dd-critic", "dd-generator", "dd-session", "dd-gateway")
 # Debian's base image has these (Priority: required), so the runtime list need not name them.
@@ -440,6 +441,121 @@ class TlsComponent(unittest.TestCase):
                 server.terminate()
                 server.communicate(timeout=60)
             self.assertEqual(server.returncode, 0)
+
+def registered_metrics():
+    """{family: (kind, label names)} of every metric the C++ code registers, read from its
+    Add{Counter,Gauge,Histogram} calls; a label list named by a variable is looked up among the
+    file's `const std::vector<std::string> NAME = {...};`."""
+    families = {}
+    call = re.compile(r'Add(Counter|Gauge|Histogram)\(\s*"([a-z_:][a-z0-9_:]*)",\s*'
+                      r'((?:"(?:[^"\\]|\\.)*"\s*)+),\s*(\{[^}]*\}|[A-Za-z_]\w*)')
+    for folder in ("services", "common"):
+        for directory, _, names in os.walk(os.path.join(ROOT, folder)):
+            for name in names:
+                if not name.endswith(".cc"):
+                    continue
+                with open(os.path.join(directory, name)) as file:
+                    source = file.read()
+                for kind, family, _, labels in call.findall(source):
+                    if not labels.startswith("{"):
+                        defined = re.search(r"std::vector<std::string> %s = (\{[^}]*\});"
+                                            % labels, source)
+                        assert defined, "%s: labels of %s in %s not found" % (name, family, labels)
+                        labels = defined.group(1)
+                    families[family] = (kind.lower(), set(re.findall(r'"([^"]+)"', labels)))
+    return families
+
+
+# Labels Prometheus adds to every series of a scraped pod (the PodMonitor's), and its own.
+TARGET_LABELS = {"namespace", "pod", "container", "job", "instance", "endpoint"}
+PROMQL_WORDS = {"sum", "rate", "increase", "histogram_quantile", "by", "without", "and", "or",
+                "unless", "on", "ignoring", "max", "min", "avg", "count"}
+
+
+class MonitoringComponent(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        with open(os.path.join(MONITORING_COMPONENT, "kustomization.yaml")) as file:
+            cls.kustomization = yaml.safe_load(file)
+        cls.documents = {}
+        for resource in cls.kustomization["resources"]:
+            with open(os.path.join(MONITORING_COMPONENT, resource)) as file:
+                for document in yaml.safe_load_all(file):
+                    cls.documents[document["kind"]] = document
+        cls.families = registered_metrics()
+
+    def test_the_pod_monitor_scrapes_every_servers_metrics_port(self):
+        self.assertEqual(self.kustomization["kind"], "Component")
+        monitor = self.documents["PodMonitor"]
+        expression, = monitor["spec"]["selector"]["matchExpressions"]
+        self.assertEqual(expression["key"], "app.kubernetes.io/name")
+        self.assertEqual(sorted(expression["values"]), sorted(SERVERS))
+        endpoint, = monitor["spec"]["podMetricsEndpoints"]
+        self.assertEqual(endpoint["path"], "/metrics")
+        _, documents = load_manifests()
+        for deployment in (d for d in documents if d["kind"] == "Deployment"):
+            container, = deployment["spec"]["template"]["spec"]["containers"]
+            ports = {port["name"]: port["containerPort"] for port in container["ports"]}
+            self.assertIn(endpoint["port"], ports, deployment["metadata"]["name"])
+            self.assertEqual(flag_value(container["args"], "metrics_port"),
+                             str(ports[endpoint["port"]]), deployment["metadata"]["name"])
+
+    def test_the_code_registers_the_metrics_the_readme_names(self):
+        # The parser above finds them all, or the alerts' check below proves little.
+        for family in ("grpc_server_handled_total", "grpc_server_handling_seconds",
+                       "gateway_http_requests_total", "critic_training_round_seconds",
+                       "db_pool_acquire_timeouts_total"):
+            self.assertIn(family, self.families)
+        self.assertEqual(self.families["grpc_server_handled_total"],
+                         ("counter", {"grpc_type", "grpc_service", "grpc_method", "grpc_code"}))
+
+    def test_every_alert_reads_metrics_and_labels_the_servers_export(self):
+        rules = [rule for group in self.documents["PrometheusRule"]["spec"]["groups"]
+                 for rule in group["rules"]]
+        self.assertGreater(len(rules), 8)
+        self.assertEqual(len({rule["alert"] for rule in rules}), len(rules), "alert names repeat")
+        for rule in rules:
+            name = rule["alert"]
+            self.assertIn(rule["labels"]["severity"], {"critical", "warning", "info"}, name)
+            self.assertTrue(rule["annotations"]["summary"] and rule["annotations"]["description"])
+            self.assertRegex(rule["for"], r"^\d+m$", name)
+            expr = " ".join(rule["expr"].split())
+            self.assertEqual(expr.count("("), expr.count(")"), name)
+            grouped = [set(re.findall(r"[a-z_]+", g)) for g in re.findall(r"by \(([^)]*)\)", expr)]
+            stripped = re.sub(r"by \([^)]*\)", " ", expr)
+            series = re.findall(r"([a-z_:][a-z0-9_:]*)\s*\{([^}]*)\}", stripped)
+            stripped = re.sub(r"\{[^}]*\}|\[\w+\]", " ", stripped)
+            series += [(word, "") for word in re.findall(r"\b([a-z_:][a-z0-9_:]*)\b(?!\s*\()",
+                                                         stripped)
+                       if word not in PROMQL_WORDS]
+            self.assertTrue(series, name)
+            available = None  # Labels every series of the expression has.
+            for metric, matchers in series:
+                if metric == "up":  # Prometheus' own, per scraped target.
+                    labels = set()
+                else:
+                    base = re.sub(r"_(bucket|sum|count)$", "", metric)
+                    family = metric if metric in self.families else base
+                    self.assertTrue(family in self.families,
+                                    "%s reads %s, which no server registers" % (name, metric))
+                    kind, labels = self.families[family]
+                    if family != metric:
+                        self.assertEqual(kind, "histogram", "%s: %s" % (name, metric))
+                        if metric.endswith("_bucket"):
+                            labels = labels | {"le"}
+                for label in re.findall(r"([a-z_]+)\s*=~?", matchers):
+                    self.assertIn(label, labels | TARGET_LABELS,
+                                  "%s: %s has no label %s" % (name, metric, label))
+                has = labels | TARGET_LABELS
+                available = has if available is None else available & has
+            for group in grouped:
+                self.assertLessEqual(group, available | {"le"},
+                                     "%s groups by a label not on its series" % name)
+            # After aggregation only the grouped labels are left for the annotations to quote.
+            left = set.intersection(*grouped) if grouped else available
+            quoted = set(re.findall(r"\$labels\.(\w+)", json.dumps(rule["annotations"])))
+            self.assertLessEqual(quoted, left, "%s quotes labels its result lacks" % name)
+
 
 class ContainerImage(unittest.TestCase):
     def read_dockerfile(self):
