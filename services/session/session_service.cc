@@ -552,7 +552,7 @@ grpc::Status SessionService::StreamLoopAudio(grpc::ServerContext* context,
     v1::AudioChunk chunk;
     if (at == 0) chunk.set_mime_type(audio->mime_type());
     chunk.set_data(bytes.substr(at, static_cast<size_t>(options_.audio_chunk_bytes)));
-    if (!writer->Write(chunk)) return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
+    if (!writer->Write(chunk)) return ToGrpcStatus(absl::CancelledError("client went away"));
   }
   return grpc::Status::OK;
 }
