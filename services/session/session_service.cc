@@ -15,6 +15,7 @@
 #include "common/pattern/timing.h"
 #include "common/session/protocol.h"
 #include "common/storage/text_field.h"
+#include "services/session/session_messages.h"
 #include "services/shared/proto_convert.h"
 #include "services/shared/request_id.h"
 #include "services/shared/status_mapping.h"
@@ -30,36 +31,6 @@ constexpr uint32_t kMaxPageSize = 500;
 // rendering it when the audio goes by reference.
 constexpr int kListenedRepeats = 4;
 constexpr double kListenedTailSeconds = 1.0;
-
-v1::Phase ToProto(session::Phase phase) {
-  switch (phase) {
-    case session::Phase::kLearning:
-      return v1::PHASE_LEARNING;
-    case session::Phase::kEvaluation:
-      return v1::PHASE_EVALUATION;
-    case session::Phase::kComplete:
-      return v1::PHASE_COMPLETE;
-  }
-  return v1::PHASE_UNSPECIFIED;
-}
-
-void FillProgress(const storage::SessionRecord& session, const storage::SessionCounts& counts,
-                  v1::Progress* out) {
-  out->set_phase1_rated(static_cast<uint32_t>(counts.phase1_rated));
-  out->set_phase1_total(static_cast<uint32_t>(session.phase1_total));
-  out->set_phase2_rated(static_cast<uint32_t>(counts.phase2_rated));
-  out->set_phase2_total(static_cast<uint32_t>(2 * session.phase2_per_critic));
-}
-
-v1::Phase PhaseOf(const storage::SessionRecord& session, const storage::SessionCounts& counts) {
-  return ToProto(session::PhaseAfter(ShapeOf(session), counts.phase1_rated, counts.phase2_rated));
-}
-
-void FillUser(const storage::UserRecord& user, v1::User* out) {
-  out->set_user_id(user.user_id);
-  out->set_display_name(user.display_name);
-  TimestampToProto(user.created_at, out->mutable_created_at());
-}
 
 std::unique_ptr<grpc::ClientContext> CallContext(absl::Duration timeout,
                                                  const std::string& request_id) {
@@ -398,36 +369,6 @@ grpc::Status SessionService::Rate(grpc::ServerContext* context, const v1::RateRe
   return grpc::Status::OK;
 }
 
-absl::StatusOr<v1::SessionResults> SessionService::Results(
-    const storage::SessionRecord& record, const std::vector<storage::LoopRecord>& loops) {
-  int phase1_rated = 0, phase1_liked = 0;
-  std::vector<session::RatedPhaseTwoLoop> phase2;
-  for (const storage::LoopRecord& loop : loops) {
-    if (!loop.rating.has_value()) continue;
-    if (loop.phase == 1) {
-      ++phase1_rated;
-      phase1_liked += loop.rating->liked;
-    } else if (auto source = session::ParseSource(loop.source); source.has_value()) {
-      phase2.push_back({*source, loop.rating->liked});
-    }
-  }
-  const session::Results r =
-      session::ComputeResults(ShapeOf(record), phase1_rated, phase1_liked, phase2);
-  v1::SessionResults out;
-  out.set_session_id(record.session_id);
-  out.set_theta_init(r.theta_init);
-  out.set_theta_final(r.theta_final);
-  out.set_delta(r.delta);
-  out.set_init_rated(static_cast<uint32_t>(r.initial_rated));
-  out.set_init_liked(static_cast<uint32_t>(r.initial_liked));
-  out.set_final_rated(static_cast<uint32_t>(r.final_rated));
-  out.set_final_liked(static_cast<uint32_t>(r.final_liked));
-  out.set_phase1_like_rate(r.phase1_like_rate);
-  out.set_final_critic_version(record.final_critic_version.value_or(0));
-  out.set_complete(r.complete);
-  return out;
-}
-
 grpc::Status SessionService::GetResults(grpc::ServerContext* context,
                                         const v1::GetResultsRequest* request,
                                         v1::SessionResults* response) {
@@ -446,16 +387,14 @@ grpc::Status SessionService::GetResults(grpc::ServerContext* context,
   }
   auto loops = repository_.Loops(session->session_id);
   if (!loops.ok()) return ToGrpcStatus(loops.status());
-  auto results = Results(*session, *loops);
-  if (!results.ok()) return ToGrpcStatus(results.status());
-  if (!session->final_critic_version.has_value() ||
-      (has_phase2 && results->init_rated() + results->final_rated() == 0)) {
+  v1::SessionResults results = ResultsOf(*session, *loops);
+  if (!HasResults(*session, results)) {
     return ToGrpcStatus(absl::FailedPreconditionError(
         has_phase2
             ? "no results before Phase II: rate every Phase I loop and at least one Phase II loop"
             : "no results before the session ends: rate every loop (it has no Phase II)"));
   }
-  *response = *std::move(results);
+  *response = std::move(results);
   return grpc::Status::OK;
 }
 
@@ -474,26 +413,7 @@ grpc::Status SessionService::ExportSession(grpc::ServerContext* context,
   document.set_critic_id(session->critic_id);
   int64_t audio_bytes = 0;
   for (const storage::LoopRecord& loop : *loops) {
-    v1::ExportedLoop* out = document.add_loops();
-    out->set_loop_id(loop.loop_id);
-    out->set_position(static_cast<uint32_t>(loop.position));
-    out->set_phase(loop.phase == 1 ? v1::PHASE_LEARNING : v1::PHASE_EVALUATION);
-    out->set_source(loop.source);
-    out->mutable_loop()->ParseFromString(loop.pattern);
-    out->set_critic_version(loop.critic_version);
-    out->set_score(loop.score);
-    out->set_steps_taken(static_cast<uint32_t>(loop.steps_taken));
-    out->set_capped(loop.capped);
-    TimestampToProto(loop.prepared_at, out->mutable_prepared_at());
-    if (loop.presented_at) TimestampToProto(*loop.presented_at, out->mutable_presented_at());
-    if (loop.rating) {
-      out->set_rating(loop.rating->liked ? v1::RATING_LIKE : v1::RATING_DISLIKE);
-      TimestampToProto(loop.rating->rated_at, out->mutable_rated_at());
-      out->set_request_id(loop.rating->request_id);
-      if (loop.presented_at) {
-        out->set_seconds_to_rate(absl::ToDoubleSeconds(loop.rating->rated_at - *loop.presented_at));
-      }
-    }
+    *document.add_loops() = ExportedLoopOf(loop);
     if (request->include_audio() && loop.presented_at) {
       auto audio = RenderLoop(loop, v1::AUDIO_FORMAT_WAV, request_id);
       if (!audio.ok()) return ToGrpcStatus(audio.status());
@@ -505,8 +425,9 @@ grpc::Status SessionService::ExportSession(grpc::ServerContext* context,
       entry->set_audio(std::move(*audio->mutable_audio()));
     }
   }
-  if (auto results = Results(*session, *loops); results.ok())
-    *document.mutable_results() = *results;
+  if (v1::SessionResults results = ResultsOf(*session, *loops); HasResults(*session, results)) {
+    *document.mutable_results() = std::move(results);
+  }
   google::protobuf::util::JsonPrintOptions json;
   json.add_whitespace = true;
   json.preserve_proto_field_names = true;

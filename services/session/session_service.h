@@ -63,8 +63,6 @@ class SessionService final : public deepdrummer::v1::SessionService::Service {
   absl::StatusOr<storage::SessionRecord> OwnedSession(const std::string& session_id,
                                                       const std::string& user_id);
   absl::Status FillSession(const storage::SessionRecord& record, deepdrummer::v1::Session* out);
-  absl::StatusOr<deepdrummer::v1::SessionResults> Results(
-      const storage::SessionRecord& record, const std::vector<storage::LoopRecord>& loops);
   // Renders through dd-render; the call carries the client's request id.
   absl::StatusOr<deepdrummer::v1::RenderResponse> RenderLoop(const storage::LoopRecord& loop,
                                                              deepdrummer::v1::AudioFormat format,
