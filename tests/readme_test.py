@@ -1,11 +1,15 @@
 """README.md against what it describes: the two commands it starts with, the CI entry point,
-every flag of every program, and every RPC of the API. A flag or an RPC added without a word in
+every flag of every program, every RPC of the API and every metric the servers export. A flag or an RPC added without a word in
 the README, or a command renamed, fails here instead of leaving the README untrue."""
 
 import os
 import re
 import subprocess
+import sys
 import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "support"))
+from registered_metrics import registered_metrics  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROGRAMS = ("DD_RENDER_BIN", "DD_CRITIC_BIN", "DD_GENERATOR_BIN", "DD_SESSION_BIN",
@@ -57,6 +61,12 @@ class Readme(unittest.TestCase):
             self.assertTrue(rpcs, proto)
             missing = [rpc for rpc in rpcs if f"`{rpc}`" not in table]
             self.assertEqual(missing, [], f"{proto}.proto's RPCs not in README's API table")
+
+    def test_every_metric_the_servers_export_is_described(self):
+        families = registered_metrics()
+        self.assertGreater(len(families), 10)
+        missing = [family for family in sorted(families) if f"`{family}" not in self.readme]
+        self.assertEqual(missing, [], "metrics README.md does not name (as `name`)")
 
 
 if __name__ == "__main__":

@@ -12,12 +12,17 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
 import urllib.request
 
 import yaml
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "support"))
+from registered_metrics import registered_metrics  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 KUBERNETES = os.path.join(ROOT, "deploy", "kubernetes")
@@ -441,30 +446,6 @@ class TlsComponent(unittest.TestCase):
                 server.terminate()
                 server.communicate(timeout=60)
             self.assertEqual(server.returncode, 0)
-
-def registered_metrics():
-    """{family: (kind, label names)} of every metric the C++ code registers, read from its
-    Add{Counter,Gauge,Histogram} calls; a label list named by a variable is looked up among the
-    file's `const std::vector<std::string> NAME = {...};`."""
-    families = {}
-    call = re.compile(r'Add(Counter|Gauge|Histogram)\(\s*"([a-z_:][a-z0-9_:]*)",\s*'
-                      r'((?:"(?:[^"\\]|\\.)*"\s*)+),\s*(\{[^}]*\}|[A-Za-z_]\w*)')
-    for folder in ("services", "common"):
-        for directory, _, names in os.walk(os.path.join(ROOT, folder)):
-            for name in names:
-                if not name.endswith(".cc"):
-                    continue
-                with open(os.path.join(directory, name)) as file:
-                    source = file.read()
-                for kind, family, _, labels in call.findall(source):
-                    if not labels.startswith("{"):
-                        defined = re.search(r"std::vector<std::string> %s = (\{[^}]*\});"
-                                            % labels, source)
-                        assert defined, "%s: labels of %s in %s not found" % (name, family, labels)
-                        labels = defined.group(1)
-                    families[family] = (kind.lower(), set(re.findall(r'"([^"]+)"', labels)))
-    return families
-
 
 # Labels Prometheus adds to every series of a scraped pod (the PodMonitor's), and its own.
 TARGET_LABELS = {"namespace", "pod", "container", "job", "instance", "endpoint"}
