@@ -13,7 +13,6 @@
 #include "common/audio/audio_constants.h"
 #include "common/log/log.h"
 #include "common/pattern/timing.h"
-#include "common/session/protocol.h"
 #include "common/storage/text_field.h"
 #include "services/session/session_messages.h"
 #include "services/shared/proto_convert.h"
