@@ -3,6 +3,7 @@
 // client teams read, and what dd-gateway's OpenAPI document describes each field with.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -67,7 +68,13 @@ class ApiDocsTest : public ::testing::Test {
 };
 
 TEST_F(ApiDocsTest, EveryElementOfTheApiHasItsOwnComment) {
-  ASSERT_EQ(files_.size(), 6u) << "a proto file was added: name it in tests/CMakeLists.txt too";
+  // Every .proto of the API folder is in the set (one missing from proto/CMakeLists.txt is not).
+  size_t in_folder = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(DD_API_PROTO_DIR))
+    in_folder += entry.path().extension() == ".proto" ? 1 : 0;
+  ASSERT_GE(in_folder, 6u);
+  ASSERT_EQ(files_.size(), in_folder)
+      << "a .proto of " << DD_API_PROTO_DIR << " is not compiled: list it in proto/CMakeLists.txt";
   std::vector<std::string> undocumented;
   int elements = 0;
   for (const pb::FileDescriptor* file : files_) {
