@@ -28,6 +28,10 @@ class Field {
   Field(std::string_view key, long long value) : Field(key, std::to_string(value), kRaw) {}
   Field(std::string_view key, unsigned long long value) : Field(key, std::to_string(value), kRaw) {}
   Field(std::string_view key, double value);
+  // A value that is already JSON, such as an object the caller built with JsonString's help.
+  static Field Json(std::string_view key, std::string json_value) {
+    return Field(key, std::move(json_value), kRaw);
+  }
 
   const std::string& key() const { return key_; }
   const std::string& json_value() const { return json_value_; }
