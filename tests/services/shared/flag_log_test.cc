@@ -18,6 +18,12 @@ TEST(MaskPasswordsTest, MasksLibpqPasswordsAndThoseOfUris) {
   EXPECT_EQ(MaskPasswords("password=x password=y"), "password=*** password=***");
   EXPECT_EQ(MaskPasswords("postgresql://dd:s3cr@t@db:5432/dd?sslmode=require"),
             "postgresql://dd:***@db:5432/dd?sslmode=require");
+  // Values cut short mask what there is and read nothing beyond the end.
+  EXPECT_EQ(MaskPasswords("password="), "password=***");
+  EXPECT_EQ(MaskPasswords("password='unterminated"), "password=***");
+  EXPECT_EQ(MaskPasswords("x password"), "x password");
+  EXPECT_EQ(MaskPasswords("postgresql://"), "postgresql://");
+  EXPECT_EQ(MaskPasswords("a://b:c"), "a://b:c");
   // Nothing secret: left as it is.
   for (const char* plain : {"postgresql://dd@db/dd", "dns:///dd-critic:50052", "127.0.0.1:50051",
                             "host=db passwordless=1", "/etc/deepdrummer/tls/tls.key", ""}) {
