@@ -6,8 +6,8 @@
 
 namespace dd {
 
-// A serialized google.protobuf.FileDescriptorSet: session.proto and everything it imports, each
-// file after its imports, with source info.
+// A serialized google.protobuf.FileDescriptorSet: every .proto of the API (session.proto and
+// its imports among them), each file after its imports, with source info.
 std::string_view SessionApiDescriptorSet();
 
 }  // namespace dd
