@@ -12,33 +12,53 @@
 
 namespace dd {
 
-std::string MaskPasswords(std::string_view value) {
-  std::string out(value);
-  // libpq keywords: password = value, the value bare or single-quoted with backslash escapes.
-  for (size_t at = 0;
-       (at = absl::AsciiStrToLower(out).find("password", at)) != std::string::npos;) {
-    size_t i = at + std::string_view("password").size();
-    while (i < out.size() && out[i] == ' ')
-      ++i;
-    if (i >= out.size() || out[i] != '=') {
+namespace {
+
+size_t SkipSpaces(std::string_view text, size_t at) {
+  while (at < text.size() && text[at] == ' ')
+    ++at;
+  return at;
+}
+
+// Where a libpq value that starts at `at` ends: a single-quoted one after its closing quote
+// (backslash escapes inside), a bare one at the next space.
+size_t ValueEnd(std::string_view text, size_t at) {
+  if (at < text.size() && text[at] == '\'') {
+    for (++at; at < text.size() && text[at] != '\''; ++at)
+      at += text[at] == '\\' ? 1 : 0;
+    return std::min(text.size(), at + 1);
+  }
+  while (at < text.size() && text[at] != ' ')
+    ++at;
+  return at;
+}
+
+// libpq keywords: password = value.
+std::string MaskKeywordPasswords(std::string_view value) {
+  constexpr std::string_view kKeyword = "password";
+  // Debian's Abseil has a string_view of its own.
+  const std::string lower = absl::AsciiStrToLower(absl::string_view(value.data(), value.size()));
+  std::string out;
+  size_t copied = 0;
+  for (size_t at = lower.find(kKeyword); at != std::string::npos; at = lower.find(kKeyword, at)) {
+    size_t i = SkipSpaces(value, at + kKeyword.size());
+    if (i >= value.size() || value[i] != '=') {
       at = i;
       continue;
     }
-    ++i;
-    while (i < out.size() && out[i] == ' ')
-      ++i;
-    size_t end = i;
-    if (end < out.size() && out[end] == '\'') {
-      for (++end; end < out.size() && out[end] != '\''; ++end)
-        end += out[end] == '\\' ? 1 : 0;
-      end = std::min(out.size(), end + 1);
-    } else {
-      while (end < out.size() && out[end] != ' ')
-        ++end;
-    }
-    out.replace(i, end - i, "***");
-    at = i + 3;
+    i = SkipSpaces(value, i + 1);
+    out.append(value.substr(copied, i - copied));
+    out += "***";
+    copied = at = ValueEnd(value, i);
   }
+  out.append(value.substr(copied));
+  return out;
+}
+
+}  // namespace
+
+std::string MaskPasswords(std::string_view value) {
+  std::string out = MaskKeywordPasswords(value);
   // URIs: scheme://user:password@host...
   for (size_t at = 0; (at = out.find("://", at)) != std::string::npos;) {
     const size_t user = at + 3;
