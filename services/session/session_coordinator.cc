@@ -6,6 +6,7 @@
 #include "common/log/log.h"
 #include "common/session/protocol.h"
 #include "deepdrummer/v1/session.pb.h"
+#include "services/session/session_shape.h"
 #include "services/shared/request_id.h"
 #include "services/shared/status_mapping.h"
 

@@ -29,11 +29,6 @@
 
 namespace dd {
 
-// The protocol's shape of a stored session.
-inline session::ProtocolShape ShapeOf(const storage::SessionRecord& session) {
-  return {session.phase1_total, session.phase2_per_critic, session.seed, session.phase1_critic_lag};
-}
-
 struct SessionCoordinatorOptions {
   // Per Train call: a catch-up after a crash may train on many ratings at ~3 s each on a CPU.
   absl::Duration critic_timeout = absl::Minutes(10);

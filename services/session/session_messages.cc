@@ -1,7 +1,7 @@
 #include "services/session/session_messages.h"
 
 #include "common/session/protocol.h"
-#include "services/session/session_coordinator.h"
+#include "services/session/session_shape.h"
 #include "services/shared/proto_convert.h"
 
 namespace dd {
