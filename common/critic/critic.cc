@@ -7,8 +7,10 @@
 #include <exception>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/autocast_mode.h>
@@ -22,6 +24,7 @@
 #include "common/critic/critic_net.h"
 #include "common/critic/cuda_copy_pipeline.h"
 #include "common/critic/cuda_step_graph.h"
+#include "common/critic/folded_critic_net.h"
 #include "common/critic/fused_adam.h"
 #include "common/critic/mfcc.h"
 #include "common/critic/step_onsets.h"
@@ -290,14 +293,19 @@ struct Critic::Impl {
   // features are float32 always; the network runs in bfloat16 when `autocast` is set.
   torch::Tensor Forward(const torch::Tensor& audio, double dropout_p,
                         c10::optional<at::Generator> generator, bool autocast = false) {
+    const auto [features, rhythm] = Features(audio);
+    BFloat16Autocast scope(device, autocast);
+    return net->forward(features, rhythm, dropout_p, std::move(generator)).to(torch::kFloat32);
+  }
+
+  // The network's inputs for `audio`: the MFCC image and, with a rhythm branch, its features.
+  std::pair<torch::Tensor, torch::Tensor> Features(const torch::Tensor& audio) {
     torch::Tensor mel_db = mfcc.MelDb(audio);
     torch::Tensor rhythm;
     if (config.rhythm_branch) {
       rhythm = RhythmFeatures(mel_db, mfcc.options().hop_length, kClipFrames, rhythm_windows);
     }
-    torch::Tensor features = mfcc.FromMelDb(mel_db);
-    BFloat16Autocast scope(device, autocast);
-    return net->forward(features, rhythm, dropout_p, std::move(generator)).to(torch::kFloat32);
+    return {mfcc.FromMelDb(mel_db), rhythm};
   }
 
   torch::Tensor Draw(const torch::Tensor& clips, int64_t count) {
@@ -379,6 +387,7 @@ struct Critic::Impl {
     torch::Tensor labels =
         torch::cat({torch::ones({half}, label_options), torch::zeros({half}, label_options)});
     net->train();
+    scoring_net_current = false;
     torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().device(device));
     if (device.is_cuda()) {
       TrainOnDevice(half, labels, loss_sum);
@@ -468,9 +477,22 @@ struct Critic::Impl {
     return Like(audio);
   }
 
-  // P(like) of each clip of `audio` (count, kClipFrames) on the device: the network in eval use.
+  // P(like) of each clip of `audio` (count, kClipFrames) on the device: the network in eval use,
+  // its batch norms folded (PrepareScoringNet first).
   torch::Tensor Like(const torch::Tensor& audio) {
-    return Forward(audio, 0.0, c10::nullopt).select(1, 1).exp();
+    const auto [features, rhythm] = Features(audio);
+    return scoring_net->Forward(features, rhythm).select(1, 1).exp();
+  }
+
+  // The folded copy of the weights, made or refreshed in place if training or loading changed
+  // them since; in place, so the scoring graphs that read it stay valid.
+  void PrepareScoringNet() {
+    if (!scoring_net) {
+      scoring_net.emplace(*net);
+    } else if (!scoring_net_current) {
+      scoring_net->Refresh(*net);
+    }
+    scoring_net_current = true;
   }
 
   // The graph that scores `count` clips, padded to a power of two, recorded at its first use;
@@ -514,6 +536,11 @@ struct Critic::Impl {
   std::string cuda_graph_problem;  // Why this critic stopped using CUDA graphs, if it did.
   Mfcc mfcc;
   CriticNet net;
+  // What scoring runs: `net`'s weights with the batch norms folded, made at the first Score call
+  // and refreshed after every change of `net` (training sets scoring_net_current false; a new or
+  // restored critic starts without one).
+  std::optional<FoldedCriticNet> scoring_net;
+  bool scoring_net_current = false;
   at::Generator random;
   std::unique_ptr<torch::optim::Adam> optimizer;
   torch::Tensor liked, disliked;  // (count, kClipFrames) on the device.
@@ -606,6 +633,7 @@ std::vector<float> Critic::Score(const float* clips, int64_t count) {
 std::vector<float> Critic::Score(const std::vector<ClipRun>& runs) {
   torch::NoGradGuard no_grad;
   impl_->net->eval();
+  impl_->PrepareScoringNet();
   int64_t total = 0;
   for (const ClipRun& run : runs)
     total += std::max<int64_t>(0, run.count);

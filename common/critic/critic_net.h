@@ -43,6 +43,8 @@ class CriticNetImpl : public torch::nn::Module {
   std::vector<torch::Tensor> NonRhythmParameters() const;
 
  private:
+  friend class FoldedCriticNet;  // Reads the layers to fold them for scoring.
+
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr}, conv4_{nullptr};
   torch::nn::BatchNorm2d norm1_{nullptr}, norm2_{nullptr}, norm3_{nullptr}, norm4_{nullptr};
   torch::nn::Linear rhythm_{nullptr}, rhythm_skip_{nullptr}, dense_{nullptr}, output_{nullptr};

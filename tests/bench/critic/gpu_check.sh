@@ -33,7 +33,9 @@ python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.versio
 
 baseline_log="$out/baseline-build.log"
 if [[ -n "${DD_BASELINE_SOURCE:-}" ]]; then
-  (configure "$DD_BASELINE_SOURCE" build-gpu-baseline -DDD_BUILD_TESTS=OFF &&
+  # With its CUDA graph code where it has some, as this tree's build, so the two compare alike.
+  ( (configure "$DD_BASELINE_SOURCE" build-gpu-baseline -DDD_BUILD_TESTS=OFF -DDD_CUDA=ON ||
+       configure "$DD_BASELINE_SOURCE" build-gpu-baseline -DDD_BUILD_TESTS=OFF) &&
      cmake --build build-gpu-baseline -j "$((jobs / 2))" --target dd_critic_bench) \
     >"$baseline_log" 2>&1 &
   baseline_pid=$!

@@ -182,6 +182,30 @@ TEST(CriticTest, RestoredCriticContinuesExactlyAsTheOriginal) {
   EXPECT_EQ(original->Score(probe.data(), 1), restored->Score(probe.data(), 1));
 }
 
+// Scoring runs a folded copy of the weights (folded_critic_net.h), made at the first Score: each
+// training round must refresh it, or a critic that scored before a round would go on scoring
+// with the weights of then. A critic restored from the trained state folds afresh, so the two
+// must agree exactly, and differ from the scores before the round.
+TEST(CriticTest, ScoresFollowEveryTrainingRound) {
+  const CriticConfig config = SmallTrainingConfig(11);
+  auto critic = MustCreate(config);
+  std::vector<float> probes = ToneClip(80, 40);
+  const std::vector<float> other = ToneClip(900, 41);
+  probes.insert(probes.end(), other.begin(), other.end());
+  std::vector<float> before = critic->Score(probes.data(), 2);
+  std::string error;
+  for (int round = 0; round < 2; ++round) {
+    critic->AddRatingAndTrain(ToneClip(80, 50 + round), true);
+    critic->AddRatingAndTrain(ToneClip(900, 60 + round), false);
+    const std::vector<float> after = critic->Score(probes.data(), 2);
+    auto fresh = Critic::Restore(config, "cpu", critic->SaveState(), {}, &error);
+    ASSERT_NE(fresh, nullptr) << error;
+    EXPECT_EQ(after, fresh->Score(probes.data(), 2)) << "round " << round;
+    EXPECT_NE(after, before) << "round " << round << " meant to move the scores";
+    before = after;
+  }
+}
+
 TEST(CriticTest, ScoreOnlyRestoreCannotTrainAndCorruptStateIsAnError) {
   auto original = MustCreate(SmallTrainingConfig(3));
   CriticState state = original->SaveState();
