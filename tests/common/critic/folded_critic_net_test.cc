@@ -55,64 +55,59 @@ class FoldedCriticNetTest : public testing::TestWithParam<std::tuple<std::string
 
   bool tf32_was_allowed_ = true;
 
-  // CriticNet's own eval forward, the reference.
-  torch::Tensor Reference(CriticNet& net, const torch::Tensor& features,
-                          const torch::Tensor& rhythm) {
-    net->eval();
-    return net->forward(features, rhythm, 0.0, c10::nullopt);
+  // A network with drawn weights and batch norms, and inputs for `batch` clips, on the device.
+  void Build(int batch) {
+    net_->ResetParameters(random_);
+    RandomiseNorms(*net_, random_);
+    net_->to(device());
+    // MFCC images have values in the tens to hundreds.
+    features_ = (30.0 * torch::randn({batch, kMfcc, kTimeFrames}, random_)).to(device());
+    if (rhythm_features() > 0) {
+      rhythm_ = torch::rand({batch, rhythm_features()}, random_).to(device());
+    }
   }
+
+  // CriticNet's own eval forward, the reference.
+  torch::Tensor Reference() {
+    net_->eval();
+    return net_->forward(features_, rhythm_, 0.0, c10::nullopt);
+  }
+
+  static constexpr double kTolerance = 1e-4;
+  torch::NoGradGuard no_grad_;
+  at::Generator random_ = at::make_generator<at::CPUGeneratorImpl>(5);
+  CriticNet net_{kMfcc, kTimeFrames, rhythm_features()};
+  torch::Tensor features_, rhythm_;
 };
 
 TEST_P(FoldedCriticNetTest, ScoresAsTheNetworkInEvalUse) {
-  torch::NoGradGuard no_grad;
-  at::Generator random = at::make_generator<at::CPUGeneratorImpl>(5);
-  CriticNet net(kMfcc, kTimeFrames, rhythm_features());
-  net->ResetParameters(random);
-  RandomiseNorms(*net, random);
-  net->to(device());
-  // MFCC images have values in the tens to hundreds.
-  const torch::Tensor features =
-      (30.0 * torch::randn({6, kMfcc, kTimeFrames}, random)).to(device());
-  torch::Tensor rhythm;
-  if (rhythm_features() > 0) rhythm = torch::rand({6, rhythm_features()}, random).to(device());
-
-  FoldedCriticNet folded(*net);
-  const torch::Tensor expected = Reference(net, features, rhythm);
-  const torch::Tensor got = folded.Forward(features, rhythm);
+  Build(6);
+  FoldedCriticNet folded(*net_);
+  const torch::Tensor expected = Reference();
+  const torch::Tensor got = folded.Forward(features_, rhythm_);
   ASSERT_EQ(got.sizes(), expected.sizes());
-  constexpr double tolerance = 1e-4;
-  EXPECT_LT((got - expected).abs().max().item<double>(), tolerance);
+  EXPECT_LT((got - expected).abs().max().item<double>(), kTolerance);
   EXPECT_GT((expected.select(1, 1) - expected.select(1, 1).mean()).abs().max().item<double>(),
-            20 * tolerance)
+            20 * kTolerance)
       << "inputs meant to score apart";
 }
 
-TEST_P(FoldedCriticNetTest, RefreshFollowsChangedWeightsInTheSameTensors) {
-  torch::NoGradGuard no_grad;
-  at::Generator random = at::make_generator<at::CPUGeneratorImpl>(6);
-  CriticNet net(kMfcc, kTimeFrames, rhythm_features());
-  net->ResetParameters(random);
-  RandomiseNorms(*net, random);
-  net->to(device());
-  const torch::Tensor features =
-      (30.0 * torch::randn({4, kMfcc, kTimeFrames}, random)).to(device());
-  torch::Tensor rhythm;
-  if (rhythm_features() > 0) rhythm = torch::rand({4, rhythm_features()}, random).to(device());
-  FoldedCriticNet folded(*net);
-  const torch::Tensor before = folded.Forward(features, rhythm);
+TEST_P(FoldedCriticNetTest, RefreshFollowsChangedWeights) {
+  Build(4);
+  FoldedCriticNet folded(*net_);
+  const torch::Tensor before = folded.Forward(features_, rhythm_);
 
   // As a training round does: weights, norms' affine parameters and running statistics move.
   // Drawn on the CPU, where the seeded generator is.
-  net->to(torch::kCPU);
-  RandomiseNorms(*net, random);
-  for (const torch::Tensor& parameter : net->parameters())
-    parameter.add_(0.05 * torch::randn(parameter.sizes(), random));
-  net->to(device());
-  folded.Refresh(*net);
-  const torch::Tensor after = folded.Forward(features, rhythm);
-  constexpr double tolerance = 1e-4;
-  EXPECT_LT((after - Reference(net, features, rhythm)).abs().max().item<double>(), tolerance);
-  EXPECT_GT((after - before).abs().max().item<double>(), 20 * tolerance)
+  net_->to(torch::kCPU);
+  RandomiseNorms(*net_, random_);
+  for (const torch::Tensor& parameter : net_->parameters())
+    parameter.add_(0.05 * torch::randn(parameter.sizes(), random_));
+  net_->to(device());
+  folded.Refresh(*net_);
+  const torch::Tensor after = folded.Forward(features_, rhythm_);
+  EXPECT_LT((after - Reference()).abs().max().item<double>(), kTolerance);
+  EXPECT_GT((after - before).abs().max().item<double>(), 20 * kTolerance)
       << "the change meant to move the scores";
 }
 
