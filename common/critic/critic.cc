@@ -13,13 +13,13 @@
 #include <utility>
 
 #include <ATen/CPUGeneratorImpl.h>
-#include <ATen/autocast_mode.h>
 #include <torch/cuda.h>
 #include <torch/optim/adam.h>
 #include <torch/serialize.h>
 #include <torch/torch.h>
-#include <torch/version.h>
 
+#include "common/critic/bfloat16_autocast.h"
+#include "common/critic/clip_cursor.h"
 #include "common/critic/counter_random.h"
 #include "common/critic/critic_net.h"
 #include "common/critic/cuda_copy_pipeline.h"
@@ -42,44 +42,6 @@ constexpr int64_t kScoreChunk = 16;
 constexpr int64_t kDeviceScorePiece = 256;
 constexpr int64_t kScoreGraphBatch = 64;
 constexpr int kScoreGraphSizes = 7;  // 1, 2, 4, ..., 64.
-
-// Walks the clips of several runs in order, handing out stretches that lie within one run.
-class ClipCursor {
- public:
-  explicit ClipCursor(const std::vector<ClipRun>& runs) : runs_(runs) {}
-  // The next clips, at most `wanted` and all from one run; there must be some left.
-  ClipRun Take(int64_t wanted) {
-    while (taken_ >= runs_[run_].count) {
-      ++run_;
-      taken_ = 0;
-    }
-    const int64_t count = std::min(wanted, runs_[run_].count - taken_);
-    const ClipRun stretch{runs_[run_].clips + taken_ * kClipFrames, count};
-    taken_ += count;
-    return stretch;
-  }
-
- private:
-  const std::vector<ClipRun>& runs_;
-  size_t run_ = 0;
-  int64_t taken_ = 0;  // Clips of runs_[run_] already handed out.
-};
-
-// Host clips as a tensor, without a copy.
-torch::Tensor HostClipTensor(const ClipRun& clips) {
-  return torch::from_blob(const_cast<float*>(clips.clips), {clips.count, kClipFrames},
-                          torch::kFloat32);
-}
-
-// Copies the cursor's next clips into rows [filled, rows) of `into`, run by run.
-void CopyClips(ClipCursor& cursor, torch::Tensor& into, int64_t filled, int64_t rows,
-               bool non_blocking) {
-  while (filled < rows) {
-    const ClipRun next = cursor.Take(rows - filled);
-    into.slice(0, filled, filled + next.count).copy_(HostClipTensor(next), non_blocking);
-    filled += next.count;
-  }
-}
 
 MfccOptions MfccFor(const CriticConfig& config) {
   MfccOptions options;
@@ -180,53 +142,6 @@ void ConfigureCpuRuntime(int threads) {
 void ConfigureCudaRuntime(bool cudnn_benchmark) {
   at::globalContext().setBenchmarkCuDNN(cudnn_benchmark);
 }
-
-// Autocast to bfloat16 on the critic's device for the life of the scope, when asked. LibTorch 2.4
-// added setters that take the device type and deprecated the per-device ones (set_enabled,
-// set_cpu_enabled, ...); Debian's 1.13 has only the per-device ones.
-class BFloat16Autocast {
- public:
-  BFloat16Autocast(torch::Device device, bool enabled) : device_(device), enabled_(enabled) {
-    if (!enabled_) return;
-    SetDtype(at::kBFloat16);
-    SetEnabled(true);
-  }
-  ~BFloat16Autocast() {
-    if (!enabled_) return;
-    SetEnabled(false);
-    at::autocast::clear_cache();  // Weight casts made in the scope; the weights change next step.
-  }
-  BFloat16Autocast(const BFloat16Autocast&) = delete;
-  BFloat16Autocast& operator=(const BFloat16Autocast&) = delete;
-
- private:
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-  void SetDtype(at::ScalarType dtype) {
-    at::autocast::set_autocast_dtype(device_.type(), dtype);
-  }
-  void SetEnabled(bool on) {
-    at::autocast::set_autocast_enabled(device_.type(), on);
-  }
-#else
-  void SetDtype(at::ScalarType dtype) {
-    if (device_.is_cuda()) {
-      at::autocast::set_autocast_gpu_dtype(dtype);
-    } else {
-      at::autocast::set_autocast_cpu_dtype(dtype);
-    }
-  }
-  void SetEnabled(bool on) {
-    if (device_.is_cuda()) {
-      at::autocast::set_enabled(on);
-    } else {
-      at::autocast::set_cpu_enabled(on);
-    }
-  }
-#endif
-
-  torch::Device device_;
-  bool enabled_;
-};
 
 struct Critic::Impl {
   Impl(const CriticConfig& config, torch::Device device, const RunOptions& options)
