@@ -204,8 +204,9 @@ struct Critic::Impl {
     return out;
   }
 
-  // Log-probabilities (float32) for a batch of clips (batch, kClipFrames) on the device. The
-  // features are float32 always; the network runs in bfloat16 when `autocast` is set.
+  // Log-probabilities (float32) for a batch of clips (batch, kClipFrames) on the device, through
+  // the network as training runs it (scoring goes through Like). The features are float32
+  // always; the network runs in bfloat16 when `autocast` is set.
   torch::Tensor Forward(const torch::Tensor& audio, double dropout_p,
                         c10::optional<at::Generator> generator, bool autocast = false) {
     const auto [features, rhythm] = Features(audio);
