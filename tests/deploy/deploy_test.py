@@ -1,5 +1,6 @@
-"""The deployment files against the servers they deploy: deploy/kubernetes (with its TLS and
-monitoring components and the deploy/kubernetes-mtls overlay) and deploy/container.
+"""The deployment files against the servers they deploy: deploy/kubernetes (with its TLS,
+monitoring and GPU critic components and the deploy/kubernetes-mtls and deploy/kubernetes-gpu
+overlays) and deploy/container.
 
 No cluster or container engine is needed: every flag a manifest passes must parse in the built
 server it runs, ports and probes must agree, client targets must name headless Services of this
@@ -29,6 +30,8 @@ KUBERNETES = os.path.join(ROOT, "deploy", "kubernetes")
 TLS_COMPONENT = os.path.join(KUBERNETES, "components", "tls")
 MTLS_OVERLAY = os.path.join(ROOT, "deploy", "kubernetes-mtls")
 MONITORING_COMPONENT = os.path.join(KUBERNETES, "components", "monitoring")
+GPU_COMPONENT = os.path.join(KUBERNETES, "components", "gpu-critic")
+GPU_OVERLAY = os.path.join(ROOT, "deploy", "kubernetes-gpu")
 CONTAINER = os.path.join(ROOT, "deploy", "container")
 SERVERS = ("dd-render", "dd-critic", "dd-generator", "dd-session", "dd-gateway")
 # Debian's base image has these (Priority: required), so the runtime list need not name them.
@@ -298,15 +301,22 @@ class KubernetesManifests(unittest.TestCase):
 
 
 def apply_json_patch(document, operations):
-    """The add and replace operations of RFC 6902 the TLS component uses, on a copy."""
+    """The test, add and replace operations of RFC 6902 the components use, on a copy; a failed
+    test raises, as it makes kustomize fail."""
     document = yaml.safe_load(yaml.safe_dump(document))
     for operation in operations:
         *parents, last = operation["path"].strip("/").split("/")
         node = document
         for key in parents:
             node = node[int(key)] if isinstance(node, list) else node[key]
-        if operation["op"] == "add" and isinstance(node, list):
+        if operation["op"] == "test":
+            found = node[int(last)] if isinstance(node, list) else node.get(last)
+            assert found == operation["value"], "test of %s: %r, not %r" % (
+                operation["path"], found, operation["value"])
+        elif operation["op"] == "add" and isinstance(node, list):
             node.insert(len(node) if last == "-" else int(last), operation["value"])
+        elif operation["op"] == "replace" and isinstance(node, list):
+            node[int(last)] = operation["value"]
         elif operation["op"] in ("add", "replace"):
             if operation["op"] == "replace":
                 assert last in node, "replace of a missing %s" % operation["path"]
@@ -446,6 +456,110 @@ class TlsComponent(unittest.TestCase):
                 server.terminate()
                 server.communicate(timeout=60)
             self.assertEqual(server.returncode, 0)
+
+class GpuCriticComponent(unittest.TestCase):
+    """deploy/kubernetes/components/gpu-critic and the deploy/kubernetes-gpu overlay: dd-critic on
+    a GPU, applied here without kubectl (its JSON patch on the base's Deployment)."""
+
+    @classmethod
+    def setUpClass(cls):
+        _, documents = load_manifests()
+        with open(os.path.join(GPU_COMPONENT, "kustomization.yaml")) as file:
+            cls.component = yaml.safe_load(file)
+        [patch] = cls.component["patches"]
+        cls.target = patch["target"]
+        with open(os.path.join(GPU_COMPONENT, patch["path"])) as file:
+            cls.operations = yaml.safe_load(file)
+        [cls.base] = [d for d in documents
+                      if d["kind"] == "Deployment" and d["metadata"]["name"] == "dd-critic"]
+        cls.deployment = apply_json_patch(cls.base, cls.operations)
+        with open(os.path.join(GPU_OVERLAY, "kustomization.yaml")) as file:
+            cls.overlay = yaml.safe_load(file)
+
+    def container(self):
+        [container] = self.deployment["spec"]["template"]["spec"]["containers"]
+        return container
+
+    def test_it_patches_the_critic_only_and_the_overlay_is_the_base_with_it(self):
+        self.assertEqual(self.target, {"kind": "Deployment", "name": "dd-critic"})
+        self.assertEqual(self.overlay["resources"], [os.path.relpath(KUBERNETES, GPU_OVERLAY)])
+        self.assertEqual(self.overlay["components"],
+                         [os.path.relpath(GPU_COMPONENT, GPU_OVERLAY)])
+
+    def test_the_critic_runs_on_one_gpu_from_the_cuda_image(self):
+        container = self.container()
+        self.assertEqual(flag_value(container["args"], "device"), "cuda:0")
+        self.assertEqual([a for a in container["args"] if a.startswith("--device")],
+                         ["--device=cuda:0"])
+        self.assertEqual(container["resources"]["limits"]["nvidia.com/gpu"], 1)
+        self.assertIn(container["image"], {image["name"] for image in self.component["images"]})
+        self.assertNotEqual(container["image"], "deepdrummer", "the CPU image has no CUDA")
+        tolerations = self.deployment["spec"]["template"]["spec"]["tolerations"]
+        self.assertIn({"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},
+                      tolerations)
+
+    def test_every_flag_parses_and_helpers_leave_the_call_its_own_cpu(self):
+        container = self.container()
+        run = subprocess.run([server_binary("dd-critic")] + container["args"] + ["--help"],
+                             capture_output=True, text=True, timeout=60)
+        self.assertNotIn("ERROR", run.stderr, container["args"])
+        self.assertIn("Usage: dd-critic", run.stdout)
+        cpus = int(container["resources"]["requests"]["cpu"])
+        self.assertEqual(int(flag_value(container["args"], "render_helpers")), cpus - 1)
+
+    def test_its_tests_guard_what_it_replaces(self):
+        """Every replace of a base value is preceded by a test of it (or of its container), so a
+        base whose arguments moved fails to build instead of losing the wrong one."""
+        for index, operation in enumerate(self.operations):
+            if operation["op"] == "replace" and "/args/" in operation["path"]:
+                previous = self.operations[index - 1]
+                self.assertEqual((previous["op"], previous["path"]), ("test", operation["path"]))
+        moved = yaml.safe_load(yaml.safe_dump(self.base))
+        args = moved["spec"]["template"]["spec"]["containers"][0]["args"]
+        args.insert(0, "--log_level=info")
+        with self.assertRaises(AssertionError):
+            apply_json_patch(moved, self.operations)
+
+    def test_kustomize_renders_the_overlay_as_patched_here_where_kubectl_is_installed(self):
+        kubectl = shutil.which("kubectl")
+        if kubectl is None:
+            self.skipTest("kubectl is not installed (not a Debian package)")
+        run = subprocess.run([kubectl, "kustomize", GPU_OVERLAY], capture_output=True,
+                             text=True, timeout=60)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        rendered = [doc for doc in yaml.safe_load_all(run.stdout) if doc]
+        [critic] = [d for d in rendered
+                    if d["kind"] == "Deployment" and d["metadata"]["name"] == "dd-critic"]
+        [container] = critic["spec"]["template"]["spec"]["containers"]
+        expected = self.container()
+        for field in ("args", "resources"):
+            self.assertEqual(container[field], expected[field], field)
+        [image] = self.component["images"]
+        self.assertEqual(container["image"], "%s:%s" % (image["name"], image["newTag"]))
+        others = [d["spec"]["template"]["spec"]["containers"][0]["image"] for d in rendered
+                  if d["kind"] == "Deployment" and d["metadata"]["name"] != "dd-critic"]
+        self.assertEqual(set(others), {"deepdrummer:0.1.0"})
+
+    def test_it_composes_with_the_tls_component_where_kubectl_is_installed(self):
+        kubectl = shutil.which("kubectl")
+        if kubectl is None:
+            self.skipTest("kubectl is not installed (not a Debian package)")
+        with tempfile.TemporaryDirectory() as overlay:
+            with open(os.path.join(overlay, "kustomization.yaml"), "w") as file:
+                yaml.safe_dump({"apiVersion": "kustomize.config.k8s.io/v1beta1",
+                                "kind": "Kustomization",
+                                "resources": [os.path.relpath(KUBERNETES, overlay)],
+                                "components": [os.path.relpath(TLS_COMPONENT, overlay),
+                                               os.path.relpath(GPU_COMPONENT, overlay)]}, file)
+            run = subprocess.run([kubectl, "kustomize", overlay], capture_output=True,
+                                 text=True, timeout=60)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        [critic] = [d for d in yaml.safe_load_all(run.stdout) if d and d["kind"] == "Deployment"
+                    and d["metadata"]["name"] == "dd-critic"]
+        args = critic["spec"]["template"]["spec"]["containers"][0]["args"]
+        self.assertEqual(flag_value(args, "device"), "cuda:0")
+        self.assertIsNotNone(flag_value(args, "tls_cert_file"))
+
 
 # Labels Prometheus adds to every series of a scraped pod (the PodMonitor's), and its own.
 TARGET_LABELS = {"namespace", "pod", "container", "job", "instance", "endpoint"}
