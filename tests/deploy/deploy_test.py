@@ -49,6 +49,18 @@ def flag_value(args, name):
     return None
 
 
+def kustomize(test, directory):
+    """The documents `kubectl kustomize` renders from `directory`; skips the test without kubectl
+    (not a Debian package: the files are checked without it elsewhere)."""
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        test.skipTest("kubectl is not installed (not a Debian package)")
+    run = subprocess.run([kubectl, "kustomize", directory], capture_output=True, text=True,
+                         timeout=60)
+    test.assertEqual(run.returncode, 0, run.stderr)
+    return [doc for doc in yaml.safe_load_all(run.stdout) if doc]
+
+
 def seconds(duration):
     match = re.fullmatch(r"(\d+)(s|m)", duration)
     assert match, "unexpected duration %r" % duration
@@ -281,14 +293,7 @@ class KubernetesManifests(unittest.TestCase):
         self.assertEqual(readers, ["dd-critic", "dd-session"])
 
     def test_kustomize_renders_them_where_kubectl_is_installed(self):
-        kubectl = shutil.which("kubectl")
-        if kubectl is None:
-            self.skipTest("kubectl is not installed (not a Debian package); the files are "
-                      "checked above without it")
-        run = subprocess.run([kubectl, "kustomize", KUBERNETES], capture_output=True, text=True,
-                             timeout=60)
-        self.assertEqual(run.returncode, 0, run.stderr)
-        rendered = [doc for doc in yaml.safe_load_all(run.stdout) if doc]
+        rendered = kustomize(self, KUBERNETES)
         kinds = sorted(doc["kind"] for doc in rendered)
         self.assertEqual(kinds, sorted(["Deployment"] * 5 + ["Service"] * 6 +
                                        ["PodDisruptionBudget"] * 5 +
@@ -404,13 +409,7 @@ class TlsComponent(unittest.TestCase):
         self.assertTrue(dialled <= set(spec["dnsNames"]), dialled - set(spec["dnsNames"]))
 
     def test_kustomize_renders_the_overlay_as_patched_here_where_kubectl_is_installed(self):
-        kubectl = shutil.which("kubectl")
-        if kubectl is None:
-            self.skipTest("kubectl is not installed (not a Debian package)")
-        run = subprocess.run([kubectl, "kustomize", MTLS_OVERLAY], capture_output=True,
-                             text=True, timeout=60)
-        self.assertEqual(run.returncode, 0, run.stderr)
-        rendered = [doc for doc in yaml.safe_load_all(run.stdout) if doc]
+        rendered = kustomize(self, MTLS_OVERLAY)
         self.assertEqual([doc["kind"] for doc in rendered].count("Certificate"), 1)
         for doc in rendered:
             if doc["kind"] != "Deployment":
@@ -521,13 +520,7 @@ class GpuCriticComponent(unittest.TestCase):
             apply_json_patch(moved, self.operations)
 
     def test_kustomize_renders_the_overlay_as_patched_here_where_kubectl_is_installed(self):
-        kubectl = shutil.which("kubectl")
-        if kubectl is None:
-            self.skipTest("kubectl is not installed (not a Debian package)")
-        run = subprocess.run([kubectl, "kustomize", GPU_OVERLAY], capture_output=True,
-                             text=True, timeout=60)
-        self.assertEqual(run.returncode, 0, run.stderr)
-        rendered = [doc for doc in yaml.safe_load_all(run.stdout) if doc]
+        rendered = kustomize(self, GPU_OVERLAY)
         [critic] = [d for d in rendered
                     if d["kind"] == "Deployment" and d["metadata"]["name"] == "dd-critic"]
         [container] = critic["spec"]["template"]["spec"]["containers"]
@@ -541,9 +534,6 @@ class GpuCriticComponent(unittest.TestCase):
         self.assertEqual(set(others), {"deepdrummer:0.1.0"})
 
     def test_it_composes_with_the_tls_component_where_kubectl_is_installed(self):
-        kubectl = shutil.which("kubectl")
-        if kubectl is None:
-            self.skipTest("kubectl is not installed (not a Debian package)")
         with tempfile.TemporaryDirectory() as overlay:
             with open(os.path.join(overlay, "kustomization.yaml"), "w") as file:
                 yaml.safe_dump({"apiVersion": "kustomize.config.k8s.io/v1beta1",
@@ -551,11 +541,9 @@ class GpuCriticComponent(unittest.TestCase):
                                 "resources": [os.path.relpath(KUBERNETES, overlay)],
                                 "components": [os.path.relpath(TLS_COMPONENT, overlay),
                                                os.path.relpath(GPU_COMPONENT, overlay)]}, file)
-            run = subprocess.run([kubectl, "kustomize", overlay], capture_output=True,
-                                 text=True, timeout=60)
-        self.assertEqual(run.returncode, 0, run.stderr)
-        [critic] = [d for d in yaml.safe_load_all(run.stdout) if d and d["kind"] == "Deployment"
-                    and d["metadata"]["name"] == "dd-critic"]
+            rendered = kustomize(self, overlay)
+        [critic] = [d for d in rendered
+                    if d["kind"] == "Deployment" and d["metadata"]["name"] == "dd-critic"]
         args = critic["spec"]["template"]["spec"]["containers"][0]["args"]
         self.assertEqual(flag_value(args, "device"), "cuda:0")
         self.assertIsNotNone(flag_value(args, "tls_cert_file"))
