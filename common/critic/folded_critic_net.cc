@@ -44,8 +44,10 @@ void FoldedCriticNet::Refresh(const CriticNetImpl& net) {
 
 FoldedCriticNet::Layers FoldedCriticNet::Fold(const CriticNetImpl& net, bool channels_last) {
   torch::NoGradGuard no_grad;
+  // Always a tensor of its own, even for a layer with nothing to fold: sharing the network's
+  // parameter would let training change what scoring reads between two refreshes.
   const auto as_stored = [&](const Tensor& folded, const Tensor& like) {
-    Tensor out = folded.to(like.scalar_type());
+    Tensor out = folded.to(like.scalar_type(), /*non_blocking=*/false, /*copy=*/true);
     return channels_last && out.dim() == 4 ? out.contiguous(at::MemoryFormat::ChannelsLast)
                                            : out.contiguous();
   };
