@@ -39,6 +39,7 @@
 
 #include "common/critic/critic.h"
 #include "common/critic/critic_net.h"
+#include "common/critic/folded_critic_net.h"
 #include "common/critic/fused_adam.h"
 #include "common/critic/host_clips.h"
 #include "common/critic/mfcc.h"
@@ -198,6 +199,9 @@ std::vector<std::pair<std::string, double>> ScoringBreakdown(const std::string& 
   rows.emplace_back("  MFCC + network forward", per_clip_us([&] {
                       net->forward(mfcc.Compute(on_device), {}, 0.0, c10::nullopt);
                     }));
+  const dd::critic::FoldedCriticNet folded(*net);
+  rows.emplace_back("  MFCC + folded network (as Score runs it)",
+                    per_clip_us([&] { folded.Forward(mfcc.Compute(on_device), {}); }));
   // Each convolution alone on an input of its shape (the activations and batch norms between them
   // left out).
   torch::Tensor layer_input = mfcc.Compute(on_device).unsqueeze(1);
