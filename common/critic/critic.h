@@ -86,7 +86,8 @@ class Critic {
   // must be dropped.
   TrainingRound AddRatingAndTrain(const std::vector<float>& clip, bool liked);
   // P(like) for `count` clips stored back to back (count * kClipFrames samples). Throws as
-  // AddRatingAndTrain does; the critic is unchanged.
+  // AddRatingAndTrain does; the critic is unchanged. The first Score after a training round (or
+  // after Create or Restore) first folds the weights for scoring (folded_critic_net.h).
   std::vector<float> Score(const float* clips, int64_t count);
   // The same for the clips of several runs, in order, as one batch, without gathering them on the
   // host first: on a GPU each run is copied straight to its place in the device's batch, directly
