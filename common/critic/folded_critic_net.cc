@@ -68,13 +68,13 @@ FoldedCriticNet::Layers FoldedCriticNet::Fold(const CriticNetImpl& net, bool cha
   };
 
   Layers layers;
-  layers[0] = copy_of(net.conv1_);
+  layers[kConv1] = copy_of(net.conv1_);
   const torch::nn::Conv2d* convs[] = {&net.conv2_, &net.conv3_, &net.conv4_};
   const torch::nn::BatchNorm2d* norms[] = {&net.norm1_, &net.norm2_, &net.norm3_};
   for (int i = 0; i < 3; ++i) {
     const auto [a, b] = AffineOf(*norms[i]);
     const torch::nn::Conv2d& conv = *convs[i];
-    layers[i + 1] = read_through(conv->weight, conv->bias, a, b, {1, -1, 1, 1});
+    layers[kConv1 + 1 + i] = read_through(conv->weight, conv->bias, a, b, {1, -1, 1, 1});
   }
   // The dense layer reads the flattened (channel-major) output of norm4, then the rhythm
   // branch's units, which no batch norm touches.
@@ -86,11 +86,11 @@ FoldedCriticNet::Layers FoldedCriticNet::Fold(const CriticNetImpl& net, bool cha
                                torch::ones({dense_weight.size(1) - cnn_inputs}, a4.options())});
   const Tensor b = torch::cat({b4.repeat_interleave(per_channel),
                                torch::zeros({dense_weight.size(1) - cnn_inputs}, b4.options())});
-  layers[4] = read_through(dense_weight, net.dense_->bias, a, b, {1, -1});
-  layers[5] = copy_of(net.output_);
+  layers[kDense] = read_through(dense_weight, net.dense_->bias, a, b, {1, -1});
+  layers[kOutput] = copy_of(net.output_);
   if (net.rhythm_) {
-    layers[6] = copy_of(net.rhythm_);
-    layers[7] = copy_of(net.rhythm_skip_);
+    layers[kRhythm] = copy_of(net.rhythm_);
+    layers[kRhythmSkip] = copy_of(net.rhythm_skip_);
   }
   return layers;
 }
@@ -100,17 +100,18 @@ Tensor FoldedCriticNet::Forward(const Tensor& features, const Tensor& rhythm) co
   Tensor x = features.unsqueeze(1);
   if (channels_last_) x = x.contiguous(at::MemoryFormat::ChannelsLast);
   for (int i = 0; i < 4; ++i) {
-    x = F::leaky_relu(torch::conv2d(x, layers_[i].weight, layers_[i].bias, strides_[i]), Leaky());
+    const Layer& conv = layers_[kConv1 + i];
+    x = F::leaky_relu(torch::conv2d(x, conv.weight, conv.bias, strides_[i]), Leaky());
   }
   x = x.flatten(1);
-  const bool rhythm_branch = layers_[6].weight.defined();
-  if (rhythm_branch) {
-    x = torch::cat(
-        {x, F::leaky_relu(F::linear(rhythm, layers_[6].weight, layers_[6].bias), Leaky())}, 1);
-  }
-  x = F::leaky_relu(F::linear(x, layers_[4].weight, layers_[4].bias), Leaky());
-  x = F::leaky_relu(F::linear(x, layers_[5].weight, layers_[5].bias), Leaky());
-  if (rhythm_branch) x = x + F::linear(rhythm, layers_[7].weight, layers_[7].bias);
+  const auto linear = [&](const Tensor& input, LayerIndex index) {
+    return F::linear(input, layers_[index].weight, layers_[index].bias);
+  };
+  const bool rhythm_branch = layers_[kRhythm].weight.defined();
+  if (rhythm_branch) x = torch::cat({x, F::leaky_relu(linear(rhythm, kRhythm), Leaky())}, 1);
+  x = F::leaky_relu(linear(x, kDense), Leaky());
+  x = F::leaky_relu(linear(x, kOutput), Leaky());
+  if (rhythm_branch) x = x + linear(rhythm, kRhythmSkip);
   return torch::log_softmax(x, 1);
 }
 

@@ -37,8 +37,9 @@ class FoldedCriticNet {
   struct Layer {
     at::Tensor weight, bias;
   };
-  // conv1..conv4, then dense and output, then (with a rhythm branch) rhythm and rhythm_skip.
-  using Layers = std::array<Layer, 8>;
+  // Where each layer is in Layers; the rhythm branch's two are empty without one.
+  enum LayerIndex { kConv1 = 0, kDense = 4, kOutput, kRhythm, kRhythmSkip, kLayerCount };
+  using Layers = std::array<Layer, kLayerCount>;
 
   static Layers Fold(const CriticNetImpl& net, bool channels_last);
 
