@@ -7,7 +7,10 @@ replays them, beside formulations the C++ does not use (yet): torch.stft's (batc
 layout, which makes the DCT's output (batch, n_mfcc, time) with no transpose; the DFT as a matrix
 product; batch norms folded into the layer after them; channels-last and bfloat16 convolutions;
 16-bit clips copied to the device. Each alternative prints its largest difference from the
-float32 original, so a faster one that changes the numbers shows it.
+float32 original, so a faster one that changes the numbers shows it. Last, whole Score calls as
+dd-critic makes them (page-locked clips copied in pieces on a stream of their own, overlapping
+the work on the piece before; each piece size's MFCC and network one graph), with other piece
+schedules, 16-bit clips, and the MFCC per piece with the network once over the batch.
 
 Needs only a CUDA PyTorch (the GPU machine has nothing else of the project):
 
@@ -17,6 +20,8 @@ Prints one table of microseconds per clip (best of five timings of `--replays` r
 """
 import argparse
 import math
+import statistics
+import time
 
 import torch
 import torch.nn.functional as F
@@ -221,6 +226,118 @@ def best_time(fn, args, replays, trials=5):
     return best, out
 
 
+class Graphed:
+    """fn(static input) recorded once as a CUDA graph for inputs shaped like `example`."""
+
+    def __init__(self, fn, example):
+        self.input = example.clone()
+        stream = torch.cuda.Stream()
+        stream.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(stream), torch.no_grad():
+            for _ in range(3):
+                fn(self.input)
+        torch.cuda.current_stream().wait_stream(stream)
+        self.graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(self.graph), torch.no_grad():
+            self.output = fn(self.input)
+
+    def __call__(self, rows):
+        self.input[:rows.shape[0]].copy_(rows)
+        self.graph.replay()
+        return self.output[:rows.shape[0]]
+
+
+def copy_pipeline(host, sizes, process, finish=None):
+    """common/critic/cuda_copy_pipeline.cc's schedule: piece k's clips copied from page-locked
+    `host` into one of two staging buffers on a stream of their own, the work on it queued on the
+    current stream after that copy, a buffer refilled only once the work on it is done. Returns
+    after the scores are on the host, as Critic::Score does."""
+    work = torch.cuda.current_stream()
+    copies = torch.cuda.Stream()
+    staging = [torch.empty(max(sizes), CLIP, dtype=host.dtype, device="cuda") for _ in range(2)]
+    staged = [torch.cuda.Event() for _ in range(2)]
+    consumed = [torch.cuda.Event() for _ in range(2)]
+    copies.wait_stream(work)
+    first = 0
+    for piece, rows in enumerate(sizes):
+        buffer = piece % 2
+        with torch.cuda.stream(copies):
+            if piece >= 2:
+                copies.wait_event(consumed[buffer])
+            staging[buffer][:rows].copy_(host[first:first + rows], non_blocking=True)
+            staged[buffer].record(copies)
+        work.wait_event(staged[buffer])
+        process(first, staging[buffer][:rows])
+        consumed[buffer].record(work)
+        first += rows
+    if finish is not None:
+        finish()
+
+
+def pipeline_rows(stages, net, folded, audio, replays):
+    """Whole batched Score calls, copies from page-locked memory included, under other piece
+    schedules and formats: median wall time per call over `replays` calls, per clip."""
+    batch = audio.shape[0]
+    host32 = torch.empty(batch, CLIP, pin_memory=True).copy_(audio.cpu())
+    host16 = (host32 * 32767).round().clamp(-32768, 32767).short().pin_memory()
+    like = torch.empty(batch, device="cuda")
+    per_piece = {}  # (network, rows) -> Graphed MFCC + network
+
+    def scorer(model, rows):
+        key = (id(model), rows)
+        if key not in per_piece:
+            per_piece[key] = Graphed(lambda x: model(stages.mfcc(x))[:, 1].exp(), audio[:rows])
+        return per_piece[key]
+
+    def whole_pieces(model, host, sizes):
+        def process(first, staged):
+            rows = staged.shape[0]
+            if staged.dtype == torch.int16:
+                staged = staged.float().mul_(1 / 32768)
+            like[first:first + rows].copy_(scorer(model, rows)(staged))
+        return lambda: (copy_pipeline(host, sizes, process), like.cpu())
+
+    # MFCC per piece as its copy lands, the network once over the whole batch.
+    features = torch.zeros(batch, N_MFCC, 1 + CLIP // HOP, device="cuda")
+    mfcc64 = Graphed(stages.mfcc, audio[:64]) if batch % 64 == 0 else None
+
+    def hybrid(model):
+        whole = Graphed(lambda f: model(f)[:, 1].exp(), features)
+
+        def process(first, staged):
+            features[first:first + staged.shape[0]].copy_(mfcc64(staged))
+        return lambda: (copy_pipeline(host32, [64] * (batch // 64), process,
+                                      lambda: like.copy_(whole(features))), like.cpu())
+
+    schedules = {64: [("pieces of 64 (as dd-critic)", [64]), ("32 + 32", [32, 32]),
+                      ("16 + 16 + 32", [16, 16, 32])],
+                 256: [("pieces of 64 (as dd-critic)", [64] * 4),
+                       ("32 + 64 + 64 + 64 + 32", [32, 64, 64, 64, 32]),
+                       ("16 + 32 + 64 + 64 + 64 + 16", [16, 32, 64, 64, 64, 16])]}
+    runs = []
+    for label, model in (("network", net), ("folded channels-last network", folded)):
+        for name, sizes in schedules.get(batch, [("one piece", [batch])]):
+            runs.append((f"Score: {label}, {name}", whole_pieces(model, host32, sizes)))
+        sizes = [64] * (batch // 64) if batch % 64 == 0 else [batch]
+        runs.append((f"Score: {label}, int16 clips, {sizes[0]}-clip pieces",
+                     whole_pieces(model, host16, sizes)))
+        if mfcc64 is not None and batch > 64:
+            runs.append((f"Score: {label}, MFCC per 64-clip piece, network over the batch",
+                         hybrid(model)))
+    out = []
+    for name, run in runs:
+        try:
+            times = []
+            for _ in range(replays + 3):
+                start = time.perf_counter()
+                run()
+                times.append(time.perf_counter() - start)
+            out.append((name, statistics.median(times[3:]) * 1e6 / batch))
+        except Exception as error:  # One formulation failing must not lose the others' rows.
+            print(f"{name}: failed: {error}", flush=True)
+    return out
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--batches", default="64,256")
@@ -334,6 +451,10 @@ def main():
             rows.append((name, batch, best_us / batch, ""))
             print(f"{name:<58} {batch:>5} {best_us / batch:9.2f} us/clip", flush=True)
         row("int16 -> float32 on the device", batch, lambda x: x.float().mul_(1 / 32768), (dev16,))
+        net = net.to(memory_format=torch.contiguous_format)
+        for name, us in pipeline_rows(stages, net, folded, audio, opts.replays):
+            rows.append((name, batch, us, ""))
+            print(f"{name:<58} {batch:>5} {us:9.2f} us/clip", flush=True)
 
     print("\n| stage or formulation | batch | us per clip | largest difference |")
     print("|---|---|---|---|")
