@@ -114,6 +114,18 @@ class GatewayTest : public ::testing::Test {
                   "sampler": {"minSteps": 4, "maxSteps": 6}}})";
   }
 
+  // NextLoop over HTTP with the audio by reference; the reply (empty when the call failed, which
+  // is reported).
+  static v1::NextLoopResponse NextLoopByReference(const std::string& session_id) {
+    auto [status, body] =
+        Post("NextLoop", R"({"sessionId": ")" + session_id +
+                             R"(", "audioDelivery": "AUDIO_DELIVERY_REFERENCE"})");
+    v1::NextLoopResponse loop;
+    EXPECT_EQ(status, 200) << body;
+    EXPECT_TRUE(status == 200 && JsonStringToMessage(body, &loop).ok()) << body;
+    return loop;
+  }
+
   // A TCP connection to the loopback port (30 s receive timeout), or -1.
   static int ConnectedSocket(int port) {
     const int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -446,12 +458,7 @@ TEST_F(GatewayTest, ServesALoopsAudioByReferenceForAudioElements) {
   v1::Session session;
   ASSERT_TRUE(JsonStringToMessage(body, &session).ok());
   const std::string next = R"({"sessionId": ")" + session.session_id() + R"("})";
-  std::tie(status, body) =
-      Post("NextLoop", R"({"sessionId": ")" + session.session_id() +
-                           R"(", "audioDelivery": "AUDIO_DELIVERY_REFERENCE"})");
-  ASSERT_EQ(status, 200) << body;
-  v1::NextLoopResponse by_reference;
-  ASSERT_TRUE(JsonStringToMessage(body, &by_reference).ok());
+  const v1::NextLoopResponse by_reference = NextLoopByReference(session.session_id());
   EXPECT_TRUE(by_reference.audio().empty());
   ASSERT_FALSE(by_reference.audio_ref().empty());
   EXPECT_DOUBLE_EQ(by_reference.duration_seconds(), 9.0);  // Known before the audio is fetched.
@@ -540,12 +547,8 @@ TEST_F(GatewayTest, LoopAudioWithoutAFormatIsInTheSessionsFormat) {
   ASSERT_EQ(status, 200) << body;
   v1::Session session;
   ASSERT_TRUE(JsonStringToMessage(body, &session).ok());
-  std::tie(status, body) =
-      Post("NextLoop", R"({"sessionId": ")" + session.session_id() +
-                           R"(", "audioDelivery": "AUDIO_DELIVERY_REFERENCE"})");
-  ASSERT_EQ(status, 200) << body;
-  v1::NextLoopResponse loop;
-  ASSERT_TRUE(JsonStringToMessage(body, &loop).ok());
+  const v1::NextLoopResponse loop = NextLoopByReference(session.session_id());
+  ASSERT_FALSE(loop.loop_id().empty());
   EXPECT_EQ(loop.audio_format(), v1::AUDIO_FORMAT_FLAC);
   httplib::Client client = Client(gateway_->port());
   auto flac = client.Get("/v1/loops/" + loop.audio_ref() + "/audio");
