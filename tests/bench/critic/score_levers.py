@@ -201,31 +201,6 @@ class Net(torch.nn.Module):
         self.folded = True
 
 
-def best_time(fn, args, replays, trials=5):
-    """Microseconds per call of fn(*args) replayed as a CUDA graph, best of `trials`."""
-    stream = torch.cuda.Stream()
-    stream.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(stream), torch.no_grad():
-        for _ in range(3):
-            fn(*args)
-    torch.cuda.current_stream().wait_stream(stream)
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph), torch.no_grad():
-        out = fn(*args)
-    graph.replay()
-    torch.cuda.synchronize()
-    best = float("inf")
-    for _ in range(trials):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        for _ in range(replays):
-            graph.replay()
-        end.record()
-        end.synchronize()
-        best = min(best, start.elapsed_time(end) * 1000 / replays)
-    return best, out
-
-
 class Graphed:
     """fn(static input) recorded once as a CUDA graph for inputs shaped like `example`."""
 
@@ -245,6 +220,24 @@ class Graphed:
         self.input[:rows.shape[0]].copy_(rows)
         self.graph.replay()
         return self.output[:rows.shape[0]]
+
+
+def best_time(fn, example, replays, trials=5):
+    """Microseconds per call of fn(example) replayed as a CUDA graph, best of `trials`, and the
+    output."""
+    graphed = Graphed(fn, example)
+    graphed.graph.replay()
+    torch.cuda.synchronize()
+    best = float("inf")
+    for _ in range(trials):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        for _ in range(replays):
+            graphed.graph.replay()
+        end.record()
+        end.synchronize()
+        best = min(best, start.elapsed_time(end) * 1000 / replays)
+    return best, graphed.output
 
 
 def copy_pipeline(host, sizes, process, finish=None):
@@ -352,8 +345,8 @@ def main():
     time_frames = 1 + CLIP // HOP
     rows = []
 
-    def row(name, batch, fn, args, reference=None, scale=None):
-        us, out = best_time(fn, args, opts.replays)
+    def row(name, batch, fn, example, reference=None, scale=None):
+        us, out = best_time(fn, example, opts.replays)
         diff = ""
         if reference is not None:
             d = (out.float() - reference.float()).abs().max().item()
@@ -373,34 +366,34 @@ def main():
         with torch.no_grad():
             mfcc = stages.mfcc(audio)
         scale = mfcc.abs().max().item()
-        row("mfcc: reflect padding (3 copies)", batch, stages.pad, (audio,))
-        row("mfcc: frames x window (unfold)", batch, stages.windowed, (padded,))
-        row("mfcc: rfft (n 400)", batch, stages.rfft, (windowed,))
-        row("mfcc: power |X|^2 (abs, square)", batch, stages.power, (spectrum,))
-        row("mfcc: mel product", batch, stages.mel, (power,))
-        row("mfcc: dB and floor", batch, stages.db, (mel,))
-        row("mfcc: DCT product and transpose", batch, stages.to_mfcc, (mel_db,))
-        row("MFCC as in mfcc.cc", batch, stages.mfcc, (audio,))
-        row("MFCC, power from view_as_real", batch, stages.mfcc_real_view, (audio,), mfcc, scale)
-        row("MFCC, torch.stft layout, no transpose", batch, stages.mfcc_stft_layout, (audio,),
+        row("mfcc: reflect padding (3 copies)", batch, stages.pad, audio)
+        row("mfcc: frames x window (unfold)", batch, stages.windowed, padded)
+        row("mfcc: rfft (n 400)", batch, stages.rfft, windowed)
+        row("mfcc: power |X|^2 (abs, square)", batch, stages.power, spectrum)
+        row("mfcc: mel product", batch, stages.mel, power)
+        row("mfcc: dB and floor", batch, stages.db, mel)
+        row("mfcc: DCT product and transpose", batch, stages.to_mfcc, mel_db)
+        row("MFCC as in mfcc.cc", batch, stages.mfcc, audio)
+        row("MFCC, power from view_as_real", batch, stages.mfcc_real_view, audio, mfcc, scale)
+        row("MFCC, torch.stft layout, no transpose", batch, stages.mfcc_stft_layout, audio,
             mfcc, scale)
         torch.backends.cuda.matmul.allow_tf32 = False
-        row("MFCC, DFT as fp32 matrix product", batch, stages.mfcc_dft_matmul, (audio,), mfcc,
+        row("MFCC, DFT as fp32 matrix product", batch, stages.mfcc_dft_matmul, audio, mfcc,
             scale)
         torch.backends.cuda.matmul.allow_tf32 = True
-        row("MFCC, DFT as TF32 matrix product", batch, stages.mfcc_dft_matmul, (audio,), mfcc,
+        row("MFCC, DFT as TF32 matrix product", batch, stages.mfcc_dft_matmul, audio, mfcc,
             scale)
         torch.backends.cuda.matmul.allow_tf32 = False
 
         net = Net(time_frames).to(device).eval()
         with torch.no_grad():
             logits = net(mfcc)
-        row("net: float32, NCHW (as critic_net.cc)", batch, net, (mfcc,))
+        row("net: float32, NCHW (as critic_net.cc)", batch, net, mfcc)
         torch.backends.cudnn.allow_tf32 = False
-        row("net: float32, cuDNN TF32 off", batch, net, (mfcc,), logits)
+        row("net: float32, cuDNN TF32 off", batch, net, mfcc, logits)
         torch.backends.cudnn.allow_tf32 = True
         last = net.to(memory_format=torch.channels_last)
-        row("net: float32, channels-last", batch, last, (mfcc,), logits)
+        row("net: float32, channels-last", batch, last, mfcc, logits)
 
         def bf16(model):
             def run(x):
@@ -409,28 +402,28 @@ def main():
                     return model(x).float()
             return run
 
-        row("net: bfloat16 autocast, channels-last", batch, bf16(last), (mfcc,), logits)
+        row("net: bfloat16 autocast, channels-last", batch, bf16(last), mfcc, logits)
         folded = Net(time_frames).to(device).eval()
         folded.load_state_dict(net.state_dict())
         folded.fold_norms()
-        row("net: batch norms folded, float32", batch, folded, (mfcc,), logits)
+        row("net: batch norms folded, float32", batch, folded, mfcc, logits)
         folded = folded.to(memory_format=torch.channels_last)
-        row("net: folded, float32, channels-last", batch, folded, (mfcc,), logits)
-        row("net: folded, bfloat16, channels-last", batch, bf16(folded), (mfcc,), logits)
+        row("net: folded, float32, channels-last", batch, folded, mfcc, logits)
+        row("net: folded, bfloat16, channels-last", batch, bf16(folded), mfcc, logits)
         folded = folded.to(memory_format=torch.contiguous_format)
 
         net = net.to(memory_format=torch.contiguous_format)
         whole = lambda a: net(stages.mfcc(a))
-        row("MFCC + net as dd-critic scores (no copy)", batch, whole, (audio,), logits)
+        row("MFCC + net as dd-critic scores (no copy)", batch, whole, audio, logits)
         best = lambda a: folded(stages.mfcc_stft_layout(a))
-        row("stft-layout MFCC + folded net, float32", batch, best, (audio,), logits)
+        row("stft-layout MFCC + folded net, float32", batch, best, audio, logits)
         # A stage timed alone reads its input from the 60 MB L2 of an H200, where it was just
         # written; together the fold gained less than alone, so the whole is timed too.
         folded = folded.to(memory_format=torch.channels_last)
         now = lambda a: folded(stages.mfcc(a))
-        row("MFCC + folded channels-last net (dd-critic since 3ab9d80)", batch, now, (audio,),
+        row("MFCC + folded channels-last net (dd-critic since 3ab9d80)", batch, now, audio,
             logits)
-        row("MFCC + net as dd-critic scored before it (again)", batch, whole, (audio,), logits)
+        row("MFCC + net as dd-critic scored before it (again)", batch, whole, audio, logits)
 
         host32 = torch.empty(batch, CLIP, pin_memory=True).copy_(audio.cpu())
         host16 = (host32 * 32767).round().clamp(-32768, 32767).short().pin_memory()
@@ -450,7 +443,7 @@ def main():
                 best_us = min(best_us, start.elapsed_time(end) * 1000 / opts.replays)
             rows.append((name, batch, best_us / batch, ""))
             print(f"{name:<58} {batch:>5} {best_us / batch:9.2f} us/clip", flush=True)
-        row("int16 -> float32 on the device", batch, lambda x: x.float().mul_(1 / 32768), (dev16,))
+        row("int16 -> float32 on the device", batch, lambda x: x.float().mul_(1 / 32768), dev16)
         net = net.to(memory_format=torch.contiguous_format)
         for name, us in pipeline_rows(stages, net, folded, audio, opts.replays):
             rows.append((name, batch, us, ""))
