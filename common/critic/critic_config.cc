@@ -1,42 +1,52 @@
 #include "common/critic/critic_config.h"
 
 #include <cmath>
+#include <sstream>
 
 namespace dd::critic {
 namespace {
 
-bool InRange(double value, double low, double high) {
-  return std::isfinite(value) && value >= low && value <= high;
+// "" when `value` is a finite number in [low, high], else the message naming the field and the
+// value it had (a client that sent 1e300 or NaN sees what arrived after JSON or unit conversions).
+std::string RangeProblem(const char* field, double value, double low, double high) {
+  if (std::isfinite(value) && value >= low && value <= high) return "";
+  std::ostringstream message;
+  message << field << " must be in [" << low << ", " << high << "], got " << value;
+  return message.str();
+}
+
+std::string RangeProblem(const char* field, int64_t value, int64_t low, int64_t high) {
+  if (value >= low && value <= high) return "";
+  std::ostringstream message;
+  message << field << " must be in [" << low << ", " << high << "], got " << value;
+  return message.str();
 }
 
 }  // namespace
 
 std::string ValidateConfig(const CriticConfig& config) {
-  if (!InRange(config.learning_rate, 1e-9, 1.0)) return "learning_rate must be in [1e-9, 1]";
-  if (config.rhythm_learning_rate != 0 && !InRange(config.rhythm_learning_rate, 1e-9, 1.0)) {
-    return "rhythm_learning_rate must be 0 (same as learning_rate) or in [1e-9, 1]";
-  }
-  if (!InRange(config.weight_decay, 0.0, 1.0)) return "weight_decay must be in [0, 1]";
-  if (!InRange(config.dropout, 0.0, 0.9)) return "dropout must be in [0, 0.9]";
-  if (config.minibatches_per_rating < 0 || config.minibatches_per_rating > 1000) {
-    return "minibatches_per_rating must be in [0, 1000]";
-  }
-  if (config.minibatch_size < 2 || config.minibatch_size > 256 || config.minibatch_size % 2 != 0) {
-    return "minibatch_size must be even and in [2, 256]";
-  }
-  if (!InRange(config.augment_gain_stddev, 0.0, 1.0))
-    return "augment_gain_stddev must be in [0, 1]";
-  if (!InRange(config.augment_dc_offset_stddev, 0.0, 1.0)) {
-    return "augment_dc_offset_stddev must be in [0, 1]";
-  }
-  if (!InRange(config.augment_noise_stddev, 0.0, 1.0)) {
-    return "augment_noise_stddev must be in [0, 1]";
-  }
-  if (config.augment_max_shift < 1 || config.augment_max_shift > kClipFrames) {
-    return "augment_max_shift must be in [1, 88200]";
-  }
-  if (config.mel_sample_rate < 8000 || config.mel_sample_rate > 192000) {
-    return "mel_sample_rate must be in [8000, 192000]";
+  const std::string problems[] = {
+      RangeProblem("learning_rate", config.learning_rate, 1e-9, 1.0),
+      config.rhythm_learning_rate == 0
+          ? ""
+          : RangeProblem("rhythm_learning_rate (0: the same as learning_rate)",
+                         config.rhythm_learning_rate, 1e-9, 1.0),
+      RangeProblem("weight_decay", config.weight_decay, 0.0, 1.0),
+      RangeProblem("dropout", config.dropout, 0.0, 0.9),
+      RangeProblem("minibatches_per_rating", int64_t{config.minibatches_per_rating}, 0, 1000),
+      RangeProblem("minibatch_size", int64_t{config.minibatch_size}, 2, 256),
+      config.minibatch_size % 2 == 0
+          ? ""
+          : "minibatch_size must be even (half liked, half disliked), got " +
+                std::to_string(config.minibatch_size),
+      RangeProblem("augment_gain_stddev", config.augment_gain_stddev, 0.0, 1.0),
+      RangeProblem("augment_dc_offset_stddev", config.augment_dc_offset_stddev, 0.0, 1.0),
+      RangeProblem("augment_noise_stddev", config.augment_noise_stddev, 0.0, 1.0),
+      RangeProblem("augment_max_shift", int64_t{config.augment_max_shift}, 1, kClipFrames),
+      RangeProblem("mel_sample_rate", int64_t{config.mel_sample_rate}, 8000, 192000),
+  };
+  for (const std::string& problem : problems) {
+    if (!problem.empty()) return problem;
   }
   return "";
 }

@@ -9,7 +9,7 @@ namespace dd {
 absl::Status ValidateSamplerOptions(const SamplerOptions& options) {
   if (!std::isfinite(options.temperature) || options.temperature <= 0.0) {
     return absl::InvalidArgumentError(
-        absl::StrFormat("temperature must be > 0, got %g", options.temperature));
+        absl::StrFormat("temperature must be a finite number > 0, got %g", options.temperature));
   }
   if (options.min_steps < 0 || options.min_steps > SamplerOptions::kMaxStepLimit) {
     return absl::InvalidArgumentError(absl::StrFormat(
