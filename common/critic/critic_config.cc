@@ -3,6 +3,8 @@
 #include <cmath>
 #include <sstream>
 
+#include "common/text/exact_number.h"
+
 namespace dd::critic {
 namespace {
 
@@ -11,7 +13,7 @@ namespace {
 std::string RangeProblem(const char* field, double value, double low, double high) {
   if (std::isfinite(value) && value >= low && value <= high) return "";
   std::ostringstream message;
-  message << field << " must be in [" << low << ", " << high << "], got " << value;
+  message << field << " must be in [" << low << ", " << high << "], got " << ExactNumber(value);
   return message.str();
 }
 

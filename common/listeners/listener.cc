@@ -5,17 +5,18 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/text/exact_number.h"
 
 namespace dd::listeners {
 
 absl::Status ValidateListenerOptions(const ListenerOptions& options) {
   if (!(options.like_rate > 0 && options.like_rate < 1)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("like_rate must be in (0, 1), got ", options.like_rate));
+        absl::StrCat("like_rate must be in (0, 1), got ", ExactNumber(options.like_rate)));
   }
   if (!(options.decision_noise >= 0 && options.decision_noise <= 10)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("decision_noise must be in [0, 10], got ", options.decision_noise));
+    return absl::InvalidArgumentError(absl::StrCat("decision_noise must be in [0, 10], got ",
+                                                   ExactNumber(options.decision_noise)));
   }
   return absl::OkStatus();
 }

@@ -10,14 +10,15 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/text/exact_number.h"
 
 namespace dd {
 namespace {
 
 absl::Status ValidateProbability(std::string_view name, double p, bool allow_zero) {
   if (!std::isfinite(p) || p > 1.0 || p < 0.0 || (!allow_zero && p == 0.0)) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("%s must be in %s, 1], got %g", name, allow_zero ? "[0" : "(0", p));
+    return absl::InvalidArgumentError(absl::StrFormat("%s must be in %s, 1], got %s", name,
+                                                      allow_zero ? "[0" : "(0", ExactNumber(p)));
   }
   return absl::OkStatus();
 }

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "common/text/exact_number.h"
 
 namespace dd {
 
@@ -32,8 +33,9 @@ absl::Status ValidateTrackCount(int tracks) {
 
 absl::Status ValidateBpm(double bpm) {
   if (!std::isfinite(bpm) || bpm < PatternLimits::kMinBpm || bpm > PatternLimits::kMaxBpm) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "bpm must be in [%g, %g], got %g", PatternLimits::kMinBpm, PatternLimits::kMaxBpm, bpm));
+    return absl::InvalidArgumentError(absl::StrFormat("bpm must be in [%g, %g], got %s",
+                                                      PatternLimits::kMinBpm,
+                                                      PatternLimits::kMaxBpm, ExactNumber(bpm)));
   }
   return absl::OkStatus();
 }
@@ -65,8 +67,8 @@ absl::StatusOr<Pattern> Pattern::FromTracks(int steps, double bpm, std::vector<T
     for (size_t k = 0; k < track.velocities.size(); ++k) {
       const float v = track.velocities[k];
       if (!std::isfinite(v) || v < 0.0f || v > 1.0f) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("track ", t, " step ", k, ": velocity must be in [0, 1], got ", v));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "track ", t, " step ", k, ": velocity must be in [0, 1], got ", ExactNumber(v)));
       }
     }
   }

@@ -10,6 +10,7 @@
 #include "common/audio/pcm16.h"
 #include "common/render/folded_bar.h"
 #include "common/render/mix_kernels.h"
+#include "common/text/exact_number.h"
 
 namespace dd {
 namespace {
@@ -115,11 +116,11 @@ absl::Status ValidateRenderOptions(const RenderOptions& options) {
   if (!std::isfinite(options.tail_seconds) || options.tail_seconds < 0.0 ||
       options.tail_seconds > 10.0) {
     return absl::InvalidArgumentError(
-        absl::StrFormat("tail_seconds must be in [0, 10], got %g", options.tail_seconds));
+        absl::StrCat("tail_seconds must be in [0, 10], got ", ExactNumber(options.tail_seconds)));
   }
   if (!std::isfinite(options.mix_gain) || options.mix_gain < 0.0f || options.mix_gain > 4.0f) {
     return absl::InvalidArgumentError(
-        absl::StrFormat("mix_gain must be in [0, 4], got %g", options.mix_gain));
+        absl::StrCat("mix_gain must be in [0, 4], got ", ExactNumber(options.mix_gain)));
   }
   return absl::OkStatus();
 }

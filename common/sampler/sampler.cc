@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_format.h"
 #include "common/random/rng.h"
+#include "common/text/exact_number.h"
 
 namespace dd {
 namespace {
@@ -70,7 +71,7 @@ class LockstepSampler {
         Pattern& proposal = batch[next++];
         if (!std::isfinite(score) || score < 0.0 || score > 1.0) {
           return absl::InternalError(
-              absl::StrFormat("scorer returned %g, not a probability", score));
+              absl::StrFormat("scorer returned %s, not a probability", ExactNumber(score)));
         }
         Advance(chain, std::move(proposal), score);
         if (absl::Status status = FinishIfDone(chain); !status.ok()) return status;

@@ -3,13 +3,14 @@
 #include <cmath>
 
 #include "absl/strings/str_format.h"
+#include "common/text/exact_number.h"
 
 namespace dd {
 
 absl::Status ValidateSamplerOptions(const SamplerOptions& options) {
   if (!std::isfinite(options.temperature) || options.temperature <= 0.0) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("temperature must be a finite number > 0, got %g", options.temperature));
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "temperature must be a finite number > 0, got %s", ExactNumber(options.temperature)));
   }
   if (options.min_steps < 0 || options.min_steps > SamplerOptions::kMaxStepLimit) {
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -21,7 +22,7 @@ absl::Status ValidateSamplerOptions(const SamplerOptions& options) {
   }
   if (!std::isfinite(options.threshold) || options.threshold < 0.0 || options.threshold > 1.0) {
     return absl::InvalidArgumentError(
-        absl::StrFormat("threshold must be in [0, 1], got %g", options.threshold));
+        absl::StrFormat("threshold must be in [0, 1], got %s", ExactNumber(options.threshold)));
   }
   if (options.chains < 1 || options.chains > SamplerOptions::kMaxChains) {
     return absl::InvalidArgumentError(absl::StrFormat("chains must be in [1, %d], got %d",

@@ -9,6 +9,7 @@
 #include "common/audio/audio_constants.h"
 #include "common/audio/decode.h"
 #include "common/audio/resample.h"
+#include "common/text/exact_number.h"
 
 namespace dd {
 namespace {
@@ -39,11 +40,11 @@ absl::StatusOr<std::shared_ptr<const SampleLibrary>> SampleLibrary::Load(
   if (!(options.max_sample_seconds > 0.0 && options.max_sample_seconds <= kMaxSampleSecondsLimit)) {
     return absl::InvalidArgumentError(absl::StrCat("max_sample_seconds must be in (0, ",
                                                    kMaxSampleSecondsLimit, "], got ",
-                                                   options.max_sample_seconds));
+                                                   ExactNumber(options.max_sample_seconds)));
   }
   if (!(options.trim_tail_below >= 0.0f && options.trim_tail_below < 1.0f)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("trim_tail_below must be in [0, 1), got ", options.trim_tail_below));
+    return absl::InvalidArgumentError(absl::StrCat("trim_tail_below must be in [0, 1), got ",
+                                                   ExactNumber(options.trim_tail_below)));
   }
   std::error_code error;
   if (!std::filesystem::is_directory(root, error)) {

@@ -11,6 +11,7 @@
 #include "common/audio/encode.h"
 #include "common/log/log.h"
 #include "common/render/renderer.h"
+#include "common/text/exact_number.h"
 #include "services/shared/call_admission.h"
 #include "services/shared/proto_convert.h"
 #include "services/shared/status_mapping.h"
@@ -36,8 +37,8 @@ void AddRejected(const SampleLibrary& library,
 
 absl::Status ValidateRenderServiceOptions(const RenderServiceOptions& options) {
   if (!(options.max_render_seconds > 0.0 && options.max_render_seconds <= 600.0)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("max_render_seconds must be in (0, 600], got ", options.max_render_seconds));
+    return absl::InvalidArgumentError(absl::StrCat("max_render_seconds must be in (0, 600], got ",
+                                                   ExactNumber(options.max_render_seconds)));
   }
   return absl::OkStatus();
 }

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/text/exact_number.h"
 
 namespace dd {
 
@@ -87,8 +88,9 @@ absl::StatusOr<Pattern> PatternFromProto(const v1::DrumLoop& loop) {
       if (in.velocities_size() != 0) {
         velocity = in.velocities(static_cast<int>(k));
         if (!std::isfinite(velocity) || velocity <= 0.0f || velocity > 1.0f) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "tracks[", t, "].velocities[", k, "] must be in (0, 1] on a hit, got ", velocity));
+          return absl::InvalidArgumentError(absl::StrCat("tracks[", t, "].velocities[", k,
+                                                         "] must be in (0, 1] on a hit, got ",
+                                                         ExactNumber(velocity)));
         }
       }
       track.velocities[k] = velocity;

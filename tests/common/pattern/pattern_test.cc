@@ -28,6 +28,15 @@ TEST(PatternTest, CreateValidatesRanges) {
   EXPECT_EQ(Pattern::Create(16, 120, {""}).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(PatternTest, RangeErrorsShowTheValueExactly) {
+  // Six significant digits would print "got 300" for a value just past the limit of 300.
+  EXPECT_EQ(Pattern::Create(16, 300.0001, {"a"}).status().message(),
+            "bpm must be in [40, 300], got 300.0001");
+  EXPECT_EQ(
+      Pattern::FromTracks(4, 120, {Track{"a", {0.0f, 1.0000001f, 0.0f, 0.0f}}}).status().message(),
+      "track 0 step 1: velocity must be in [0, 1], got 1.0000001");
+}
+
 TEST(PatternTest, FromTracksRejectsWrongLengthsAndVelocities) {
   EXPECT_EQ(
       Pattern::FromTracks(16, 120, {Track{"a", std::vector<float>(15, 0.0f)}}).status().code(),
