@@ -1,6 +1,7 @@
 #include "services/critic/critic_service.h"
 
 #include <cstring>
+#include <limits>
 #include <random>
 
 #include "absl/strings/str_cat.h"
@@ -16,22 +17,42 @@ namespace dd {
 namespace v1 = deepdrummer::v1;
 namespace {
 
-critic::CriticConfig ConfigFromProto(const v1::CriticConfig& in) {
+// The API's counts are uint32; the critic's are int. A count beyond int is refused here, with the
+// value as sent, rather than clamped into a number the client never sent.
+absl::StatusOr<int> CountFromProto(uint32_t value, const char* field) {
+  if (value > static_cast<uint32_t>(std::numeric_limits<int>::max())) {
+    return absl::InvalidArgumentError(absl::StrCat(field, " is out of range, got ", value));
+  }
+  return static_cast<int>(value);
+}
+
+absl::StatusOr<critic::CriticConfig> ConfigFromProto(const v1::CriticConfig& in) {
   critic::CriticConfig c;
   if (in.has_learning_rate()) c.learning_rate = in.learning_rate();
   if (in.has_weight_decay()) c.weight_decay = in.weight_decay();
   if (in.has_dropout()) c.dropout = in.dropout();
-  if (in.has_minibatches_per_rating())
-    c.minibatches_per_rating = static_cast<int>(std::min(in.minibatches_per_rating(), 100000u));
-  if (in.has_minibatch_size())
-    c.minibatch_size = static_cast<int>(std::min(in.minibatch_size(), 100000u));
+  const struct {
+    bool present;
+    uint32_t value;
+    const char* field;
+    int* target;
+  } counts[] = {
+      {in.has_minibatches_per_rating(), in.minibatches_per_rating(), "minibatches_per_rating",
+       &c.minibatches_per_rating},
+      {in.has_minibatch_size(), in.minibatch_size(), "minibatch_size", &c.minibatch_size},
+      {in.has_augment_max_shift(), in.augment_max_shift(), "augment_max_shift",
+       &c.augment_max_shift},
+      {in.has_mel_sample_rate(), in.mel_sample_rate(), "mel_sample_rate", &c.mel_sample_rate},
+  };
+  for (const auto& count : counts) {
+    if (!count.present) continue;
+    absl::StatusOr<int> value = CountFromProto(count.value, count.field);
+    if (!value.ok()) return value.status();
+    *count.target = *value;
+  }
   if (in.has_augment_gain_stddev()) c.augment_gain_stddev = in.augment_gain_stddev();
   if (in.has_augment_dc_offset_stddev()) c.augment_dc_offset_stddev = in.augment_dc_offset_stddev();
   if (in.has_augment_noise_stddev()) c.augment_noise_stddev = in.augment_noise_stddev();
-  if (in.has_augment_max_shift())
-    c.augment_max_shift = static_cast<int>(std::min(in.augment_max_shift(), 1000000u));
-  if (in.has_mel_sample_rate())
-    c.mel_sample_rate = static_cast<int>(std::min(in.mel_sample_rate(), 1000000u));
   if (in.has_rhythm_branch()) c.rhythm_branch = in.rhythm_branch();
   if (in.has_rhythm_learning_rate()) c.rhythm_learning_rate = in.rhythm_learning_rate();
   c.seed =
@@ -126,12 +147,13 @@ grpc::Status CriticService::CreateCritic(grpc::ServerContext*,
   if (absl::Status s = storage::ValidateStoredText(request->owner(), "owner"); !s.ok()) {
     return ToGrpcStatus(s);
   }
-  const critic::CriticConfig config = ConfigFromProto(request->config());
-  auto record = store_.CreateCritic(request->owner(), config);
+  const absl::StatusOr<critic::CriticConfig> config = ConfigFromProto(request->config());
+  if (!config.ok()) return ToGrpcStatus(config.status());
+  auto record = store_.CreateCritic(request->owner(), *config);
   if (!record.ok()) return ToGrpcStatus(record.status());
   response->set_critic_id(record->critic_id);
   response->set_version(0);
-  ConfigToProto(config, response->mutable_config());
+  ConfigToProto(*config, response->mutable_config());
   return grpc::Status::OK;
 }
 

@@ -568,6 +568,16 @@ TEST_F(CriticServiceTest, BadRequestsGetClearErrorsAndChangeNothing) {
   EXPECT_EQ(rejected.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(rejected.error_message().find("rhythm_learning_rate"), std::string::npos)
       << rejected.error_message();
+  // A count is reported as sent, not as what it would have become as the critic's int.
+  v1::CreateCriticRequest huge_count;
+  huge_count.mutable_config()->set_minibatches_per_rating(100001);
+  rejected = worker.stub().CreateCritic(Context().get(), huge_count, &not_created);
+  EXPECT_EQ(rejected.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(rejected.error_message(), "minibatches_per_rating must be in [0, 1000], got 100001");
+  huge_count.mutable_config()->set_minibatches_per_rating(4294967295u);
+  rejected = worker.stub().CreateCritic(Context().get(), huge_count, &not_created);
+  EXPECT_EQ(rejected.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(rejected.error_message(), "minibatches_per_rating is out of range, got 4294967295");
   v1::CreateCriticRequest long_owner;
   long_owner.set_owner(std::string(201, 'o'));
   rejected = worker.stub().CreateCritic(Context().get(), long_owner, &not_created);
