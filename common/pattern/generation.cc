@@ -39,6 +39,14 @@ absl::StatusOr<SamplePool> SelectSamplePool(absl::Span<const std::string> all_id
     if (!available.contains(id))
       return absl::NotFoundError(absl::StrCat("unknown kick sample id '", id, "'"));
   }
+  // A folder that holds nothing is a typo as surely as an unknown id, even beside folders that do.
+  for (const std::string& folder : only_folders) {
+    if (std::none_of(all_ids.begin(), all_ids.end(),
+                     [&](const std::string& id) { return absl::StartsWith(id, folder); })) {
+      return absl::NotFoundError(
+          absl::StrCat("sample folder '", folder, "' holds no sample (folders are id prefixes)"));
+    }
+  }
   const absl::flat_hash_set<std::string> wanted(only_ids.begin(), only_ids.end());
   SamplePool pool;
   for (const std::string& id : all_ids) {
@@ -50,9 +58,7 @@ absl::StatusOr<SamplePool> SelectSamplePool(absl::Span<const std::string> all_id
     if (selected) pool.ids.push_back(id);
   }
   std::sort(pool.ids.begin(), pool.ids.end());
-  if (pool.ids.empty()) {
-    return absl::FailedPreconditionError("no sample matches the requested ids and folders");
-  }
+  if (pool.ids.empty()) return absl::FailedPreconditionError("the sample library is empty");
   if (!kick_ids.empty()) {
     pool.kick_ids.assign(kick_ids.begin(), kick_ids.end());
   } else {

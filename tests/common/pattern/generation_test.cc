@@ -167,6 +167,13 @@ TEST(GenerationTest, SamplePoolSelection) {
   EXPECT_EQ(SelectSamplePool(TenSamples(), {"nope.wav"}, {}, {}, false).status().code(),
             absl::StatusCode::kNotFound);
   EXPECT_EQ(SelectSamplePool(TenSamples(), {}, {"none/"}, {}, false).status().code(),
+            absl::StatusCode::kNotFound);
+  // Beside a folder that holds samples too: the typo is not silently ignored.
+  const absl::Status typo =
+      SelectSamplePool(TenSamples(), {}, {"808/", "80B/"}, {}, false).status();
+  EXPECT_EQ(typo.code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(typo.message().find("'80B/'"), std::string::npos) << typo;
+  EXPECT_EQ(SelectSamplePool({}, {}, {}, {}, false).status().code(),
             absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(SelectSamplePool(TenSamples(), {"808/hat.wav"}, {}, {}, true).status().code(),
             absl::StatusCode::kFailedPrecondition);

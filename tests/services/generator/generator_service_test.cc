@@ -239,7 +239,7 @@ TEST_F(GeneratorServiceTest, BadRequestsGetClearErrors) {
   EXPECT_EQ(Code(request), grpc::StatusCode::NOT_FOUND);
   request = Request(v1::SAMPLING_MODE_METROPOLIS, 1, 1);
   request.mutable_priors()->add_sample_folders("no-such-folder/");
-  EXPECT_EQ(Code(request), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Code(request), grpc::StatusCode::NOT_FOUND);
   request = Request(static_cast<v1::SamplingMode>(42), 1, 1);
   EXPECT_EQ(Code(request), grpc::StatusCode::INVALID_ARGUMENT);
   request = Request(v1::SAMPLING_MODE_METROPOLIS, 1, 1);
