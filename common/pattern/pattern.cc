@@ -171,4 +171,10 @@ std::string Pattern::Fingerprint() const {
   return absl::StrFormat("%016x", hash);
 }
 
+bool Pattern::IsFingerprint(std::string_view text) {
+  return text.size() == 16 && std::all_of(text.begin(), text.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
 }  // namespace dd

@@ -73,6 +73,8 @@ class Pattern {
   // 64-bit FNV-1a hash of the exact content (ids, velocities, bpm), as 16 hex digits. Two
   // patterns have the same fingerprint when they sound the same.
   std::string Fingerprint() const;
+  // Whether `text` has Fingerprint()'s form: 16 lowercase hex digits.
+  static bool IsFingerprint(std::string_view text);
 
   friend bool operator==(const Pattern&, const Pattern&) = default;
 

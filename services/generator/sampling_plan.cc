@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "services/shared/proto_convert.h"
 
@@ -27,6 +28,16 @@ absl::StatusOr<SamplingPlan> PlanSampling(const v1::SampleRequest& request,
     return absl::InvalidArgumentError(absl::StrCat("at most ", limits.max_avoid,
                                                    " avoid_fingerprints, got ",
                                                    request.avoid_fingerprints_size()));
+  }
+  // A value of another kind (a loop id, say) would avoid nothing, silently.
+  for (int i = 0; i < request.avoid_fingerprints_size(); ++i) {
+    if (!Pattern::IsFingerprint(request.avoid_fingerprints(i))) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "avoid_fingerprints[", i,
+          "] is not a loop fingerprint (16 lowercase hex digits, as in SampledLoop.fingerprint), "
+          "got \"",
+          absl::CEscape(request.avoid_fingerprints(i).substr(0, 64)), "\""));
+    }
   }
   auto sampler = SamplerOptionsFromProto(request.mode(), request.sampler());
   if (!sampler.ok()) return sampler.status();

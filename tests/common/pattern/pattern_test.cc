@@ -89,6 +89,16 @@ TEST(PatternTest, FingerprintFollowsContent) {
   EXPECT_EQ(a.Fingerprint(), d.Fingerprint()) << "-0.0 and 0.0 are the same silence";
 }
 
+TEST(PatternTest, RecognisesFingerprints) {
+  EXPECT_TRUE(Pattern::IsFingerprint(FourTrackPattern().Fingerprint()));
+  EXPECT_TRUE(Pattern::IsFingerprint("0123456789abcdef"));
+  EXPECT_FALSE(Pattern::IsFingerprint("0123456789ABCDEF"));
+  EXPECT_FALSE(Pattern::IsFingerprint("0123456789abcde"));
+  EXPECT_FALSE(Pattern::IsFingerprint("0123456789abcdefa"));
+  EXPECT_FALSE(Pattern::IsFingerprint("5d79c0de-0000-4000-8000-000000000000"));
+  EXPECT_FALSE(Pattern::IsFingerprint(""));
+}
+
 TEST(PatternTest, CountsHits) {
   Pattern pattern = FourTrackPattern();
   EXPECT_EQ(pattern.CountHits(), 0);

@@ -260,6 +260,13 @@ TEST_F(GeneratorServiceTest, BadRequestsGetClearErrors) {
   EXPECT_EQ(bpm.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(bpm.error_message().rfind("priors.bpm must be in [40, 300]", 0), 0u)
       << bpm.error_message();  // The field the caller set, not the pattern library's name.
+  request = Request(v1::SAMPLING_MODE_METROPOLIS, 1, 1);
+  request.add_avoid_fingerprints("0123456789abcdef");
+  request.add_avoid_fingerprints("5d79c0de-0000-4000-8000-000000000000");  // A loop id instead.
+  grpc::Status avoid = stub_->Sample(Context().get(), request, &response);
+  EXPECT_EQ(avoid.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(avoid.error_message().rfind("avoid_fingerprints[1] is not a loop fingerprint", 0), 0u)
+      << avoid.error_message();
 }
 
 // validate_only checks what the request asks of this generator's library without a critic: a
