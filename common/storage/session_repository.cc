@@ -293,8 +293,11 @@ absl::StatusOr<SessionRecord> SessionRepository::GetSession(const std::string& s
 absl::StatusOr<std::vector<SessionRecord>> SessionRepository::ListSessions(
     const std::string& user_id, const std::string& after_session_id, int limit) {
   if (absl::Status s = ValidateUuid(user_id, "user_id"); !s.ok()) return s;
-  if (!after_session_id.empty()) {
-    if (absl::Status s = ValidateUuid(after_session_id, "page_token"); !s.ok()) return s;
+  // The token is opaque to clients, so the error says where a valid one comes from, not its form.
+  constexpr char kForeignToken[] =
+      "page_token is not a next_page_token of this user's sessions; pass it unchanged";
+  if (!after_session_id.empty() && !IsUuid(after_session_id)) {
+    return absl::InvalidArgumentError(kForeignToken);
   }
   std::vector<SessionRecord> sessions;
   absl::Status status = pool_.Transact([&](pqxx::work& tx) -> absl::Status {
@@ -303,8 +306,7 @@ absl::StatusOr<std::vector<SessionRecord>> SessionRepository::ListSessions(
       // A token from another listing (or of a session gone since) would silently end the pages.
       pqxx::result after = tx.exec_prepared("session_get", after_session_id);
       if (after.empty() || !absl::EqualsIgnoreCase(after[0][1].as<std::string>(), user_id)) {
-        return absl::InvalidArgumentError(
-            "page_token is not a next_page_token of this user's sessions; pass it unchanged");
+        return absl::InvalidArgumentError(kForeignToken);
       }
     }
     pqxx::result rows = after_session_id.empty() ? tx.exec_prepared("session_list", user_id, limit)
