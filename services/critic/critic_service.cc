@@ -17,15 +17,6 @@ namespace dd {
 namespace v1 = deepdrummer::v1;
 namespace {
 
-// The API's counts are uint32; the critic's are int. A count beyond int is refused here, with the
-// value as sent, rather than clamped into a number the client never sent.
-absl::StatusOr<int> CountFromProto(uint32_t value, const char* field) {
-  if (value > static_cast<uint32_t>(std::numeric_limits<int>::max())) {
-    return absl::InvalidArgumentError(absl::StrCat(field, " is out of range, got ", value));
-  }
-  return static_cast<int>(value);
-}
-
 absl::StatusOr<critic::CriticConfig> ConfigFromProto(const v1::CriticConfig& in) {
   critic::CriticConfig c;
   if (in.has_learning_rate()) c.learning_rate = in.learning_rate();
@@ -46,7 +37,10 @@ absl::StatusOr<critic::CriticConfig> ConfigFromProto(const v1::CriticConfig& in)
   };
   for (const auto& count : counts) {
     if (!count.present) continue;
-    absl::StatusOr<int> value = CountFromProto(count.value, count.field);
+    // Narrowed with the value as sent kept for the message, rather than clamped into a number the
+    // client never sent; the critic's own ranges are checked when it is created.
+    absl::StatusOr<int> value =
+        BoundedInt(count.field, count.value, std::numeric_limits<int>::max());
     if (!value.ok()) return value.status();
     *count.target = *value;
   }
@@ -120,8 +114,8 @@ absl::StatusOr<std::vector<std::string>> CheckedExampleIds(const v1::TrainReques
   for (int i = 0; i < request.examples_size(); ++i) {
     const v1::Example& in = request.examples(i);
     const std::string what = absl::StrCat("examples[", i, "]");
-    if (in.rating() != v1::RATING_LIKE && in.rating() != v1::RATING_DISLIKE) {
-      return absl::InvalidArgumentError(what + ": rating must be LIKE or DISLIKE");
+    if (absl::StatusOr<bool> liked = LikedFromProto(in.rating(), what + ".rating"); !liked.ok()) {
+      return liked.status();
     }
     if (in.example_id().empty()) {
       return absl::InvalidArgumentError(what + ": example_id must be set");

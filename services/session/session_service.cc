@@ -342,9 +342,8 @@ grpc::Status SessionService::NextLoop(grpc::ServerContext* context,
 grpc::Status SessionService::Rate(grpc::ServerContext* context, const v1::RateRequest* request,
                                   v1::RateResponse* response) {
   const std::string request_id = RequestIdOf(*context);
-  if (request->rating() != v1::RATING_LIKE && request->rating() != v1::RATING_DISLIKE) {
-    return ToGrpcStatus(absl::InvalidArgumentError("rating must be RATING_LIKE or RATING_DISLIKE"));
-  }
+  const absl::StatusOr<bool> liked = LikedFromProto(request->rating(), "rating");
+  if (!liked.ok()) return ToGrpcStatus(liked.status());
   if (request->request_id().empty()) {
     return ToGrpcStatus(absl::InvalidArgumentError(
         "request_id is required (a client-generated key of at most 200 bytes, unique per rating)"));
@@ -352,8 +351,8 @@ grpc::Status SessionService::Rate(grpc::ServerContext* context, const v1::RateRe
   if (absl::Status s = storage::ValidateStoredText(request->request_id(), "request_id"); !s.ok()) {
     return ToGrpcStatus(s);
   }
-  auto outcome = repository_.Rate(request->loop_id(), request->rating() == v1::RATING_LIKE,
-                                  request->request_id(), request->user_id());
+  auto outcome =
+      repository_.Rate(request->loop_id(), *liked, request->request_id(), request->user_id());
   if (!outcome.ok()) return ToGrpcStatus(outcome.status());
   // Stored and committed: training on it and drawing the next loop start now, in the background.
   coordinator_.PrepareInBackground(outcome->session_id, request_id);

@@ -196,4 +196,13 @@ absl::StatusOr<AudioEncoding> EncodingFromProto(v1::AudioFormat format, const ch
   }
 }
 
+absl::StatusOr<bool> LikedFromProto(v1::Rating rating, const std::string& field) {
+  if (rating == v1::RATING_LIKE) return true;
+  if (rating == v1::RATING_DISLIKE) return false;
+  const std::string sent = rating == v1::RATING_UNSPECIFIED ? "RATING_UNSPECIFIED (or no rating)"
+                                                            : std::to_string(rating);
+  return absl::InvalidArgumentError(
+      absl::StrCat(field, " must be RATING_LIKE or RATING_DISLIKE, got ", sent));
+}
+
 }  // namespace dd

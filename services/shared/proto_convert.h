@@ -2,6 +2,8 @@
 // validation applied in one place.
 #pragma once
 
+#include <string>
+
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/audio/encode.h"
@@ -38,5 +40,9 @@ void TimestampToProto(absl::Time time, google::protobuf::Timestamp* out);
 // INVALID_ARGUMENT naming `field`, not silently WAV.
 absl::StatusOr<AudioEncoding> EncodingFromProto(deepdrummer::v1::AudioFormat format,
                                                 const char* field);
+
+// Whether a rating is a like (true) or a dislike (false); RATING_UNSPECIFIED or a value the API
+// does not define is INVALID_ARGUMENT naming `field` and the value sent.
+absl::StatusOr<bool> LikedFromProto(deepdrummer::v1::Rating rating, const std::string& field);
 
 }  // namespace dd

@@ -577,7 +577,8 @@ TEST_F(CriticServiceTest, BadRequestsGetClearErrorsAndChangeNothing) {
   huge_count.mutable_config()->set_minibatches_per_rating(4294967295u);
   rejected = worker.stub().CreateCritic(Context().get(), huge_count, &not_created);
   EXPECT_EQ(rejected.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(rejected.error_message(), "minibatches_per_rating is out of range, got 4294967295");
+  EXPECT_EQ(rejected.error_message(),
+            "minibatches_per_rating must be at most 2147483647, got 4294967295");
   v1::CreateCriticRequest long_owner;
   long_owner.set_owner(std::string(201, 'o'));
   rejected = worker.stub().CreateCritic(Context().get(), long_owner, &not_created);
