@@ -114,7 +114,7 @@ absl::StatusOr<std::vector<std::string>> CheckedExampleIds(const v1::TrainReques
   for (int i = 0; i < request.examples_size(); ++i) {
     const v1::Example& in = request.examples(i);
     const std::string what = absl::StrCat("examples[", i, "]");
-    if (absl::StatusOr<bool> liked = LikedFromProto(in.rating(), what + ".rating"); !liked.ok()) {
+    if (absl::StatusOr<bool> liked = LikedFromProto(in.rating(), what + ": rating"); !liked.ok()) {
       return liked.status();
     }
     if (in.example_id().empty()) {
