@@ -16,7 +16,8 @@ ABSL_FLAG(double, max_sample_seconds, 10.0, "Sample files longer than this are r
 ABSL_FLAG(double, max_render_seconds, 60.0, "Longest audio a single Render call may produce.");
 ABSL_FLAG(int, render_helpers, 1,
           "Helper threads a render shares its mixing with when they are idle, so one request "
-          "can use more than one core (on 2 cores a 9 s loop takes 40-52 us instead of ~77). The "
+          "can use more than one core (on an idle 2-core machine a 9 s loop takes about half as "
+          "long, though less so where the two cores share no cache; README, Performance). The "
           "machine's cores less one is a good value; 0 renders on the request's thread only. "
           "Adds no throughput when every core is already busy with requests.");
 ABSL_FLAG(absl::Duration, render_helper_spin, absl::Microseconds(200),
