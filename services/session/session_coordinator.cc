@@ -68,11 +68,19 @@ void SessionCoordinator::BackgroundLoop() {
       queued_.erase(work.session_id);
     }
     // A failure here is not lost: NextLoop prepares again and reports the error to the client.
-    if (absl::Status status = Prepare(work.session_id, work.request_id); !status.ok()) {
-      log::Warning("session.prepare_failed", {{"session_id", work.session_id},
+    absl::Status status = Prepare(work.session_id, work.request_id);
+    if (status.ok()) continue;
+    // A session deleted (DeleteUser) while its loop was being prepared fails that preparation
+    // as intended; a warning there would be noise for whoever is paged by warnings.
+    if (repository_.GetSession(work.session_id).status().code() == absl::StatusCode::kNotFound) {
+      log::Info("session.prepare_abandoned", {{"session_id", work.session_id},
                                               {"request_id", work.request_id},
-                                              {"error", status.ToString()}});
+                                              {"reason", "the session was deleted"}});
+      continue;
     }
+    log::Warning("session.prepare_failed", {{"session_id", work.session_id},
+                                            {"request_id", work.request_id},
+                                            {"error", status.ToString()}});
   }
 }
 

@@ -883,6 +883,45 @@ TEST_F(GatewayTest, AStartSessionRetryGetsTheSessionWithoutMakingACritic) {
   EXPECT_FALSE(RequestIdsOfCalls(critic_log, "CriticService/DeleteCritic").count("retry-start-2"));
 }
 
+// A user deleted while their next loop is being prepared (the critic training on the rating just
+// given) ends that preparation as intended: dd-session says so at info, with no warning that
+// would page anyone.
+TEST_F(GatewayTest, APreparationCutShortByDeletingTheUserIsNoWarning) {
+  v1::User user;
+  ASSERT_TRUE(JsonStringToMessage(
+                  PostWithId("CreateUser", R"({"displayName": "leaving"})", "leaving-user"), &user)
+                  .ok());
+  std::string start = SmallSession(user.user_id(), 11);
+  // Seconds of training after the rating, not milliseconds, so the deletion lands inside it.
+  const std::string quick_training = R"("minibatchesPerRating": 1,)";
+  start.replace(start.find(quick_training), quick_training.size(),
+                R"("minibatchesPerRating": 400,)");
+  v1::Session session;
+  ASSERT_TRUE(
+      JsonStringToMessage(PostWithId("StartSession", start, "leaving-start"), &session).ok());
+  const v1::NextLoopResponse loop = NextLoopByReference(session.session_id());
+  ASSERT_FALSE(loop.loop_id().empty());
+  PostWithId("Rate",
+             R"({"loopId": ")" + loop.loop_id() +
+                 R"(", "rating": "RATING_LIKE", "requestId": "leaving-rate"})",
+             "leaving-rate");
+  PostWithId("DeleteUser", R"({"userId": ")" + user.user_id() + R"("})", "leaving-delete");
+
+  const auto logged = [&session](const std::string& log, const std::string& event) {
+    return absl::StrContains(
+        log, R"("event":")" + event + R"(","session_id":")" + session.session_id() + R"(")");
+  };
+  const absl::Time give_up = absl::Now() + absl::Seconds(60);
+  std::string log = stack_->Log("session");
+  while (!logged(log, "session.prepare_abandoned") && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(100));
+    log = stack_->Log("session");
+  }
+  EXPECT_TRUE(logged(log, "session.prepare_abandoned"))
+      << log.substr(log.size() - std::min<size_t>(log.size(), 3000));
+  EXPECT_FALSE(logged(log, "session.prepare_failed"));
+}
+
 TEST_F(GatewayTest, ARequestWithoutAUsableIdGetsOneToQuote) {
   httplib::Client client = Client(gateway_->port());
   const auto sent_id = [&client](const httplib::Headers& headers) {
