@@ -72,7 +72,7 @@ void SessionCoordinator::BackgroundLoop() {
     if (status.ok()) continue;
     // A session deleted (DeleteUser) while its loop was being prepared fails that preparation
     // as intended; a warning there would be noise for whoever is paged by warnings.
-    if (repository_.GetSession(work.session_id).status().code() == absl::StatusCode::kNotFound) {
+    if (DeletedMeanwhile(work.session_id, status)) {
       log::Info("session.prepare_abandoned", {{"session_id", work.session_id},
                                               {"request_id", work.request_id},
                                               {"reason", "the session was deleted"}});
@@ -81,6 +81,27 @@ void SessionCoordinator::BackgroundLoop() {
     log::Warning("session.prepare_failed", {{"session_id", work.session_id},
                                             {"request_id", work.request_id},
                                             {"error", status.ToString()}});
+  }
+}
+
+bool SessionCoordinator::DeletedMeanwhile(const std::string& session_id,
+                                          const absl::Status& failure) {
+  // DeleteUser removes the user's critics before the user's rows (so that a retry can finish a
+  // deletion cut short), so a preparation can fail for want of its critic while the session
+  // still exists for a moment. A NOT_FOUND failure therefore waits a little for the session to go.
+  constexpr absl::Duration kDeletionGrace = absl::Seconds(5);
+  const absl::Time give_up =
+      absl::Now() +
+      (failure.code() == absl::StatusCode::kNotFound ? kDeletionGrace : absl::ZeroDuration());
+  while (true) {
+    if (repository_.GetSession(session_id).status().code() == absl::StatusCode::kNotFound) {
+      return true;
+    }
+    if (absl::Now() >= give_up) return false;
+    absl::MutexLock lock(&mutex_);
+    if (mutex_.AwaitWithTimeout(absl::Condition(&stopping_), absl::Milliseconds(100))) {
+      return false;
+    }
   }
 }
 

@@ -80,6 +80,8 @@ class SessionCoordinator {
                                           const std::vector<storage::LoopRecord>& loops,
                                           int ratings, const std::string& request_id);
   void BackgroundLoop();
+  // Whether a session whose background preparation failed with `failure` has been deleted.
+  bool DeletedMeanwhile(const std::string& session_id, const absl::Status& failure);
 
   storage::SessionRepository& repository_;
   deepdrummer::v1::CriticService::StubInterface& critic_;

@@ -899,12 +899,15 @@ TEST_F(GatewayTest, APreparationCutShortByDeletingTheUserIsNoWarning) {
   v1::Session session;
   ASSERT_TRUE(
       JsonStringToMessage(PostWithId("StartSession", start, "leaving-start"), &session).ok());
-  const v1::NextLoopResponse loop = NextLoopByReference(session.session_id());
-  ASSERT_FALSE(loop.loop_id().empty());
-  PostWithId("Rate",
-             R"({"loopId": ")" + loop.loop_id() +
-                 R"(", "rating": "RATING_LIKE", "requestId": "leaving-rate"})",
-             "leaving-rate");
+  // A like, then a dislike: only with both kinds rated does a training round have work to do.
+  for (const std::string rating : {"RATING_LIKE", "RATING_DISLIKE"}) {
+    const v1::NextLoopResponse loop = NextLoopByReference(session.session_id());
+    ASSERT_FALSE(loop.loop_id().empty());
+    PostWithId("Rate",
+               R"({"loopId": ")" + loop.loop_id() + R"(", "rating": ")" + rating +
+                   R"(", "requestId": "leaving-)" + rating + R"("})",
+               "leaving-" + rating);
+  }
   PostWithId("DeleteUser", R"({"userId": ")" + user.user_id() + R"("})", "leaving-delete");
 
   const auto logged = [&session](const std::string& log, const std::string& event) {
