@@ -70,6 +70,19 @@ absl::Status NotFound(const std::string& critic_id) {
   return absl::NotFoundError(absl::StrCat("critic ", critic_id, " does not exist"));
 }
 
+// A transaction that failed before it held the critic's row lock, when the failure is one a retry
+// can get past (a lock wait beyond lock_timeout, a deadlock): said in the API's terms rather than
+// the database's. Any other status is returned as it is.
+absl::Status BusyIfLockNotTaken(const std::string& critic_id, bool lock_taken,
+                                absl::Status status) {
+  if (lock_taken || status.code() != absl::StatusCode::kAborted) return status;
+  return absl::AbortedError(absl::StrCat(
+      "critic ", critic_id,
+      " is busy: another call holds it (usually a training round) beyond the database's lock "
+      "timeout; retry when it has finished (",
+      status.message(), ")"));
+}
+
 std::map<std::string, bool> KnownExamplesIn(pqxx::work& tx, const std::string& critic_id,
                                             const std::vector<std::string>& example_ids) {
   // One query for the critic's ratings (one per example: tens to hundreds) instead of one round
@@ -268,14 +281,17 @@ absl::StatusOr<critic::CriticState> CriticRepository::State(const std::string& c
 absl::StatusOr<std::pair<int, int>> CriticRepository::Delete(const std::string& critic_id) {
   if (absl::Status valid = ValidateCriticId(critic_id); !valid.ok()) return valid;
   std::pair<int, int> counts;
+  bool lock_taken = false;
   absl::Status status = pool_.Transact([&](pqxx::work& tx) -> absl::Status {
+    lock_taken = false;
     if (tx.exec_prepared("critic_lock", critic_id).empty()) return NotFound(critic_id);
+    lock_taken = true;
     counts.first = tx.exec_prepared1("critic_version_count", critic_id)[0].as<int>();
     counts.second = tx.exec_prepared1("critic_example_count", critic_id)[0].as<int>();
     tx.exec_prepared0("critic_delete", critic_id);
     return absl::OkStatus();
   });
-  if (!status.ok()) return status;
+  if (!status.ok()) return BusyIfLockNotTaken(critic_id, lock_taken, status);
   return counts;
 }
 
@@ -284,9 +300,12 @@ absl::StatusOr<CriticRecord> CriticRepository::UpdateLocked(
     const std::function<absl::StatusOr<std::vector<NewCriticVersion>>(LockedCritic&)>& round) {
   if (absl::Status valid = ValidateCriticId(critic_id); !valid.ok()) return valid;
   CriticRecord after;
+  bool lock_taken = false;
   absl::Status status = pool_.Transact([&](pqxx::work& tx) -> absl::Status {
+    lock_taken = false;
     pqxx::result rows = tx.exec_prepared("critic_lock", critic_id);
     if (rows.empty()) return NotFound(critic_id);
+    lock_taken = true;
     LockedCriticInTransaction locked(tx, RecordFromRow(rows[0]));
     auto versions = round(locked);
     if (!versions.ok()) return versions.status();
@@ -326,7 +345,7 @@ absl::StatusOr<CriticRecord> CriticRepository::UpdateLocked(
     tx.exec_prepared0("critic_set_latest", critic_id, after.latest_version);
     return absl::OkStatus();
   });
-  if (!status.ok()) return status;
+  if (!status.ok()) return BusyIfLockNotTaken(critic_id, lock_taken, status);
   return after;
 }
 

@@ -343,13 +343,13 @@ class CriticRepositoryTest : public ::testing::Test {
  protected:
   void SetUp() override {
     static int n = 0;
-    const std::string db =
-        dd::testing::SharedPostgres().CreateDatabase("critic_repo_" + std::to_string(n++));
-    auto bootstrap = MustPool(db);
+    db_ = dd::testing::SharedPostgres().CreateDatabase("critic_repo_" + std::to_string(n++));
+    auto bootstrap = MustPool(db_);
     ASSERT_TRUE(ApplyMigrations(*bootstrap).ok());
-    pool_ = MustPool(db, CriticRepository::Statements());
+    pool_ = MustPool(db_, CriticRepository::Statements());
     repository_ = std::make_unique<CriticRepository>(*pool_);
   }
+  std::string db_;
   std::unique_ptr<PgPool> pool_;
   std::unique_ptr<CriticRepository> repository_;
 };
@@ -425,6 +425,42 @@ TEST_F(CriticRepositoryTest, AFailedRoundWritesNothing) {
   EXPECT_EQ(deleted->first, 3);
   EXPECT_EQ(deleted->second, 2);
   EXPECT_EQ(Count(*pool_, "SELECT count(*) FROM critic.examples"), 0);
+}
+
+// A critic whose row another call holds past the lock timeout (a long training round on another
+// worker) is "busy" in the API's terms, for deletion and training alike; a round's own ABORTED
+// (a stale expected version) is not mistaken for it.
+TEST_F(CriticRepositoryTest, ACriticHeldPastTheLockTimeoutIsBusy) {
+  auto id = repository_->Create("", critic::CriticConfig{}, 1, {"m", "o", "r"});
+  ASSERT_TRUE(id.ok());
+  PgPoolOptions options;
+  options.connection_string = db_;
+  options.lock_timeout = absl::Milliseconds(200);
+  options.max_attempts = 1;
+  auto impatient_pool = PgPool::Create(options, CriticRepository::Statements());
+  ASSERT_TRUE(impatient_pool.ok()) << impatient_pool.status();
+  CriticRepository impatient(**impatient_pool);
+
+  pqxx::connection holder(db_);
+  auto hold = std::make_unique<pqxx::work>(holder);
+  hold->exec_params("SELECT 1 FROM critic.critics WHERE critic_id = $1 FOR UPDATE", *id);
+  const absl::Status deleting = impatient.Delete(*id).status();
+  EXPECT_EQ(deleting.code(), absl::StatusCode::kAborted) << deleting;
+  EXPECT_TRUE(absl::StrContains(deleting.message(), "critic " + *id + " is busy")) << deleting;
+  const auto nothing = [](LockedCritic&) -> absl::StatusOr<std::vector<NewCriticVersion>> {
+    return std::vector<NewCriticVersion>{};
+  };
+  const absl::Status training = impatient.UpdateLocked(*id, nothing).status();
+  EXPECT_EQ(training.code(), absl::StatusCode::kAborted) << training;
+  EXPECT_TRUE(absl::StrContains(training.message(), "is busy")) << training;
+  hold->commit();
+
+  const auto stale_version = [](LockedCritic&) -> absl::StatusOr<std::vector<NewCriticVersion>> {
+    return absl::AbortedError("not version 7");
+  };
+  const absl::Status stale = impatient.UpdateLocked(*id, stale_version).status();
+  EXPECT_EQ(stale, absl::AbortedError("not version 7"));
+  EXPECT_TRUE(impatient.Delete(*id).ok());
 }
 
 // One training round that stores versions `first` to `last`, one per new rating.
