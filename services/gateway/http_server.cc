@@ -57,8 +57,14 @@ grpc::StatusCode CodeForHttpError(int status) {
 
 // The methods a path of this gateway answers, for a 405's Allow header; empty for a path it
 // does not serve at all (a 404).
-std::string AllowedMethods(const std::string& path, bool cors) {
-  if (absl::StartsWith(path, "/v1/SessionService/")) return cors ? "POST, OPTIONS" : "POST";
+std::string AllowedMethods(const std::string& path, bool cors,
+                           const std::vector<std::string>& served_methods) {
+  static const std::string kServicePath = "/v1/SessionService/";
+  if (absl::StartsWith(path, kServicePath)) {
+    // A method this gateway does not serve has no route under any HTTP method.
+    if (!absl::c_linear_search(served_methods, path.substr(kServicePath.size()))) return "";
+    return cors ? "POST, OPTIONS" : "POST";
+  }
   if (absl::StartsWith(path, "/v1/loops/") && absl::EndsWith(path, "/audio"))
     return cors ? "GET, HEAD, OPTIONS" : "GET, HEAD";
   if (path == "/v1/openapi.json" || path == "/healthz" || path == "/readyz") return "GET, HEAD";
@@ -344,7 +350,7 @@ void GatewayHttpServer::SetErrorHandler() {
         const_cast<httplib::Request&>(request).ranges.clear();
         if (!response.body.empty()) return;
         // A path served under another method: 405 and the methods it takes, not "no route".
-        if (const std::string allowed = AllowedMethods(request.path, cors);
+        if (const std::string allowed = AllowedMethods(request.path, cors, gateway_.Methods());
             response.status == 404 && !allowed.empty() &&
             !absl::c_linear_search(absl::StrSplit(allowed, ", "), request.method)) {
           response.status = 405;

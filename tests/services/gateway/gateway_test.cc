@@ -309,6 +309,12 @@ TEST_F(GatewayTest, BadRequestsGetJsonErrorsAndChangeNothing) {
   std::tie(code, message) = Error(result->body);
   EXPECT_EQ(code, "UNIMPLEMENTED");
   EXPECT_EQ(message, "/v1/SessionService/CreateUser takes POST, not GET");
+  // A method the gateway does not serve has no route at all, whatever the HTTP method: a 405
+  // would send the client to a POST that is a 404 again.
+  result = client.Get("/v1/SessionService/Nope");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 404);
+  EXPECT_EQ(result->get_header_value("Allow"), "");
   result = client.Post("/healthz", "", "application/json");
   ASSERT_TRUE(result);
   EXPECT_EQ(result->status, 405);
