@@ -114,6 +114,18 @@ class GatewayTest : public ::testing::Test {
                   "sampler": {"minSteps": 4, "maxSteps": 6}}})";
   }
 
+  // CreateUser over HTTP under `request_id`; the user (empty when the call failed, which is
+  // reported).
+  static v1::User CreateUserWithId(const std::string& display_name, const std::string& request_id) {
+    v1::User user;
+    EXPECT_TRUE(
+        JsonStringToMessage(
+            PostWithId("CreateUser", R"({"displayName": ")" + display_name + R"("})", request_id),
+            &user)
+            .ok());
+    return user;
+  }
+
   // NextLoop over HTTP with the audio by reference; the reply (empty when the call failed, which
   // is reported).
   static v1::NextLoopResponse NextLoopByReference(const std::string& session_id) {
@@ -796,10 +808,8 @@ std::set<std::string> RequestIdsOfCalls(const std::string& log, const std::strin
 }
 
 TEST_F(GatewayTest, OneRequestIdFollowsARequestThroughEveryService) {
-  v1::User user;
-  ASSERT_TRUE(JsonStringToMessage(
-                  PostWithId("CreateUser", R"({"displayName": "traced"})", "trace-create"), &user)
-                  .ok());
+  const v1::User user = CreateUserWithId("traced", "trace-create");
+  ASSERT_FALSE(user.user_id().empty());
   v1::Session session;
   ASSERT_TRUE(
       JsonStringToMessage(
@@ -868,10 +878,8 @@ TEST_F(GatewayTest, OneRequestIdFollowsARequestThroughEveryService) {
 // A client that lost StartSession's reply retries with the same request_id: it gets the same
 // session, and no critic is made for the retry (one used to be made and deleted again).
 TEST_F(GatewayTest, AStartSessionRetryGetsTheSessionWithoutMakingACritic) {
-  v1::User user;
-  ASSERT_TRUE(JsonStringToMessage(
-                  PostWithId("CreateUser", R"({"displayName": "retrying"})", "retry-user"), &user)
-                  .ok());
+  const v1::User user = CreateUserWithId("retrying", "retry-user");
+  ASSERT_FALSE(user.user_id().empty());
   std::string start = SmallSession(user.user_id(), 5);
   start.insert(1, R"("requestId": "start-once", )");
   const int64_t critics = stack_->Count("SELECT count(*) FROM critic.critics");
@@ -893,10 +901,8 @@ TEST_F(GatewayTest, AStartSessionRetryGetsTheSessionWithoutMakingACritic) {
 // given) ends that preparation as intended: dd-session says so at info, with no warning that
 // would page anyone.
 TEST_F(GatewayTest, APreparationCutShortByDeletingTheUserIsNoWarning) {
-  v1::User user;
-  ASSERT_TRUE(JsonStringToMessage(
-                  PostWithId("CreateUser", R"({"displayName": "leaving"})", "leaving-user"), &user)
-                  .ok());
+  const v1::User user = CreateUserWithId("leaving", "leaving-user");
+  ASSERT_FALSE(user.user_id().empty());
   std::string start = SmallSession(user.user_id(), 11);
   // Seconds of training after the rating, not milliseconds, so the deletion lands inside it.
   const std::string quick_training = R"("minibatchesPerRating": 1,)";
