@@ -72,7 +72,7 @@ void SessionCoordinator::BackgroundLoop() {
     if (status.ok()) continue;
     // A session deleted (DeleteUser) while its loop was being prepared fails that preparation
     // as intended; a warning there would be noise for whoever is paged by warnings.
-    if (DeletedMeanwhile(work.session_id, status)) {
+    if (DeletedMeanwhile(work.session_id, status, absl::Seconds(5))) {
       log::Info("session.prepare_abandoned", {{"session_id", work.session_id},
                                               {"request_id", work.request_id},
                                               {"reason", "the session was deleted"}});
@@ -85,14 +85,12 @@ void SessionCoordinator::BackgroundLoop() {
 }
 
 bool SessionCoordinator::DeletedMeanwhile(const std::string& session_id,
-                                          const absl::Status& failure) {
+                                          const absl::Status& failure, absl::Duration grace) {
   // DeleteUser removes the user's critics before the user's rows (so that a retry can finish a
   // deletion cut short), so a preparation can fail for want of its critic while the session
   // still exists for a moment. A NOT_FOUND failure therefore waits a little for the session to go.
-  constexpr absl::Duration kDeletionGrace = absl::Seconds(5);
   const absl::Time give_up =
-      absl::Now() +
-      (failure.code() == absl::StatusCode::kNotFound ? kDeletionGrace : absl::ZeroDuration());
+      absl::Now() + (failure.code() == absl::StatusCode::kNotFound ? grace : absl::ZeroDuration());
   while (true) {
     if (repository_.GetSession(session_id).status().code() == absl::StatusCode::kNotFound) {
       return true;
@@ -138,7 +136,14 @@ absl::StatusOr<std::optional<storage::LoopRecord>> SessionCoordinator::Present(
     const std::string& session_id, const std::string& request_id) {
   auto loop = repository_.PresentNext(session_id);
   if (!loop.ok() || loop->has_value()) return loop;
-  if (absl::Status status = Prepare(session_id, request_id); !status.ok()) return status;
+  if (absl::Status status = Prepare(session_id, request_id); !status.ok()) {
+    // The caller waiting for a session deleted meanwhile is told that, not which of its parts
+    // (its critic, say) went first; the wait is short, as the caller is waiting.
+    if (DeletedMeanwhile(session_id, status, absl::Seconds(1))) {
+      return absl::NotFoundError(absl::StrCat("session ", session_id, " does not exist"));
+    }
+    return status;
+  }
   return repository_.PresentNext(session_id);
 }
 

@@ -80,8 +80,10 @@ class SessionCoordinator {
                                           const std::vector<storage::LoopRecord>& loops,
                                           int ratings, const std::string& request_id);
   void BackgroundLoop();
-  // Whether a session whose background preparation failed with `failure` has been deleted.
-  bool DeletedMeanwhile(const std::string& session_id, const absl::Status& failure);
+  // Whether a session whose preparation failed with `failure` has been deleted; a NOT_FOUND
+  // failure waits up to `grace` for the deletion to finish.
+  bool DeletedMeanwhile(const std::string& session_id, const absl::Status& failure,
+                        absl::Duration grace);
 
   storage::SessionRepository& repository_;
   deepdrummer::v1::CriticService::StubInterface& critic_;

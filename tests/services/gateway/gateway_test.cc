@@ -920,7 +920,19 @@ TEST_F(GatewayTest, APreparationCutShortByDeletingTheUserIsNoWarning) {
                    R"(", "requestId": "leaving-)" + rating + R"("})",
                "leaving-" + rating);
   }
+  // A client waiting for the next loop meanwhile is told its session is gone, not which of its
+  // parts went first (the critic is deleted before the rows); or it got a loop ready in time.
+  std::pair<int, std::string> waited;
+  std::thread waiting([&session, &waited] {
+    waited = Post("NextLoop", R"({"sessionId": ")" + session.session_id() +
+                                  R"(", "audioDelivery": "AUDIO_DELIVERY_REFERENCE"})");
+  });
   PostWithId("DeleteUser", R"({"userId": ")" + user.user_id() + R"("})", "leaving-delete");
+  waiting.join();
+  if (waited.first != 200) {
+    EXPECT_EQ(waited.first, 404) << waited.second;
+    EXPECT_EQ(Error(waited.second).second, "session " + session.session_id() + " does not exist");
+  }
 
   const auto logged = [&session](const std::string& log, const std::string& event) {
     return absl::StrContains(
