@@ -10,17 +10,11 @@ namespace {
 
 // "" when `value` is a finite number in [low, high], else the message naming the field and the
 // value it had (a client that sent 1e300 or NaN sees what arrived after JSON or unit conversions).
+// The counts come here too: every int is exact as a double.
 std::string RangeProblem(const char* field, double value, double low, double high) {
   if (std::isfinite(value) && value >= low && value <= high) return "";
   std::ostringstream message;
   message << field << " must be in [" << low << ", " << high << "], got " << ExactNumber(value);
-  return message.str();
-}
-
-std::string RangeProblem(const char* field, int64_t value, int64_t low, int64_t high) {
-  if (value >= low && value <= high) return "";
-  std::ostringstream message;
-  message << field << " must be in [" << low << ", " << high << "], got " << value;
   return message.str();
 }
 
@@ -35,8 +29,8 @@ std::string ValidateConfig(const CriticConfig& config) {
                          config.rhythm_learning_rate, 1e-9, 1.0),
       RangeProblem("weight_decay", config.weight_decay, 0.0, 1.0),
       RangeProblem("dropout", config.dropout, 0.0, 0.9),
-      RangeProblem("minibatches_per_rating", int64_t{config.minibatches_per_rating}, 0, 1000),
-      RangeProblem("minibatch_size", int64_t{config.minibatch_size}, 2, 256),
+      RangeProblem("minibatches_per_rating", config.minibatches_per_rating, 0, 1000),
+      RangeProblem("minibatch_size", config.minibatch_size, 2, 256),
       config.minibatch_size % 2 == 0
           ? ""
           : "minibatch_size must be even (half liked, half disliked), got " +
@@ -44,8 +38,8 @@ std::string ValidateConfig(const CriticConfig& config) {
       RangeProblem("augment_gain_stddev", config.augment_gain_stddev, 0.0, 1.0),
       RangeProblem("augment_dc_offset_stddev", config.augment_dc_offset_stddev, 0.0, 1.0),
       RangeProblem("augment_noise_stddev", config.augment_noise_stddev, 0.0, 1.0),
-      RangeProblem("augment_max_shift", int64_t{config.augment_max_shift}, 1, kClipFrames),
-      RangeProblem("mel_sample_rate", int64_t{config.mel_sample_rate}, 8000, 192000),
+      RangeProblem("augment_max_shift", config.augment_max_shift, 1, kClipFrames),
+      RangeProblem("mel_sample_rate", config.mel_sample_rate, 8000, 192000),
   };
   for (const std::string& problem : problems) {
     if (!problem.empty()) return problem;
