@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
+#include "common/text/quoted.h"
 
 namespace dd {
 namespace {
@@ -160,9 +161,9 @@ absl::StatusOr<TrainResult> CriticStore::Train(const std::string& critic_id,
   for (const TrainExample& example : examples) {
     if (example.example_id.empty()) return absl::InvalidArgumentError("example_id must be set");
     if (static_cast<int64_t>(example.clip.size()) != critic::kClipFrames) {
-      return absl::InvalidArgumentError(absl::StrCat("example ", example.example_id, " has ",
-                                                     example.clip.size(), " samples, expected ",
-                                                     critic::kClipFrames));
+      return absl::InvalidArgumentError(absl::StrCat("example ", Quoted(example.example_id),
+                                                     " has ", example.clip.size(),
+                                                     " samples, expected ", critic::kClipFrames));
     }
     ids.push_back(example.example_id);
   }
@@ -196,7 +197,7 @@ absl::StatusOr<TrainResult> CriticStore::Train(const std::string& critic_id,
         // A retry must repeat its rating: counting it as known would tell the caller the other
         // rating was learned.
         return absl::InvalidArgumentError(absl::StrCat(
-            "example_id ", example.example_id, " is already rated ",
+            "example_id ", Quoted(example.example_id), " is already rated ",
             at->second ? "RATING_LIKE" : "RATING_DISLIKE", "; the same id must keep its rating"));
       }
     }

@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/text/quoted.h"
 
 namespace dd::listeners {
 namespace {
@@ -73,8 +74,8 @@ absl::StatusOr<Taste> TasteByName(absl::string_view name) {
     return Taste{std::string(name), absl::StrCat("likes the sounds of the ", family, " folder"),
                  preference};
   }
-  return absl::InvalidArgumentError(absl::StrCat("unknown taste '", name,
-                                                 "'; known: ", absl::StrJoin(TasteNames(), ", "),
+  return absl::InvalidArgumentError(absl::StrCat("unknown taste ", Quoted(name),
+                                                 "; known: ", absl::StrJoin(TasteNames(), ", "),
                                                  " (family as family:<folder>)"));
 }
 

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/text/exact_number.h"
+#include "common/text/quoted.h"
 
 namespace dd {
 namespace {
@@ -33,18 +34,18 @@ absl::StatusOr<SamplePool> SelectSamplePool(absl::Span<const std::string> all_id
   const absl::flat_hash_set<std::string> available(all_ids.begin(), all_ids.end());
   for (const std::string& id : only_ids) {
     if (!available.contains(id))
-      return absl::NotFoundError(absl::StrCat("unknown sample id '", id, "'"));
+      return absl::NotFoundError(absl::StrCat("unknown sample id ", Quoted(id)));
   }
   for (const std::string& id : kick_ids) {
     if (!available.contains(id))
-      return absl::NotFoundError(absl::StrCat("unknown kick sample id '", id, "'"));
+      return absl::NotFoundError(absl::StrCat("unknown kick sample id ", Quoted(id)));
   }
   // A folder that holds nothing is a typo as surely as an unknown id, even beside folders that do.
   for (const std::string& folder : only_folders) {
     if (std::none_of(all_ids.begin(), all_ids.end(),
                      [&](const std::string& id) { return absl::StartsWith(id, folder); })) {
-      return absl::NotFoundError(
-          absl::StrCat("sample folder '", folder, "' holds no sample (folders are id prefixes)"));
+      return absl::NotFoundError(absl::StrCat("sample folder ", Quoted(folder),
+                                              " holds no sample (folders are id prefixes)"));
     }
   }
   const absl::flat_hash_set<std::string> wanted(only_ids.begin(), only_ids.end());

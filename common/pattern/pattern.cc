@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "common/text/exact_number.h"
+#include "common/text/quoted.h"
 
 namespace dd {
 
@@ -120,7 +121,7 @@ absl::StatusOr<Pattern> Pattern::FromText(std::string_view text_in) {
       if (!absl::SimpleAtoi(field, &steps))
         return absl::InvalidArgumentError("bad steps in header");
     } else {
-      return absl::InvalidArgumentError(absl::StrCat("unknown header field '", field, "'"));
+      return absl::InvalidArgumentError(absl::StrCat("unknown header field ", Quoted(field)));
     }
   }
   std::vector<Track> tracks;
@@ -140,7 +141,7 @@ absl::StatusOr<Pattern> Pattern::FromText(std::string_view text_in) {
         track.velocities.push_back(static_cast<float>(c - '0') / 10.0f);
       } else {
         return absl::InvalidArgumentError(
-            absl::StrCat("line ", i + 1, ": bad step character '", std::string(1, c), "'"));
+            absl::StrCat("line ", i + 1, ": bad step character ", Quoted(std::string_view(&c, 1))));
       }
     }
     tracks.push_back(std::move(track));

@@ -11,6 +11,7 @@
 #include "common/render/folded_bar.h"
 #include "common/render/mix_kernels.h"
 #include "common/text/exact_number.h"
+#include "common/text/quoted.h"
 
 namespace dd {
 namespace {
@@ -131,7 +132,7 @@ absl::StatusOr<std::vector<const Sample*>> Renderer::ResolveSamples(const Patter
     const std::string& id = pattern.track(t).sample_id;
     samples[static_cast<size_t>(t)] = library_->Find(id);
     if (samples[static_cast<size_t>(t)] == nullptr) {
-      return absl::NotFoundError(absl::StrCat("track ", t, ": unknown sample id '", id, "'"));
+      return absl::NotFoundError(absl::StrCat("track ", t, ": unknown sample id ", Quoted(id)));
     }
   }
   return samples;

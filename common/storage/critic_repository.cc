@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/storage/uuid.h"
+#include "common/text/quoted.h"
 
 namespace dd::storage {
 namespace {
@@ -134,7 +135,7 @@ absl::Status ValidateCriticId(const std::string& critic_id) {
   const bool ok = IsUuid(critic_id);
   if (!ok) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "critic_id must be a UUID as returned by CreateCritic, got \"", critic_id, "\""));
+        "critic_id must be a UUID as returned by CreateCritic, got ", Quoted(critic_id)));
   }
   return absl::OkStatus();
 }

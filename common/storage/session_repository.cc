@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/storage/uuid.h"
+#include "common/text/quoted.h"
 
 namespace dd::storage {
 namespace {
@@ -96,7 +97,7 @@ absl::Status SameRatingAsStored(const pqxx::field& stored_liked, bool liked,
 absl::Status ValidateUuid(const std::string& value, const char* field) {
   const bool ok = IsUuid(value);
   if (!ok) {
-    return absl::InvalidArgumentError(absl::StrCat(field, " must be a UUID, got \"", value, "\""));
+    return absl::InvalidArgumentError(absl::StrCat(field, " must be a UUID, got ", Quoted(value)));
   }
   return absl::OkStatus();
 }

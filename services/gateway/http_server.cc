@@ -12,6 +12,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/log/log.h"
+#include "common/text/quoted.h"
 #include "services/shared/http_encoding.h"
 #include "services/shared/request_id.h"
 
@@ -92,13 +93,13 @@ std::string HttpErrorMessage(const httplib::Request& request, const httplib::Res
     case 413:
       return "the request body is larger than --max_body_bytes";
     case 404:
-      return absl::StrCat("no route for ", request.method, " ", request.path);
+      return absl::StrCat("no route for ", request.method, " ", Quoted(request.path));
     case 405:
       return absl::StrCat(request.path, " takes ", response.get_header_value("Allow"), ", not ",
                           request.method);
     case 416:  // The HTTP layer could not parse a Range header, whatever the route.
-      return absl::StrCat("the Range header '", request.get_header_value("Range"),
-                          "' is not understood; only byte ranges are (bytes=0-1023)");
+      return absl::StrCat("the Range header ", Quoted(request.get_header_value("Range")),
+                          " is not understood; only byte ranges are (bytes=0-1023)");
     case 400:  // The HTTP layer could not read the request, most often its body.
       return "the request could not be read: a POST sends its JSON body with a Content-Length "
              "header or in chunks (an empty body too: Content-Length: 0)";
@@ -282,9 +283,10 @@ void GatewayHttpServer::AddRoutes() {
       audio_bytes = reply.body.size();
       if (reply.status != 200 || RangesFit(request.ranges, audio_bytes)) return reply;
       return HttpReply{
-          416, ErrorJson(grpc::StatusCode::OUT_OF_RANGE,
-                         absl::StrCat("the Range header '", request.get_header_value("Range"),
-                                      "' asks for none of the audio's ", audio_bytes, " bytes"))};
+          416,
+          ErrorJson(grpc::StatusCode::OUT_OF_RANGE,
+                    absl::StrCat("the Range header ", Quoted(request.get_header_value("Range")),
+                                 " asks for none of the audio's ", audio_bytes, " bytes"))};
     });
     if (response.status == 416)
       response.set_header("Content-Range", absl::StrCat("bytes */", audio_bytes));

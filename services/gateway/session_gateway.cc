@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "common/text/quoted.h"
 #include "services/shared/request_id.h"
 #include "services/shared/status_mapping.h"
 
@@ -103,7 +104,7 @@ absl::StatusOr<std::unique_ptr<SessionGateway>> SessionGateway::Create(
     if (!std::binary_search(all.begin(), all.end(), method)) {
       return absl::InvalidArgumentError(
           absl::StrCat("methods must name SessionService methods served over HTTP (",
-                       absl::StrJoin(all, ", "), "), got '", method, "'"));
+                       absl::StrJoin(all, ", "), "), got ", Quoted(method)));
     }
   }
   return std::unique_ptr<SessionGateway>(new SessionGateway(session, std::move(options)));
@@ -147,7 +148,7 @@ HttpReply SessionGateway::Call(const std::string& method, const std::string& jso
                                                              absl::StrJoin(Methods(), ", ")));
     }
     return Error(grpc::StatusCode::NOT_FOUND,
-                 absl::StrCat("no method '", method, "' in SessionService over HTTP; ",
+                 absl::StrCat("no method ", Quoted(method), " in SessionService over HTTP; ",
                               UnknownMethodHint(method)));
   }
   return handler->second(json_body, request_id);
@@ -173,7 +174,7 @@ HttpReply SessionGateway::LoopAudio(const std::string& loop_id, const std::strin
     request.set_format(v1::AUDIO_FORMAT_OGG);
   } else {
     return Error(grpc::StatusCode::INVALID_ARGUMENT,
-                 absl::StrCat("format must be wav, flac or ogg, got '", format, "'"));
+                 absl::StrCat("format must be wav, flac or ogg, got ", Quoted(format)));
   }
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + options_.call_timeout));

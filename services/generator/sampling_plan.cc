@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "common/text/quoted.h"
 #include "services/shared/proto_convert.h"
 
 namespace dd {
@@ -35,8 +35,8 @@ absl::StatusOr<SamplingPlan> PlanSampling(const v1::SampleRequest& request,
       return absl::InvalidArgumentError(absl::StrCat(
           "avoid_fingerprints[", i,
           "] is not a loop fingerprint (16 lowercase hex digits, as in SampledLoop.fingerprint), "
-          "got \"",
-          absl::CEscape(request.avoid_fingerprints(i).substr(0, 64)), "\""));
+          "got ",
+          Quoted(request.avoid_fingerprints(i))));
     }
   }
   auto sampler = SamplerOptionsFromProto(request.mode(), request.sampler());

@@ -3,12 +3,19 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/text/quoted.h"
 
 namespace dd {
 namespace {
 
-// Both enumerations are the canonical gRPC codes; the switch keeps the mapping explicit and makes
-// the compiler flag any code added to one side only.
+// A status message travels in a header that clients cap (8 KB by default, and bytes outside
+// printable ASCII take three there), so a longer one would reach the client as RESOURCE_EXHAUSTED
+// "received initial metadata size exceeds limit" instead of the error. Messages quote callers'
+// values cut short (common/text/quoted.h); this bounds the rest, whatever a message holds.
+constexpr size_t kMaxStatusMessageBytes = 1024;
+
+// Both enumerations are the canonical gRPC codes, spelt out so the mapping does not rest on their
+// numbers; a value outside them (a peer's bug) is UNKNOWN.
 grpc::StatusCode ToGrpcCode(absl::StatusCode code) {
   switch (code) {
     case absl::StatusCode::kOk:
@@ -95,7 +102,8 @@ absl::StatusCode FromGrpcCode(grpc::StatusCode code) {
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
-  return grpc::Status(ToGrpcCode(status.code()), std::string(status.message()));
+  return grpc::Status(ToGrpcCode(status.code()),
+                      BoundedMessage(status.message(), kMaxStatusMessageBytes));
 }
 
 absl::Status FromGrpcStatus(const grpc::Status& status) {

@@ -172,7 +172,7 @@ TEST(GenerationTest, SamplePoolSelection) {
   const absl::Status typo =
       SelectSamplePool(TenSamples(), {}, {"808/", "80B/"}, {}, false).status();
   EXPECT_EQ(typo.code(), absl::StatusCode::kNotFound);
-  EXPECT_NE(typo.message().find("'80B/'"), std::string::npos) << typo;
+  EXPECT_NE(typo.message().find("\"80B/\""), std::string::npos) << typo;
   EXPECT_EQ(SelectSamplePool({}, {}, {}, {}, false).status().code(),
             absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(SelectSamplePool(TenSamples(), {"808/hat.wav"}, {}, {}, true).status().code(),

@@ -206,8 +206,8 @@ TEST_F(CriticServiceTest, TrainsIdempotentlyAndScoresAnyVersion) {
                   train.examples(0).rating() != v1::RATING_LIKE, 60);
   grpc::Status flip = worker.stub().Train(Context().get(), flipped, &retried);
   EXPECT_EQ(flip.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_NE(flip.error_message().find("example_id " + train.examples(0).example_id() +
-                                      " is already rated"),
+  EXPECT_NE(flip.error_message().find("example_id \"" + train.examples(0).example_id() +
+                                      "\" is already rated"),
             std::string::npos)
       << flip.error_message();
   v1::TrainRequest contradictory;
@@ -489,6 +489,9 @@ TEST_F(CriticServiceTest, BadRequestsGetClearErrorsAndChangeNothing) {
   EXPECT_EQ(code(unknown), grpc::StatusCode::NOT_FOUND);
   v1::TrainRequest malformed = unknown;
   malformed.set_critic_id("not-a-uuid");
+  EXPECT_EQ(code(malformed), grpc::StatusCode::INVALID_ARGUMENT);
+  // Quoted whole, an id of 10 KB made a status the client's header limit refused.
+  malformed.set_critic_id(std::string(10000, 'c'));
   EXPECT_EQ(code(malformed), grpc::StatusCode::INVALID_ARGUMENT);
   v1::TrainRequest short_audio;
   short_audio.set_critic_id(id);

@@ -194,7 +194,7 @@ TEST_F(DdsimTest, BadFlagsFailWithAClearMessage) {
   TempDir out;
   RunResult run = RunDdsim(*stack_, {"--tastes=jazz", "--out_dir=" + out.path().string()}, out);
   EXPECT_NE(run.exit_code, 0);
-  EXPECT_NE(run.output.find("unknown taste 'jazz'"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("unknown taste \"jazz\""), std::string::npos) << run.output;
   run = RunDdsim(*stack_, {"--mode=stress"}, out);
   EXPECT_NE(run.exit_code, 0);
   EXPECT_NE(run.output.find("--mode must be experiment or load"), std::string::npos);

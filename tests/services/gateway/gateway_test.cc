@@ -251,7 +251,7 @@ TEST_F(GatewayTest, BadRequestsGetJsonErrorsAndChangeNothing) {
   std::tie(code, message) = Error(body);
   EXPECT_EQ(code, "NOT_FOUND");
   EXPECT_EQ(message,
-            "no method 'NoSuchMethod' in SessionService over HTTP; the methods are CreateUser, "
+            "no method \"NoSuchMethod\" in SessionService over HTTP; the methods are CreateUser, "
             "DeleteUser, ExportSession, GetResults, GetSession, GetUser, ListSessions, NextLoop, "
             "Rate, StartSession");
   std::tie(status, body) = Post("createUser", "{}");
@@ -291,7 +291,7 @@ TEST_F(GatewayTest, BadRequestsGetJsonErrorsAndChangeNothing) {
   std::tie(code, message) = Error(refused->body);
   EXPECT_EQ(code, "OUT_OF_RANGE");
   EXPECT_EQ(message,
-            "the Range header 'items=0-1' is not understood; only byte ranges are "
+            "the Range header \"items=0-1\" is not understood; only byte ranges are "
             "(bytes=0-1023)");
 
   // A body the HTTP layer cannot read (a chunk size that is not hex) is a JSON error that says
@@ -311,7 +311,7 @@ TEST_F(GatewayTest, BadRequestsGetJsonErrorsAndChangeNothing) {
   auto result = client.Get("/v1/elsewhere");
   ASSERT_TRUE(result);
   EXPECT_EQ(result->status, 404);
-  EXPECT_EQ(Error(result->body).second, "no route for GET /v1/elsewhere");
+  EXPECT_EQ(Error(result->body).second, "no route for GET \"/v1/elsewhere\"");
 
   // A path the gateway serves, asked with another method: 405 with the methods it takes.
   result = client.Get("/v1/SessionService/CreateUser");
@@ -513,7 +513,7 @@ TEST_F(GatewayTest, ServesALoopsAudioByReferenceForAudioElements) {
             absl::StrCat("bytes */", inline_audio.audio().size()));
   const auto [range_code, range_message] = Error(beyond->body);
   EXPECT_EQ(range_code, "OUT_OF_RANGE");
-  EXPECT_EQ(range_message, absl::StrCat("the Range header '", past_end, "' asks for none of the ",
+  EXPECT_EQ(range_message, absl::StrCat("the Range header \"", past_end, "\" asks for none of the ",
                                         "audio's ", inline_audio.audio().size(), " bytes"));
   auto last_bytes = client.Get(path, {{"Range", "bytes=-3"}});  // A suffix is within.
   ASSERT_TRUE(last_bytes);
@@ -529,7 +529,7 @@ TEST_F(GatewayTest, ServesALoopsAudioByReferenceForAudioElements) {
   auto mp3 = client.Get(path + "?format=mp3");
   ASSERT_TRUE(mp3);
   EXPECT_EQ(mp3->status, 400);
-  EXPECT_EQ(Error(mp3->body).second, "format must be wav, flac or ogg, got 'mp3'");
+  EXPECT_EQ(Error(mp3->body).second, "format must be wav, flac or ogg, got \"mp3\"");
   auto stranger = client.Get(path + "?userId=00000000-0000-4000-8000-000000000000");
   ASSERT_TRUE(stranger);
   EXPECT_EQ(stranger->status, 403);

@@ -156,6 +156,11 @@ TEST_F(RenderServiceTest, BadRequestsGetClearErrors) {
       {"unknown sample",
        [](auto& r) { r.mutable_loop()->mutable_tracks(1)->set_sample_id("nope.wav"); },
        grpc::StatusCode::NOT_FOUND, "nope.wav"},
+      // Quoted whole, the id made a status too long for the client's header limit: the client
+      // got RESOURCE_EXHAUSTED "received initial metadata size exceeds limit".
+      {"unknown sample id of 10 KB",
+       [](auto& r) { r.mutable_loop()->mutable_tracks(1)->set_sample_id(std::string(10000, 'x')); },
+       grpc::StatusCode::NOT_FOUND, "xxx\xE2\x80\xA6\" (10000 bytes)"},
       {"short hits",
        [](auto& r) { r.mutable_loop()->mutable_tracks(2)->mutable_hits()->RemoveLast(); },
        grpc::StatusCode::INVALID_ARGUMENT, "tracks[2].hits"},

@@ -392,6 +392,12 @@ TEST_F(SessionServiceTest, BadRequestsGetClearErrorsAndChangeNothing) {
   EXPECT_EQ(Rate("00000000-0000-0000-0000-000000000000", true, "e-1").error_code(),
             grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(Rate("not-a-uuid", true, "e-2").error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  // An id of any length is quoted cut short: whole, it made the status too long for the client's
+  // header limit, and the client saw RESOURCE_EXHAUSTED instead.
+  const grpc::Status long_id = Rate(std::string(10000, 'z'), true, "e-2");
+  EXPECT_EQ(long_id.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << long_id.error_message();
+  EXPECT_NE(long_id.error_message().find("zzz\xE2\x80\xA6\" (10000 bytes)"), std::string::npos)
+      << long_id.error_message();
   EXPECT_EQ(Rate(loop.loop_id(), true, "").error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   v1::RateRequest unspecified;
   unspecified.set_loop_id(loop.loop_id());
