@@ -15,6 +15,7 @@
 #include "common/log/log.h"
 #include "services/shared/call_log.h"
 #include "services/shared/channel_arg_millis.h"
+#include "services/shared/undecodable_request.h"
 
 namespace dd {
 
@@ -78,6 +79,8 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(
+      UndecodableRequestInterceptorFactory());  // First: the others see its status.
   interceptors.push_back(CallLogInterceptorFactory());
   if (options.metrics_port >= 0) {
     server->metrics_registry_ = options.metrics_registry;

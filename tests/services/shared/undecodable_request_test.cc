@@ -1,0 +1,97 @@
+// A request whose bytes do not parse, sent to a real server on loopback: the caller is told
+// INVALID_ARGUMENT and which message was expected, and the metrics count what the caller got.
+#include "services/shared/undecodable_request.h"
+
+#include <chrono>
+#include <string>
+
+#include <grpcpp/client_context.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/impl/codegen/client_unary_call.h>
+#include <grpcpp/impl/codegen/rpc_method.h>
+#include <grpcpp/security/credentials.h>
+#include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/slice.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include "absl/strings/match.h"
+#include "deepdrummer/v1/render.grpc.pb.h"
+#include "services/shared/grpc_server.h"
+
+namespace dd {
+namespace {
+
+namespace v1 = deepdrummer::v1;
+
+// ListSamples answers OK, or INTERNAL when asked for page "fail".
+class ListSamplesOnly final : public v1::RenderService::Service {
+ public:
+  grpc::Status ListSamples(grpc::ServerContext*, const v1::ListSamplesRequest* request,
+                           v1::ListSamplesResponse*) override {
+    if (request->page_token() == "fail") {
+      return grpc::Status(grpc::StatusCode::INTERNAL, "asked to fail");
+    }
+    return grpc::Status::OK;
+  }
+};
+
+grpc::Status CallWithBytes(grpc::Channel& channel, const std::string& bytes) {
+  grpc::Slice slice(bytes);
+  grpc::ByteBuffer request(&slice, 1);
+  grpc::ByteBuffer response;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  return grpc::internal::BlockingUnaryCall(
+      &channel,
+      grpc::internal::RpcMethod("/deepdrummer.v1.RenderService/ListSamples",
+                                grpc::internal::RpcMethod::NORMAL_RPC),
+      &context, request, &response);
+}
+
+TEST(UndecodableRequestTest, IsAnInvalidArgumentNamingTheMessageExpected) {
+  ListSamplesOnly service;
+  GrpcServerOptions options;
+  options.metrics_port = 0;
+  auto server = GrpcServer::Start(options, {&service});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto channel = grpc::CreateChannel((*server)->address(), grpc::InsecureChannelCredentials());
+
+  // A string field whose length runs past the end, a varint cut short, a field number of 0, a
+  // string that is not UTF-8, and JSON: bytes no ListSamplesRequest parses from. gRPC's own
+  // answer was INTERNAL with no message.
+  const std::string undecodable[] = {std::string{0x12, 0x05, 'a', 'b'}, std::string("\x08\xff", 2),
+                                     std::string("\x00\x01", 2), std::string("\x12\x02\xc3(", 4),
+                                     std::string(R"({"pageToken": "x"})")};
+  for (const std::string& bytes : undecodable) {
+    const grpc::Status status = CallWithBytes(*channel, bytes);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+    EXPECT_EQ(
+        status.error_message(),
+        "the request is not a deepdrummer.v1.ListSamplesRequest: its bytes do not parse as "
+        "that protobuf message (cut short or damaged, a string field that is not UTF-8, or not "
+        "protobuf at all, such as JSON)");
+  }
+  // Bytes that parse are served, and a handler's own INTERNAL goes out as it is.
+  v1::ListSamplesRequest request;
+  request.set_page_token("fine");
+  EXPECT_TRUE(CallWithBytes(*channel, request.SerializeAsString()).ok());
+  request.set_page_token("fail");
+  const grpc::Status failed = CallWithBytes(*channel, request.SerializeAsString());
+  EXPECT_EQ(failed.error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_EQ(failed.error_message(), "asked to fail");
+
+  httplib::Client client("127.0.0.1", (*server)->metrics_port());
+  auto metrics = client.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  const std::string call = R"(grpc_type="unary",grpc_service="deepdrummer.v1.RenderService",)"
+                           R"(grpc_method="ListSamples")";
+  for (const std::string& line :
+       {"grpc_server_handled_total{" + call + R"(,grpc_code="INVALID_ARGUMENT"} 5)",
+        "grpc_server_handled_total{" + call + R"(,grpc_code="INTERNAL"} 1)"}) {
+    EXPECT_TRUE(absl::StrContains(metrics->body, line)) << line << "\n" << metrics->body;
+  }
+}
+
+}  // namespace
+}  // namespace dd
