@@ -15,7 +15,7 @@
 #include "common/log/log.h"
 #include "services/shared/call_log.h"
 #include "services/shared/channel_arg_millis.h"
-#include "services/shared/undecodable_request.h"
+#include "services/shared/explained_status.h"
 
 namespace dd {
 
@@ -79,8 +79,11 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
-  interceptors.push_back(
-      UndecodableRequestInterceptorFactory());  // First: the others see its status.
+  // First, so that the call log and the metrics see the status the caller gets.
+  std::vector<std::string> served = options.health_service_names;
+  served.insert(served.end(),
+                {"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"});
+  interceptors.push_back(ExplainedStatusInterceptorFactory(std::move(served)));
   interceptors.push_back(CallLogInterceptorFactory());
   if (options.metrics_port >= 0) {
     server->metrics_registry_ = options.metrics_registry;

@@ -1,6 +1,7 @@
-// A request whose bytes do not parse, sent to a real server on loopback: the caller is told
-// INVALID_ARGUMENT and which message was expected, and the metrics count what the caller got.
-#include "services/shared/undecodable_request.h"
+// The statuses gRPC's server answers by itself, on a real server on loopback: a request whose
+// bytes do not parse is INVALID_ARGUMENT naming the message expected (and counted so in the
+// metrics), and a method the server does not serve is UNIMPLEMENTED naming what it serves.
+#include "services/shared/explained_status.h"
 
 #include <chrono>
 #include <string>
@@ -16,6 +17,7 @@
 #include <httplib.h>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "deepdrummer/v1/render.grpc.pb.h"
 #include "services/shared/grpc_server.h"
 
@@ -36,20 +38,19 @@ class ListSamplesOnly final : public v1::RenderService::Service {
   }
 };
 
-grpc::Status CallWithBytes(grpc::Channel& channel, const std::string& bytes) {
+grpc::Status CallWithBytes(grpc::Channel& channel, const std::string& bytes,
+                           const char* method = "/deepdrummer.v1.RenderService/ListSamples") {
   grpc::Slice slice(bytes);
   grpc::ByteBuffer request(&slice, 1);
   grpc::ByteBuffer response;
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   return grpc::internal::BlockingUnaryCall(
-      &channel,
-      grpc::internal::RpcMethod("/deepdrummer.v1.RenderService/ListSamples",
-                                grpc::internal::RpcMethod::NORMAL_RPC),
-      &context, request, &response);
+      &channel, grpc::internal::RpcMethod(method, grpc::internal::RpcMethod::NORMAL_RPC), &context,
+      request, &response);
 }
 
-TEST(UndecodableRequestTest, IsAnInvalidArgumentNamingTheMessageExpected) {
+TEST(ExplainedStatusTest, ARequestThatDoesNotParseIsAnInvalidArgumentNamingTheMessage) {
   ListSamplesOnly service;
   GrpcServerOptions options;
   options.metrics_port = 0;
@@ -91,6 +92,26 @@ TEST(UndecodableRequestTest, IsAnInvalidArgumentNamingTheMessageExpected) {
         "grpc_server_handled_total{" + call + R"(,grpc_code="INTERNAL"} 1)"}) {
     EXPECT_TRUE(absl::StrContains(metrics->body, line)) << line << "\n" << metrics->body;
   }
+}
+
+TEST(ExplainedStatusTest, AMethodNotServedNamesTheServicesThatAre) {
+  ListSamplesOnly service;
+  GrpcServerOptions options;
+  options.health_service_names = {"deepdrummer.v1.RenderService"};
+  auto server = GrpcServer::Start(options, {&service});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto channel = grpc::CreateChannel((*server)->address(), grpc::InsecureChannelCredentials());
+  // A client pointed at the wrong port, and one that made a method up.
+  for (const char* method : {"/deepdrummer.v1.CriticService/Score", "/made.Up/Method"}) {
+    const grpc::Status status = CallWithBytes(*channel, "", method);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+    EXPECT_EQ(status.error_message(),
+              absl::StrCat("this server has no method \"", method,
+                           "\"; it serves deepdrummer.v1.RenderService, grpc.health.v1.Health, "
+                           "grpc.reflection.v1alpha.ServerReflection (server reflection lists "
+                           "their methods)"));
+  }
+  EXPECT_TRUE(CallWithBytes(*channel, "").ok());
 }
 
 }  // namespace

@@ -1,0 +1,96 @@
+#include "services/shared/explained_status.h"
+
+#include <utility>
+
+#include <google/protobuf/descriptor.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "common/text/quoted.h"
+
+namespace dd {
+namespace {
+
+using grpc::experimental::InterceptionHookPoints;
+using grpc::experimental::InterceptorBatchMethods;
+using grpc::experimental::ServerRpcInfo;
+
+// The full name of the request message of `method` ("/package.Service/Method"), from the
+// descriptors compiled into this binary; empty for a method it does not know.
+std::string RequestMessageName(const std::string& method) {
+  if (method.size() < 2 || method[0] != '/') return "";
+  const std::string dotted = absl::StrReplaceAll(method.substr(1), {{"/", "."}});
+  const google::protobuf::MethodDescriptor* descriptor =
+      google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(dotted);
+  return descriptor != nullptr ? descriptor->input_type()->full_name() : "";
+}
+
+class ExplainedStatus final : public grpc::experimental::Interceptor {
+ public:
+  ExplainedStatus(const ServerRpcInfo& info, const std::string& served)
+      : method_(info.method() != nullptr ? info.method() : ""), served_(served) {}
+
+  void Intercept(InterceptorBatchMethods* methods) override {
+    // The server deserialises before this hook and hands on no message when that failed.
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE) &&
+        methods->GetRecvMessage() == nullptr) {
+      undecodable_ = true;
+    }
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
+      const grpc::Status status = methods->GetSendStatus();
+      // Handlers always say why; an empty message is the library's own answer.
+      if (status.error_message().empty()) {
+        if (undecodable_ && status.error_code() == grpc::StatusCode::INTERNAL) {
+          methods->ModifySendStatus(UndecodableRequest());
+        } else if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
+          methods->ModifySendStatus(UnknownMethod());
+        }
+      }
+    }
+    methods->Proceed();
+  }
+
+ private:
+  grpc::Status UndecodableRequest() const {
+    const std::string expected = RequestMessageName(method_);
+    return grpc::Status(
+        grpc::StatusCode::INVALID_ARGUMENT,
+        absl::StrCat("the request is not ",
+                     expected.empty() ? std::string("this method's request message")
+                                      : absl::StrCat("a ", expected),
+                     ": its bytes do not parse as that protobuf message (cut short or damaged, a "
+                     "string field that is not UTF-8, or not protobuf at all, such as JSON)"));
+  }
+
+  grpc::Status UnknownMethod() const {
+    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                        absl::StrCat("this server has no method ", Quoted(method_), "; it serves ",
+                                     served_, " (server reflection lists their methods)"));
+  }
+
+  const std::string method_;
+  const std::string& served_;
+  bool undecodable_ = false;
+};
+
+class ExplainedStatusFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  explicit ExplainedStatusFactory(const std::vector<std::string>& served_services)
+      : served_(absl::StrJoin(served_services, ", ")) {}
+  grpc::experimental::Interceptor* CreateServerInterceptor(ServerRpcInfo* info) override {
+    return new ExplainedStatus(*info, served_);
+  }
+
+ private:
+  const std::string served_;  // Lives with the server, which owns this factory.
+};
+
+}  // namespace
+
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
+ExplainedStatusInterceptorFactory(std::vector<std::string> served_services) {
+  return std::make_unique<ExplainedStatusFactory>(served_services);
+}
+
+}  // namespace dd

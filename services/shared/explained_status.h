@@ -1,0 +1,26 @@
+// Gives the statuses gRPC's C++ server answers by itself, with no message, one that says what
+// was wrong:
+// - a request whose bytes do not parse as the method's message: INTERNAL "" becomes
+//   INVALID_ARGUMENT naming the message expected. INTERNAL told the caller the server failed (and
+//   logged an error for whoever watches them) when the caller sent JSON, bytes cut short or a
+//   string that is not UTF-8.
+// - a method this server does not serve: UNIMPLEMENTED "" keeps its code and names the services
+//   it does serve, so that a client pointed at the wrong port (dd-session's --critic at
+//   dd-render, say) is told so.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <grpcpp/support/server_interceptor.h>
+
+namespace dd {
+
+// For ServerBuilder::experimental().SetInterceptorCreators, ahead of the interceptors that log
+// and count calls, so that they see the status the caller gets. `served_services` are the full
+// names of the services the server serves.
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
+ExplainedStatusInterceptorFactory(std::vector<std::string> served_services);
+
+}  // namespace dd
