@@ -7,6 +7,8 @@
 #include <ctime>
 #include <mutex>
 
+#include "common/text/escape.h"
+
 namespace dd::log {
 namespace {
 
@@ -16,33 +18,7 @@ std::string g_component;
 
 void AppendJsonString(std::string& out, std::string_view text) {
   out.push_back('"');
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char escaped[8];
-          std::snprintf(escaped, sizeof(escaped), "\\u%04x", c);
-          out += escaped;
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
+  AppendEscaped(out, text, EscapeStyle::kJson);
   out.push_back('"');
 }
 

@@ -21,6 +21,17 @@ TEST(LogTest, FormatsOneJsonObjectPerLineWithEscapedFields) {
   EXPECT_NE(line.find("\"ratio\":0.25"), std::string::npos);
 }
 
+TEST(LogTest, EveryLineIsValidUtf8Json) {
+  // A control character is a \u escape; a byte that is not UTF-8 (a Latin-1 file name, a
+  // caller's bytes) becomes U+FFFD, as a JSON string cannot hold it and log pipelines refuse
+  // lines that are not UTF-8; well-formed characters stay as they are.
+  const std::string line =
+      FormatLine(Level::kInfo, "x", {{"path", "caf\xE9\x01/\xC3\xA9\xF0\x9F\xA5\x81.wav"}});
+  EXPECT_NE(line.find("\"path\":\"caf\xEF\xBF\xBD\\u0001/\xC3\xA9\xF0\x9F\xA5\x81.wav\""),
+            std::string::npos)
+      << line;
+}
+
 TEST(LogTest, NonFiniteNumbersBecomeNull) {
   const std::string line = FormatLine(Level::kInfo, "x", {{"loss", 0.0 / 0.0}});
   EXPECT_NE(line.find("\"loss\":null"), std::string::npos);
