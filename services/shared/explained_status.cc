@@ -4,6 +4,7 @@
 
 #include <google/protobuf/descriptor.h>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
@@ -28,7 +29,7 @@ std::string RequestMessageName(const std::string& method) {
 
 class ExplainedStatus final : public grpc::experimental::Interceptor {
  public:
-  ExplainedStatus(const ServerRpcInfo& info, const std::string& served)
+  ExplainedStatus(const ServerRpcInfo& info, const std::vector<std::string>& served)
       : method_(info.method() != nullptr ? info.method() : ""), served_(served) {}
 
   void Intercept(InterceptorBatchMethods* methods) override {
@@ -64,33 +65,43 @@ class ExplainedStatus final : public grpc::experimental::Interceptor {
   }
 
   grpc::Status UnknownMethod() const {
-    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                        absl::StrCat("this server has no method ", Quoted(method_), "; it serves ",
-                                     served_, " (server reflection lists their methods)"));
+    // "/package.Service/Method": a service this server serves whose handler left the method to
+    // the generated default, or a method it has never heard of.
+    const size_t slash = method_.rfind('/');
+    const std::string service = slash == std::string::npos ? "" : method_.substr(1, slash - 1);
+    if (!service.empty() && absl::c_linear_search(served_, service)) {
+      return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                          absl::StrCat("this server's ", service, " does not implement ",
+                                       method_.substr(slash + 1)));
+    }
+    return grpc::Status(
+        grpc::StatusCode::UNIMPLEMENTED,
+        absl::StrCat("this server has no method ", Quoted(method_), "; it serves ",
+                     absl::StrJoin(served_, ", "), " (server reflection lists their methods)"));
   }
 
   const std::string method_;
-  const std::string& served_;
+  const std::vector<std::string>& served_;
   bool undecodable_ = false;
 };
 
 class ExplainedStatusFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
-  explicit ExplainedStatusFactory(const std::vector<std::string>& served_services)
-      : served_(absl::StrJoin(served_services, ", ")) {}
+  explicit ExplainedStatusFactory(std::vector<std::string> served_services)
+      : served_(std::move(served_services)) {}
   grpc::experimental::Interceptor* CreateServerInterceptor(ServerRpcInfo* info) override {
     return new ExplainedStatus(*info, served_);
   }
 
  private:
-  const std::string served_;  // Lives with the server, which owns this factory.
+  const std::vector<std::string> served_;  // Lives with the server, which owns this factory.
 };
 
 }  // namespace
 
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
 ExplainedStatusInterceptorFactory(std::vector<std::string> served_services) {
-  return std::make_unique<ExplainedStatusFactory>(served_services);
+  return std::make_unique<ExplainedStatusFactory>(std::move(served_services));
 }
 
 }  // namespace dd

@@ -6,7 +6,8 @@
 //   string that is not UTF-8.
 // - a method this server does not serve: UNIMPLEMENTED "" keeps its code and names the services
 //   it does serve, so that a client pointed at the wrong port (dd-session's --critic at
-//   dd-render, say) is told so.
+//   dd-render, say) is told so; a method of a served service that its handler leaves to the
+//   generated default is said to be not implemented.
 #pragma once
 
 #include <memory>

@@ -1,6 +1,7 @@
 // The statuses gRPC's server answers by itself, on a real server on loopback: a request whose
 // bytes do not parse is INVALID_ARGUMENT naming the message expected (and counted so in the
-// metrics), and a method the server does not serve is UNIMPLEMENTED naming what it serves.
+// metrics), and a method the server does not serve is UNIMPLEMENTED naming what it serves, or,
+// for a method of a service it serves, saying it is not implemented.
 #include "services/shared/explained_status.h"
 
 #include <chrono>
@@ -26,7 +27,8 @@ namespace {
 
 namespace v1 = deepdrummer::v1;
 
-// ListSamples answers OK, or INTERNAL when asked for page "fail".
+// ListSamples answers OK, or INTERNAL when asked for page "fail"; the other methods are left
+// to the generated defaults (UNIMPLEMENTED, no message).
 class ListSamplesOnly final : public v1::RenderService::Service {
  public:
   grpc::Status ListSamples(grpc::ServerContext*, const v1::ListSamplesRequest* request,
@@ -112,6 +114,11 @@ TEST(ExplainedStatusTest, AMethodNotServedNamesTheServicesThatAre) {
                            "their methods)"));
   }
   EXPECT_TRUE(CallWithBytes(*channel, "").ok());
+  // A method of a service it serves that its handler does not implement (the generated default).
+  const grpc::Status render = CallWithBytes(*channel, "", "/deepdrummer.v1.RenderService/Render");
+  EXPECT_EQ(render.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_EQ(render.error_message(),
+            "this server's deepdrummer.v1.RenderService does not implement Render");
 }
 
 }  // namespace
