@@ -178,6 +178,11 @@ TEST(PgPoolTest, UnreachableDatabaseIsUnavailable) {
       "host=/nonexistent-dd-socket-dir port=1 user=x dbname=x connect_timeout=2";
   auto pool = PgPool::Create(options, {});
   EXPECT_EQ(pool.status().code(), absl::StatusCode::kUnavailable) << pool.status();
+  // Never connected, so not "connection lost"; and without libpq's closing newline.
+  const std::string message(pool.status().message());
+  EXPECT_EQ(message.rfind("connecting to PostgreSQL: no connection to the database: ", 0), 0u)
+      << message;
+  EXPECT_NE(message.back(), '\n') << message;
 }
 
 // Every connection of the pool dies at once when PostgreSQL restarts or fails over. The next
