@@ -14,6 +14,7 @@
 #include "common/log/log.h"
 #include "common/text/quoted.h"
 #include "services/shared/http_encoding.h"
+#include "services/shared/http_socket.h"
 #include "services/shared/request_id.h"
 
 namespace dd {
@@ -175,7 +176,10 @@ absl::Status GatewayHttpServer::Ready() const {
 absl::StatusOr<int> GatewayHttpServer::Bind(const std::string& host, int port) {
   const int bound =
       port == 0 ? http_.bind_to_any_port(host) : (http_.bind_to_port(host, port) ? port : -1);
-  if (bound <= 0) return absl::UnavailableError(absl::StrCat("cannot listen on ", host, ":", port));
+  if (bound <= 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", host, ":", port,
+                                               " (is another process using the port?)"));
+  }
   return bound;
 }
 
@@ -263,6 +267,7 @@ void GatewayHttpServer::AddRoutes() {
   });
   http_.set_payload_max_length(static_cast<size_t>(options_.max_body_bytes));
   CompressWithGzipNotBrotli(http_);
+  BindPortsExclusively(http_);
   if (!options_.cors_origins.empty()) AddCorsPreflights();
 
   http_.Post(R"(/v1/SessionService/([A-Za-z]+))",

@@ -8,6 +8,7 @@
 #include "common/build_info/build_info.h"
 #include "common/log/log.h"
 #include "services/shared/http_encoding.h"
+#include "services/shared/http_socket.h"
 
 namespace dd {
 
@@ -20,6 +21,7 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
   std::unique_ptr<MetricsEndpoint> endpoint(new MetricsEndpoint());
   endpoint->http_ = std::make_unique<httplib::Server>();
   CompressWithGzipNotBrotli(*endpoint->http_);
+  BindPortsExclusively(*endpoint->http_);
   // Scrapes are rare and quick: two threads, not one per core.
   endpoint->http_->new_task_queue = [] { return new httplib::ThreadPool(2); };
   endpoint->http_->Get("/metrics", [&registry](const httplib::Request&, httplib::Response& reply) {
@@ -50,7 +52,8 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
   const int bound = port == 0 ? endpoint->http_->bind_to_any_port(host)
                               : (endpoint->http_->bind_to_port(host, port) ? port : -1);
   if (bound <= 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen for metrics on ", host, ":", port));
+    return absl::UnavailableError(absl::StrCat("cannot listen for metrics on ", host, ":", port,
+                                               " (is another process using the port?)"));
   }
   endpoint->host_ = host;
   endpoint->port_ = bound;

@@ -231,6 +231,17 @@ TEST_F(GatewayHttpServerTest, AShutdownRightAfterStartEndsTheServer) {
   }
 }
 
+// cpp-httplib's SO_REUSEPORT let a second gateway bind a port in use and take a share of the
+// first one's clients.
+TEST_F(GatewayHttpServerTest, APortInUseIsAnErrorNotASharedPort) {
+  ASSERT_TRUE(Start());
+  auto second = GatewayHttpServer::Create(*gateway_, "{}", nullptr, {});
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ((*second)->Bind("127.0.0.1", port_).status(),
+            absl::UnavailableError(absl::StrCat("cannot listen on 127.0.0.1:", port_,
+                                                " (is another process using the port?)")));
+}
+
 TEST_F(GatewayHttpServerTest, AllowedOriginsAreNamedInPreflightsAndReplies) {
   GatewayHttpOptions options;
   options.cors_origins = {"https://app.example.com", "https://staging.example.com"};

@@ -14,6 +14,7 @@
 #include <httplib.h>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "common/build_info/build_info.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 
@@ -145,6 +146,32 @@ TEST(GrpcServerTest, ServesMetricsOfEveryCallByStatusCode) {
   (*server)->Shutdown(absl::ZeroDuration());
   Scrape(port, "/metrics", &status);
   EXPECT_EQ(status, -1) << "the endpoint stops with the server";
+}
+
+TEST(GrpcServerTest, APortInUseIsAnErrorNotASharedPort) {
+  auto first = GrpcServer::Start({}, {});
+  ASSERT_TRUE(first.ok()) << first.status();
+  GrpcServerOptions options;
+  options.port = (*first)->port();
+  // With gRPC's default SO_REUSEPORT the second server started and took a share of the first's
+  // connections.
+  auto second = GrpcServer::Start(options, {});
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status(),
+            absl::UnavailableError(absl::StrCat("cannot listen on 127.0.0.1:", options.port,
+                                                " (is another process using the port?)")));
+  // The same for the metrics endpoint's HTTP port (cpp-httplib sets SO_REUSEPORT too).
+  GrpcServerOptions with_metrics;
+  with_metrics.metrics_port = 0;
+  auto measured = GrpcServer::Start(with_metrics, {});
+  ASSERT_TRUE(measured.ok()) << measured.status();
+  with_metrics.metrics_port = (*measured)->metrics_port();
+  auto clash = GrpcServer::Start(with_metrics, {});
+  ASSERT_FALSE(clash.ok());
+  EXPECT_EQ(clash.status(),
+            absl::UnavailableError(
+                absl::StrCat("cannot listen for metrics on 127.0.0.1:", with_metrics.metrics_port,
+                             " (is another process using the port?)")));
 }
 
 TEST(GrpcServerTest, ServesNoMetricsUnlessAskedAndRefusesABadMetricsPort) {
