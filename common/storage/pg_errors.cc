@@ -40,6 +40,12 @@ absl::Status StatusFromCurrentException(const char* what_was_done) {
       return absl::DeadlineExceededError(
           absl::StrCat(what_was_done, ": the statement ran past its time limit: ", Message(e)));
     }
+    // A standby, or a primary demoted by a failover: this connection will not take writes
+    // again, a new one may reach the new primary (UNAVAILABLE drops it and retries).
+    if (e.sqlstate() == "25006") {
+      return absl::UnavailableError(absl::StrCat(
+          what_was_done, ": the database is read-only (a standby, or failing over): ", Message(e)));
+    }
     if (e.sqlstate() == "55P03") {
       return absl::AbortedError(
           absl::StrCat(what_was_done, ": a lock was not free in time: ", Message(e)));

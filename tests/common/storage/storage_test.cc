@@ -172,6 +172,37 @@ TEST(PgPoolTest, AWaitForALockPastTheLockTimeoutIsRetriedThenAborted) {
   EXPECT_TRUE(count().ok());
 }
 
+// A write to a read-only server (a standby, or a primary demoted in a failover) was INTERNAL, an
+// error logged as a bug and never retried; it is UNAVAILABLE, retried on a new connection.
+TEST(PgPoolTest, AWriteToAReadOnlyDatabaseIsUnavailableAndRetriedOnANewConnection) {
+  const std::string db = dd::testing::SharedPostgres().CreateDatabase("pool_read_only");
+  auto writable = MustPool(db);
+  ASSERT_TRUE(writable
+                  ->Transact([](pqxx::work& tx) {
+                    tx.exec0("CREATE TABLE notes (text text)");
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  PgPoolOptions options;
+  options.connection_string = db + " options='-c default_transaction_read_only=on'";
+  options.max_attempts = 2;
+  options.retry_backoff = absl::Milliseconds(1);
+  metrics::Registry metrics;
+  auto pool = PgPool::Create(options, {}, &metrics);
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  int attempts = 0;
+  const absl::Status status = (*pool)->Transact([&](pqxx::work& tx) {
+    ++attempts;
+    tx.exec0("INSERT INTO notes VALUES ('x')");
+    return absl::OkStatus();
+  });
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  EXPECT_TRUE(absl::StrContains(status.message(), "the database is read-only")) << status;
+  EXPECT_EQ(attempts, 2);
+  EXPECT_TRUE(absl::StrContains(metrics.Exposition(), "db_transaction_retries_total 1\n"))
+      << metrics.Exposition();
+}
+
 TEST(PgPoolTest, UnreachableDatabaseIsUnavailable) {
   PgPoolOptions options;
   options.connection_string =
