@@ -14,7 +14,7 @@
 #include "common/log/log.h"
 #include "common/text/quoted.h"
 #include "services/shared/http_encoding.h"
-#include "services/shared/http_socket.h"
+#include "services/shared/listen_socket.h"
 #include "services/shared/request_id.h"
 
 namespace dd {
@@ -176,10 +176,7 @@ absl::Status GatewayHttpServer::Ready() const {
 absl::StatusOr<int> GatewayHttpServer::Bind(const std::string& host, int port) {
   const int bound =
       port == 0 ? http_.bind_to_any_port(host) : (http_.bind_to_port(host, port) ? port : -1);
-  if (bound <= 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", host, ":", port,
-                                               " (is another process using the port?)"));
-  }
+  if (bound <= 0) return CannotListen("listen", host, port);
   return bound;
 }
 

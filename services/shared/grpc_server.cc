@@ -16,6 +16,7 @@
 #include "services/shared/call_log.h"
 #include "services/shared/channel_arg_millis.h"
 #include "services/shared/explained_status.h"
+#include "services/shared/listen_socket.h"
 
 namespace dd {
 
@@ -62,8 +63,7 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   grpc::ServerBuilder builder;
   const std::string address = absl::StrCat(options.host, ":", options.port);
   builder.AddListeningPort(address, *credentials, &server->port_);
-  // gRPC sets SO_REUSEPORT by default: a second server on a port in use would start without an
-  // error and silently take a share of the first one's connections.
+  // gRPC sets SO_REUSEPORT by default (listen_socket.h says why not).
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   builder.SetMaxSendMessageSize(options.max_send_message_bytes);
@@ -107,8 +107,7 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
     builder.RegisterService(service);
   server->server_ = builder.BuildAndStart();
   if (!server->server_ || server->port_ == 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", address, " (is another process using the port?)"));
+    return CannotListen("listen", options.host, options.port);
   }
   grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService();
   health->SetServingStatus(true);

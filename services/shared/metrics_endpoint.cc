@@ -8,7 +8,7 @@
 #include "common/build_info/build_info.h"
 #include "common/log/log.h"
 #include "services/shared/http_encoding.h"
-#include "services/shared/http_socket.h"
+#include "services/shared/listen_socket.h"
 
 namespace dd {
 
@@ -51,10 +51,7 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
   }
   const int bound = port == 0 ? endpoint->http_->bind_to_any_port(host)
                               : (endpoint->http_->bind_to_port(host, port) ? port : -1);
-  if (bound <= 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen for metrics on ", host, ":", port,
-                                               " (is another process using the port?)"));
-  }
+  if (bound <= 0) return CannotListen("listen for metrics", host, port);
   endpoint->host_ = host;
   endpoint->port_ = bound;
   httplib::Server* http = endpoint->http_.get();

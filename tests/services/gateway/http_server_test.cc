@@ -17,6 +17,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "services/shared/listen_socket.h"
 #include "tests/support/test_support.h"
 
 namespace dd {
@@ -238,8 +239,7 @@ TEST_F(GatewayHttpServerTest, APortInUseIsAnErrorNotASharedPort) {
   auto second = GatewayHttpServer::Create(*gateway_, "{}", nullptr, {});
   ASSERT_TRUE(second.ok()) << second.status();
   EXPECT_EQ((*second)->Bind("127.0.0.1", port_).status(),
-            absl::UnavailableError(absl::StrCat("cannot listen on 127.0.0.1:", port_,
-                                                " (is another process using the port?)")));
+            CannotListen("listen", "127.0.0.1", port_));
 }
 
 TEST_F(GatewayHttpServerTest, AllowedOriginsAreNamedInPreflightsAndReplies) {

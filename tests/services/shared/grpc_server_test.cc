@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/build_info/build_info.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "services/shared/listen_socket.h"
 
 namespace dd {
 namespace {
@@ -157,9 +158,11 @@ TEST(GrpcServerTest, APortInUseIsAnErrorNotASharedPort) {
   // connections.
   auto second = GrpcServer::Start(options, {});
   ASSERT_FALSE(second.ok());
-  EXPECT_EQ(second.status(),
-            absl::UnavailableError(absl::StrCat("cannot listen on 127.0.0.1:", options.port,
-                                                " (is another process using the port?)")));
+  EXPECT_EQ(second.status(), CannotListen("listen", "127.0.0.1", options.port));
+  EXPECT_EQ(second.status().message(),
+            absl::StrCat("cannot listen on 127.0.0.1:", options.port,
+                         " (another process listens on the port, or the address is not this "
+                         "machine's)"));
   // The same for the metrics endpoint's HTTP port (cpp-httplib sets SO_REUSEPORT too).
   GrpcServerOptions with_metrics;
   with_metrics.metrics_port = 0;
@@ -169,9 +172,7 @@ TEST(GrpcServerTest, APortInUseIsAnErrorNotASharedPort) {
   auto clash = GrpcServer::Start(with_metrics, {});
   ASSERT_FALSE(clash.ok());
   EXPECT_EQ(clash.status(),
-            absl::UnavailableError(
-                absl::StrCat("cannot listen for metrics on 127.0.0.1:", with_metrics.metrics_port,
-                             " (is another process using the port?)")));
+            CannotListen("listen for metrics", "127.0.0.1", with_metrics.metrics_port));
 }
 
 TEST(GrpcServerTest, ServesNoMetricsUnlessAskedAndRefusesABadMetricsPort) {
