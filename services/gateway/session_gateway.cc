@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 
-#include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/client_context.h>
 
@@ -13,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "common/log/log.h"
 #include "common/text/quoted.h"
 #include "services/shared/request_id.h"
 #include "services/shared/status_mapping.h"
@@ -36,15 +36,10 @@ HttpReply FromSessionError(const grpc::Status& status) {
 }  // namespace
 
 std::string ErrorJson(grpc::StatusCode code, const std::string& message) {
-  // Written out so that "code" always comes first (a Struct's fields print in hash order); the
-  // message goes through the JSON printer for its escaping.
-  google::protobuf::Value text;
-  text.set_string_value(message);
-  std::string quoted;
-  // A string Value always prints.
-  (void)google::protobuf::util::MessageToJsonString(text, &quoted);
+  // Written out so that "code" always comes first; the message escaped as the logs are, so that
+  // the body is valid UTF-8 JSON whatever the message quotes.
   return absl::StrCat("{\"code\":\"", absl::StatusCodeToString(static_cast<absl::StatusCode>(code)),
-                      "\",\"message\":", quoted, "}");
+                      "\",\"message\":", log::JsonString(message), "}");
 }
 
 template <typename Request, typename Response>

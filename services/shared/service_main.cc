@@ -13,6 +13,7 @@
 #include "common/log/log.h"
 #include "services/shared/flag_checks.h"
 #include "services/shared/flag_log.h"
+#include "services/shared/library_logs.h"
 #include "services/shared/tls_flags.h"
 
 ABSL_FLAG(std::string, host, "127.0.0.1",
@@ -70,6 +71,7 @@ void InitService(int argc, char** argv, std::string_view component, std::string_
     std::exit(2);
   }
   log::SetMinLevel(level);
+  RouteLibraryLogsToJson();
   log::Emit(log::Level::kInfo, "server.flags", {log::Field::Json("flags", ChangedFlagsJson())});
   if (absl::Status s =
           CheckNonNegativeDurationFlag("shutdown_grace", absl::GetFlag(FLAGS_shutdown_grace));

@@ -1,6 +1,7 @@
 #include "tests/support/test_support.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sndfile.h>
 #include <sys/socket.h>
@@ -11,6 +12,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -34,6 +36,32 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
   std::error_code ignored;
   std::filesystem::remove_all(path_, ignored);
+}
+
+CapturedStderr::CapturedStderr() : path_(dir_.path() / "stderr") {
+  std::fflush(stderr);
+  saved_ = dup(STDERR_FILENO);
+  const int fd = open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  dup2(fd, STDERR_FILENO);
+  close(fd);
+}
+
+CapturedStderr::~CapturedStderr() {
+  Restore();
+}
+
+std::string CapturedStderr::Finish() {
+  Restore();
+  std::ifstream in(path_);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+void CapturedStderr::Restore() {
+  if (saved_ < 0) return;
+  std::fflush(stderr);
+  dup2(saved_, STDERR_FILENO);
+  close(saved_);
+  saved_ = -1;
 }
 
 std::filesystem::path SharedDrumSamplesDir() {

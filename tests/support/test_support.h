@@ -21,6 +21,23 @@ class TempDir {
   std::filesystem::path path_;
 };
 
+// While alive, what the process writes to stderr (where the log goes) lands in a file.
+class CapturedStderr {
+ public:
+  CapturedStderr();
+  ~CapturedStderr();
+  CapturedStderr(const CapturedStderr&) = delete;
+  CapturedStderr& operator=(const CapturedStderr&) = delete;
+  // Stops capturing and returns what was written.
+  std::string Finish();
+
+ private:
+  void Restore();
+  TempDir dir_;
+  std::filesystem::path path_;
+  int saved_ = -1;
+};
+
 // ../shared/drum-samples next to the repository (or $DD_SHARED_SAMPLES). Empty when absent.
 std::filesystem::path SharedDrumSamplesDir();
 // True when tests must not skip for missing shared data (in CI).

@@ -232,6 +232,11 @@ TEST_F(GatewayHttpServerTest, AShutdownRightAfterStartEndsTheServer) {
   }
 }
 
+TEST(ErrorJsonTest, IsValidUtf8JsonWithTheCodeFirst) {
+  EXPECT_EQ(ErrorJson(grpc::StatusCode::NOT_FOUND, "no \"caf\xE9\"\n"),
+            "{\"code\":\"NOT_FOUND\",\"message\":\"no \\\"caf\xEF\xBF\xBD\\\"\\n\"}");
+}
+
 // cpp-httplib's SO_REUSEPORT let a second gateway bind a port in use and take a share of the
 // first one's clients.
 TEST_F(GatewayHttpServerTest, APortInUseIsAnErrorNotASharedPort) {

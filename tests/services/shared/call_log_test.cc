@@ -45,37 +45,6 @@ class RequestIdEcho final : public v1::RenderService::Service {
   }
 };
 
-// While alive, what the process writes to stderr (where the log goes) lands in a file.
-class CapturedStderr {
- public:
-  CapturedStderr() : path_(dir_.path() / "stderr") {
-    std::fflush(stderr);
-    saved_ = dup(STDERR_FILENO);
-    const int fd = open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(fd, STDERR_FILENO);
-    close(fd);
-  }
-  ~CapturedStderr() { Restore(); }
-  // Stops capturing and returns what was written.
-  std::string Finish() {
-    Restore();
-    std::ifstream in(path_);
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
-
- private:
-  void Restore() {
-    if (saved_ < 0) return;
-    std::fflush(stderr);
-    dup2(saved_, STDERR_FILENO);
-    close(saved_);
-    saved_ = -1;
-  }
-  testing::TempDir dir_;
-  std::filesystem::path path_;
-  int saved_ = -1;
-};
-
 class CallLogTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -146,7 +115,7 @@ TEST_F(CallLogTest, AnIdTooLongToLogIsReplaced) {
 
 TEST_F(CallLogTest, EveryCallEndsInOneLineAtTheLevelItsCodeCallsFor) {
   log::SetMinLevel(log::Level::kDebug);
-  CapturedStderr captured;
+  testing::CapturedStderr captured;
   ASSERT_TRUE(Call("ok-call").status.ok());
   EXPECT_EQ(Call("failing-call", "fail").status.error_code(), grpc::StatusCode::INTERNAL);
   const std::string log = captured.Finish();
@@ -177,13 +146,13 @@ TEST_F(CallLogTest, EveryCallEndsInOneLineAtTheLevelItsCodeCallsFor) {
   EXPECT_TRUE(ok_line && failed_line) << log;
 
   // At the default level, a call that succeeds writes nothing.
-  CapturedStderr quiet;
+  testing::CapturedStderr quiet;
   ASSERT_TRUE(Call("quiet-call").status.ok());
   EXPECT_FALSE(absl::StrContains(quiet.Finish(), "quiet-call"));
 }
 
 TEST_F(CallLogTest, LinesOfFailedCallsAreThrottledAndSayHowManyWereDropped) {
-  CapturedStderr captured;
+  testing::CapturedStderr captured;
   for (int i = 0; i < 30; ++i)
     EXPECT_EQ(Call("burst-" + std::to_string(i), "fail").status.error_code(),
               grpc::StatusCode::INTERNAL);
