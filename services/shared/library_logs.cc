@@ -1,11 +1,17 @@
 #include "services/shared/library_logs.h"
 
+#include <cstdint>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <google/protobuf/stubs/logging.h>
 #include <grpc/support/log.h>
 
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/log/log.h"
+#include "services/shared/call_log.h"
 
 namespace dd {
 namespace {
@@ -25,13 +31,29 @@ log::Level FromGrpc(gpr_log_severity severity) {
   return log::Level::kWarning;
 }
 
-void GrpcLine(gpr_log_func_args* args) {
-  const log::Level level = FromGrpc(args->severity);
+// Lines from one place in a library, at most 20 a second: a port scanner's failed TLS handshakes
+// should not fill the log. The libraries' hooks are plain functions, hence one throttle for the
+// process.
+bool Admitted(const char* file, int line, int64_t& suppressed) {
+  static CallLogThrottle throttle(20);
+  return throttle.Admit(absl::StrCat(file != nullptr ? file : "", ":", line), absl::Now(),
+                        suppressed);
+}
+
+void EmitLibraryLine(log::Level level, const char* event, const char* file, int line,
+                     std::string_view message) {
   if (!log::Enabled(level)) return;
-  log::Emit(level, "grpc.log",
-            {{"file", args->file != nullptr ? args->file : ""},
-             {"line", args->line},
-             {"message", args->message != nullptr ? args->message : ""}});
+  int64_t suppressed = 0;
+  if (!Admitted(file, line, suppressed)) return;
+  std::vector<log::Field> fields = {
+      {"file", file != nullptr ? file : ""}, {"line", line}, {"message", message}};
+  if (suppressed > 0) fields.emplace_back("suppressed", static_cast<long long>(suppressed));
+  log::Emit(level, event, fields);
+}
+
+void GrpcLine(gpr_log_func_args* args) {
+  EmitLibraryLine(FromGrpc(args->severity), "grpc.log", args->file, args->line,
+                  args->message != nullptr ? args->message : "");
 }
 
 log::Level FromProtobuf(google::protobuf::LogLevel level) {
@@ -49,10 +71,7 @@ log::Level FromProtobuf(google::protobuf::LogLevel level) {
 
 void ProtobufLine(google::protobuf::LogLevel level, const char* file, int line,
                   const std::string& message) {
-  const log::Level ours = FromProtobuf(level);
-  if (!log::Enabled(ours)) return;
-  log::Emit(ours, "protobuf.log",
-            {{"file", file != nullptr ? file : ""}, {"line", line}, {"message", message}});
+  EmitLibraryLine(FromProtobuf(level), "protobuf.log", file, line, message);
 }
 
 }  // namespace

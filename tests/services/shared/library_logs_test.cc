@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/match.h"
+#include "absl/time/clock.h"
 #include "deepdrummer/v1/session.pb.h"
 #include "services/shared/grpc_server.h"
 #include "tests/support/test_support.h"
@@ -38,6 +39,31 @@ TEST(LibraryLogsTest, GrpcAndProtobufLinesAreJson) {
   }
   EXPECT_GE(grpc_lines, 1) << output;
   EXPECT_EQ(protobuf_lines, 1) << output;
+}
+
+int CountLines(const std::string& output, const std::string& part) {
+  std::istringstream lines(output);
+  int count = 0;
+  for (std::string line; std::getline(lines, line);)
+    count += absl::StrContains(line, part);
+  return count;
+}
+
+TEST(LibraryLogsTest, LinesFromOnePlaceAreThrottledAndTheDroppedCounted) {
+  RouteLibraryLogsToJson();
+  const std::string not_utf8("\x0a\x02\xc3(", 4);
+  deepdrummer::v1::CreateUserRequest request;
+  // A window of its own: the flood's first line opens it, and the flood ends long before it does.
+  absl::SleepFor(absl::Milliseconds(1100));
+  testing::CapturedStderr flood;
+  for (int i = 0; i < 30; ++i)
+    EXPECT_FALSE(request.ParseFromString(not_utf8));
+  const int written = CountLines(flood.Finish(), R"("event":"protobuf.log")");
+  EXPECT_EQ(written, 20);
+  absl::SleepFor(absl::Milliseconds(1100));  // The next one-second window.
+  testing::CapturedStderr next;
+  EXPECT_FALSE(request.ParseFromString(not_utf8));
+  EXPECT_EQ(CountLines(next.Finish(), R"("suppressed":)"), 1);
 }
 
 }  // namespace
