@@ -13,8 +13,13 @@ namespace dd::log {
 namespace {
 
 std::atomic<int> g_min_level{static_cast<int>(Level::kInfo)};
-std::mutex g_mutex;  // Guards g_component and serialises writes so lines never interleave.
-std::string g_component;
+std::mutex g_mutex;  // Guards the component and serialises writes so lines never interleave.
+
+// Never destroyed: library threads (gRPC's) may still log while the process exits.
+std::string& Component() {
+  static std::string& component = *new std::string();
+  return component;
+}
 
 void AppendJsonString(std::string& out, std::string_view text) {
   out.push_back('"');
@@ -92,7 +97,7 @@ bool ParseLevel(std::string_view text, Level* level) {
 
 void SetComponent(std::string_view component) {
   std::lock_guard<std::mutex> lock(g_mutex);
-  g_component = std::string(component);
+  Component() = std::string(component);
 }
 
 std::string FormatLine(Level level, std::string_view event, std::span<const Field> fields) {
@@ -105,9 +110,9 @@ std::string FormatLine(Level level, std::string_view event, std::span<const Fiel
   line += "\"";
   {
     std::lock_guard<std::mutex> lock(g_mutex);
-    if (!g_component.empty()) {
+    if (!Component().empty()) {
       line += ",\"component\":";
-      AppendJsonString(line, g_component);
+      AppendJsonString(line, Component());
     }
   }
   line += ",\"event\":";

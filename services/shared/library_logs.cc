@@ -33,9 +33,9 @@ log::Level FromGrpc(gpr_log_severity severity) {
 
 // Lines from one place in a library, at most 20 a second: a port scanner's failed TLS handshakes
 // should not fill the log. The libraries' hooks are plain functions, hence one throttle for the
-// process.
+// process, never destroyed: gRPC's threads may still log while the process exits.
 bool Admitted(const char* file, int line, int64_t& suppressed) {
-  static CallLogThrottle throttle(20);
+  static CallLogThrottle& throttle = *new CallLogThrottle(20);
   return throttle.Admit(absl::StrCat(file != nullptr ? file : "", ":", line), absl::Now(),
                         suppressed);
 }
