@@ -1,5 +1,7 @@
 #include "services/shared/explained_status.h"
 
+#include <string>
+#include <string_view>
 #include <utility>
 
 #include <google/protobuf/descriptor.h>
@@ -19,9 +21,10 @@ using grpc::experimental::ServerRpcInfo;
 
 // The full name of the request message of `method` ("/package.Service/Method"), from the
 // descriptors compiled into this binary; empty for a method it does not know.
-std::string RequestMessageName(const std::string& method) {
+std::string RequestMessageName(std::string_view method) {
   if (method.size() < 2 || method[0] != '/') return "";
-  const std::string dotted = absl::StrReplaceAll(method.substr(1), {{"/", "."}});
+  const std::string dotted =
+      absl::StrReplaceAll(absl::string_view(method.data() + 1, method.size() - 1), {{"/", "."}});
   const google::protobuf::MethodDescriptor* descriptor =
       google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(dotted);
   return descriptor != nullptr ? descriptor->input_type()->full_name() : "";
@@ -68,11 +71,13 @@ class ExplainedStatus final : public grpc::experimental::Interceptor {
     // "/package.Service/Method": a service this server serves whose handler left the method to
     // the generated default, or a method it has never heard of.
     const size_t slash = method_.rfind('/');
-    const std::string service = slash == std::string::npos ? "" : method_.substr(1, slash - 1);
+    const std::string service(slash == std::string_view::npos || slash == 0
+                                  ? std::string_view()
+                                  : method_.substr(1, slash - 1));
     if (!service.empty() && absl::c_linear_search(served_, service)) {
       return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
                           absl::StrCat("this server's ", service, " does not implement ",
-                                       method_.substr(slash + 1)));
+                                       std::string(method_.substr(slash + 1))));
     }
     return grpc::Status(
         grpc::StatusCode::UNIMPLEMENTED,
@@ -80,7 +85,9 @@ class ExplainedStatus final : public grpc::experimental::Interceptor {
                      absl::StrJoin(served_, ", "), " (server reflection lists their methods)"));
   }
 
-  const std::string method_;
+  // gRPC's own string, alive as long as the call: every call passes through here, and only the
+  // rare failure needs a std::string of it.
+  const std::string_view method_;
   const std::vector<std::string>& served_;
   bool undecodable_ = false;
 };
