@@ -18,7 +18,30 @@ std::string RangeProblem(const char* field, double value, double low, double hig
   return message.str();
 }
 
+struct CountRange {
+  const char* field;
+  int64_t low;
+  int64_t high;
+};
+
+constexpr CountRange kCountRanges[] = {
+    {"minibatches_per_rating", 0, 1000},
+    {"minibatch_size", 2, 256},
+    {"augment_max_shift", 1, kClipFrames},
+    {"mel_sample_rate", 8000, 192000},
+};
+
 }  // namespace
+
+std::string CountProblem(const std::string& field, int64_t value) {
+  for (const CountRange& range : kCountRanges) {
+    if (field == range.field) {
+      return RangeProblem(range.field, static_cast<double>(value), static_cast<double>(range.low),
+                          static_cast<double>(range.high));
+    }
+  }
+  return "unknown count field " + field;
+}
 
 std::string ValidateConfig(const CriticConfig& config) {
   const std::string problems[] = {
@@ -29,8 +52,8 @@ std::string ValidateConfig(const CriticConfig& config) {
                          config.rhythm_learning_rate, 1e-9, 1.0),
       RangeProblem("weight_decay", config.weight_decay, 0.0, 1.0),
       RangeProblem("dropout", config.dropout, 0.0, 0.9),
-      RangeProblem("minibatches_per_rating", config.minibatches_per_rating, 0, 1000),
-      RangeProblem("minibatch_size", config.minibatch_size, 2, 256),
+      CountProblem("minibatches_per_rating", config.minibatches_per_rating),
+      CountProblem("minibatch_size", config.minibatch_size),
       config.minibatch_size % 2 == 0
           ? ""
           : "minibatch_size must be even (half liked, half disliked), got " +
@@ -38,8 +61,8 @@ std::string ValidateConfig(const CriticConfig& config) {
       RangeProblem("augment_gain_stddev", config.augment_gain_stddev, 0.0, 1.0),
       RangeProblem("augment_dc_offset_stddev", config.augment_dc_offset_stddev, 0.0, 1.0),
       RangeProblem("augment_noise_stddev", config.augment_noise_stddev, 0.0, 1.0),
-      RangeProblem("augment_max_shift", config.augment_max_shift, 1, kClipFrames),
-      RangeProblem("mel_sample_rate", config.mel_sample_rate, 8000, 192000),
+      CountProblem("augment_max_shift", config.augment_max_shift),
+      CountProblem("mel_sample_rate", config.mel_sample_rate),
   };
   for (const std::string& problem : problems) {
     if (!problem.empty()) return problem;

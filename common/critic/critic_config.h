@@ -56,4 +56,10 @@ struct CriticConfig {
 // Empty when the config is usable, otherwise what is wrong with it.
 std::string ValidateConfig(const CriticConfig& config);
 
+// What ValidateConfig says of the count field `field` (minibatches_per_rating, minibatch_size,
+// augment_max_shift or mel_sample_rate) holding `value`: empty when it is in range. For callers
+// that receive counts wider than the config's int, so that a count too large to store is told
+// the field's range, not the int's.
+std::string CountProblem(const std::string& field, int64_t value);
+
 }  // namespace dd::critic

@@ -37,12 +37,12 @@ absl::StatusOr<critic::CriticConfig> ConfigFromProto(const v1::CriticConfig& in)
   };
   for (const auto& count : counts) {
     if (!count.present) continue;
-    // Narrowed with the value as sent kept for the message, rather than clamped into a number the
-    // client never sent; the critic's own ranges are checked when it is created.
-    absl::StatusOr<int> value =
-        BoundedInt(count.field, count.value, std::numeric_limits<int>::max());
-    if (!value.ok()) return value.status();
-    *count.target = *value;
+    // A count too large for the critic's int is told the field's range with the value as sent,
+    // as one in the int's range is when the critic is created.
+    if (count.value > static_cast<uint32_t>(std::numeric_limits<int>::max())) {
+      return absl::InvalidArgumentError(critic::CountProblem(count.field, count.value));
+    }
+    *count.target = static_cast<int>(count.value);
   }
   if (in.has_augment_gain_stddev()) c.augment_gain_stddev = in.augment_gain_stddev();
   if (in.has_augment_dc_offset_stddev()) c.augment_dc_offset_stddev = in.augment_dc_offset_stddev();

@@ -64,5 +64,17 @@ TEST(CriticConfigTest, BoundsThemselvesAreValid) {
   EXPECT_EQ(ValidateConfig(config), "");
 }
 
+// A service receives counts as uint32: one beyond the config's int is told the field's range.
+TEST(CriticConfigTest, ACountBeyondAnIntIsToldTheFieldsRange) {
+  EXPECT_EQ(CountProblem("minibatch_size", 4294967295),
+            "minibatch_size must be in [2, 256], got 4294967295");
+  EXPECT_EQ(CountProblem("mel_sample_rate", 2147483648),
+            "mel_sample_rate must be in [8000, 192000], got 2147483648");
+  EXPECT_EQ(CountProblem("augment_max_shift", -1),
+            "augment_max_shift must be in [1, 88200], got -1");
+  EXPECT_EQ(CountProblem("minibatches_per_rating", 1000), "");
+  EXPECT_EQ(CountProblem("dropout", 1), "unknown count field dropout");
+}
+
 }  // namespace
 }  // namespace dd::critic

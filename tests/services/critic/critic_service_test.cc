@@ -581,7 +581,7 @@ TEST_F(CriticServiceTest, BadRequestsGetClearErrorsAndChangeNothing) {
   rejected = worker.stub().CreateCritic(Context().get(), huge_count, &not_created);
   EXPECT_EQ(rejected.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(rejected.error_message(),
-            "minibatches_per_rating must be at most 2147483647, got 4294967295");
+            "minibatches_per_rating must be in [0, 1000], got 4294967295");
   v1::CreateCriticRequest long_owner;
   long_owner.set_owner(std::string(201, 'o'));
   rejected = worker.stub().CreateCritic(Context().get(), long_owner, &not_created);
