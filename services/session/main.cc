@@ -4,6 +4,7 @@
 
 #include "absl/flags/flag.h"
 #include "common/log/log.h"
+#include "common/sampler/sampler_options.h"
 #include "common/storage/session_repository.h"
 #include "services/session/session_coordinator.h"
 #include "services/session/session_service.h"
@@ -28,6 +29,12 @@ ABSL_FLAG(int, phase1_critic_lag, 0,
           "Rate waits for one training round); 1 draws each Phase I loop from the critic that saw "
           "every rating but the last, so training hides in the listening time. 0 or 1.");
 
+ABSL_FLAG(int, max_sampling_steps, 10000,
+          "Largest SessionOptions sampler.min_steps + sampler.max_steps StartSession accepts: the "
+          "most critic scorings one loop may take. Keep it such that that many fit "
+          "--generator_timeout on your critic workers (~1.7 ms a step on a 2-core CPU worker, "
+          "slower while it trains other sessions' critics); the paper's options take at most 600.");
+
 int main(int argc, char** argv) {
   dd::InitService(argc, argv, "session",
                   "users, sessions and the two-phase protocol.\n"
@@ -42,7 +49,9 @@ int main(int argc, char** argv) {
            dd::CheckPositiveDurationFlag("critic_timeout", absl::GetFlag(FLAGS_critic_timeout)),
            dd::CheckPositiveDurationFlag("generator_timeout",
                                          absl::GetFlag(FLAGS_generator_timeout)),
-           dd::CheckIntFlag("phase1_critic_lag", critic_lag, 0, 1)});
+           dd::CheckIntFlag("phase1_critic_lag", critic_lag, 0, 1),
+           dd::CheckIntFlag("max_sampling_steps", absl::GetFlag(FLAGS_max_sampling_steps), 1,
+                            2 * dd::SamplerOptions::kMaxStepLimit)});
       !s.ok()) {
     return dd::StartupFailed(s);
   }
@@ -69,6 +78,7 @@ int main(int argc, char** argv) {
   dd::GrpcServerOptions server_options = dd::ServerOptionsFromFlags();
   dd::SessionServiceOptions service_options;
   service_options.session_limits.default_phase1_critic_lag = critic_lag;
+  service_options.session_limits.max_sampling_steps = absl::GetFlag(FLAGS_max_sampling_steps);
   service_options.max_reply_bytes = server_options.max_send_message_bytes;
   dd::SessionService service(repository, coordinator, *critic, *render, service_options);
 

@@ -23,6 +23,15 @@ v1::SampleRequest SamplingOf(const v1::SessionOptions& options, v1::SamplingMode
   return request;
 }
 
+// The status of a call made with `timeout` (the flag `flag`). gRPC's "Deadline Exceeded" does not
+// say whose deadline ran out, and a client reading it would blame its own.
+absl::Status WithTimeoutNamed(absl::Status status, absl::Duration timeout, const char* flag) {
+  if (status.code() != absl::StatusCode::kDeadlineExceeded) return status;
+  return absl::DeadlineExceededError(absl::StrCat(status.message(), " (no reply within ",
+                                                  absl::FormatDuration(timeout),
+                                                  ", dd-session's --", flag, ")"));
+}
+
 }  // namespace
 
 SessionCoordinator::SessionCoordinator(storage::SessionRepository& repository,
@@ -120,6 +129,10 @@ absl::Status SessionCoordinator::Prepare(const std::string& session_id,
   }
   if (!leader) {
     flight->done.WaitForNotification();
+    // A failed preparation is everyone's answer: repeating it at once would most likely fail the
+    // same way (a critic or generator down, a draw that outlasts --generator_timeout) after as
+    // long again, while the caller that waited may be gone. Callers retry as clients do.
+    if (!flight->status.ok()) return flight->status;
     // What the leader prepared may not be all we need (e.g. it ran before our rating landed).
     return DoPrepare(session_id, request_id);
   }
@@ -170,7 +183,7 @@ absl::StatusOr<uint64_t> SessionCoordinator::TrainOnRatings(
   v1::TrainResponse response;
   if (absl::Status s = FromGrpcCall(critic_.Train(&context, request, &response), "critic service");
       !s.ok()) {
-    return s;
+    return WithTimeoutNamed(s, options_.critic_timeout, "critic_timeout");
   }
   return response.version();
 }
@@ -185,8 +198,9 @@ absl::Status SessionCoordinator::CheckSampling(const v1::SessionOptions& options
   context.set_deadline(absl::ToChronoTime(absl::Now() + options_.generator_timeout));
   AttachRequestId(request_id, context);
   v1::SampleResponse response;
-  const absl::Status status =
-      FromGrpcCall(generator_.Sample(&context, request, &response), "generator service");
+  const absl::Status status = WithTimeoutNamed(
+      FromGrpcCall(generator_.Sample(&context, request, &response), "generator service"),
+      options_.generator_timeout, "generator_timeout");
   switch (status.code()) {
     case absl::StatusCode::kOk:
       break;
@@ -296,7 +310,7 @@ absl::Status SessionCoordinator::DoPrepare(const std::string& session_id,
   if (absl::Status s =
           FromGrpcCall(generator_.Sample(&context, request, &response), "generator service");
       !s.ok()) {
-    return s;
+    return WithTimeoutNamed(s, options_.generator_timeout, "generator_timeout");
   }
   if (response.loops_size() != 1) return absl::InternalError("generator returned no loop");
   const v1::SampledLoop& sampled = response.loops(0);

@@ -67,6 +67,16 @@ absl::Status CompleteSessionOptions(v1::SessionOptions& options, const SessionOp
       return absl::InvalidArgumentError(absl::StrCat("options.", sampler.status().message()));
     }
   }
+  // Checked on what the session will run with, so an unset field counts at its default.
+  const int64_t loop_steps = int64_t{sampler->min_steps} + sampler->max_steps;
+  if (loop_steps > limits.max_sampling_steps) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "options.sampler.min_steps + options.sampler.max_steps is ", sampler->min_steps, " + ",
+        sampler->max_steps, " = ", loop_steps, " steps, and this service draws a loop in at most ",
+        limits.max_sampling_steps,
+        " (each step scores a loop with the critic, and a loop must be drawn before the generator "
+        "call times out); lower min_steps or max_steps"));
+  }
   if (auto encoding = EncodingFromProto(options.audio_format(), "options.audio_format");
       !encoding.ok()) {
     return encoding.status();

@@ -17,6 +17,12 @@ struct SessionOptionLimits {
   // SessionOptions.phase1_critic_lag for sessions that leave it unset: 0 keeps the paper's order;
   // 1 suits critic workers whose training round takes longer than a NextLoop should wait.
   int default_phase1_critic_lag = 0;
+  // Largest sampler.min_steps + sampler.max_steps accepted: the most Metropolis-Hastings steps one
+  // loop may take (a Phase I chain walks min_steps, then up to max_steps more while it sits on a
+  // loop it must avoid; a Phase II chain at most max_steps). Each step is one critic scoring
+  // (~1.7 ms on a 2-core CPU worker), and a loop must be drawn within the generator's timeout, or
+  // the session could never go on. The paper's options take at most 600.
+  int max_sampling_steps = 10000;
 };
 
 // Fills every unset field of `options` with the value the session will use (the paper's, or

@@ -998,6 +998,7 @@ TEST(ServerFlagsTest, EveryServerRefusesAFlagValueThatWouldFailEveryCall) {
       {DD_SESSION_BIN, "--generator="},
       {DD_SESSION_BIN, "--background_threads=0"},
       {DD_SESSION_BIN, "--critic_timeout=0s"},
+      {DD_SESSION_BIN, "--max_sampling_steps=0"},
       {DD_GATEWAY_BIN, "--session="},
       {DD_GATEWAY_BIN, "--shutdown_grace=-1s"},
       {DD_GATEWAY_BIN, "--methods=CreateUser,DropTables"},

@@ -65,6 +65,33 @@ TEST(SessionOptionsTest, WhatTheCallerSetIsKept) {
   EXPECT_EQ(options.phase1_critic_lag(), 1u);  // The service's default for an unset lag.
 }
 
+// Options whose loops take longer to draw than the generator may take would stall the session at
+// a NextLoop that never succeeds; an unset field counts at the default it runs with.
+TEST(SessionOptionsTest, LoopsThatWouldTakeTooManyStepsAreRefused) {
+  SessionOptionLimits limits;
+  limits.max_sampling_steps = 1000;
+  v1::SessionOptions options;
+  options.mutable_sampler()->set_min_steps(500);
+  EXPECT_EQ(Refusal(options, limits), "");  // 500 + the default 500.
+  options.mutable_sampler()->set_min_steps(501);
+  EXPECT_EQ(Refusal(options, limits),
+            "options.sampler.min_steps + options.sampler.max_steps is 501 + 500 = 1001 steps, and "
+            "this service draws a loop in at most 1000 (each step scores a loop with the critic, "
+            "and a loop must be drawn before the generator call times out); lower min_steps or "
+            "max_steps");
+  options.mutable_sampler()->set_min_steps(0);
+  options.mutable_sampler()->set_max_steps(1000);
+  EXPECT_EQ(Refusal(options, limits), "");
+  options.mutable_sampler()->set_max_steps(100000);
+  options.mutable_sampler()->set_min_steps(100000);
+  EXPECT_NE(Refusal(options, limits).find("is 100000 + 100000 = 200000 steps"), std::string::npos);
+  // The default limit takes the paper's options and far more.
+  EXPECT_EQ(Refusal(v1::SessionOptions()), "");
+  options.mutable_sampler()->set_min_steps(5000);
+  options.mutable_sampler()->set_max_steps(5000);
+  EXPECT_EQ(Refusal(options), "");
+}
+
 TEST(SessionOptionsTest, EachFieldOutOfRangeIsNamed) {
   SessionOptionLimits limits;
   limits.max_phase1_loops = 100;

@@ -474,6 +474,16 @@ TEST_F(SessionServiceTest, BadRequestsGetClearErrorsAndChangeNothing) {
   EXPECT_EQ(flip.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(flip.error_message().find("options.sampler.cell_flip_probability"), std::string::npos)
       << flip.error_message();
+  // Loops that take more steps to draw than the service allows would time out at every NextLoop.
+  grpc::Status endless = start_with([](v1::SessionOptions& o) {
+    o.mutable_sampler()->set_min_steps(100000);
+    o.mutable_sampler()->set_max_steps(100000);
+  });
+  EXPECT_EQ(endless.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(endless.error_message().find("min_steps + options.sampler.max_steps is 100000 + "
+                                         "100000 = 200000 steps"),
+            std::string::npos)
+      << endless.error_message();
   grpc::Status unknown_sample = start_with(
       [](v1::SessionOptions& o) { o.mutable_priors()->add_sample_ids("no/such-sample.wav"); });
   EXPECT_EQ(unknown_sample.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
@@ -752,6 +762,47 @@ TEST_F(SessionServiceTest, DeleteUserRemovesSessionsRatingsAndCritics) {
 
 namespace dd {
 namespace {
+
+// A loop the generator cannot draw within dd-session's --generator_timeout fails the NextLoop
+// that waited for it once, saying whose timeout ran out; the NextLoop that joined the preparation
+// StartSession began does not draw it again (it did, and answered after twice the timeout).
+TEST(SessionPreparationTest, AFailedPreparationIsAnsweredOnceNotRepeated) {
+  const dd::testing::TempDir logs;
+  dd::testing::SessionStackOptions options;
+  options.log_dir = logs.path();
+  options.session_flags = {"--generator_timeout=1s"};
+  dd::testing::SessionStack stack("session_preparation", options);
+  ASSERT_TRUE(stack.up());
+  v1::CreateUserRequest create;
+  create.set_display_name("patient listener");
+  v1::User user;
+  ASSERT_TRUE(stack.session().CreateUser(Context().get(), create, &user).ok());
+  v1::StartSessionRequest start;
+  start.set_user_id(user.user_id());
+  *start.mutable_options() = FastOptions(3, 1);
+  // Each step scores a loop over gRPC (a millisecond or more here): far beyond one second.
+  start.mutable_options()->mutable_sampler()->set_min_steps(9000);
+  v1::Session session;
+  grpc::Status status = stack.session().StartSession(Context().get(), start, &session);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  v1::NextLoopRequest next;
+  next.set_session_id(session.session_id());
+  v1::NextLoopResponse loop;
+  status = stack.session().NextLoop(Context().get(), next, &loop);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << status.error_message();
+  EXPECT_NE(status.error_message().find("no reply within 1s, dd-session's --generator_timeout"),
+            std::string::npos)
+      << status.error_message();
+  // A second draw would have ended by now too: its own call is cut at one second.
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  const std::string generator_log = stack.Log("generator");
+  size_t draws = 0;
+  for (size_t at = generator_log.find("\"generator.sample\""); at != std::string::npos;
+       at = generator_log.find("\"generator.sample\"", at + 1)) {
+    ++draws;
+  }
+  EXPECT_EQ(draws, 1u) << generator_log;
+}
 
 // The whole backend with mutual TLS on every connection: the test's stub to dd-session, and
 // dd-session to dd-critic, dd-generator and dd-render, and dd-generator to dd-critic, each with

@@ -80,6 +80,7 @@ std::unique_ptr<ServiceProcess> SessionStack::Start(const std::string& name, int
   args.insert(args.end(),
               {"--database=" + database_, "--critic=127.0.0.1:" + std::to_string(critic_port_),
                "--generator=" + generator_->address(), "--render=" + render_->address()});
+  args.insert(args.end(), options_.session_flags.begin(), options_.session_flags.end());
   return std::make_unique<ServiceProcess>(DD_SESSION_BIN, args, log_file);
 }
 

@@ -27,8 +27,9 @@ struct SessionStackOptions {
   // Not owned. Set: every service serves mutual TLS with its server certificate and calls the
   // others with it, and session() is a mutual-TLS stub; null: plaintext.
   const TestCertificates* tls = nullptr;
-  // More flags for dd-critic.
+  // More flags for dd-critic and dd-session.
   std::vector<std::string> critic_flags;
+  std::vector<std::string> session_flags;
 };
 
 class SessionStack {
