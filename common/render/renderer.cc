@@ -138,6 +138,11 @@ absl::StatusOr<std::vector<const Sample*>> Renderer::ResolveSamples(const Patter
   return samples;
 }
 
+absl::Status Renderer::Check(const Pattern& pattern, const RenderOptions& options) const {
+  if (absl::Status s = ValidateRenderOptions(options); !s.ok()) return s;
+  return ResolveSamples(pattern).status();
+}
+
 absl::StatusOr<RenderedAudio> Renderer::Render(const Pattern& pattern,
                                                const RenderOptions& options) const {
   RenderedAudio out;

@@ -51,6 +51,8 @@ class Renderer {
                     std::shared_ptr<HelperTeam> helpers = nullptr)
       : library_(std::move(library)), helpers_(std::move(helpers)) {}
 
+  // What Render would refuse, without rendering: OK when it would render the loop.
+  absl::Status Check(const Pattern& pattern, const RenderOptions& options) const;
   // The loop as a listener hears it: repeats bars plus the tail.
   // NOT_FOUND for a sample id not in the library; INVALID_ARGUMENT for options out of range.
   absl::StatusOr<RenderedAudio> Render(const Pattern& pattern, const RenderOptions& options) const;

@@ -58,13 +58,25 @@ grpc::Status RenderService::Render(grpc::ServerContext* context, const v1::Rende
   if (request->repeats() != 0) options.repeats = static_cast<int>(request->repeats());
   if (request->has_tail_seconds()) options.tail_seconds = request->tail_seconds();
   if (absl::Status s = ValidateRenderOptions(options); !s.ok()) return ToGrpcStatus(s);
-  const double seconds = static_cast<double>(LoopFrames(pattern->steps(), pattern->bpm(),
-                                                        options.repeats, options.tail_seconds)) /
-                         kSampleRate;
+  const int64_t loop_frames =
+      LoopFrames(pattern->steps(), pattern->bpm(), options.repeats, options.tail_seconds);
+  const double seconds = static_cast<double>(loop_frames) / kSampleRate;
   if (seconds > options_.max_render_seconds) {
-    return ToGrpcStatus(absl::InvalidArgumentError(absl::StrFormat(
-        "the render would last %.1f s, the limit is %.1f s (fewer repeats or a faster tempo)",
-        seconds, options_.max_render_seconds)));
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        absl::StrFormat("the render would last %.1f s, the limit is %.1f s (fewer repeats or "
+                        "steps, or a faster tempo)",
+                        seconds, options_.max_render_seconds)));
+  }
+  response->set_format(request->format() == v1::AUDIO_FORMAT_UNSPECIFIED ? v1::AUDIO_FORMAT_WAV
+                                                                         : request->format());
+  response->set_mime_type(std::string(MimeType(*encoding)));
+  response->set_sample_rate(kSampleRate);
+  if (request->validate_only()) {
+    const Renderer renderer(samples_.Get());
+    if (absl::Status s = renderer.Check(*pattern, options); !s.ok()) return ToGrpcStatus(s);
+    response->set_frames(static_cast<uint64_t>(loop_frames));
+    response->set_duration_seconds(seconds);
+    return grpc::Status::OK;
   }
 
   auto admitted = Admit(admission_, *context);
@@ -95,10 +107,6 @@ grpc::Status RenderService::Render(grpc::ServerContext* context, const v1::Rende
   if (!encoded.ok()) return ToGrpcStatus(encoded.status());
 
   response->set_audio(*std::move(encoded));
-  response->set_format(request->format() == v1::AUDIO_FORMAT_UNSPECIFIED ? v1::AUDIO_FORMAT_WAV
-                                                                         : request->format());
-  response->set_mime_type(std::string(MimeType(*encoding)));
-  response->set_sample_rate(kSampleRate);
   response->set_frames(frames);
   response->set_duration_seconds(static_cast<double>(frames) / kSampleRate);
   response->set_clipped_samples(static_cast<uint64_t>(clipped_samples));

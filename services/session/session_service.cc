@@ -31,6 +31,15 @@ constexpr uint32_t kMaxPageSize = 500;
 constexpr int kListenedRepeats = 4;
 constexpr double kListenedTailSeconds = 1.0;
 
+// A render request for a loop as a listener hears it (the loop itself still to set).
+v1::RenderRequest ListenedRender(v1::AudioFormat format) {
+  v1::RenderRequest request;
+  request.set_format(format);
+  request.set_repeats(kListenedRepeats);
+  request.set_tail_seconds(kListenedTailSeconds);
+  return request;
+}
+
 std::unique_ptr<grpc::ClientContext> CallContext(absl::Duration timeout,
                                                  const std::string& request_id) {
   auto context = std::make_unique<grpc::ClientContext>();
@@ -186,6 +195,7 @@ grpc::Status SessionService::StartSession(grpc::ServerContext* context,
   if (absl::Status s = coordinator_.CheckSampling(options, request_id); !s.ok()) {
     return ToGrpcStatus(s);
   }
+  if (absl::Status s = CheckListening(options, request_id); !s.ok()) return ToGrpcStatus(s);
 
   v1::CreateCriticRequest create;
   *create.mutable_config() = options.critic();
@@ -261,17 +271,55 @@ grpc::Status SessionService::ListSessions(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
+absl::Status SessionService::CheckListening(const v1::SessionOptions& options,
+                                            const std::string& request_id) {
+  v1::ListSamplesRequest first;
+  first.set_page_size(1);
+  v1::ListSamplesResponse samples;
+  if (absl::Status s =
+          FromGrpcCall(render_.ListSamples(CallContext(options_.render_timeout, request_id).get(),
+                                           first, &samples),
+                       "render service");
+      !s.ok()) {
+    return s;
+  }
+  if (samples.samples_size() == 0) {
+    return absl::FailedPreconditionError(
+        "the render service has no samples to render loops with (its log names the files it "
+        "rejected)");
+  }
+  // Any sample stands for the session's: what the render's length depends on is the same.
+  v1::RenderRequest request = ListenedRender(options.audio_format());
+  request.set_validate_only(true);
+  v1::DrumLoop& loop = *request.mutable_loop();
+  loop.set_steps(options.priors().steps());
+  loop.set_bpm(options.priors().bpm());
+  v1::Track& track = *loop.add_tracks();
+  track.set_sample_id(samples.samples(0).id());
+  track.mutable_hits()->Resize(static_cast<int>(options.priors().steps()), false);
+  v1::RenderResponse response;
+  const absl::Status status = FromGrpcCall(
+      render_.Render(CallContext(options_.render_timeout, request_id).get(), request, &response),
+      "render service");
+  if (status.code() == absl::StatusCode::kInvalidArgument) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("options.priors make loops the render service will not render as a "
+                     "listener hears them (",
+                     kListenedRepeats, " bars of ", options.priors().steps(), " steps at ",
+                     options.priors().bpm(), " bpm, then a ", kListenedTailSeconds,
+                     " s tail): ", status.message()));
+  }
+  return status;
+}
+
 absl::StatusOr<v1::RenderResponse> SessionService::RenderLoop(const storage::LoopRecord& loop,
                                                               v1::AudioFormat format,
                                                               const std::string& request_id) {
-  v1::RenderRequest request;
+  v1::RenderRequest request = ListenedRender(format);
   if (!request.mutable_loop()->ParseFromString(loop.pattern)) {
     return absl::DataLossError(
         absl::StrCat("stored pattern of loop ", loop.loop_id, " is corrupt"));
   }
-  request.set_format(format);
-  request.set_repeats(kListenedRepeats);
-  request.set_tail_seconds(kListenedTailSeconds);
   v1::RenderResponse response;
   if (absl::Status s =
           FromGrpcCall(render_.Render(CallContext(options_.render_timeout, request_id).get(),

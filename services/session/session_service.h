@@ -63,6 +63,12 @@ class SessionService final : public deepdrummer::v1::SessionService::Service {
   absl::StatusOr<storage::SessionRecord> OwnedSession(const std::string& session_id,
                                                       const std::string& user_id);
   absl::Status FillSession(const storage::SessionRecord& record, deepdrummer::v1::Session* out);
+  // Whether dd-render will render the loops of a session with these (complete) options as a
+  // listener hears them: all have the priors' steps and bpm, so one check at StartSession tells,
+  // where a session it would not render (too long for its --max_render_seconds) would fail at
+  // every NextLoop.
+  absl::Status CheckListening(const deepdrummer::v1::SessionOptions& options,
+                              const std::string& request_id);
   // Renders through dd-render; the call carries the client's request id.
   absl::StatusOr<deepdrummer::v1::RenderResponse> RenderLoop(const storage::LoopRecord& loop,
                                                              deepdrummer::v1::AudioFormat format,

@@ -192,15 +192,42 @@ TEST_F(RenderServiceTest, BadRequestsGetClearErrors) {
        grpc::StatusCode::INVALID_ARGUMENT, "format 77 is not an AudioFormat"},
   };
   for (const Case& c : cases) {
-    v1::RenderRequest request;
-    *request.mutable_loop() = BasicLoop();
-    c.mutate(request);
-    v1::RenderResponse response;
-    const grpc::Status status = Render(request, &response);
-    EXPECT_EQ(status.error_code(), c.code) << c.name << ": " << status.error_message();
-    EXPECT_NE(status.error_message().find(c.message_part), std::string::npos)
-        << c.name << ": " << status.error_message();
+    // A request that only asks to be checked is refused as the render itself would be.
+    for (bool validate_only : {false, true}) {
+      v1::RenderRequest request;
+      *request.mutable_loop() = BasicLoop();
+      c.mutate(request);
+      request.set_validate_only(validate_only);
+      v1::RenderResponse response;
+      const grpc::Status status = Render(request, &response);
+      EXPECT_EQ(status.error_code(), c.code)
+          << c.name << (validate_only ? " (validate_only): " : ": ") << status.error_message();
+      EXPECT_NE(status.error_message().find(c.message_part), std::string::npos)
+          << c.name << (validate_only ? " (validate_only): " : ": ") << status.error_message();
+    }
   }
+}
+
+TEST_F(RenderServiceTest, ValidateOnlyAnswersWhatTheRenderWouldBeWithoutRendering) {
+  v1::RenderRequest request;
+  *request.mutable_loop() = BasicLoop();
+  request.mutable_loop()->set_bpm(90);
+  request.set_format(v1::AUDIO_FORMAT_FLAC);
+  request.set_repeats(3);
+  request.set_tail_seconds(0.5);
+  v1::RenderResponse rendered;
+  ASSERT_TRUE(Render(request, &rendered).ok());
+  request.set_validate_only(true);
+  v1::RenderResponse checked;
+  ASSERT_TRUE(Render(request, &checked).ok());
+  EXPECT_TRUE(checked.audio().empty());
+  EXPECT_FALSE(rendered.audio().empty());
+  EXPECT_EQ(checked.format(), v1::AUDIO_FORMAT_FLAC);
+  EXPECT_EQ(checked.mime_type(), rendered.mime_type());
+  EXPECT_EQ(checked.sample_rate(), 44100u);
+  EXPECT_EQ(checked.frames(), rendered.frames());
+  EXPECT_EQ(checked.duration_seconds(), rendered.duration_seconds());
+  EXPECT_EQ(checked.frames(), 3u * 117600u + 22050u);  // Bars of 16 steps at 90 bpm: 2.667 s.
 }
 
 TEST(RenderServiceOptionsTest, ALimitNoRenderMeetsIsRefused) {

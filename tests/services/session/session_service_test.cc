@@ -517,6 +517,19 @@ TEST_F(SessionServiceTest, BadRequestsGetClearErrorsAndChangeNothing) {
     o.mutable_priors()->set_four_on_the_floor(true);
   });
   EXPECT_EQ(odd_floor.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  // Loops longer than dd-render renders (4 bars of 24 s and a tail: 97 s, the limit 60 s) failed
+  // every NextLoop of a session that had been started with them.
+  grpc::Status too_long = start_with([](v1::SessionOptions& o) {
+    o.mutable_priors()->set_steps(64);
+    o.mutable_priors()->set_bpm(40);
+  });
+  EXPECT_EQ(too_long.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(too_long.error_message().find("options.priors make loops the render service will not "
+                                          "render as a listener hears them (4 bars of 64 steps "
+                                          "at 40 bpm, then a 1 s tail): render service: the "
+                                          "render would last 97.0 s, the limit is 60.0 s"),
+            std::string::npos)
+      << too_long.error_message();
   EXPECT_EQ(Count("SELECT count(*) FROM session.sessions WHERE user_id = '" + owner + "'"), 1);
   EXPECT_EQ(Count("SELECT count(*) FROM critic.critics"), critics_before);
 
