@@ -13,7 +13,7 @@ namespace dd {
 
 struct CriticServiceOptions {
   int max_score_batch = 1024;    // Items per Score call; more is RESOURCE_EXHAUSTED.
-  int max_train_examples = 256;  // Examples per Train call.
+  int max_train_examples = 256;  // Examples per Train call (critic.proto says 256 to callers).
 };
 
 class CriticService final : public deepdrummer::v1::CriticService::Service {

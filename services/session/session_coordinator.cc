@@ -2,6 +2,8 @@
 
 #include <grpcpp/client_context.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
 #include "common/session/protocol.h"
@@ -31,6 +33,10 @@ absl::Status WithTimeoutNamed(absl::Status status, absl::Duration timeout, const
                                                   absl::FormatDuration(timeout),
                                                   ", dd-session's --", flag, ")"));
 }
+
+// The most examples one Train call takes (TrainRequest.examples); a session sends its ratings
+// in as many calls as that needs.
+constexpr size_t kTrainExamplesPerCall = 256;
 
 }  // namespace
 
@@ -163,29 +169,39 @@ absl::StatusOr<std::optional<storage::LoopRecord>> SessionCoordinator::Present(
 absl::StatusOr<uint64_t> SessionCoordinator::TrainOnRatings(
     const storage::SessionRecord& session, const std::vector<storage::LoopRecord>& loops,
     int ratings, const std::string& request_id) {
-  v1::TrainRequest request;
-  request.set_critic_id(session.critic_id);
+  std::vector<v1::Example> examples;
   for (const storage::LoopRecord& loop : loops) {
     if (loop.phase != 1 || !loop.rating.has_value()) continue;
-    if (request.examples_size() == ratings) break;
-    v1::Example* example = request.add_examples();
-    example->set_example_id(loop.loop_id);
-    example->set_rating(loop.rating->liked ? v1::RATING_LIKE : v1::RATING_DISLIKE);
-    if (!example->mutable_loop()->ParseFromString(loop.pattern)) {
+    if (static_cast<int>(examples.size()) == ratings) break;
+    v1::Example& example = examples.emplace_back();
+    example.set_example_id(loop.loop_id);
+    example.set_rating(loop.rating->liked ? v1::RATING_LIKE : v1::RATING_DISLIKE);
+    if (!example.mutable_loop()->ParseFromString(loop.pattern)) {
       return absl::DataLossError(
           absl::StrCat("stored pattern of loop ", loop.loop_id, " is corrupt"));
     }
   }
-  if (request.examples_size() == 0) return 0;
-  grpc::ClientContext context;
-  AttachRequestId(request_id, context);
-  context.set_deadline(absl::ToChronoTime(absl::Now() + options_.critic_timeout));
-  v1::TrainResponse response;
-  if (absl::Status s = FromGrpcCall(critic_.Train(&context, request, &response), "critic service");
-      !s.ok()) {
-    return WithTimeoutNamed(s, options_.critic_timeout, "critic_timeout");
+  uint64_t version = 0;
+  // In rating order, a call at a time: the critic takes the examples it does not know yet from
+  // each call, so the calls train as one would.
+  for (size_t first = 0; first < examples.size(); first += kTrainExamplesPerCall) {
+    v1::TrainRequest request;
+    request.set_critic_id(session.critic_id);
+    const size_t end = std::min(examples.size(), first + kTrainExamplesPerCall);
+    for (size_t i = first; i < end; ++i)
+      *request.add_examples() = std::move(examples[i]);
+    grpc::ClientContext context;
+    AttachRequestId(request_id, context);
+    context.set_deadline(absl::ToChronoTime(absl::Now() + options_.critic_timeout));
+    v1::TrainResponse response;
+    if (absl::Status s =
+            FromGrpcCall(critic_.Train(&context, request, &response), "critic service");
+        !s.ok()) {
+      return WithTimeoutNamed(s, options_.critic_timeout, "critic_timeout");
+    }
+    version = response.version();
   }
-  return response.version();
+  return version;
 }
 
 absl::Status SessionCoordinator::CheckSampling(const v1::SessionOptions& options,

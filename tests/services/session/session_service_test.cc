@@ -10,6 +10,9 @@
 #include <thread>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_format.h"
+#include "common/storage/pg_pool.h"
+#include "common/storage/session_repository.h"
 #include "deepdrummer/v1/critic.grpc.pb.h"
 #include "tests/services/session/session_stack.h"
 
@@ -694,6 +697,59 @@ TEST_F(SessionServiceTest, ASessionWithoutPhaseTwoEndsWithResultsAndAFullyTraine
   ASSERT_TRUE(status.ok()) << status.error_message();
   ASSERT_EQ(exported.audio_size(), 2);
   EXPECT_EQ(exported.audio(0).audio().rfind("RIFF", 0), 0u);
+}
+
+// A session's ratings reach the critic in calls of at most 256 examples: with every rating in one
+// call, a session of more Phase I loops (up to 1,000 are allowed) stopped at loop 258 for good,
+// each NextLoop RESOURCE_EXHAUSTED. Its first 257 loops are written here as the service writes
+// them (through the same repository), with distinct patterns from the kit, so that the test need
+// not listen to them all.
+TEST_F(SessionServiceTest, RatingsBeyondOneTrainCallReachTheCriticInSeveralCalls) {
+  const v1::Session session = Start(NewUser(), FastOptions(/*phase1=*/300, /*phase2=*/1));
+  storage::PgPoolOptions pool_options;
+  pool_options.connection_string = stack_->database();
+  pool_options.size = 2;
+  auto pool = storage::PgPool::Create(pool_options, storage::SessionRepository::Statements());
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  storage::SessionRepository repository(**pool);
+  // Loop 1 comes from the service, prepared when the session started; it is rated below, through
+  // the repository, so that nothing is prepared in the background meanwhile.
+  const v1::NextLoopResponse first = Next(session.session_id());
+  ASSERT_EQ(first.position(), 1u);
+  constexpr int kRated = 257;
+  for (int position = 1; position <= kRated; ++position) {
+    if (position > 1) {
+      v1::DrumLoop loop;
+      loop.set_steps(16);
+      loop.set_bpm(120);
+      for (const char* id : {"kick/kick-deep.wav", "snare/snare-crisp.wav"}) {
+        v1::Track* track = loop.add_tracks();
+        track->set_sample_id(id);
+        for (int step = 0; step < 16; ++step)
+          track->add_hits(((position >> (step % 9)) & 1) != (track == loop.mutable_tracks(0)));
+      }
+      storage::NewLoop stored;
+      stored.position = position;
+      stored.phase = 1;
+      stored.source = "learning";
+      stored.pattern = loop.SerializeAsString();
+      stored.fingerprint = absl::StrFormat("%016x", 0xfeed000000000000u + position);
+      stored.critic_version = static_cast<uint64_t>(position - 1);
+      auto inserted = repository.InsertLoop(session.session_id(), stored);
+      ASSERT_TRUE(inserted.ok() && *inserted) << position << ": " << inserted.status();
+    }
+    auto shown = repository.PresentNext(session.session_id());
+    ASSERT_TRUE(shown.ok() && shown->has_value()) << position << ": " << shown.status();
+    ASSERT_EQ((*shown)->position, position);
+    auto rated = repository.Rate((*shown)->loop_id, position % 2 == 0,
+                                 "written-" + std::to_string(position), "");
+    ASSERT_TRUE(rated.ok()) << position << ": " << rated.status();
+  }
+  // Loop 258 needs the critic trained on all 257 ratings: two calls, of 256 and of 1.
+  const v1::NextLoopResponse next = Next(session.session_id());
+  EXPECT_EQ(next.position(), static_cast<uint32_t>(kRated + 1));
+  EXPECT_EQ(next.phase(), v1::PHASE_LEARNING);
+  EXPECT_EQ(LoopsWhere(session.session_id(), "position = 258 AND critic_version = 257"), 1);
 }
 
 TEST_F(SessionServiceTest, ListSessionsPagesThroughAUsersSessionsInOrder) {

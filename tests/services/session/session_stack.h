@@ -51,6 +51,8 @@ class SessionStack {
   // empty without a log_dir.
   std::string Log(const std::string& name) const;
 
+  // The database's libpq connection string.
+  const std::string& database() const { return database_; }
   // A direct connection, for checking what the database holds.
   pqxx::connection& db() { return *db_; }
   int64_t Count(const std::string& sql);
