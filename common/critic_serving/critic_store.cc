@@ -53,6 +53,15 @@ void LogIfGraphsFailed(bool had_graphs, const critic::Critic& critic, const char
   }
 }
 
+// What a critic in the cache holds, in bytes: its rated clips (a trainable critic's), and its
+// weights, with Adam's two moments when it can train.
+int64_t HeldBytes(const critic::Critic& critic) {
+  const int64_t clips = int64_t{critic.liked_count()} + critic.disliked_count();
+  const int64_t weight_copies = critic.can_train() ? 3 : 1;
+  return clips * critic::kClipFrames * int64_t{sizeof(float)} +
+         critic.parameter_count() * weight_copies * int64_t{sizeof(float)};
+}
+
 }  // namespace
 
 absl::StatusOr<CriticStore::Metrics> CriticStore::AddMetrics(metrics::Registry& registry) {
@@ -72,14 +81,19 @@ absl::StatusOr<CriticStore::Metrics> CriticStore::AddMetrics(metrics::Registry& 
       "critic_training_round_seconds", "Time to add one rating and train on it.", {},
       {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30});
   if (!round_seconds.ok()) return round_seconds.status();
+  auto cache_bytes = registry.AddGauge(
+      "critic_cache_bytes",
+      "Memory the critics cached in this worker hold, estimated (bounded by --cache_mib).", {});
+  if (!cache_bytes.ok()) return cache_bytes.status();
   return Metrics{*loads, &(*clips)->WithLabels({}), &(*batch_seconds)->WithLabels({}),
-                 &(*round_seconds)->WithLabels({})};
+                 &(*round_seconds)->WithLabels({}), &(*cache_bytes)->WithLabels({})};
 }
 
 absl::StatusOr<std::unique_ptr<CriticStore>> CriticStore::Create(
     storage::CriticRepository& repository, const CriticStoreOptions& options,
     metrics::Registry* metrics) {
   if (options.cache_capacity < 1) return absl::InvalidArgumentError("cache capacity must be >= 1");
+  if (options.cache_bytes < 1) return absl::InvalidArgumentError("cache bytes must be >= 1");
   if (options.max_batch_clips < 1) return absl::InvalidArgumentError("max batch must be >= 1");
   if (options.training_slots < 1) return absl::InvalidArgumentError("training slots must be >= 1");
   if (options.batch_window < absl::ZeroDuration()) {
@@ -112,26 +126,45 @@ std::shared_ptr<CriticStore::Entry> CriticStore::CacheEntry(const std::string& k
   absl::MutexLock lock(&cache_mutex_);
   auto found = cache_.find(key);
   if (found != cache_.end()) {
-    lru_.splice(lru_.begin(), lru_, found->second.second);
-    return found->second.first;
+    lru_.splice(lru_.begin(), lru_, found->second.position);
+    return found->second.entry;
   }
   lru_.push_front(key);
   auto entry = std::make_shared<Entry>();
-  cache_[key] = {entry, lru_.begin()};
-  while (static_cast<int>(cache_.size()) > options_.cache_capacity) {
-    // Users of an evicted entry keep it alive through their shared_ptr until they finish.
-    cache_.erase(lru_.back());
+  cache_[key] = Cached{entry, lru_.begin(), 0};
+  ShrinkLocked();
+  return entry;
+}
+
+void CriticStore::ShrinkLocked() {
+  // Users of an evicted entry keep it alive through their shared_ptr until they finish.
+  while (cache_.size() > 1 && (static_cast<int>(cache_.size()) > options_.cache_capacity ||
+                               cached_bytes_ > options_.cache_bytes)) {
+    auto last = cache_.find(lru_.back());
+    cached_bytes_ -= last->second.bytes;
+    cache_.erase(last);
     lru_.pop_back();
   }
-  return entry;
+  metrics_.cache_bytes->Set(cached_bytes_);
+}
+
+void CriticStore::Account(const std::string& key, int64_t bytes) {
+  absl::MutexLock lock(&cache_mutex_);
+  auto found = cache_.find(key);
+  if (found == cache_.end()) return;  // Evicted while it was in use.
+  cached_bytes_ += bytes - found->second.bytes;
+  found->second.bytes = bytes;
+  ShrinkLocked();
 }
 
 void CriticStore::Evict(const std::string& key) {
   absl::MutexLock lock(&cache_mutex_);
   auto found = cache_.find(key);
   if (found == cache_.end()) return;
-  lru_.erase(found->second.second);
+  cached_bytes_ -= found->second.bytes;
+  lru_.erase(found->second.position);
   cache_.erase(found);
+  metrics_.cache_bytes->Set(cached_bytes_);
 }
 
 absl::StatusOr<storage::CriticRecord> CriticStore::CreateCritic(
@@ -264,10 +297,12 @@ absl::StatusOr<TrainResult> CriticStore::Train(const std::string& critic_id,
   if (!after.ok()) {
     entry->critic.reset();  // It may hold training that was never committed.
     entry->dirty = false;
+    Account(key, 0);
     return after.status();
   }
   entry->dirty = false;
   entry->version = after->latest_version;
+  Account(key, entry->critic ? HeldBytes(*entry->critic) : 0);
   result.version = after->latest_version;
   if (result.added > 0) {
     log::Info("critic.trained", {{"critic_id", critic_id},
@@ -330,6 +365,7 @@ absl::StatusOr<std::vector<float>> CriticStore::ScoreNow(const std::string& key,
     }
     entry->version = version;
     metrics_.loads->WithLabels({"score"}).Increment();
+    Account(key, HeldBytes(*entry->critic));
   }
   critic::Critic* const critic = entry->critic.get();
   std::vector<float> scores;

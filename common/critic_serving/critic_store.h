@@ -30,6 +30,11 @@ struct CriticStoreOptions {
   // graphs. The store gives all its critics one SharedScoringMemory of its own.
   critic::RunOptions run;
   int cache_capacity = 64;  // Critic instances (trainable or per scored version) kept in memory.
+  // Memory those instances may hold, estimated from what they keep (a trainable critic: its rated
+  // clips, 353 KB each, and its weights with Adam's state; a scored version: its weights). A
+  // critic of the paper's 80 ratings holds ~32 MB, one of 1,000 ~0.36 GB, so a count alone does
+  // not bound the worker's memory. The least recently used go first; one is always kept.
+  int64_t cache_bytes = int64_t{2} << 30;
   // Extra wait for company when a critic version is idle; calls arriving while its batch runs
   // batch anyway (score_batcher.h).
   absl::Duration batch_window = absl::ZeroDuration();
@@ -98,6 +103,7 @@ class CriticStore {
     metrics::Histogram* batch_clips = nullptr;
     metrics::Histogram* batch_seconds = nullptr;
     metrics::Histogram* training_round_seconds = nullptr;
+    metrics::Gauge* cache_bytes = nullptr;  // The estimate that cache_bytes bounds.
   };
   static absl::StatusOr<Metrics> AddMetrics(metrics::Registry& registry);
 
@@ -105,6 +111,10 @@ class CriticStore {
               std::unique_ptr<metrics::Registry> own_metrics, Metrics metrics);
   std::shared_ptr<Entry> CacheEntry(const std::string& key);
   void Evict(const std::string& key);
+  // Records the bytes the entry under `key` now holds (when it is still cached), then evicts the
+  // least recently used entries beyond the options' bounds.
+  void Account(const std::string& key, int64_t bytes);
+  void ShrinkLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(cache_mutex_);
   absl::StatusOr<std::vector<float>> ScoreNow(const std::string& key,
                                               const std::vector<critic::ClipRun>& runs);
 
@@ -117,10 +127,14 @@ class CriticStore {
   absl::Mutex training_mutex_;
   int free_training_slots_ ABSL_GUARDED_BY(training_mutex_) = 0;
   absl::Mutex cache_mutex_;
+  struct Cached {
+    std::shared_ptr<Entry> entry;
+    std::list<std::string>::iterator position;  // In lru_.
+    int64_t bytes = 0;                          // Estimated; 0 until Account.
+  };
   std::list<std::string> lru_ ABSL_GUARDED_BY(cache_mutex_);  // Most recent first.
-  absl::flat_hash_map<std::string,
-                      std::pair<std::shared_ptr<Entry>, std::list<std::string>::iterator>>
-      cache_ ABSL_GUARDED_BY(cache_mutex_);
+  absl::flat_hash_map<std::string, Cached> cache_ ABSL_GUARDED_BY(cache_mutex_);
+  int64_t cached_bytes_ ABSL_GUARDED_BY(cache_mutex_) = 0;
 };
 
 }  // namespace dd

@@ -35,6 +35,10 @@ ABSL_FLAG(bool, cudnn_benchmark, true,
 ABSL_FLAG(int, threads, 0, "CPU threads for LibTorch; 0 means one per hardware thread.");
 ABSL_FLAG(int, cache_critics, 64,
           "Critic instances kept in memory (LRU); a miss reloads from PostgreSQL.");
+ABSL_FLAG(int, cache_mib, 2048,
+          "Memory the cached critics may hold, in MiB, estimated from their rated clips (353 KB "
+          "each: ~32 MB for the paper's 80 ratings) and weights; beyond it the least recently "
+          "used are dropped (one is always kept). Keep it well under the worker's memory limit.");
 ABSL_FLAG(absl::Duration, batch_window, absl::ZeroDuration(),
           "Extra wait of a Score call for others to batch with when its critic version is idle. "
           "Calls that arrive while a batch runs always go together in the next batch.");
@@ -60,11 +64,13 @@ int main(int argc, char** argv) {
                   "trains and serves per-user critics.\n"
                   "Usage: dd-critic --port=50052 --database='host=127.0.0.1 port=55432 "
                   "dbname=deepdrummer user=deepdrummer'");
-  if (absl::Status s =
-          dd::FirstError({dd::CheckIntFlag("threads", absl::GetFlag(FLAGS_threads), 0, 1024),
-                          dd::CheckIntFlag("max_batch", absl::GetFlag(FLAGS_max_batch), 1, 1 << 16),
-                          dd::CheckIntFlag("keep_version_weights",
-                                           absl::GetFlag(FLAGS_keep_version_weights), 0, 1 << 30)});
+  if (absl::Status s = dd::FirstError(
+          {dd::CheckIntFlag("threads", absl::GetFlag(FLAGS_threads), 0, 1024),
+           dd::CheckIntFlag("max_batch", absl::GetFlag(FLAGS_max_batch), 1, 1 << 16),
+           dd::CheckIntFlag("cache_critics", absl::GetFlag(FLAGS_cache_critics), 1, 1 << 20),
+           dd::CheckIntFlag("cache_mib", absl::GetFlag(FLAGS_cache_mib), 1, 1 << 24),
+           dd::CheckIntFlag("keep_version_weights", absl::GetFlag(FLAGS_keep_version_weights), 0,
+                            1 << 30)});
       !s.ok()) {
     return dd::StartupFailed(s);
   }
@@ -94,6 +100,7 @@ int main(int argc, char** argv) {
   store_options.run.precision = *precision;
   store_options.run.cuda_graphs = absl::GetFlag(FLAGS_cuda_graphs);
   store_options.cache_capacity = absl::GetFlag(FLAGS_cache_critics);
+  store_options.cache_bytes = int64_t{absl::GetFlag(FLAGS_cache_mib)} << 20;
   store_options.batch_window = absl::GetFlag(FLAGS_batch_window);
   store_options.training_slots = absl::GetFlag(FLAGS_training_slots);
   auto store = dd::CriticStore::Create(repository, store_options, &metrics);

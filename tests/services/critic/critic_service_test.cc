@@ -476,6 +476,51 @@ TEST_F(CriticServiceTest, ServesMetricsOfItsCallsAndItsWork) {
   }
 }
 
+// A worker's cached critics are bounded by the memory they hold, not only by their number: a
+// critic keeps every rated clip (353 KB each), so 64 critics of long sessions held tens of GB.
+// Under a bound smaller than two critics the one trained least recently is dropped, and training
+// it again loads it from the database; under the default bound both stay.
+TEST_F(CriticServiceTest, CachedCriticsAreBoundedByTheMemoryTheyHold) {
+  const auto train_loads = [&](const std::vector<std::string>& flags) {
+    const int metrics_port = dd::testing::FreeLoopbackPort();
+    std::vector<std::string> args = flags;
+    args.push_back("--metrics_port=" + std::to_string(metrics_port));
+    Worker worker(database_, args);
+    EXPECT_NE(worker.port(), 0);
+    const std::string first = CreateSmallCritic(worker, 1);
+    const std::string second = CreateSmallCritic(worker, 2);
+    for (const std::string& id : {first, second, first}) {  // The last trains on nothing new.
+      v1::TrainResponse trained;
+      const grpc::Status status =
+          worker.stub().Train(Context().get(), ThreeRatedTones(id), &trained);
+      EXPECT_TRUE(status.ok()) << status.error_message();
+      EXPECT_EQ(trained.version(), 3u);
+    }
+    httplib::Client scraper("127.0.0.1", metrics_port);
+    auto scraped = scraper.Get("/metrics");
+    EXPECT_TRUE(scraped) << "no metrics on port " << metrics_port;
+    if (!scraped) return std::make_pair(std::string(), std::string());
+    const auto value_of = [&](const std::string& name) {
+      const size_t at = scraped->body.find("\n" + name + " ");
+      if (at == std::string::npos) return std::string("missing");
+      const size_t from = at + name.size() + 2;
+      return scraped->body.substr(from, scraped->body.find('\n', from) - from);
+    };
+    return std::make_pair(value_of(R"(critic_loads_total{purpose="train"})"),
+                          value_of("critic_cache_bytes"));
+  };
+  // A critic of 3 clips holds 3 x 352,800 bytes and its weights three times over (~3.5 MB).
+  const auto [bounded_loads, bounded_bytes] = train_loads({"--cache_mib=1"});
+  EXPECT_EQ(bounded_loads, "3");
+  const auto [default_loads, default_bytes] = train_loads({});
+  EXPECT_EQ(default_loads, "2");
+  // What the gauge reports: one critic under the bound, both under the default.
+  ASSERT_NE(bounded_bytes, "missing");
+  ASSERT_NE(default_bytes, "missing");
+  EXPECT_GT(std::stoll(bounded_bytes), 3 * 352800);
+  EXPECT_EQ(std::stoll(default_bytes), 2 * std::stoll(bounded_bytes));
+}
+
 TEST_F(CriticServiceTest, BadRequestsGetClearErrorsAndChangeNothing) {
   Worker worker(database_, {"--max_batch=4"});
   const std::string id = CreateSmallCritic(worker);
