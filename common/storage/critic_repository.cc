@@ -1,6 +1,7 @@
 #include "common/storage/critic_repository.h"
 
 #include <cstring>
+#include <limits>
 #include <set>
 
 #include <pqxx/binarystring>
@@ -259,8 +260,11 @@ absl::StatusOr<critic::CriticState> CriticRepository::State(const std::string& c
                                                             uint64_t version) {
   if (absl::Status valid = ValidateCriticId(critic_id); !valid.ok()) return valid;
   critic::CriticState state;
+  // Versions are stored as bigint; one beyond it cannot exist (PostgreSQL would refuse the value).
+  const bool storable = version <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
   absl::Status status = pool_.Transact([&](pqxx::work& tx) -> absl::Status {
-    pqxx::result rows = tx.exec_prepared("critic_state", critic_id, version);
+    pqxx::result rows;
+    if (storable) rows = tx.exec_prepared("critic_state", critic_id, static_cast<int64_t>(version));
     if (rows.empty()) {
       if (tx.exec_prepared("critic_get", critic_id).empty()) return NotFound(critic_id);
       return absl::NotFoundError(absl::StrCat("critic ", critic_id, " has no version ", version));

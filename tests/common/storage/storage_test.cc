@@ -415,6 +415,22 @@ TEST_F(CriticRepositoryTest, UnknownAndMalformedIds) {
             absl::StatusCode::kInvalidArgument);
 }
 
+// A version beyond PostgreSQL's bigint (the API's versions are uint64) was the database's error,
+// "value ... is out of range for type bigint", as INVALID_ARGUMENT; no such version can exist.
+TEST_F(CriticRepositoryTest, AVersionBeyondWhatCanBeStoredDoesNotExist) {
+  auto id = repository_->Create("", critic::CriticConfig{}, 1, {"m", "o", "r"});
+  ASSERT_TRUE(id.ok()) << id.status();
+  for (uint64_t version : {uint64_t{1} << 63, ~uint64_t{0}, uint64_t{7}}) {
+    auto state = repository_->State(*id, version);
+    EXPECT_EQ(state.status().code(), absl::StatusCode::kNotFound) << state.status();
+    EXPECT_EQ(state.status().message(), absl::StrCat("critic ", *id, " has no version ", version));
+  }
+  EXPECT_EQ(
+      repository_->State("00000000-0000-0000-0000-000000000000", ~uint64_t{0}).status().code(),
+      absl::StatusCode::kNotFound);
+  EXPECT_TRUE(repository_->State(*id, 0).ok());
+}
+
 TEST_F(CriticRepositoryTest, AFailedRoundWritesNothing) {
   auto id = repository_->Create("", critic::CriticConfig{}, 1, {"m", "o", "r"});
   ASSERT_TRUE(id.ok());
