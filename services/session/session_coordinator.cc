@@ -25,10 +25,15 @@ v1::SampleRequest SamplingOf(const v1::SessionOptions& options, v1::SamplingMode
   return request;
 }
 
-// The status of a call made with `timeout` (the flag `flag`). gRPC's "Deadline Exceeded" does not
-// say whose deadline ran out, and a client reading it would blame its own.
-absl::Status WithTimeoutNamed(absl::Status status, absl::Duration timeout, const char* flag) {
-  if (status.code() != absl::StatusCode::kDeadlineExceeded) return status;
+// The status of a call made with `timeout` (the flag `flag`), which started at `start`. gRPC's
+// "Deadline Exceeded" does not say whose deadline ran out, and a client reading it would blame its
+// own; a DEADLINE_EXCEEDED the callee answered in time (a statement timeout of its own) is left as
+// it is.
+absl::Status WithTimeoutNamed(absl::Status status, absl::Time start, absl::Duration timeout,
+                              const char* flag) {
+  if (status.code() != absl::StatusCode::kDeadlineExceeded || absl::Now() < start + timeout) {
+    return status;
+  }
   return absl::DeadlineExceededError(absl::StrCat(status.message(), " (no reply within ",
                                                   absl::FormatDuration(timeout),
                                                   ", dd-session's --", flag, ")"));
@@ -192,12 +197,13 @@ absl::StatusOr<uint64_t> SessionCoordinator::TrainOnRatings(
       *request.add_examples() = std::move(examples[i]);
     grpc::ClientContext context;
     AttachRequestId(request_id, context);
-    context.set_deadline(absl::ToChronoTime(absl::Now() + options_.critic_timeout));
+    const absl::Time start = absl::Now();
+    context.set_deadline(absl::ToChronoTime(start + options_.critic_timeout));
     v1::TrainResponse response;
     if (absl::Status s =
             FromGrpcCall(critic_.Train(&context, request, &response), "critic service");
         !s.ok()) {
-      return WithTimeoutNamed(s, options_.critic_timeout, "critic_timeout");
+      return WithTimeoutNamed(s, start, options_.critic_timeout, "critic_timeout");
     }
     version = response.version();
   }
@@ -211,11 +217,12 @@ absl::Status SessionCoordinator::CheckSampling(const v1::SessionOptions& options
   v1::SampleRequest request = SamplingOf(options, v1::SAMPLING_MODE_METROPOLIS);
   request.set_validate_only(true);
   grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + options_.generator_timeout));
+  const absl::Time start = absl::Now();
+  context.set_deadline(absl::ToChronoTime(start + options_.generator_timeout));
   AttachRequestId(request_id, context);
   v1::SampleResponse response;
   const absl::Status status = WithTimeoutNamed(
-      FromGrpcCall(generator_.Sample(&context, request, &response), "generator service"),
+      FromGrpcCall(generator_.Sample(&context, request, &response), "generator service"), start,
       options_.generator_timeout, "generator_timeout");
   switch (status.code()) {
     case absl::StatusCode::kOk:
@@ -320,13 +327,14 @@ absl::Status SessionCoordinator::DoPrepare(const std::string& session_id,
   for (const storage::LoopRecord& loop : *loops)
     request.add_avoid_fingerprints(loop.fingerprint);
   grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + options_.generator_timeout));
+  const absl::Time call_start = absl::Now();
+  context.set_deadline(absl::ToChronoTime(call_start + options_.generator_timeout));
   AttachRequestId(request_id, context);
   v1::SampleResponse response;
   if (absl::Status s =
           FromGrpcCall(generator_.Sample(&context, request, &response), "generator service");
       !s.ok()) {
-    return WithTimeoutNamed(s, options_.generator_timeout, "generator_timeout");
+    return WithTimeoutNamed(s, call_start, options_.generator_timeout, "generator_timeout");
   }
   if (response.loops_size() != 1) return absl::InternalError("generator returned no loop");
   const v1::SampledLoop& sampled = response.loops(0);
