@@ -34,6 +34,12 @@ absl::Status StatusFromCurrentException(const char* what_was_done) {
     return absl::NotFoundError(absl::StrCat(what_was_done, ": ", Message(e)));
   } catch (const pqxx::data_exception& e) {
     return absl::InvalidArgumentError(absl::StrCat(what_was_done, ": ", Message(e)));
+  } catch (const pqxx::insufficient_resources& e) {
+    // SQLSTATE class 53: disk full, out of memory, a configured limit such as temp_file_limit.
+    // The transaction rolled back whole; a retry succeeds only once an operator frees space.
+    return absl::ResourceExhaustedError(absl::StrCat(
+        what_was_done,
+        ": the database is out of disk space, memory or a configured limit: ", Message(e)));
   } catch (const pqxx::sql_error& e) {
     // The pool's statement_timeout and lock_timeout (libpqxx 6 has no classes for them).
     if (e.sqlstate() == "57014") {

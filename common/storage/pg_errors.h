@@ -1,7 +1,8 @@
 // How PostgreSQL failures become statuses, in one place. Transient failures (a lost connection,
 // a serialization failure, a deadlock, a lock not free within lock_timeout) are UNAVAILABLE or
 // ABORTED so that callers and clients know a retry may succeed; a statement past
-// statement_timeout is DEADLINE_EXCEEDED.
+// statement_timeout is DEADLINE_EXCEEDED; a database short of disk space or memory is
+// RESOURCE_EXHAUSTED, not retried (another attempt would fail the same way until space is freed).
 #pragma once
 
 #include <exception>

@@ -56,9 +56,29 @@ absl::StatusOr<PgPool::Metrics> PgPool::AddMetrics(metrics::Registry& registry) 
   auto flushes = registry.AddCounter(
       "db_pool_flushes_total", "Idle connections dropped together after one was found lost.", {});
   if (!flushes.ok()) return flushes.status();
-  return Metrics{&(*connections)->WithLabels({"open"}), &(*connections)->WithLabels({"idle"}),
-                 &(*retries)->WithLabels({}), &(*timeouts)->WithLabels({}),
-                 &(*flushes)->WithLabels({})};
+  auto short_of_resources = registry.AddCounter(
+      "db_resource_errors_total",
+      "Transactions the database refused for want of disk space, memory or a configured limit "
+      "(SQLSTATE class 53); each one's request failed with RESOURCE_EXHAUSTED.",
+      {});
+  if (!short_of_resources.ok()) return short_of_resources.status();
+  return Metrics{.open = &(*connections)->WithLabels({"open"}),
+                 .idle = &(*connections)->WithLabels({"idle"}),
+                 .retries = &(*retries)->WithLabels({}),
+                 .acquire_timeouts = &(*timeouts)->WithLabels({}),
+                 .flushes = &(*flushes)->WithLabels({}),
+                 .resource_errors = &(*short_of_resources)->WithLabels({})};
+}
+
+absl::Status PgPool::DatabaseFailure(const char* what_was_done) {
+  absl::Status status = StatusFromCurrentException(what_was_done);
+  // The one database failure no retry or reconnect mends, and the caller only sees a refusal:
+  // an operator must free space, so it is counted for an alert and logged as an error.
+  if (absl::IsResourceExhausted(status)) {
+    metrics_.resource_errors->Increment();
+    log::Error("db.out_of_resources", {{"error", std::string(status.message())}});
+  }
+  return status;
 }
 
 void PgPool::PublishCounts() {
@@ -184,7 +204,7 @@ absl::Status PgPool::Retrying(const std::function<absl::Status(Transaction&)>& b
       status = body(transaction);
       if (status.ok()) transaction.commit();
     } catch (...) {
-      status = StatusFromCurrentException("database transaction");
+      status = DatabaseFailure("database transaction");
       database_failed = true;
     }
     const bool broken =
@@ -218,7 +238,7 @@ absl::Status PgPool::WithConnection(const std::function<absl::Status(pqxx::conne
   try {
     status = body(**connection);
   } catch (...) {
-    status = StatusFromCurrentException("database call");
+    status = DatabaseFailure("database call");
   }
   Release(std::move(*connection));
   return status;

@@ -82,6 +82,7 @@ class PgPool {
     metrics::Counter* retries = nullptr;
     metrics::Counter* acquire_timeouts = nullptr;
     metrics::Counter* flushes = nullptr;
+    metrics::Counter* resource_errors = nullptr;
   };
   static absl::StatusOr<Metrics> AddMetrics(metrics::Registry& registry);
 
@@ -94,6 +95,8 @@ class PgPool {
         own_metrics_(std::move(own_metrics)),
         metrics_(metrics) {}
   void PublishCounts() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // StatusFromCurrentException, counting and logging what an operator must act on.
+  absl::Status DatabaseFailure(const char* what_was_done);
   absl::StatusOr<std::unique_ptr<pqxx::connection>> Connect() const;
   absl::StatusOr<std::unique_ptr<pqxx::connection>> Acquire();
   void Release(std::unique_ptr<pqxx::connection> connection);

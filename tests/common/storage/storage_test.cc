@@ -203,6 +203,42 @@ TEST(PgPoolTest, AWriteToAReadOnlyDatabaseIsUnavailableAndRetriedOnANewConnectio
       << metrics.Exposition();
 }
 
+TEST(PgPoolTest, ADatabaseOutOfAResourceIsResourceExhaustedCountedAndNotRetried) {
+  // A full disk cannot be made in a test without mounting one; temp_file_limit makes
+  // PostgreSQL refuse a spilling sort with an error of the same class (53, insufficient
+  // resources), which is what a full disk answers ("could not extend file", 53100).
+  const std::string db = dd::testing::SharedPostgres().CreateDatabase("pool_out_of_resources");
+  PgPoolOptions options;
+  options.connection_string = db;
+  options.max_attempts = 3;
+  options.retry_backoff = absl::Milliseconds(1);
+  metrics::Registry metrics;
+  auto pool = PgPool::Create(options, {}, &metrics);
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  int attempts = 0;
+  const absl::Status status = (*pool)->Transact([&](pqxx::work& tx) {
+    ++attempts;
+    tx.exec0("SET LOCAL work_mem = '64kB'");
+    tx.exec0("SET LOCAL temp_file_limit = '128kB'");
+    tx.exec1(
+        "SELECT count(*) FROM (SELECT g FROM generate_series(1, 200000) g ORDER BY g DESC "
+        "OFFSET 0) sorted");
+    return absl::OkStatus();
+  });
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
+  EXPECT_TRUE(absl::StrContains(status.message(), "the database is out of disk space, memory"))
+      << status;
+  EXPECT_TRUE(absl::StrContains(status.message(), "temp_file_limit")) << status;
+  EXPECT_EQ(attempts, 1);  // Another attempt would be refused the same way.
+  const std::string exposition = metrics.Exposition();
+  EXPECT_TRUE(absl::StrContains(exposition, "db_resource_errors_total 1\n")) << exposition;
+  EXPECT_TRUE(absl::StrContains(exposition, "db_transaction_retries_total 0\n")) << exposition;
+  // The connection was not at fault and serves on.
+  EXPECT_EQ(Count(**pool, "SELECT 1"), 1);
+  EXPECT_TRUE(absl::StrContains(metrics.Exposition(), "db_pool_connections{state=\"open\"} 1\n"))
+      << metrics.Exposition();
+}
+
 TEST(PgPoolTest, UnreachableDatabaseIsUnavailable) {
   PgPoolOptions options;
   options.connection_string =
