@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
@@ -18,8 +19,12 @@ namespace {
 std::string TrainKey(const std::string& critic_id) {
   return absl::AsciiStrToLower(critic_id) + "#train";
 }
+// What the keys of every scored version of a critic start with.
+std::string ScoreKeyPrefix(const std::string& critic_id) {
+  return absl::AsciiStrToLower(critic_id) + "@";
+}
 std::string ScoreKey(const std::string& critic_id, uint64_t version) {
-  return absl::StrCat(absl::AsciiStrToLower(critic_id), "@", version);
+  return absl::StrCat(ScoreKeyPrefix(critic_id), version);
 }
 
 // LibTorch failed while running a critic (critic.h). Out of memory is worth a retry, later or on
@@ -96,6 +101,9 @@ absl::StatusOr<std::unique_ptr<CriticStore>> CriticStore::Create(
   if (options.cache_bytes < 1) return absl::InvalidArgumentError("cache bytes must be >= 1");
   if (options.max_batch_clips < 1) return absl::InvalidArgumentError("max batch must be >= 1");
   if (options.training_slots < 1) return absl::InvalidArgumentError("training slots must be >= 1");
+  if (options.existence_check_interval < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("the existence check interval must not be negative");
+  }
   if (options.batch_window < absl::ZeroDuration()) {
     return absl::InvalidArgumentError(absl::StrCat("the batch window must not be negative, got ",
                                                    absl::FormatDuration(options.batch_window)));
@@ -165,6 +173,29 @@ void CriticStore::Evict(const std::string& key) {
   lru_.erase(found->second.position);
   cache_.erase(found);
   metrics_.cache_bytes->Set(cached_bytes_);
+}
+
+absl::StatusOr<std::pair<int, int>> CriticStore::DeleteCritic(const std::string& critic_id) {
+  auto deleted = repository_.Delete(critic_id);
+  if (!deleted.ok()) return deleted.status();
+  // Its trainable copy holds the rated clips; its score copies would go on answering Score
+  // calls for versions that no longer exist.
+  const std::string train_key = TrainKey(critic_id);
+  const std::string score_prefix = ScoreKeyPrefix(critic_id);
+  std::vector<std::string> keys;
+  {
+    absl::MutexLock lock(&cache_mutex_);
+    for (const auto& [key, cached] : cache_) {
+      if (key == train_key || absl::StartsWith(key, score_prefix)) keys.push_back(key);
+    }
+  }
+  for (const std::string& key : keys)
+    Evict(key);
+  log::Info("critic.deleted", {{"critic_id", critic_id},
+                               {"versions", deleted->first},
+                               {"examples", deleted->second},
+                               {"cached_copies_dropped", keys.size()}});
+  return deleted;
 }
 
 absl::StatusOr<storage::CriticRecord> CriticStore::CreateCritic(
@@ -297,7 +328,11 @@ absl::StatusOr<TrainResult> CriticStore::Train(const std::string& critic_id,
   if (!after.ok()) {
     entry->critic.reset();  // It may hold training that was never committed.
     entry->dirty = false;
-    Account(key, 0);
+    if (absl::IsNotFound(after.status())) {
+      Evict(key);  // Deleted, perhaps through another worker.
+    } else {
+      Account(key, 0);
+    }
     return after.status();
   }
   entry->dirty = false;
@@ -340,9 +375,18 @@ absl::StatusOr<std::vector<float>> CriticStore::ScoreNow(const std::string& key,
                                                          const std::vector<critic::ClipRun>& runs) {
   std::shared_ptr<Entry> entry = CacheEntry(key);
   absl::MutexLock lock(&entry->mutex);
+  const size_t at = key.rfind('@');
+  const std::string critic_id = key.substr(0, at);
+  if (entry->critic && absl::Now() - entry->checked_at >= options_.existence_check_interval) {
+    auto record = repository_.Get(critic_id);
+    if (absl::IsNotFound(record.status())) {
+      entry->critic.reset();
+      Evict(key);
+      return record.status();
+    }
+    if (record.ok()) entry->checked_at = absl::Now();  // Otherwise check again next batch.
+  }
   if (!entry->critic) {
-    const size_t at = key.rfind('@');
-    const std::string critic_id = key.substr(0, at);
     uint64_t version = 0;
     if (!absl::SimpleAtoi(key.substr(at + 1), &version)) return absl::InternalError("bad key");
     auto record = repository_.Get(critic_id);
@@ -364,6 +408,7 @@ absl::StatusOr<std::vector<float>> CriticStore::ScoreNow(const std::string& key,
       return absl::DataLossError(absl::StrCat(key, ": ", error));
     }
     entry->version = version;
+    entry->checked_at = absl::Now();
     metrics_.loads->WithLabels({"score"}).Increment();
     Account(key, HeldBytes(*entry->critic));
   }

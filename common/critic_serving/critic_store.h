@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -43,6 +44,11 @@ struct CriticStoreOptions {
   // Each round already uses every LibTorch thread; two at once on the same cores only contend
   // (measured: 16 raters on 2 cores held 0.23 ratings/s with unbounded concurrency).
   int training_slots = 1;
+  // A cached critic version scores without reading the database. This long after its last
+  // check, the next batch for it checks again that the critic exists, so that one deleted
+  // through another worker stops being served within it (DeleteCritic drops this worker's
+  // copies at once). A database that cannot answer then does not stop the scoring.
+  absl::Duration existence_check_interval = absl::Seconds(1);
 };
 
 struct TrainExample {
@@ -83,6 +89,9 @@ class CriticStore {
   // Memory for `capacity` clips to score, of the kind this worker's device reads fastest
   // (page-locked on a GPU); fill it, then pass its run() to Score.
   critic::HostClips NewClips(int64_t capacity) const;
+  // Deletes the critic with its versions and rated examples (returns how many of each) and drops
+  // its cached copies, so that no call to this worker is answered from them.
+  absl::StatusOr<std::pair<int, int>> DeleteCritic(const std::string& critic_id);
   // Scores the clips, which are read until this returns. `version` unset: the latest.
   absl::StatusOr<ScoreResult> Score(const std::string& critic_id, std::optional<uint64_t> version,
                                     critic::ClipRun clips);
@@ -95,7 +104,8 @@ class CriticStore {
     absl::Mutex mutex;
     std::unique_ptr<critic::Critic> critic ABSL_GUARDED_BY(mutex);
     uint64_t version ABSL_GUARDED_BY(mutex) = 0;
-    bool dirty ABSL_GUARDED_BY(mutex) = false;  // Trained in a transaction that did not commit.
+    bool dirty ABSL_GUARDED_BY(mutex) = false;     // Trained in a transaction that did not commit.
+    absl::Time checked_at ABSL_GUARDED_BY(mutex);  // When a score copy last found its critic.
   };
 
   struct Metrics {

@@ -291,7 +291,7 @@ grpc::Status CriticService::GetSnapshot(grpc::ServerContext*, const v1::GetSnaps
 grpc::Status CriticService::DeleteCritic(grpc::ServerContext*,
                                          const v1::DeleteCriticRequest* request,
                                          v1::DeleteCriticResponse* response) {
-  auto counts = repository_.Delete(request->critic_id());
+  auto counts = store_.DeleteCritic(request->critic_id());
   if (!counts.ok()) return ToGrpcStatus(counts.status());
   response->set_versions_deleted(static_cast<uint32_t>(counts->first));
   response->set_examples_deleted(static_cast<uint32_t>(counts->second));

@@ -521,6 +521,54 @@ TEST_F(CriticServiceTest, CachedCriticsAreBoundedByTheMemoryTheyHold) {
   EXPECT_EQ(std::stoll(default_bytes), 2 * std::stoll(bounded_bytes));
 }
 
+TEST_F(CriticServiceTest, ADeletedCriticIsServedByNoWorker) {
+  const int metrics_port = dd::testing::FreeLoopbackPort();
+  Worker deleting(database_, {"--metrics_port=" + std::to_string(metrics_port)});
+  Worker other(database_);
+  ASSERT_NE(deleting.port(), 0);
+  ASSERT_NE(other.port(), 0);
+  const std::string id = CreateSmallCritic(deleting);
+  v1::TrainResponse trained;
+  ASSERT_TRUE(deleting.stub().Train(Context().get(), ThreeRatedTones(id), &trained).ok());
+  // Both workers now hold the trainable critic or score copies of versions 0 and 3.
+  for (Worker* worker : {&deleting, &other}) {
+    EXPECT_EQ(ScoreTones(*worker, id, 0).size(), 3u);
+    EXPECT_EQ(ScoreTones(*worker, id, 3).size(), 3u);
+  }
+  EXPECT_EQ(ScoreTones(other, id, std::nullopt).size(), 3u);
+
+  v1::DeleteCriticRequest erase;
+  erase.set_critic_id(id);
+  v1::DeleteCriticResponse erased;
+  ASSERT_TRUE(deleting.stub().DeleteCritic(Context().get(), erase, &erased).ok());
+  EXPECT_EQ(erased.versions_deleted(), 4u);
+  EXPECT_EQ(erased.examples_deleted(), 3u);
+
+  const auto expect_gone = [&](Worker& worker, std::optional<uint64_t> version) {
+    v1::ScoreRequest score = OneToneScore(id, 60);
+    if (version) score.set_version(*version);
+    v1::ScoreResponse ignored;
+    const grpc::Status status = worker.stub().Score(Context().get(), score, &ignored);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND)
+        << "version " << version.value_or(-1) << ": " << status.error_message();
+    EXPECT_NE(status.error_message().find(id), std::string::npos) << status.error_message();
+  };
+  // The worker that deleted it answers from no copy, at once.
+  for (std::optional<uint64_t> version : {std::optional<uint64_t>(0), {3}, {}})
+    expect_gone(deleting, version);
+  v1::TrainResponse ignored;
+  EXPECT_EQ(deleting.stub().Train(Context().get(), ThreeRatedTones(id), &ignored).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  httplib::Client scraper("127.0.0.1", metrics_port);
+  auto scraped = scraper.Get("/metrics");
+  ASSERT_TRUE(scraped);
+  EXPECT_NE(scraped->body.find("\ncritic_cache_bytes 0\n"), std::string::npos) << scraped->body;
+  // Another worker's copies are checked against the database at most a second apart.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  for (std::optional<uint64_t> version : {std::optional<uint64_t>(0), {3}, {}})
+    expect_gone(other, version);
+}
+
 TEST_F(CriticServiceTest, BadRequestsGetClearErrorsAndChangeNothing) {
   Worker worker(database_, {"--max_batch=4"});
   const std::string id = CreateSmallCritic(worker);
