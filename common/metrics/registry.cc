@@ -60,6 +60,34 @@ std::string FormatNumber(double value) {
   return absl::StrFormat("%.10g", value);
 }
 
+void WriteHeader(std::string& out, const std::string& name, const std::string& help,
+                 const char* type) {
+  absl::StrAppend(&out, "# HELP ", name, " ", Escape(help, false), "\n# TYPE ", name, " ", type,
+                  "\n");
+}
+
+class SampledFamily final : public FamilyBase {
+ public:
+  SampledFamily(std::string name, std::string help, const char* type, std::function<double()> read)
+      : name_(std::move(name)), help_(std::move(help)), type_(type), read_(std::move(read)) {}
+  const std::string& name() const override { return name_; }
+  void Write(std::string& out) const override {
+    WriteHeader(out, name_, help_, type_);
+    const double value = read_();
+    absl::StrAppend(&out, name_, " ", std::isnan(value) ? "NaN" : FormatNumber(value), "\n");
+  }
+
+ private:
+  const std::string name_;
+  const std::string help_;
+  const char* const type_;
+  const std::function<double()> read_;
+};
+
+bool IsValidMetricName(const std::string& name) {
+  return IsValidName(name, /*allow_colon=*/true);
+}
+
 }  // namespace
 
 Histogram::Histogram(const std::vector<double>& upper_bounds)
@@ -110,8 +138,7 @@ void Family<Metric>::Write(std::string& out) const {
   const char* type = std::is_same_v<Metric, Counter> ? "counter"
                      : std::is_same_v<Metric, Gauge> ? "gauge"
                                                      : "histogram";
-  absl::StrAppend(&out, "# HELP ", name_, " ", Escape(help_, false), "\n# TYPE ", name_, " ", type,
-                  "\n");
+  WriteHeader(out, name_, help_, type);
   absl::MutexLock lock(&mutex_);
   for (const auto& [values, child] : children_) {
     if constexpr (std::is_same_v<Metric, Histogram>) {
@@ -139,7 +166,7 @@ template <typename Metric>
 absl::StatusOr<Family<Metric>*> Registry::Add(std::string name, std::string help,
                                               std::vector<std::string> label_names,
                                               std::vector<double> upper_bounds) {
-  if (!IsValidName(name, /*allow_colon=*/true)) {
+  if (!IsValidMetricName(name)) {
     return absl::InvalidArgumentError(absl::StrCat("\"", name, "\" is not a metric name"));
   }
   for (const std::string& label : label_names) {
@@ -155,16 +182,33 @@ absl::StatusOr<Family<Metric>*> Registry::Add(std::string name, std::string help
           absl::StrCat("the bucket bounds of ", name, " must be finite and increasing"));
     }
   }
-  absl::MutexLock lock(&mutex_);
-  if (std::find(names_.begin(), names_.end(), name) != names_.end()) {
-    return absl::InvalidArgumentError(absl::StrCat("metric ", name, " is already registered"));
-  }
-  names_.push_back(name);
   std::unique_ptr<Family<Metric>> family(new Family<Metric>(
       std::move(name), std::move(help), std::move(label_names), std::move(upper_bounds)));
   Family<Metric>* added = family.get();
-  families_.push_back(std::move(family));
+  if (absl::Status kept = Keep(std::move(family)); !kept.ok()) return kept;
   return added;
+}
+
+absl::Status Registry::Keep(std::unique_ptr<FamilyBase> family) {
+  absl::MutexLock lock(&mutex_);
+  if (std::find(names_.begin(), names_.end(), family->name()) != names_.end()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("metric ", family->name(), " is already registered"));
+  }
+  names_.push_back(family->name());
+  families_.push_back(std::move(family));
+  return absl::OkStatus();
+}
+
+absl::Status Registry::AddSampled(std::string name, std::string help, SampledType type,
+                                  std::function<double()> read) {
+  if (!IsValidMetricName(name)) {
+    return absl::InvalidArgumentError(absl::StrCat("\"", name, "\" is not a metric name"));
+  }
+  if (!read) return absl::InvalidArgumentError(absl::StrCat(name, " has nothing to read"));
+  return Keep(std::make_unique<SampledFamily>(std::move(name), std::move(help),
+                                              type == SampledType::kCounter ? "counter" : "gauge",
+                                              std::move(read)));
 }
 
 absl::StatusOr<Family<Counter>*> Registry::AddCounter(std::string name, std::string help,

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -60,6 +61,7 @@ class Registry;
 class FamilyBase {
  public:
   virtual ~FamilyBase() = default;
+  virtual const std::string& name() const = 0;
   virtual void Write(std::string& out) const = 0;
 };
 
@@ -70,6 +72,7 @@ class Family final : public FamilyBase {
   // The child for `label_values` (as many as the family's label names; missing ones are empty),
   // created on first use. The reference stays valid as long as the registry.
   Metric& WithLabels(const std::vector<std::string>& label_values);
+  const std::string& name() const override { return name_; }
   void Write(std::string& out) const override;
 
  private:
@@ -103,10 +106,20 @@ class Registry {
                                                   std::vector<std::string> label_names,
                                                   std::vector<double> upper_bounds);
 
+  // A metric without labels whose value `read` returns each time the registry is written out:
+  // for counts kept elsewhere, such as the kernel's of this process's CPU time and memory (NaN
+  // when it cannot say). `read` runs under the registry's lock and must not call the registry;
+  // a counter's values must never decrease.
+  enum class SampledType { kCounter, kGauge };
+  absl::Status AddSampled(std::string name, std::string help, SampledType type,
+                          std::function<double()> read);
+
   // Every family in Prometheus' text exposition format (version 0.0.4), in the order added.
   std::string Exposition() const;
 
  private:
+  // Keeps `family` unless its name is taken (INVALID_ARGUMENT).
+  absl::Status Keep(std::unique_ptr<FamilyBase> family);
   template <typename Metric>
   absl::StatusOr<Family<Metric>*> Add(std::string name, std::string help,
                                       std::vector<std::string> label_names,

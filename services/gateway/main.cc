@@ -106,7 +106,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<dd::metrics::Registry> metrics;
   if (listen.metrics_port >= 0) {
     metrics = std::make_unique<dd::metrics::Registry>();
-    if (absl::Status added = dd::AddBuildInfoGauge(*metrics); !added.ok())
+    if (absl::Status added = dd::AddBuildAndProcessMetrics(*metrics); !added.ok())
       return dd::StartupFailed(added);
   }
   auto created = dd::GatewayHttpServer::Create(*gateway, *std::move(openapi), session_serving,

@@ -96,7 +96,7 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
     }
     auto call_metrics = GrpcServerMetrics::Create(*server->metrics_registry_);
     if (!call_metrics.ok()) return call_metrics.status();
-    if (absl::Status added = AddBuildInfoGauge(*server->metrics_registry_); !added.ok()) {
+    if (absl::Status added = AddBuildAndProcessMetrics(*server->metrics_registry_); !added.ok()) {
       return added;
     }
     server->call_metrics_ = *std::move(call_metrics);

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/build_info/build_info.h"
 #include "common/log/log.h"
+#include "common/metrics/process_metrics.h"
 #include "services/shared/http_encoding.h"
 #include "services/shared/listen_socket.h"
 
@@ -71,12 +72,12 @@ std::string MetricsEndpoint::Url() const {
   return absl::StrCat("http://", host_, ":", port_, "/metrics");
 }
 
-absl::Status AddBuildInfoGauge(metrics::Registry& registry) {
+absl::Status AddBuildAndProcessMetrics(metrics::Registry& registry) {
   auto family = registry.AddGauge("dd_build_info", "The build this process runs (always 1).",
                                   {"version", "commit"});
   if (!family.ok()) return family.status();
   (*family)->WithLabels({std::string(BuildVersion()), std::string(BuildCommit())}).Set(1);
-  return absl::OkStatus();
+  return metrics::AddProcessMetrics(registry);
 }
 
 MetricsEndpoint::~MetricsEndpoint() {

@@ -49,8 +49,9 @@ class MetricsEndpoint {
   int port_ = 0;
 };
 
-// Adds dd_build_info{version, commit} 1 to `registry`: which build a pod runs, for dashboards
-// and alerts across a rollout. Every server's metrics carry it.
-absl::Status AddBuildInfoGauge(metrics::Registry& registry);
+// Adds dd_build_info{version, commit} 1 to `registry` (which build a pod runs, for dashboards
+// and alerts across a rollout) and the standard process_* metrics (common/metrics/
+// process_metrics.h). Every server's metrics carry them.
+absl::Status AddBuildAndProcessMetrics(metrics::Registry& registry);
 
 }  // namespace dd

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <thread>
 #include <vector>
 
@@ -63,6 +64,36 @@ TEST(RegistryTest, RefusesBadNamesDuplicatesAndBounds) {
   EXPECT_EQ(registry.AddHistogram("d", "", {}, {1, 1}).status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_FALSE(absl::StrContains(registry.Exposition(), "# TYPE d")) << "nothing half-added";
+}
+
+TEST(RegistryTest, ASampledMetricIsReadAtEachExposition) {
+  Registry registry;
+  double value = 1.5;
+  ASSERT_TRUE(registry
+                  .AddSampled("work_seconds_total", "Work.", Registry::SampledType::kCounter,
+                              [&] { return value; })
+                  .ok());
+  ASSERT_TRUE(registry
+                  .AddSampled("unknown_bytes", "Unknown.", Registry::SampledType::kGauge,
+                              [] { return std::nan(""); })
+                  .ok());
+  EXPECT_EQ(registry.Exposition(),
+            "# HELP work_seconds_total Work.\n# TYPE work_seconds_total counter\n"
+            "work_seconds_total 1.5\n"
+            "# HELP unknown_bytes Unknown.\n# TYPE unknown_bytes gauge\nunknown_bytes NaN\n");
+  value = 2.25;
+  EXPECT_TRUE(absl::StrContains(registry.Exposition(), "\nwork_seconds_total 2.25\n"));
+  // Names are checked and shared with the other kinds.
+  const auto read = [] { return 0.0; };
+  EXPECT_EQ(
+      registry.AddSampled("work_seconds_total", "", Registry::SampledType::kGauge, read).code(),
+      absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(registry.AddGauge("unknown_bytes", "", {}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(registry.AddSampled("has-dash", "", Registry::SampledType::kGauge, read).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(registry.AddSampled("nothing", "", Registry::SampledType::kGauge, nullptr).code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(RegistryTest, CountsEveryIncrementFromManyThreads) {
