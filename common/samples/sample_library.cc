@@ -22,6 +22,43 @@ bool IsHidden(const std::filesystem::path& relative) {
   return false;
 }
 
+struct FolderScan {
+  std::vector<std::filesystem::path> files;
+  std::vector<RejectedFile> unreadable_folders;
+};
+
+// Every regular file below `root`, through links to files but not to folders (a link to a folder
+// could make a cycle), skipping hidden folders, whose files are ignored anyway. A subfolder that
+// cannot be read is reported, not silently left out: a sample volume mounted with a subfolder the
+// service may not read would otherwise just lose its samples. Fails if `root` cannot be read.
+absl::StatusOr<FolderScan> ScanFolder(const std::filesystem::path& root) {
+  FolderScan scan;
+  std::vector<std::filesystem::path> pending = {root};
+  while (!pending.empty()) {
+    const std::filesystem::path folder = std::move(pending.back());
+    pending.pop_back();
+    std::error_code error;
+    for (std::filesystem::directory_iterator it(folder, error), end; !error && it != end;
+         it.increment(error)) {
+      std::error_code gone;  // An entry removed meanwhile is neither a file nor a folder.
+      const std::string name = it->path().filename().string();
+      if (it->is_directory(gone)) {
+        if (!it->is_symlink(gone) && name[0] != '.') pending.push_back(it->path());
+      } else if (it->is_regular_file(gone)) {
+        scan.files.push_back(it->path());
+      }
+    }
+    if (!error) continue;
+    if (folder == root) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("cannot read sample folder '", root.string(), "': ", error.message()));
+    }
+    scan.unreadable_folders.push_back({folder.lexically_relative(root).generic_string() + "/",
+                                       "cannot read the folder: " + error.message()});
+  }
+  return scan;
+}
+
 }  // namespace
 
 double Sample::duration_seconds() const {
@@ -53,18 +90,10 @@ absl::StatusOr<std::shared_ptr<const SampleLibrary>> SampleLibrary::Load(
   }
   std::shared_ptr<SampleLibrary> library(new SampleLibrary());
   library->root_ = root;
-  std::vector<std::filesystem::path> files;
-  std::filesystem::recursive_directory_iterator it(
-      root, std::filesystem::directory_options::skip_permission_denied, error);
-  if (error) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("cannot read sample folder '", root.string(), "': ", error.message()));
-  }
-  for (; it != std::filesystem::recursive_directory_iterator(); it.increment(error)) {
-    if (error) break;
-    if (!it->is_regular_file(error)) continue;
-    files.push_back(it->path());
-  }
+  absl::StatusOr<FolderScan> scan = ScanFolder(root);
+  if (!scan.ok()) return scan.status();
+  library->rejected_ = std::move(scan->unreadable_folders);
+  std::vector<std::filesystem::path>& files = scan->files;
   std::sort(files.begin(), files.end());
 
   const auto max_frames = static_cast<int64_t>(options.max_sample_seconds * kSampleRate);

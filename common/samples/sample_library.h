@@ -53,8 +53,10 @@ struct SampleLibraryOptions {
 class SampleLibrary {
  public:
   // Scans `root` recursively. Files with an audio extension (.wav .wave .aif .aiff .aifc .flac
-  // .ogg .oga) are decoded; those that fail are listed in rejected() with the reason. Other files
-  // and hidden entries are ignored. Fails only if `root` is not a readable directory.
+  // .ogg .oga) are decoded; those that fail are listed in rejected() with the reason, as are
+  // subfolders that cannot be read (their path ending in '/'). Other files and hidden entries
+  // are ignored; links to files are followed, links to folders are not. Fails only if `root` is
+  // not a readable directory.
   static absl::StatusOr<std::shared_ptr<const SampleLibrary>> Load(
       const std::filesystem::path& root, const SampleLibraryOptions& options = {});
 

@@ -2,9 +2,17 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <set>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/audio/audio_constants.h"
 #include "common/audio/encode.h"
 #include "common/samples/library_holder.h"
@@ -89,6 +97,58 @@ TEST(SampleLibraryTest, RejectsBrokenFilesWithAReasonAndKeepsTheRest) {
   EXPECT_EQ((*library)->ignored_files(), 1);
   EXPECT_EQ((*library)->Find("kit/nested/good.flac")->format, "FLAC PCM_16");
   EXPECT_EQ((*library)->Find("missing.wav"), nullptr);
+}
+
+// Root may read any folder, so a child process run as root first becomes "nobody".
+bool BecomeUnprivileged() {
+  return geteuid() != 0 || (setgid(65534) == 0 && setuid(65534) == 0);
+}
+
+// Whether a child can (not in a user namespace that maps no "nobody", say).
+bool CanBecomeUnprivileged() {
+  const pid_t child = fork();
+  if (child == 0) _exit(BecomeUnprivileged() ? 0 : 1);
+  int status = 0;
+  return child > 0 && waitpid(child, &status, 0) == child && WIFEXITED(status) &&
+         WEXITSTATUS(status) == 0;
+}
+
+// Run in a child process.
+void LoadAsAnUnprivilegedUser(const std::filesystem::path& root) {
+  if (!BecomeUnprivileged()) std::exit(2);
+  auto library = SampleLibrary::Load(root);
+  if (!library.ok()) {
+    std::fprintf(stderr, "load failed: %s\n", std::string(library.status().message()).c_str());
+    std::exit(1);
+  }
+  std::string summary = absl::StrJoin((*library)->ids(), ",");
+  for (const RejectedFile& rejected : (*library)->rejected())
+    absl::StrAppend(&summary, "; rejected ", rejected.path, ": ", rejected.reason);
+  std::fprintf(stderr, "loaded %s\n", summary.c_str());
+  std::exit(0);
+}
+
+TEST(SampleLibraryTest, AnUnreadableSubfolderIsReportedAndTheRestLoads) {
+  if (!CanBecomeUnprivileged()) GTEST_SKIP() << "cannot run a child as an unprivileged user";
+  testing::TempDir dir;
+  const std::string sine = EncodedSine(1000, AudioEncoding::kWav16);
+  testing::WriteFile(dir.path() / "kit/a.wav", sine);
+  testing::WriteFile(dir.path() / "locked/b.wav", sine);
+  testing::WriteFile(dir.path() / "z.wav", sine);
+  // Links: to a file (followed) and to the root (not followed: it would make a cycle).
+  std::filesystem::create_symlink(dir.path() / "z.wav", dir.path() / "kit/linked.wav");
+  std::filesystem::create_directory_symlink(dir.path(), dir.path() / "kit/loop");
+  const auto readable = std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+                        std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
+                        std::filesystem::perms::others_exec;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir.path()))
+    std::filesystem::permissions(entry.path(), readable);
+  std::filesystem::permissions(dir.path(), readable);
+  std::filesystem::permissions(dir.path() / "locked", std::filesystem::perms::none);
+  EXPECT_EXIT(LoadAsAnUnprivilegedUser(dir.path()), ::testing::ExitedWithCode(0),
+              "loaded kit/a.wav,kit/linked.wav,z.wav; rejected locked/: cannot read the folder: "
+              "Permission denied\n");
+  std::filesystem::permissions(dir.path() / "locked", std::filesystem::perms::owner_all);
 }
 
 TEST(SampleLibraryTest, ResamplesOtherRatesTo44100) {
