@@ -84,10 +84,6 @@ class SampledFamily final : public FamilyBase {
   const std::function<double()> read_;
 };
 
-bool IsValidMetricName(const std::string& name) {
-  return IsValidName(name, /*allow_colon=*/true);
-}
-
 }  // namespace
 
 Histogram::Histogram(const std::vector<double>& upper_bounds)
@@ -166,9 +162,6 @@ template <typename Metric>
 absl::StatusOr<Family<Metric>*> Registry::Add(std::string name, std::string help,
                                               std::vector<std::string> label_names,
                                               std::vector<double> upper_bounds) {
-  if (!IsValidMetricName(name)) {
-    return absl::InvalidArgumentError(absl::StrCat("\"", name, "\" is not a metric name"));
-  }
   for (const std::string& label : label_names) {
     if (!IsValidName(label, /*allow_colon=*/false) || absl::StartsWith(label, "__") ||
         label == "le") {
@@ -190,6 +183,10 @@ absl::StatusOr<Family<Metric>*> Registry::Add(std::string name, std::string help
 }
 
 absl::Status Registry::Keep(std::unique_ptr<FamilyBase> family) {
+  if (!IsValidName(family->name(), /*allow_colon=*/true)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", family->name(), "\" is not a metric name"));
+  }
   absl::MutexLock lock(&mutex_);
   if (std::find(names_.begin(), names_.end(), family->name()) != names_.end()) {
     return absl::InvalidArgumentError(
@@ -202,9 +199,6 @@ absl::Status Registry::Keep(std::unique_ptr<FamilyBase> family) {
 
 absl::Status Registry::AddSampled(std::string name, std::string help, SampledType type,
                                   std::function<double()> read) {
-  if (!IsValidMetricName(name)) {
-    return absl::InvalidArgumentError(absl::StrCat("\"", name, "\" is not a metric name"));
-  }
   if (!read) return absl::InvalidArgumentError(absl::StrCat(name, " has nothing to read"));
   return Keep(std::make_unique<SampledFamily>(std::move(name), std::move(help),
                                               type == SampledType::kCounter ? "counter" : "gauge",

@@ -118,7 +118,7 @@ class Registry {
   std::string Exposition() const;
 
  private:
-  // Keeps `family` unless its name is taken (INVALID_ARGUMENT).
+  // Keeps `family` unless its name is not one or is taken (INVALID_ARGUMENT).
   absl::Status Keep(std::unique_ptr<FamilyBase> family);
   template <typename Metric>
   absl::StatusOr<Family<Metric>*> Add(std::string name, std::string help,
