@@ -2,6 +2,7 @@
 
 #include <exception>
 #include <map>
+#include <set>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -101,8 +102,8 @@ absl::StatusOr<std::unique_ptr<CriticStore>> CriticStore::Create(
   if (options.cache_bytes < 1) return absl::InvalidArgumentError("cache bytes must be >= 1");
   if (options.max_batch_clips < 1) return absl::InvalidArgumentError("max batch must be >= 1");
   if (options.training_slots < 1) return absl::InvalidArgumentError("training slots must be >= 1");
-  if (options.existence_check_interval < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("the existence check interval must not be negative");
+  if (options.deleted_critic_sweep < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("the deleted critics' sweep interval must not be negative");
   }
   if (options.batch_window < absl::ZeroDuration()) {
     return absl::InvalidArgumentError(absl::StrCat("the batch window must not be negative, got ",
@@ -128,7 +129,27 @@ CriticStore::CriticStore(storage::CriticRepository& repository, CriticStoreOptio
                [this](const std::string& key, const std::vector<critic::ClipRun>& runs, int64_t) {
                  return ScoreNow(key, runs);
                }),
-      free_training_slots_(options_.training_slots) {}
+      free_training_slots_(options_.training_slots) {
+  if (options_.deleted_critic_sweep <= absl::ZeroDuration()) return;
+  sweeper_ = std::thread([this] {
+    sweep_mutex_.Lock();
+    while (!sweep_mutex_.AwaitWithTimeout(absl::Condition(&stopping_),
+                                          options_.deleted_critic_sweep)) {
+      sweep_mutex_.Unlock();
+      SweepDeletedCritics();
+      sweep_mutex_.Lock();
+    }
+    sweep_mutex_.Unlock();
+  });
+}
+
+CriticStore::~CriticStore() {
+  {
+    absl::MutexLock lock(&sweep_mutex_);
+    stopping_ = true;
+  }
+  if (sweeper_.joinable()) sweeper_.join();
+}
 
 std::shared_ptr<CriticStore::Entry> CriticStore::CacheEntry(const std::string& key) {
   absl::MutexLock lock(&cache_mutex_);
@@ -175,11 +196,7 @@ void CriticStore::Evict(const std::string& key) {
   metrics_.cache_bytes->Set(cached_bytes_);
 }
 
-absl::StatusOr<std::pair<int, int>> CriticStore::DeleteCritic(const std::string& critic_id) {
-  auto deleted = repository_.Delete(critic_id);
-  if (!deleted.ok()) return deleted.status();
-  // Its trainable copy holds the rated clips; its score copies would go on answering Score
-  // calls for versions that no longer exist.
+size_t CriticStore::EvictCritic(const std::string& critic_id) {
   const std::string train_key = TrainKey(critic_id);
   const std::string score_prefix = ScoreKeyPrefix(critic_id);
   std::vector<std::string> keys;
@@ -191,10 +208,39 @@ absl::StatusOr<std::pair<int, int>> CriticStore::DeleteCritic(const std::string&
   }
   for (const std::string& key : keys)
     Evict(key);
+  return keys.size();
+}
+
+void CriticStore::SweepDeletedCritics() {
+  std::set<std::string> cached;
+  {
+    absl::MutexLock lock(&cache_mutex_);
+    for (const auto& [key, entry] : cache_)
+      cached.insert(key.substr(0, key.find_first_of("@#")));
+  }
+  if (cached.empty()) return;
+  auto existing = repository_.Existing({cached.begin(), cached.end()});
+  if (!existing.ok()) {
+    log::Debug("critic.sweep_failed", {{"error", std::string(existing.status().message())}});
+    return;
+  }
+  for (const std::string& critic_id : cached) {
+    if (existing->count(critic_id) > 0) continue;
+    log::Info("critic.deleted_elsewhere",
+              {{"critic_id", critic_id}, {"cached_copies_dropped", EvictCritic(critic_id)}});
+  }
+}
+
+absl::StatusOr<std::pair<int, int>> CriticStore::DeleteCritic(const std::string& critic_id) {
+  auto deleted = repository_.Delete(critic_id);
+  if (!deleted.ok()) return deleted.status();
+  // Its trainable copy holds the rated clips; its score copies would go on answering Score
+  // calls for versions that no longer exist.
+  const size_t dropped = EvictCritic(critic_id);
   log::Info("critic.deleted", {{"critic_id", critic_id},
                                {"versions", deleted->first},
                                {"examples", deleted->second},
-                               {"cached_copies_dropped", keys.size()}});
+                               {"cached_copies_dropped", dropped}});
   return deleted;
 }
 
@@ -375,18 +421,9 @@ absl::StatusOr<std::vector<float>> CriticStore::ScoreNow(const std::string& key,
                                                          const std::vector<critic::ClipRun>& runs) {
   std::shared_ptr<Entry> entry = CacheEntry(key);
   absl::MutexLock lock(&entry->mutex);
-  const size_t at = key.rfind('@');
-  const std::string critic_id = key.substr(0, at);
-  if (entry->critic && absl::Now() - entry->checked_at >= options_.existence_check_interval) {
-    auto record = repository_.Get(critic_id);
-    if (absl::IsNotFound(record.status())) {
-      entry->critic.reset();
-      Evict(key);
-      return record.status();
-    }
-    if (record.ok()) entry->checked_at = absl::Now();  // Otherwise check again next batch.
-  }
   if (!entry->critic) {
+    const size_t at = key.rfind('@');
+    const std::string critic_id = key.substr(0, at);
     uint64_t version = 0;
     if (!absl::SimpleAtoi(key.substr(at + 1), &version)) return absl::InternalError("bad key");
     auto record = repository_.Get(critic_id);
@@ -408,7 +445,6 @@ absl::StatusOr<std::vector<float>> CriticStore::ScoreNow(const std::string& key,
       return absl::DataLossError(absl::StrCat(key, ": ", error));
     }
     entry->version = version;
-    entry->checked_at = absl::Now();
     metrics_.loads->WithLabels({"score"}).Increment();
     Account(key, HeldBytes(*entry->critic));
   }

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -44,11 +45,12 @@ struct CriticStoreOptions {
   // Each round already uses every LibTorch thread; two at once on the same cores only contend
   // (measured: 16 raters on 2 cores held 0.23 ratings/s with unbounded concurrency).
   int training_slots = 1;
-  // A cached critic version scores without reading the database. This long after its last
-  // check, the next batch for it checks again that the critic exists, so that one deleted
-  // through another worker stops being served within it (DeleteCritic drops this worker's
-  // copies at once). A database that cannot answer then does not stop the scoring.
-  absl::Duration existence_check_interval = absl::Seconds(1);
+  // Cached critics serve without reading the database. This often a background sweep asks it,
+  // in one query, which of them still exist and drops the copies of those deleted through
+  // another worker (DeleteCritic drops this worker's own at once), so that none is served for
+  // much longer than this after its deletion. The scoring never waits for the sweep, so a slow
+  // or unreachable database delays only the sweep. Zero: no sweep.
+  absl::Duration deleted_critic_sweep = absl::Seconds(1);
 };
 
 struct TrainExample {
@@ -78,6 +80,7 @@ class CriticStore {
   static absl::StatusOr<std::unique_ptr<CriticStore>> Create(storage::CriticRepository& repository,
                                                              const CriticStoreOptions& options,
                                                              metrics::Registry* metrics = nullptr);
+  ~CriticStore();
 
   absl::StatusOr<storage::CriticRecord> CreateCritic(const std::string& owner,
                                                      const critic::CriticConfig& config);
@@ -104,8 +107,7 @@ class CriticStore {
     absl::Mutex mutex;
     std::unique_ptr<critic::Critic> critic ABSL_GUARDED_BY(mutex);
     uint64_t version ABSL_GUARDED_BY(mutex) = 0;
-    bool dirty ABSL_GUARDED_BY(mutex) = false;     // Trained in a transaction that did not commit.
-    absl::Time checked_at ABSL_GUARDED_BY(mutex);  // When a score copy last found its critic.
+    bool dirty ABSL_GUARDED_BY(mutex) = false;  // Trained in a transaction that did not commit.
   };
 
   struct Metrics {
@@ -125,6 +127,10 @@ class CriticStore {
   // least recently used entries beyond the options' bounds.
   void Account(const std::string& key, int64_t bytes);
   void ShrinkLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(cache_mutex_);
+  // Evicts every cached copy of the critic; returns how many there were.
+  size_t EvictCritic(const std::string& critic_id);
+  // Drops the cached copies of critics that no longer exist (see deleted_critic_sweep).
+  void SweepDeletedCritics();
   absl::StatusOr<std::vector<float>> ScoreNow(const std::string& key,
                                               const std::vector<critic::ClipRun>& runs);
 
@@ -145,6 +151,9 @@ class CriticStore {
   std::list<std::string> lru_ ABSL_GUARDED_BY(cache_mutex_);  // Most recent first.
   absl::flat_hash_map<std::string, Cached> cache_ ABSL_GUARDED_BY(cache_mutex_);
   int64_t cached_bytes_ ABSL_GUARDED_BY(cache_mutex_) = 0;
+  absl::Mutex sweep_mutex_;
+  bool stopping_ ABSL_GUARDED_BY(sweep_mutex_) = false;
+  std::thread sweeper_;  // Last: it runs on everything above.
 };
 
 }  // namespace dd

@@ -8,6 +8,7 @@
 #include <pqxx/result>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/storage/uuid.h"
 #include "common/text/quoted.h"
 
@@ -182,6 +183,8 @@ PreparedStatements CriticRepository::Statements() {
       {"critic_example_count", "SELECT count(*) FROM critic.examples WHERE critic_id = $1"},
       {"critic_version_count", "SELECT count(*) FROM critic.versions WHERE critic_id = $1"},
       {"critic_delete", "DELETE FROM critic.critics WHERE critic_id = $1"},
+      {"critic_existing",
+       "SELECT critic_id::text FROM critic.critics WHERE critic_id = ANY($1::uuid[])"},
   };
 }
 
@@ -218,6 +221,25 @@ absl::StatusOr<CriticRecord> CriticRepository::Get(const std::string& critic_id)
   });
   if (!status.ok()) return status;
   return record;
+}
+
+absl::StatusOr<std::set<std::string>> CriticRepository::Existing(
+    const std::vector<std::string>& critic_ids) {
+  std::set<std::string> existing;
+  if (critic_ids.empty()) return existing;
+  for (const std::string& critic_id : critic_ids) {
+    if (absl::Status valid = ValidateCriticId(critic_id); !valid.ok()) return valid;
+  }
+  // Valid ids hold only hex digits and dashes: the array literal needs no quoting.
+  const std::string ids = absl::StrCat("{", absl::StrJoin(critic_ids, ","), "}");
+  absl::Status status = pool_.Transact([&](pqxx::work& tx) -> absl::Status {
+    existing.clear();
+    for (const auto& row : tx.exec_prepared("critic_existing", ids))
+      existing.insert(row[0].as<std::string>());
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return existing;
 }
 
 absl::StatusOr<std::map<std::string, bool>> CriticRepository::KnownExamples(

@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -85,6 +86,9 @@ class CriticRepository {
   // Weights (and, for the latest version, optimizer state) of one version; FAILED_PRECONDITION
   // for a version whose weights were dropped.
   absl::StatusOr<critic::CriticState> State(const std::string& critic_id, uint64_t version);
+  // Of `critic_ids` (lower-case), those that exist, in one query: for workers that check their
+  // cached critics were not deleted through another worker.
+  absl::StatusOr<std::set<std::string>> Existing(const std::vector<std::string>& critic_ids);
   // Deletes the critic; returns (versions, examples) deleted.
   absl::StatusOr<std::pair<int, int>> Delete(const std::string& critic_id);
 

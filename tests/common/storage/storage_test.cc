@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <functional>
 #include <memory>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -448,6 +449,20 @@ TEST_F(CriticRepositoryTest, UnknownAndMalformedIds) {
   EXPECT_EQ(repository_->Get("00000000-0000-0000-0000-000000000000").status().code(),
             absl::StatusCode::kNotFound);
   EXPECT_EQ(repository_->Get("robert'); DROP TABLE critic.critics;--").status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(CriticRepositoryTest, ExistingNamesOnlyTheCriticsNotDeleted) {
+  auto kept = repository_->Create("user-1", {}, 291290, {"model", "optimizer", "rng"});
+  auto deleted = repository_->Create("user-1", {}, 291290, {"model", "optimizer", "rng"});
+  ASSERT_TRUE(kept.ok() && deleted.ok());
+  ASSERT_TRUE(repository_->Delete(*deleted).ok());
+  const std::string never = "00000000-0000-0000-0000-000000000000";
+  auto existing = repository_->Existing({*kept, *deleted, never});
+  ASSERT_TRUE(existing.ok()) << existing.status();
+  EXPECT_EQ(*existing, std::set<std::string>{*kept});
+  EXPECT_TRUE(repository_->Existing({})->empty());
+  EXPECT_EQ(repository_->Existing({*kept, "1,2}"}).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
 
