@@ -28,9 +28,10 @@ struct FolderScan {
 };
 
 // Every regular file below `root`, through links to files but not to folders (a link to a folder
-// could make a cycle), skipping hidden folders, whose files are ignored anyway. A subfolder that
-// cannot be read is reported, not silently left out: a sample volume mounted with a subfolder the
-// service may not read would otherwise just lose its samples. Fails if `root` cannot be read.
+// could make a cycle), skipping hidden folders, whose files are ignored anyway, and lost+found.
+// A subfolder that cannot be read is reported, not silently left out: a sample volume mounted
+// with a subfolder the service may not read would otherwise just lose its samples. Fails if
+// `root` cannot be read.
 absl::StatusOr<FolderScan> ScanFolder(const std::filesystem::path& root) {
   FolderScan scan;
   std::vector<std::filesystem::path> pending = {root};
@@ -43,7 +44,10 @@ absl::StatusOr<FolderScan> ScanFolder(const std::filesystem::path& root) {
       std::error_code gone;  // An entry removed meanwhile is neither a file nor a folder.
       const std::string name = it->path().filename().string();
       if (it->is_directory(gone)) {
-        if (!it->is_symlink(gone) && name[0] != '.') pending.push_back(it->path());
+        // lost+found: what fsck left at a volume's root, unreadable but to root, never samples.
+        if (!it->is_symlink(gone) && name[0] != '.' && name != "lost+found") {
+          pending.push_back(it->path());
+        }
       } else if (it->is_regular_file(gone)) {
         scan.files.push_back(it->path());
       }

@@ -145,6 +145,9 @@ TEST(SampleLibraryTest, AnUnreadableSubfolderIsReportedAndTheRestLoads) {
     std::filesystem::permissions(entry.path(), readable);
   std::filesystem::permissions(dir.path(), readable);
   std::filesystem::permissions(dir.path() / "locked", std::filesystem::perms::none);
+  // A mounted volume's lost+found, readable by root only, is no sample folder: not reported.
+  std::filesystem::create_directory(dir.path() / "lost+found");
+  std::filesystem::permissions(dir.path() / "lost+found", std::filesystem::perms::owner_all);
   EXPECT_EXIT(LoadAsAnUnprivilegedUser(dir.path()), ::testing::ExitedWithCode(0),
               "loaded kit/a.wav,kit/linked.wav,z.wav; rejected locked/: cannot read the folder: "
               "Permission denied\n");
