@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/storage/pg_values.h"
 #include "common/storage/uuid.h"
 #include "common/text/quoted.h"
 
@@ -20,10 +21,6 @@ constexpr char kCriticColumns[] =
     "learning_rate, weight_decay, dropout, minibatches_per_rating, minibatch_size, "
     "augment_gain_stddev, augment_dc_offset_stddev, augment_noise_stddev, augment_max_shift, "
     "mel_sample_rate, seed, rhythm_branch, rhythm_learning_rate";
-
-pqxx::binarystring Bytes(const std::string& bytes) {
-  return pqxx::binarystring(bytes.data(), bytes.size());
-}
 
 pqxx::binarystring ClipBytes(const std::vector<float>& clip) {
   return pqxx::binarystring(clip.data(), clip.size() * sizeof(float));
@@ -39,10 +36,6 @@ std::vector<float> ClipFromField(const pqxx::field& field) {
 std::string StringFromBytea(const pqxx::field& field) {
   if (field.is_null()) return "";
   return pqxx::binarystring(field).str();
-}
-
-absl::Time TimeFromEpoch(const pqxx::field& field) {
-  return absl::FromUnixMicros(static_cast<int64_t>(field.as<double>() * 1e6));
 }
 
 CriticRecord RecordFromRow(const pqxx::row& row) {

@@ -5,6 +5,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/storage/pg_values.h"
 #include "common/storage/uuid.h"
 #include "common/text/quoted.h"
 
@@ -23,14 +24,6 @@ constexpr char kLoopSelect[] =
     "r.request_id, extract(epoch from r.rated_at) "
     "FROM session.loops l JOIN session.sessions s ON s.session_id = l.session_id "
     "LEFT JOIN session.ratings r ON r.loop_id = l.loop_id ";
-
-pqxx::binarystring Bytes(const std::string& bytes) {
-  return pqxx::binarystring(bytes.data(), bytes.size());
-}
-
-absl::Time TimeFromEpoch(const pqxx::field& field) {
-  return absl::FromUnixMicros(static_cast<int64_t>(field.as<double>() * 1e6));
-}
 
 UserRecord UserFromRow(const pqxx::row& row) {
   return {row[0].as<std::string>(), row[1].as<std::string>(), TimeFromEpoch(row[2])};
