@@ -143,11 +143,14 @@ class Schemas {
       case FieldDescriptor::TYPE_INT64:
       case FieldDescriptor::TYPE_SINT64:
       case FieldDescriptor::TYPE_SFIXED64:
-      case FieldDescriptor::TYPE_UINT64:
-      case FieldDescriptor::TYPE_FIXED64:
         // proto3's JSON mapping writes 64-bit integers as strings (JavaScript numbers are not
         // exact beyond 2^53); the gateway accepts either.
         return Object({{"type", String("string")}, {"format", String("int64")}});
+      case FieldDescriptor::TYPE_UINT64:
+      case FieldDescriptor::TYPE_FIXED64:
+        // As above; "uint64", not "int64", so that validators and generated clients take values
+        // beyond 2^63 (a seed may be any of the 2^64).
+        return Object({{"type", String("string")}, {"format", String("uint64")}});
       case FieldDescriptor::TYPE_BOOL:
         return Object({{"type", String("boolean")}});
       case FieldDescriptor::TYPE_STRING:

@@ -123,7 +123,8 @@ TEST_F(OpenApiTest, SchemasFollowTheJsonTheGatewayAccepts) {
   }
   EXPECT_TRUE(ratings.count("RATING_LIKE") && ratings.count("RATING_DISLIKE"));
   EXPECT_EQ(Text(Property("SessionOptions", "seed"), "type"), "string");
-  EXPECT_EQ(Text(Property("SessionOptions", "seed"), "format"), "int64");
+  EXPECT_EQ(Text(Property("SessionOptions", "seed"), "format"), "uint64");  // Unsigned.
+  EXPECT_EQ(Text(Property("SessionResults", "finalCriticVersion"), "format"), "uint64");
   EXPECT_EQ(Text(Property("User", "createdAt"), "format"), "date-time");
   EXPECT_EQ(Text(Property("NextLoopResponse", "audio"), "format"), "byte");
   // A message field refers to its schema and keeps its description.
