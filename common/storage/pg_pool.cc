@@ -73,10 +73,14 @@ absl::StatusOr<PgPool::Metrics> PgPool::AddMetrics(metrics::Registry& registry) 
 absl::Status PgPool::DatabaseFailure(const char* what_was_done) {
   absl::Status status = StatusFromCurrentException(what_was_done);
   // The one database failure no retry or reconnect mends, and the caller only sees a refusal:
-  // an operator must free space, so it is counted for an alert and logged as an error.
+  // an operator must free space, so it is counted for an alert and logged as an error. A full
+  // disk fails every write, and each failed call has its own (throttled) line: one a second here.
   if (absl::IsResourceExhausted(status)) {
     metrics_.resource_errors->Increment();
-    log::Error("db.out_of_resources", {{"error", std::string(status.message())}});
+    const int64_t second = absl::ToUnixSeconds(absl::Now());
+    if (last_resource_error_logged_.exchange(second) != second) {
+      log::Error("db.out_of_resources", {{"error", std::string(status.message())}});
+    }
   }
   return status;
 }

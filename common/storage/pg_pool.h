@@ -2,6 +2,7 @@
 // on transient failures. Repositories own the SQL; services never see a connection.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -108,6 +109,7 @@ class PgPool {
   PreparedStatements statements_;
   const std::unique_ptr<metrics::Registry> own_metrics_;  // When the caller gave none.
   const Metrics metrics_;
+  std::atomic<int64_t> last_resource_error_logged_{0};  // Unix second of the last such line.
   absl::Mutex mutex_;
   std::vector<std::unique_ptr<pqxx::connection>> idle_ ABSL_GUARDED_BY(mutex_);
   int open_ ABSL_GUARDED_BY(mutex_) = 0;  // Connections handed out or idle.
