@@ -60,6 +60,19 @@ TEST(WilsonInterval, KnownValuesAndBounds) {
   EXPECT_EQ(WilsonInterval(0, 0).high, 1);
 }
 
+TEST(WilsonInterval, HoldsItsEstimateExactlyAtNoneAndAll) {
+  // ddsim's report once gave 0 of 3 listeners improved a low bound of 5.6e-17, above 0.
+  for (int trials = 1; trials <= 500; ++trials) {
+    EXPECT_EQ(WilsonInterval(0, trials).low, 0) << trials;
+    EXPECT_EQ(WilsonInterval(trials, trials).high, 1) << trials;
+    for (int successes : {1, trials / 2, trials - 1}) {
+      const Interval interval = WilsonInterval(successes, trials);
+      EXPECT_LE(interval.low, interval.estimate) << successes << " of " << trials;
+      EXPECT_GE(interval.high, interval.estimate) << successes << " of " << trials;
+    }
+  }
+}
+
 TEST(ShareDifferenceInterval, ContainsZeroForEqualSharesAndNotForFarApartOnes) {
   const Interval same = ShareDifferenceInterval(11, 30, 11, 30);
   EXPECT_EQ(same.estimate, 0);
