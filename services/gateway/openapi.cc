@@ -138,8 +138,12 @@ class Schemas {
         return Object({{"type", String("integer")}, {"format", String("int32")}});
       case FieldDescriptor::TYPE_UINT32:
       case FieldDescriptor::TYPE_FIXED32:
-        return Object(
-            {{"type", String("integer")}, {"format", String("int64")}, {"minimum", Number(0)}});
+        // No "uint32" format in OpenAPI 3.0's registry: int64 bounded to 32 bits, so that a
+        // validator refuses what the gateway's JSON parser would refuse as out of range.
+        return Object({{"type", String("integer")},
+                       {"format", String("int64")},
+                       {"minimum", Number(0)},
+                       {"maximum", Number(4294967295.0)}});
       case FieldDescriptor::TYPE_INT64:
       case FieldDescriptor::TYPE_SINT64:
       case FieldDescriptor::TYPE_SFIXED64:

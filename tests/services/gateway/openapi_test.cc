@@ -125,6 +125,9 @@ TEST_F(OpenApiTest, SchemasFollowTheJsonTheGatewayAccepts) {
   EXPECT_EQ(Text(Property("SessionOptions", "seed"), "type"), "string");
   EXPECT_EQ(Text(Property("SessionOptions", "seed"), "format"), "uint64");  // Unsigned.
   EXPECT_EQ(Text(Property("SessionResults", "finalCriticVersion"), "format"), "uint64");
+  const pb::Struct& phase1_loops = Property("SessionOptions", "phase1Loops");
+  EXPECT_EQ(phase1_loops.fields().at("minimum").number_value(), 0);
+  EXPECT_EQ(phase1_loops.fields().at("maximum").number_value(), 4294967295.0);  // 32 bits.
   EXPECT_EQ(Text(Property("User", "createdAt"), "format"), "date-time");
   EXPECT_EQ(Text(Property("NextLoopResponse", "audio"), "format"), "byte");
   // A message field refers to its schema and keeps its description.
