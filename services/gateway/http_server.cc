@@ -47,11 +47,16 @@ grpc::StatusCode CodeForHttpError(int status) {
     case 405:
       return grpc::StatusCode::UNIMPLEMENTED;
     case 413:
+    case 431:
       return grpc::StatusCode::RESOURCE_EXHAUSTED;
     case 416:
       return grpc::StatusCode::OUT_OF_RANGE;
     case 400:
+    case 411:
+    case 415:
       return grpc::StatusCode::INVALID_ARGUMENT;
+    case 501:
+      return grpc::StatusCode::UNIMPLEMENTED;
     default:
       return grpc::StatusCode::UNKNOWN;
   }
@@ -166,7 +171,8 @@ GatewayHttpServer::GatewayHttpServer(const SessionGateway& gateway, std::string 
       options_(std::move(options)),
       metrics_(metrics),
       api_methods_(gateway.Methods()),
-      occupancy_(options_.threads, metrics_.threads_held) {}
+      occupancy_(options_.threads, metrics_.threads_held),
+      http_(HttpLimits{.max_body_bytes = options_.max_body_bytes}) {}
 
 absl::Status GatewayHttpServer::Ready() const {
   if (stopping_) return absl::UnavailableError("shutting down");
@@ -262,18 +268,23 @@ void GatewayHttpServer::AddRoutes() {
       }
     }
   });
-  http_.set_payload_max_length(static_cast<size_t>(options_.max_body_bytes));
-  CompressWithGzipNotBrotli(http_);
   BindPortsExclusively(http_);
   if (!options_.cors_origins.empty()) AddCorsPreflights();
 
-  http_.Post(R"(/v1/SessionService/([A-Za-z]+))",
-             [this](const httplib::Request& request, httplib::Response& response) {
-               const std::string method = request.matches[1].str();
-               ServeApi(method, request, response, [&](const std::string& request_id) {
-                 return gateway_.Call(method, request.body, request_id);
-               });
-             });
+  http_.Post(R"(/v1/SessionService/([A-Za-z]+))", [this](const httplib::Request& request,
+                                                         httplib::Response& response) {
+    const std::string method = request.matches[1].str();
+    ServeApi(method, request, response, [&](const std::string& request_id) {
+      // Chunks are counted with their framing as they arrive; the body they make
+      // is held to the limit here.
+      if (static_cast<int64_t>(request.body.size()) > options_.max_body_bytes) {
+        return HttpReply{413, ErrorJson(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                        absl::StrCat("the request body is larger than ",
+                                                     options_.max_body_bytes, " bytes"))};
+      }
+      return gateway_.Call(method, request.body, request_id);
+    });
+  });
   // A loop's audio by reference, for <audio src> and media players: the bytes never change.
   http_.Get(R"(/v1/loops/([0-9A-Za-z-]+)/audio)", [this](const httplib::Request& request,
                                                          httplib::Response& response) {
@@ -353,6 +364,9 @@ void GatewayHttpServer::SetErrorHandler() {
         // non-const object, and this handler runs before the ranges are applied.
         const_cast<httplib::Request&>(request).ranges.clear();
         if (!response.body.empty()) return;
+        // A request past a limit of the HTTP layer (bounded_http_server.h) is answered with that
+        // limit, whatever cpp-httplib made of it (a chunked body cut short reads as a 400).
+        const std::optional<HttpRefusal> refusal = BoundedHttpServer::ApplyRefusal(response);
         // A path served under another method: 405 and the methods it takes, not "no route".
         if (const std::string allowed = AllowedMethods(request.path, cors, gateway_.Methods());
             response.status == 404 && !allowed.empty() &&
@@ -361,7 +375,8 @@ void GatewayHttpServer::SetErrorHandler() {
           response.set_header("Allow", allowed);
         }
         response.set_content(
-            ErrorJson(CodeForHttpError(response.status), HttpErrorMessage(request, response)),
+            ErrorJson(CodeForHttpError(response.status),
+                      refusal ? refusal->message : HttpErrorMessage(request, response)),
             "application/json");
         // Answered by the HTTP layer, so no API method's: an id, a count and a log line all the
         // same.

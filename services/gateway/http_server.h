@@ -20,6 +20,7 @@
 #include "common/metrics/registry.h"
 #include "services/gateway/session_gateway.h"
 #include "services/gateway/timed_task_queue.h"
+#include "services/shared/bounded_http_server.h"
 
 namespace dd {
 
@@ -29,7 +30,8 @@ struct GatewayHttpOptions {
   // A request that waited longer than this for a free thread is answered 503 at once, instead
   // of being sent to dd-session after its client has likely given up; infinite never refuses.
   absl::Duration max_queue_wait = absl::Seconds(10);
-  // Largest request body accepted; larger ones are 413. At least 1024.
+  // Largest request body accepted, as sent or as its chunks add up; larger ones are 413. At
+  // least 1024. Request heads are limited to 64 KiB (431); see bounded_http_server.h.
   int64_t max_body_bytes = 1 << 20;
   // Origins whose browser pages may call the API (CORS), e.g. {"https://app.example.com",
   // "https://staging.example.com"}, or {"*"} for any; empty sends no CORS headers.
@@ -93,7 +95,7 @@ class GatewayHttpServer {
   ThreadOccupancy occupancy_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> serve_running_{false};  // Within Serve().
-  httplib::Server http_;
+  BoundedHttpServer http_;
 };
 
 }  // namespace dd

@@ -2,8 +2,6 @@
 
 #include <vector>
 
-#include <httplib.h>
-
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
@@ -21,17 +19,6 @@ std::string WithoutBrotli(const std::string& accept_encoding) {
     }
   }
   return absl::StrJoin(kept, ", ");
-}
-
-void CompressWithGzipNotBrotli(httplib::Server& server) {
-  // The request is the server's own non-const object, and routing has not read it yet.
-  server.set_pre_routing_handler([](const httplib::Request& request, httplib::Response&) {
-    auto& headers = const_cast<httplib::Request&>(request).headers;
-    auto [first, last] = headers.equal_range("Accept-Encoding");
-    for (auto header = first; header != last; ++header)
-      header->second = WithoutBrotli(header->second);
-    return httplib::Server::HandlerResponse::Unhandled;
-  });
 }
 
 }  // namespace dd

@@ -3,19 +3,13 @@
 // the request's Accept-Encoding mentions "br" (every browser's does), at Brotli's slowest
 // quality: a NextLoop with its audio inline (1 MB of JSON) took 0.62 s to compress, against
 // 28-45 ms as gzip and 11-13 ms as it is. A client could make a server burn that per request.
+// BoundedHttpServer (bounded_http_server.h) takes "br" out of each request's Accept-Encoding
+// before routing, so that replies are gzip where a client accepts it, never Brotli.
 #pragma once
 
 #include <string>
 
-namespace httplib {
-class Server;
-}
-
 namespace dd {
-
-// Makes `server` compress with gzip where a client accepts it, never with Brotli, by taking
-// "br" out of each request's Accept-Encoding before routing (it sets the pre-routing handler).
-void CompressWithGzipNotBrotli(httplib::Server& server);
 
 // `accept_encoding` without its "br" codings (with or without a q-value, and any made-up coding
 // that holds "br", which cpp-httplib would take for Brotli too), the others as sent.

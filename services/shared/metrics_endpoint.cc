@@ -8,7 +8,7 @@
 #include "common/build_info/build_info.h"
 #include "common/log/log.h"
 #include "common/metrics/process_metrics.h"
-#include "services/shared/http_encoding.h"
+#include "services/shared/bounded_http_server.h"
 #include "services/shared/listen_socket.h"
 
 namespace dd {
@@ -20,8 +20,9 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
         absl::StrCat("the metrics port must be in [0, 65535], got ", port));
   }
   std::unique_ptr<MetricsEndpoint> endpoint(new MetricsEndpoint());
-  endpoint->http_ = std::make_unique<httplib::Server>();
-  CompressWithGzipNotBrotli(*endpoint->http_);
+  // Scrapers and probes send GETs of a few hundred bytes: no body, a small head.
+  endpoint->http_ = std::make_unique<BoundedHttpServer>(
+      HttpLimits{.max_head_bytes = 16 << 10, .max_body_bytes = 0});
   BindPortsExclusively(*endpoint->http_);
   // Scrapes are rare and quick: two threads, not one per core.
   endpoint->http_->new_task_queue = [] { return new httplib::ThreadPool(2); };

@@ -280,7 +280,7 @@ TEST_F(GatewayTest, BadRequestsGetJsonErrorsAndChangeNothing) {
   EXPECT_EQ(status, 413);
   std::tie(code, message) = Error(body);
   EXPECT_EQ(code, "RESOURCE_EXHAUSTED");
-  EXPECT_EQ(message, "the request body is larger than --max_body_bytes");
+  EXPECT_EQ(message, absl::StrCat("the request body is larger than ", kMaxBodyBytes, " bytes"));
 
   // A Range header the HTTP layer cannot parse is refused before any route, with its reason.
   httplib::Client ranged = Client(gateway_->port());

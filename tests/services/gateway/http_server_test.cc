@@ -124,8 +124,30 @@ TEST_F(GatewayHttpServerTest, AnswersByItselfWhatNeedsNoSessionService) {
 
   auto too_large =
       client.Post("/v1/SessionService/CreateUser", std::string(4096, ' '), "application/json");
-  ASSERT_TRUE(Answered(too_large, 413, "--max_body_bytes"));
+  ASSERT_TRUE(Answered(too_large, 413, "the request body is larger than 2048 bytes"));
   EXPECT_EQ(too_large->get_header_value("X-Request-Id").size(), 32u);  // A new one.
+
+  // Bodies the HTTP layer cannot bound are refused in the API's JSON form, and counted.
+  auto compressed = client.Post("/v1/SessionService/CreateUser", {{"Content-Encoding", "gzip"}},
+                                std::string(100, ' '), "application/json");
+  ASSERT_TRUE(Answered(
+      compressed, 415,
+      R"({"code":"INVALID_ARGUMENT","message":"request bodies are taken uncompressed, not as \"gzip\""})"));
+  EXPECT_EQ(compressed->get_header_value("Connection"), "close");
+  // 1 MiB in chunks, which cpp-httplib alone read whole (and then found no JSON in: a 400).
+  size_t sent = 0;
+  auto chunked = Client().Post(
+      "/v1/SessionService/CreateUser",
+      [&sent](size_t, httplib::DataSink& sink) {
+        const std::string chunk(1024, ' ');
+        sent += chunk.size();
+        return sent <= (1u << 20) ? sink.write(chunk.data(), chunk.size()) : (sink.done(), true);
+      },
+      "application/json");
+  ASSERT_TRUE(Answered(chunked, 413, R"("code":"RESOURCE_EXHAUSTED")"));
+  EXPECT_TRUE(absl::StrContains(registry_.Exposition(),
+                                R"(gateway_http_requests_total{rpc="unknown",status="415"} 1)"))
+      << registry_.Exposition();
 
   // Not JSON of the request message: refused here, never sent on.
   auto not_json = client.Post("/v1/SessionService/CreateUser", "{", "application/json");
