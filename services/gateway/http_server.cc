@@ -57,6 +57,8 @@ grpc::StatusCode CodeForHttpError(int status) {
       return grpc::StatusCode::INVALID_ARGUMENT;
     case 501:
       return grpc::StatusCode::UNIMPLEMENTED;
+    case 408:
+      return grpc::StatusCode::DEADLINE_EXCEEDED;
     default:
       return grpc::StatusCode::UNKNOWN;
   }

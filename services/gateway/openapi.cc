@@ -230,7 +230,7 @@ pb::Value ErrorSchema() {
            "RESOURCE_EXHAUSTED; 503 UNAVAILABLE; 504 DEADLINE_EXCEEDED). Refused by the HTTP "
            "layer before the body is read, the connection then closed: 411 a POST with neither "
            "a Content-Length nor chunks, 415 a compressed body, 431 a request line and headers "
-           "over 64 KiB.");
+           "over 64 KiB, 408 a request still arriving 30 s after its first byte.");
   return schema;
 }
 

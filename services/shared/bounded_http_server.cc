@@ -27,6 +27,7 @@ struct RequestAccount {
   int64_t head_lines = 0;
   int64_t line_bytes = 0;  // Of the head line being read, its '\r' not counted.
   bool replied = false;    // Bytes of a reply were written.
+  std::chrono::steady_clock::time_point deadline;  // For the whole request to arrive.
   std::optional<HttpRefusal> refusal;
 };
 
@@ -132,7 +133,17 @@ class CountingSocketStream final : public httplib::Stream {
 
  private:
   bool Fill() {
-    if (!WaitFor(socket_, POLLIN, read_timeout_)) return false;
+    const auto left = std::chrono::duration_cast<std::chrono::microseconds>(
+        account_->deadline - std::chrono::steady_clock::now());
+    if (!WaitFor(socket_, POLLIN,
+                 std::min(read_timeout_, std::max(left, std::chrono::microseconds::zero())))) {
+      if (left < read_timeout_) {
+        account_->refusal = HttpRefusal{
+            408, absl::StrCat("the request took longer than ",
+                              absl::FormatDuration(limits_.max_read_time), " to arrive")};
+      }
+      return false;
+    }
     while (true) {
       const ssize_t got = ::recv(socket_, buffer_, sizeof(buffer_), 0);
       if (got > 0) {
@@ -187,6 +198,8 @@ const char* ReasonPhrase(int status) {
   switch (status) {
     case 400:
       return "Bad Request";
+    case 408:
+      return "Request Timeout";
     case 411:
       return "Length Required";
     case 413:
@@ -314,6 +327,8 @@ bool BoundedHttpServer::process_and_close_socket(socket_t sock) {
     }
 
     RequestAccount account;
+    account.deadline =
+        std::chrono::steady_clock::now() + absl::ToChronoMicroseconds(limits_.max_read_time);
     stream.BeginRequest(account);
     current_request = &account;
     bool connection_closed = false;

@@ -15,7 +15,10 @@
 // - a chunked body whose chunks pass max_body_bytes as they are read (framing allowed for): 413;
 // - a POST, PUT, PATCH or DELETE with neither a Content-Length nor chunks: 411 (HTTP gives such
 //   a request no body, but cpp-httplib would wait for one until the client closes);
-// - a body with a Content-Encoding other than identity: 415 (inflating it has no bound).
+// - a body with a Content-Encoding other than identity: 415 (inflating it has no bound);
+// - a request still arriving max_read_time after its first byte: 408. cpp-httplib's read
+//   timeout (5 s) is between two reads, so a client sending a byte every few seconds held a
+//   thread for as long as it liked.
 // A refused request's connection is closed after the reply. Replies' Accept-Encoding handling
 // stays http_encoding.h's (gzip, never Brotli). It sets the pre-routing handler: set no other.
 // Its error handler writes a refusal's message as text; one set instead must call ApplyRefusal.
@@ -27,6 +30,8 @@
 
 #include <httplib.h>
 
+#include "absl/time/time.h"
+
 namespace dd {
 
 struct HttpLimits {
@@ -35,6 +40,8 @@ struct HttpLimits {
   // A request's body: declared (Content-Length) or received (chunks, once decoded). 0 refuses
   // every body.
   int64_t max_body_bytes = 1 << 20;
+  // From a request's first byte to the last of its body.
+  absl::Duration max_read_time = absl::Seconds(30);
 };
 
 // Why a request was refused: the HTTP status and a message for whoever sent it.

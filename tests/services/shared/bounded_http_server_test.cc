@@ -20,7 +20,9 @@
 namespace dd {
 namespace {
 
-constexpr HttpLimits kLimits{.max_head_bytes = 4096, .max_body_bytes = 64 << 10};
+// Two seconds for a request to arrive: plenty on loopback, even for a sanitized build.
+constexpr HttpLimits kLimits{
+    .max_head_bytes = 4096, .max_body_bytes = 64 << 10, .max_read_time = absl::Seconds(2)};
 
 httplib::Request RequestWith(const std::string& method, const httplib::Headers& headers) {
   httplib::Request request;
@@ -194,6 +196,28 @@ TEST_F(BoundedHttpServerTest, RefusesCompressedBodies) {
   EXPECT_EQ(answer.rfind("HTTP/1.1 415", 0), 0u) << answer;
   EXPECT_TRUE(
       absl::EndsWith(answer, "refused: request bodies are taken uncompressed, not as \"gzip\""))
+      << answer;
+}
+
+TEST_F(BoundedHttpServerTest, GivesARequestThatKeepsArrivingUpAtItsDeadline) {
+  // A byte every 100 ms never meets cpp-httplib's read timeout (5 s between reads): without a
+  // deadline for the whole request, this client would hold a thread for 80 minutes.
+  const int fd = Connect();
+  const std::string head = "GET /hello HTTP/1.1\r\nHost: x\r\nX-Slow: " + std::string(48000, 's');
+  std::string answer;
+  const auto start = std::chrono::steady_clock::now();
+  for (size_t at = 0; at < head.size() && answer.empty(); ++at) {
+    if (send(fd, head.data() + at, 1, MSG_NOSIGNAL) != 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    char buffer[256];
+    const ssize_t n = recv(fd, buffer, sizeof(buffer), MSG_DONTWAIT);
+    if (n > 0) answer.assign(buffer, static_cast<size_t>(n));
+    if (std::chrono::steady_clock::now() - start > std::chrono::seconds(30)) break;
+  }
+  answer += ReadToEnd(fd);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 408", 0), 0u) << answer;
+  // Still in its request line, which cpp-httplib cannot answer: the server's own reply.
+  EXPECT_TRUE(absl::EndsWith(answer, "\r\n\r\nthe request took longer than 2s to arrive\n"))
       << answer;
 }
 
