@@ -282,6 +282,25 @@ class KubernetesManifests(unittest.TestCase):
             killed_after = deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
             self.assertGreater(killed_after, grace, name)
 
+    def test_pods_meet_the_restricted_pod_security_standard(self):
+        # Namespaces that enforce the "restricted" profile refuse pods that do not say all this;
+        # the user must be the image's, given by number so that the kubelet can tell it is not
+        # root.
+        with open(os.path.join(CONTAINER, "Dockerfile")) as file:
+            image_user = int(re.findall(r"^USER (\d+)$", file.read(), re.M)[-1])
+        for name, deployment, container in self.containers():
+            pod = deployment["spec"]["template"]["spec"]
+            self.assertEqual(pod["securityContext"],
+                             {"runAsNonRoot": True, "runAsUser": image_user,
+                              "seccompProfile": {"type": "RuntimeDefault"}}, name)
+            for host_namespace in ("hostNetwork", "hostPID", "hostIPC"):
+                self.assertNotIn(host_namespace, pod, name)
+            self.assertEqual(container["securityContext"],
+                             {"allowPrivilegeEscalation": False,
+                              "capabilities": {"drop": ["ALL"]},
+                              "readOnlyRootFilesystem": True}, name)
+            self.assertFalse(container.get("volumeMounts"), name)  # Nothing writable either.
+
     def test_database_servers_read_the_example_secret(self):
         with open(os.path.join(KUBERNETES, "postgres-secret.example.yaml")) as file:
             secret = yaml.safe_load(file)
