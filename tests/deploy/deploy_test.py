@@ -293,6 +293,7 @@ class KubernetesManifests(unittest.TestCase):
             self.assertEqual(pod["securityContext"],
                              {"runAsNonRoot": True, "runAsUser": image_user,
                               "seccompProfile": {"type": "RuntimeDefault"}}, name)
+            self.assertIs(pod["automountServiceAccountToken"], False, name)
             for host_namespace in ("hostNetwork", "hostPID", "hostIPC"):
                 self.assertNotIn(host_namespace, pod, name)
             self.assertEqual(container["securityContext"],
