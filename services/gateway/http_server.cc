@@ -259,6 +259,9 @@ void GatewayHttpServer::AddRoutes() {
   http_.set_post_routing_handler([this, name_origin_per_request](const httplib::Request& request,
                                                                  httplib::Response& response) {
     if (stopping_ || !occupancy_.MayKeepAlive()) response.set_header("Connection", "close");
+    // Browsers take a reply for what its Content-Type says, never for what its bytes look like
+    // (a JSON error echoing a client's text is not run as HTML).
+    response.set_header("X-Content-Type-Options", "nosniff");
     // Every reply carries a request id (probes and preflights too), not only the API's.
     if (!response.has_header("X-Request-Id")) {
       response.set_header("X-Request-Id", RequestIdOf(request));

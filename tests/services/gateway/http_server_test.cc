@@ -126,6 +126,8 @@ TEST_F(GatewayHttpServerTest, AnswersByItselfWhatNeedsNoSessionService) {
       client.Post("/v1/SessionService/CreateUser", std::string(4096, ' '), "application/json");
   ASSERT_TRUE(Answered(too_large, 413, "the request body is larger than 2048 bytes"));
   EXPECT_EQ(too_large->get_header_value("X-Request-Id").size(), 32u);  // A new one.
+  for (const auto* reply : {&document, &wrong_method, &no_route, &too_large})
+    EXPECT_EQ((*reply)->get_header_value("X-Content-Type-Options"), "nosniff");
 
   // Bodies the HTTP layer cannot bound are refused in the API's JSON form, and counted.
   auto compressed = client.Post("/v1/SessionService/CreateUser", {{"Content-Encoding", "gzip"}},
