@@ -7,6 +7,7 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/resource_quota.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
 
@@ -43,6 +44,11 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   if (options.max_receive_message_bytes <= 0 || options.max_send_message_bytes <= 0) {
     return absl::InvalidArgumentError("message size limits must be positive");
   }
+  // gRPC's poller takes a thread of the bound: with one, no call is ever served.
+  if (options.max_threads < 0 || options.max_threads == 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_threads must be 0 (no bound) or at least 2, got ", options.max_threads));
+  }
   if (options.max_connection_age < absl::Milliseconds(1)) {
     return absl::InvalidArgumentError(
         absl::StrCat("max connection age must be at least 1ms, got ",
@@ -67,6 +73,11 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   builder.SetMaxSendMessageSize(options.max_send_message_bytes);
+  if (options.max_threads > 0) {
+    grpc::ResourceQuota quota("dd-server");
+    quota.SetMaxThreads(options.max_threads);
+    builder.SetResourceQuota(quota);
+  }
   if (options.max_connection_age != absl::InfiniteDuration()) {
     builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
                                ChannelArgMilliseconds(options.max_connection_age));

@@ -25,6 +25,13 @@ struct GrpcServerOptions {
   // A 9 s float clip is 1.6 MB and a Score batch holds many; 4 MiB (gRPC's default) is too tight.
   int max_receive_message_bytes = 64 << 20;
   int max_send_message_bytes = 64 << 20;
+  // Threads the server may run calls on (gRPC's sync server runs each call on a thread of its
+  // own); a call that finds none is refused RESOURCE_EXHAUSTED, which our clients retry on
+  // another replica; health checks still answer (gRPC serves them on its own threads). gRPC
+  // sets no bound: 2,000 NextLoop calls waiting on a stopped generator gave dd-session 1,860
+  // threads, so a flood could exhaust a pod's pids or memory. One thread polls, so about
+  // max_threads - 1 calls run at once. 0: no bound; 1 is refused (it would serve nothing).
+  int max_threads = 1024;
   // Where to write the bound port once listening (for scripts and tests); empty for none.
   std::string port_file;
   // Names reported SERVING by the health service, besides the overall "" entry.

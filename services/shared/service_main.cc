@@ -23,6 +23,9 @@ ABSL_FLAG(std::string, port_file, "",
           "If set, the bound port is written to this file once the server listens.");
 ABSL_FLAG(int, max_message_bytes, 64 << 20,
           "Largest gRPC message received or sent, in bytes (gRPC's own default is 4 MiB).");
+ABSL_FLAG(int, max_threads, 1024,
+          "Threads the gRPC server may run calls on (one per call in flight); a call beyond "
+          "them is refused RESOURCE_EXHAUSTED. 0: no bound.");
 ABSL_FLAG(std::string, log_level, "info", "Minimum log level: debug, info, warning or error.");
 ABSL_FLAG(absl::Duration, max_connection_age, absl::InfiniteDuration(),
           "Ask clients to reconnect after this long (e.g. 5m), so that they find replicas added "
@@ -90,6 +93,7 @@ GrpcServerOptions ServerOptionsFromFlags() {
   options.max_receive_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   options.max_send_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   options.max_connection_age = absl::GetFlag(FLAGS_max_connection_age);
+  options.max_threads = absl::GetFlag(FLAGS_max_threads);
   options.metrics_port = absl::GetFlag(FLAGS_metrics_port);
   options.tls = ClientTlsFilesFromFlags();
   options.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);

@@ -6,6 +6,7 @@ DD_RENDER_BIN, DD_PROTO_PY (generated modules), DD_KIT (sample folder).
 """
 import io
 import os
+import queue
 import signal
 import subprocess
 import sys
@@ -109,6 +110,67 @@ class RenderServiceFromPython(unittest.TestCase):
         log = self.stderr.read()
         self.assertIn('"event":"server.shutdown_requested"', log)
         self.assertIn('"event":"server.stopped"', log)
+
+
+class ThreadBound(unittest.TestCase):
+    """--max_threads: calls beyond the threads are refused RESOURCE_EXHAUSTED at once instead of
+    each getting a thread of its own, health checks still answer, and the threads serve again
+    once the calls end. Reflection streams hold a thread each while open."""
+
+    def test_calls_beyond_the_threads_are_refused_while_health_answers(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            port_file = os.path.join(tmp, "port")
+            proc = subprocess.Popen(
+                [os.environ["DD_RENDER_BIN"], "--port=0", f"--port_file={port_file}",
+                 f"--samples={os.environ['DD_KIT']}", "--log_level=error", "--max_threads=4"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                deadline = time.time() + 30
+                while not os.path.exists(port_file):
+                    self.assertIsNone(proc.poll(), "dd-render exited at start-up")
+                    self.assertLess(time.time(), deadline, "dd-render did not start")
+                    time.sleep(0.05)
+                with open(port_file) as f:
+                    address = f"127.0.0.1:{int(f.read())}"
+                with grpc.insecure_channel(address) as channel:
+                    stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+                    held, outcomes = [], []
+                    for _ in range(10):
+                        requests = queue.Queue()
+                        requests.put(reflection_pb2.ServerReflectionRequest(list_services=""))
+                        stream = stub.ServerReflectionInfo(iter(requests.get, None), timeout=60)
+                        held.append((requests, stream))
+                        try:
+                            next(stream)
+                            outcomes.append("served")
+                        except grpc.RpcError as error:
+                            self.assertEqual(error.code(), grpc.StatusCode.RESOURCE_EXHAUSTED)
+                            outcomes.append("refused")
+                    self.assertEqual(outcomes.count("served"), 3, outcomes)  # 4 less the poller's.
+                    self.assertEqual(outcomes.count("refused"), 7, outcomes)
+                    health = health_pb2_grpc.HealthStub(channel)
+                    self.assertEqual(
+                        health.Check(health_pb2.HealthCheckRequest(), timeout=10).status,
+                        health_pb2.HealthCheckResponse.SERVING)
+                    for requests, stream in held:
+                        requests.put(None)  # Ends the stream's requests: its thread returns.
+                        stream.cancel()
+                    # The threads serve again once their calls are gone.
+                    deadline = time.time() + 30
+                    while True:
+                        try:
+                            listed = stub.ServerReflectionInfo(iter(
+                                [reflection_pb2.ServerReflectionRequest(list_services="")]),
+                                timeout=10)
+                            self.assertGreater(len(list(listed)), 0)
+                            break
+                        except grpc.RpcError as error:
+                            self.assertEqual(error.code(), grpc.StatusCode.RESOURCE_EXHAUSTED)
+                            self.assertLess(time.time(), deadline, "the threads never came back")
+                            time.sleep(0.1)
+            finally:
+                proc.terminate()
+                proc.wait(timeout=30)
 
 
 class MutualTlsFromPython(unittest.TestCase):

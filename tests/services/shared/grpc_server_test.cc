@@ -31,6 +31,17 @@ TEST(GrpcServerTest, RejectsAConnectionAgeUnderAMillisecond) {
   EXPECT_EQ(server.status().message(), "max connection age must be at least 1ms, got 0");
 }
 
+TEST(GrpcServerTest, RejectsAThreadBoundThatCouldServeNothing) {
+  for (int max_threads : {-1, 1}) {
+    GrpcServerOptions options;
+    options.max_threads = max_threads;
+    auto server = GrpcServer::Start(options, {});
+    ASSERT_FALSE(server.ok()) << max_threads;
+    EXPECT_EQ(server.status().message(),
+              absl::StrCat("max_threads must be 0 (no bound) or at least 2, got ", max_threads));
+  }
+}
+
 // Whether a client's connection to a server with this max age is closed within `watch`: the
 // client (gRPC's default pick_first, which stays idle once its connection goes) makes one call
 // and then watches its channel's state.
