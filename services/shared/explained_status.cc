@@ -19,6 +19,9 @@ using grpc::experimental::InterceptionHookPoints;
 using grpc::experimental::InterceptorBatchMethods;
 using grpc::experimental::ServerRpcInfo;
 
+// gRPC's message for a call its sync server had no thread for (ResourceQuota::SetMaxThreads).
+constexpr std::string_view kThreadsTaken = "Server Threadpool Exhausted";
+
 // The full name of the request message of `method` ("/package.Service/Method"), from the
 // descriptors compiled into this binary; empty for a method it does not know.
 std::string RequestMessageName(std::string_view method) {
@@ -32,8 +35,11 @@ std::string RequestMessageName(std::string_view method) {
 
 class ExplainedStatus final : public grpc::experimental::Interceptor {
  public:
-  ExplainedStatus(const ServerRpcInfo& info, const std::vector<std::string>& served)
-      : method_(info.method() != nullptr ? info.method() : ""), served_(served) {}
+  ExplainedStatus(const ServerRpcInfo& info, const std::vector<std::string>& served,
+                  int max_threads)
+      : method_(info.method() != nullptr ? info.method() : ""),
+        served_(served),
+        max_threads_(max_threads) {}
 
   void Intercept(InterceptorBatchMethods* methods) override {
     // The server deserialises before this hook and hands on no message when that failed.
@@ -50,6 +56,13 @@ class ExplainedStatus final : public grpc::experimental::Interceptor {
         } else if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
           methods->ModifySendStatus(UnknownMethod());
         }
+      } else if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED &&
+                 status.error_message() == kThreadsTaken) {
+        methods->ModifySendStatus(
+            grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                         absl::StrCat("this server is busy: every thread it runs calls on is taken "
+                                      "(--max_threads=",
+                                      max_threads_, "); retry shortly, or on another replica")));
       }
     }
     methods->Proceed();
@@ -89,26 +102,28 @@ class ExplainedStatus final : public grpc::experimental::Interceptor {
   // rare failure needs a std::string of it.
   const std::string_view method_;
   const std::vector<std::string>& served_;
+  const int max_threads_;
   bool undecodable_ = false;
 };
 
 class ExplainedStatusFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
-  explicit ExplainedStatusFactory(std::vector<std::string> served_services)
-      : served_(std::move(served_services)) {}
+  ExplainedStatusFactory(std::vector<std::string> served_services, int max_threads)
+      : served_(std::move(served_services)), max_threads_(max_threads) {}
   grpc::experimental::Interceptor* CreateServerInterceptor(ServerRpcInfo* info) override {
-    return new ExplainedStatus(*info, served_);
+    return new ExplainedStatus(*info, served_, max_threads_);
   }
 
  private:
   const std::vector<std::string> served_;  // Lives with the server, which owns this factory.
+  const int max_threads_;
 };
 
 }  // namespace
 
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
-ExplainedStatusInterceptorFactory(std::vector<std::string> served_services) {
-  return std::make_unique<ExplainedStatusFactory>(std::move(served_services));
+ExplainedStatusInterceptorFactory(std::vector<std::string> served_services, int max_threads) {
+  return std::make_unique<ExplainedStatusFactory>(std::move(served_services), max_threads);
 }
 
 }  // namespace dd

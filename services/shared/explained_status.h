@@ -8,6 +8,8 @@
 //   it does serve, so that a client pointed at the wrong port (dd-session's --critic at
 //   dd-render, say) is told so; a method of a served service that its handler leaves to the
 //   generated default is said to be not implemented.
+// And one whose message says too little: a call refused because every thread for calls is taken
+// (RESOURCE_EXHAUSTED "Server Threadpool Exhausted") keeps its code and names the limit it met.
 #pragma once
 
 #include <memory>
@@ -20,8 +22,8 @@ namespace dd {
 
 // For ServerBuilder::experimental().SetInterceptorCreators, ahead of the interceptors that log
 // and count calls, so that they see the status the caller gets. `served_services` are the full
-// names of the services the server serves.
+// names of the services the server serves, `max_threads` its bound on threads for calls.
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
-ExplainedStatusInterceptorFactory(std::vector<std::string> served_services);
+ExplainedStatusInterceptorFactory(std::vector<std::string> served_services, int max_threads);
 
 }  // namespace dd

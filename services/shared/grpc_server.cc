@@ -97,7 +97,7 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   std::vector<std::string> served = options.health_service_names;
   served.insert(served.end(),
                 {"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"});
-  interceptors.push_back(ExplainedStatusInterceptorFactory(std::move(served)));
+  interceptors.push_back(ExplainedStatusInterceptorFactory(std::move(served), options.max_threads));
   interceptors.push_back(CallLogInterceptorFactory());
   if (options.metrics_port >= 0) {
     server->metrics_registry_ = options.metrics_registry;

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <string>
+#include <thread>
 
 #include <grpcpp/client_context.h>
 #include <grpcpp/create_channel.h>
@@ -19,6 +20,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "deepdrummer/v1/render.grpc.pb.h"
 #include "services/shared/grpc_server.h"
 
@@ -119,6 +121,46 @@ TEST(ExplainedStatusTest, AMethodNotServedNamesTheServicesThatAre) {
   EXPECT_EQ(render.error_code(), grpc::StatusCode::UNIMPLEMENTED);
   EXPECT_EQ(render.error_message(),
             "this server's deepdrummer.v1.RenderService does not implement Render");
+}
+
+// ListSamples holds its thread until released.
+class HeldListSamples final : public v1::RenderService::Service {
+ public:
+  grpc::Status ListSamples(grpc::ServerContext*, const v1::ListSamplesRequest*,
+                           v1::ListSamplesResponse*) override {
+    if (!entered.HasBeenNotified()) entered.Notify();  // One call at a time runs here.
+    release.WaitForNotification();
+    return grpc::Status::OK;
+  }
+  absl::Notification entered;
+  absl::Notification release;
+};
+
+TEST(ExplainedStatusTest, ACallWithNoThreadLeftNamesTheBoundItMet) {
+  HeldListSamples service;
+  GrpcServerOptions options;
+  options.max_threads = 2;  // One polls, one runs a call.
+  auto server = GrpcServer::Start(options, {&service});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto channel = grpc::CreateChannel((*server)->address(), grpc::InsecureChannelCredentials());
+  std::thread held([&channel] { EXPECT_TRUE(CallWithBytes(*channel, "").ok()); });
+  ASSERT_TRUE(service.entered.WaitForNotificationWithTimeout(absl::Seconds(30)));
+
+  const grpc::Status refused = CallWithBytes(*channel, "");
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  // gRPC's own words were "Server Threadpool Exhausted".
+  EXPECT_EQ(refused.error_message(),
+            "this server is busy: every thread it runs calls on is taken (--max_threads=2); "
+            "retry shortly, or on another replica");
+  service.release.Notify();
+  held.join();
+  // Its thread serves again, once back in the pool (a moment after its reply went out).
+  grpc::Status again = CallWithBytes(*channel, "");
+  for (int attempt = 0; !again.ok() && attempt < 100; ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    again = CallWithBytes(*channel, "");
+  }
+  EXPECT_TRUE(again.ok()) << again.error_message();
 }
 
 }  // namespace
