@@ -112,6 +112,25 @@ class RenderServiceFromPython(unittest.TestCase):
         self.assertIn('"event":"server.stopped"', log)
 
 
+def start_render(test, folder, *flags):
+    """A dd-render on the default kit with `flags`, its port written into `folder`, and that
+    port once it listens."""
+    port_file = os.path.join(folder, "port")
+    proc = subprocess.Popen(
+        [os.environ["DD_RENDER_BIN"], "--port=0", f"--port_file={port_file}",
+         f"--samples={os.environ['DD_KIT']}", "--log_level=error", *flags],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 30
+    while not os.path.exists(port_file):
+        if proc.poll() is not None or time.time() > deadline:
+            proc.kill()
+            proc.wait()
+            test.fail("dd-render did not start")
+        time.sleep(0.05)
+    with open(port_file) as f:
+        return proc, int(f.read())
+
+
 class ThreadBound(unittest.TestCase):
     """--max_threads: calls beyond the threads are refused RESOURCE_EXHAUSTED at once instead of
     each getting a thread of its own, health checks still answer, and the threads serve again
@@ -119,20 +138,9 @@ class ThreadBound(unittest.TestCase):
 
     def test_calls_beyond_the_threads_are_refused_while_health_answers(self):
         with tempfile.TemporaryDirectory() as tmp:
-            port_file = os.path.join(tmp, "port")
-            proc = subprocess.Popen(
-                [os.environ["DD_RENDER_BIN"], "--port=0", f"--port_file={port_file}",
-                 f"--samples={os.environ['DD_KIT']}", "--log_level=error", "--max_threads=4"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            proc, port = start_render(self, tmp, "--max_threads=4")
             try:
-                deadline = time.time() + 30
-                while not os.path.exists(port_file):
-                    self.assertIsNone(proc.poll(), "dd-render exited at start-up")
-                    self.assertLess(time.time(), deadline, "dd-render did not start")
-                    time.sleep(0.05)
-                with open(port_file) as f:
-                    address = f"127.0.0.1:{int(f.read())}"
-                with grpc.insecure_channel(address) as channel:
+                with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
                     stub = reflection_pb2_grpc.ServerReflectionStub(channel)
                     held, outcomes = [], []
                     for _ in range(10):
@@ -184,21 +192,11 @@ class MutualTlsFromPython(unittest.TestCase):
                 os.path.abspath(__file__)))))
             subprocess.run([os.path.join(root, "deploy", "local", "make-certificates"), pki,
                             "DNS:localhost"], check=True, capture_output=True, timeout=60)
-            port_file = os.path.join(pki, "port")
-            proc = subprocess.Popen(
-                [os.environ["DD_RENDER_BIN"], "--port=0", f"--port_file={port_file}",
-                 f"--samples={os.environ['DD_KIT']}", "--log_level=error",
-                 f"--tls_cert_file={pki}/server.crt", f"--tls_key_file={pki}/server.key",
-                 f"--tls_client_ca_file={pki}/ca.crt"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            proc, port = start_render(
+                self, pki, f"--tls_cert_file={pki}/server.crt",
+                f"--tls_key_file={pki}/server.key", f"--tls_client_ca_file={pki}/ca.crt")
             try:
-                deadline = time.time() + 30
-                while not os.path.exists(port_file):
-                    self.assertIsNone(proc.poll(), "dd-render exited at start-up")
-                    self.assertLess(time.time(), deadline, "dd-render did not start")
-                    time.sleep(0.05)
-                with open(port_file) as f:
-                    address = f"localhost:{int(f.read())}"
+                address = f"localhost:{port}"
 
                 def read(name):
                     with open(os.path.join(pki, name), "rb") as f:
