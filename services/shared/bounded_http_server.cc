@@ -31,7 +31,7 @@ struct RequestAccount {
   std::optional<HttpRefusal> refusal;
 };
 
-// The request the calling thread is serving; see RefusalOnThisThread.
+// The request the calling thread is serving; see ApplyRefusal.
 thread_local RequestAccount* current_request = nullptr;
 
 // Chunked bodies carry a size line and a CRLF per chunk: room for chunks of 64 bytes or more.
