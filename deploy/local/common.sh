@@ -97,11 +97,22 @@ dd_pg_dirs() {
   PG_SOCKET="$base/pg-socket"
 }
 
-dd_pid_alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# Whether the pid in file $1 is alive and runs program $2 (dd-render, ...). A pid file outlives
+# its process (a reboot, a crash), and the system may since have given that pid to another
+# program, which stopping the service would otherwise kill.
+dd_pid_alive() {
+  local pid_file="$1" program="$2" pid argv0
+  pid="$(cat "$pid_file" 2>/dev/null)" || return 1
+  [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
+  argv0=""
+  IFS= read -r -d '' argv0 2>/dev/null <"/proc/$pid/cmdline" || true
+  [[ "$(basename -- "$argv0")" == "$program" ]]
+}
 
+# Stops the program $2 whose pid file is $1, if it still runs; forgets the pid file either way.
 dd_stop_pid() {
-  local pid_file="$1" pid
-  dd_pid_alive "$pid_file" || { rm -f "$pid_file"; return 0; }
+  local pid_file="$1" program="$2" pid
+  dd_pid_alive "$pid_file" "$program" || { rm -f "$pid_file"; return 0; }
   pid="$(cat "$pid_file")"
   kill -TERM "$pid"
   for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done

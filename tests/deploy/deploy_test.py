@@ -660,6 +660,41 @@ class MonitoringComponent(unittest.TestCase):
             self.assertLessEqual(quoted, left, "%s quotes labels its result lacks" % name)
 
 
+class LocalScripts(unittest.TestCase):
+    """deploy/local/down (and up, which stops what runs before it starts) on a run folder of
+    the test's own, with no PostgreSQL in it."""
+
+    def test_down_stops_its_servers_and_nothing_a_stale_pid_file_names(self):
+        with tempfile.TemporaryDirectory() as run_dir:
+            # A process of ours, as `up` starts it (argv[0] ends in dd-render)...
+            ours_path = os.path.join(run_dir, "dd-render")
+            os.symlink(shutil.which("sleep"), ours_path)
+            ours = subprocess.Popen([ours_path, "300"])
+            # ...and someone else's, whose pid a stale pid file names (pids are reused, after a
+            # reboot say).
+            other = subprocess.Popen(["sleep", "300"])
+            try:
+                for name, process in (("render", ours), ("critic", other)):
+                    with open(os.path.join(run_dir, name + ".pid"), "w") as file:
+                        file.write(str(process.pid))
+                with open(os.path.join(run_dir, "generator.pid"), "w") as file:
+                    file.write("not a pid")
+                run = subprocess.run(
+                    [os.path.join(ROOT, "deploy", "local", "down")], capture_output=True,
+                    text=True, timeout=60, env=dict(os.environ, DD_RUN_DIR=run_dir))
+                self.assertEqual(run.returncode, 0, run.stderr)
+                self.assertIsNotNone(ours.wait(timeout=30))  # Stopped.
+                self.assertIsNone(other.poll(), "down killed a process that is not its own")
+                self.assertEqual(
+                    [f for f in os.listdir(run_dir) if f.endswith(".pid")], [],
+                    "every pid file is forgotten")
+            finally:
+                for process in (ours, other):
+                    if process.poll() is None:
+                        process.kill()
+                        process.wait()
+
+
 class ContainerImage(unittest.TestCase):
     def read_dockerfile(self):
         with open(os.path.join(CONTAINER, "Dockerfile")) as file:
