@@ -285,6 +285,16 @@ std::optional<HttpRefusal> RefusalForHeaders(const httplib::Request& request,
 
 BoundedHttpServer::BoundedHttpServer(HttpLimits limits) : limits_(limits) {
   set_payload_max_length(static_cast<size_t>(limits_.max_body_bytes));
+  // A client that asks before sending its body (Expect: 100-continue, as curl does for large
+  // ones) is refused before it sends it, instead of being told to go on.
+  set_expect_100_continue_handler(
+      [this](const httplib::Request& request, httplib::Response& response) {
+        std::optional<HttpRefusal> refusal = RefusalForHeaders(request, limits_);
+        if (!refusal) return 100;
+        response.status = refusal->status;
+        if (current_request != nullptr) current_request->refusal = std::move(refusal);
+        return response.status;
+      });
   // The request is the server's own non-const object, and routing has not read its body yet.
   set_pre_routing_handler([this](const httplib::Request& request, httplib::Response& response) {
     auto& headers = const_cast<httplib::Request&>(request).headers;

@@ -19,9 +19,11 @@
 // - a request still arriving max_read_time after its first byte: 408. cpp-httplib's read
 //   timeout (5 s) is between two reads, so a client sending a byte every few seconds held a
 //   thread for as long as it liked.
-// A refused request's connection is closed after the reply. Replies' Accept-Encoding handling
-// stays http_encoding.h's (gzip, never Brotli). It sets the pre-routing handler: set no other.
-// Its error handler writes a refusal's message as text; one set instead must call ApplyRefusal.
+// A client that asks first (Expect: 100-continue) gets the refusal instead of the invitation to
+// send its body. A refused request's connection is closed after the reply. Replies' Accept-Encoding
+// handling stays http_encoding.h's (gzip, never Brotli). It sets the pre-routing handler: set no
+// other. Its error handler writes a refusal's message as text; one set instead must call
+// ApplyRefusal.
 #pragma once
 
 #include <cstdint>

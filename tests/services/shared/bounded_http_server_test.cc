@@ -174,6 +174,30 @@ TEST_F(BoundedHttpServerTest, RefusesADeclaredBodyPastTheLimitWithoutWaitingForI
       << answer;
 }
 
+TEST_F(BoundedHttpServerTest, RefusesABodyAskedAboutBeforeInvitingIt) {
+  // Expect: 100-continue asks whether to send the body; the answer is the refusal, not 100.
+  const std::string answer = Exchange(
+      "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n"
+      "Expect: 100-continue\r\n\r\n");
+  EXPECT_EQ(answer.rfind("HTTP/1.1 413", 0), 0u) << answer;
+  EXPECT_FALSE(absl::StrContains(answer, "100 Continue")) << answer;
+  EXPECT_TRUE(absl::EndsWith(answer, "refused: the request body is larger than 65536 bytes"))
+      << answer;
+  // Within the limits it is invited, and served.
+  const int fd = Connect();
+  SendAll(fd,
+          "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n"
+          "Expect: 100-continue\r\n\r\n");
+  char buffer[64];
+  const ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
+  ASSERT_GT(n, 0);
+  EXPECT_EQ(std::string(buffer, static_cast<size_t>(n)).rfind("HTTP/1.1 100 Continue", 0), 0u);
+  SendAll(fd, "abc");
+  const std::string served = ReadToEnd(fd);
+  EXPECT_TRUE(absl::StrContains(served, "HTTP/1.1 200")) << served;
+  EXPECT_TRUE(absl::EndsWith(served, "\r\n\r\n3")) << served;
+}
+
 TEST_F(BoundedHttpServerTest, StopsReadingChunksPastTheLimit) {
   const int fd = Connect();
   SendAll(fd, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
