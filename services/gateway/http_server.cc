@@ -52,7 +52,6 @@ grpc::StatusCode CodeForHttpError(int status) {
     case 416:
       return grpc::StatusCode::OUT_OF_RANGE;
     case 400:
-    case 411:
     case 415:
       return grpc::StatusCode::INVALID_ARGUMENT;
     case 501:
@@ -109,8 +108,8 @@ std::string HttpErrorMessage(const httplib::Request& request, const httplib::Res
       return absl::StrCat("the Range header ", Quoted(request.get_header_value("Range")),
                           " is not understood; only byte ranges are (bytes=0-1023)");
     case 400:  // The HTTP layer could not read the request, most often its body.
-      return "the request could not be read: a POST sends its JSON body with a Content-Length "
-             "header or in chunks (an empty body too: Content-Length: 0)";
+      return "the request could not be read: its body was cut short or its chunks are "
+             "malformed (a POST sends its JSON body with a Content-Length header or in chunks)";
     default:
       return absl::StrCat("HTTP ", response.status);
   }

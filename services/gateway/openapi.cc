@@ -228,8 +228,8 @@ pb::Value ErrorSchema() {
            "code maps to (400 INVALID_ARGUMENT, FAILED_PRECONDITION and OUT_OF_RANGE; 404 "
            "NOT_FOUND; 409 ALREADY_EXISTS and ABORTED; 413 a body over --max_body_bytes; 429 "
            "RESOURCE_EXHAUSTED; 503 UNAVAILABLE; 504 DEADLINE_EXCEEDED). Refused by the HTTP "
-           "layer before the body is read, the connection then closed: 411 a POST with neither "
-           "a Content-Length nor chunks, 415 a compressed body, 431 a request line and headers "
+           "layer before the body is read, the connection then closed: 415 a compressed body, 431 "
+           "a request line and headers "
            "over 64 KiB, 408 a request still arriving 30 s after its first byte.");
   return schema;
 }

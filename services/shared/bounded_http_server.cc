@@ -200,8 +200,6 @@ const char* ReasonPhrase(int status) {
       return "Bad Request";
     case 408:
       return "Request Timeout";
-    case 411:
-      return "Length Required";
     case 413:
       return "Payload Too Large";
     case 415:
@@ -266,11 +264,6 @@ std::optional<HttpRefusal> RefusalForHeaders(const httplib::Request& request,
     return HttpRefusal{
         400, absl::StrCat("a ", request.method.substr(0, 16), " request carries no body")};
   }
-  if (!has_length && !has_coding) {
-    return HttpRefusal{411, absl::StrCat("a ", request.method,
-                                         " sends its body with a Content-Length header or in "
-                                         "chunks (an empty body too: Content-Length: 0)")};
-  }
   if (length > static_cast<uint64_t>(limits.max_body_bytes)) {
     return HttpRefusal{
         413, absl::StrCat("the request body is larger than ", limits.max_body_bytes, " bytes")};
@@ -301,6 +294,12 @@ BoundedHttpServer::BoundedHttpServer(HttpLimits limits) : limits_(limits) {
     auto [first, last] = headers.equal_range("Accept-Encoding");
     for (auto header = first; header != last; ++header)
       header->second = WithoutBrotli(header->second);
+    // HTTP gives a request with neither a Content-Length nor chunks no body (RFC 9112, 6.3);
+    // cpp-httplib would read one from a POST until the client closes (5 s, then 400).
+    if (IsBodyMethod(request.method) && !request.has_header("Content-Length") &&
+        !request.has_header("Transfer-Encoding")) {
+      headers.emplace("Content-Length", "0");
+    }
     std::optional<HttpRefusal> refusal = RefusalForHeaders(request, limits_);
     if (!refusal) return HandlerResponse::Unhandled;
     response.status = refusal->status;

@@ -13,17 +13,16 @@
 // - a request line and headers longer than max_head_bytes: 431;
 // - a Content-Length above max_body_bytes: 413, the body left unread;
 // - a chunked body whose chunks pass max_body_bytes as they are read (framing allowed for): 413;
-// - a POST, PUT, PATCH or DELETE with neither a Content-Length nor chunks: 411 (HTTP gives such
-//   a request no body, but cpp-httplib would wait for one until the client closes);
 // - a body with a Content-Encoding other than identity: 415 (inflating it has no bound);
 // - a request still arriving max_read_time after its first byte: 408. cpp-httplib's read
 //   timeout (5 s) is between two reads, so a client sending a byte every few seconds held a
 //   thread for as long as it liked.
-// A client that asks first (Expect: 100-continue) gets the refusal instead of the invitation to
-// send its body. A refused request's connection is closed after the reply. Replies' Accept-Encoding
-// handling stays http_encoding.h's (gzip, never Brotli). It sets the pre-routing handler: set no
-// other. Its error handler writes a refusal's message as text; one set instead must call
-// ApplyRefusal.
+// A POST, PUT, PATCH or DELETE with neither a Content-Length nor chunks has an empty body, as HTTP
+// says (cpp-httplib waited for one until the client closed). A client that asks first (Expect:
+// 100-continue) gets the refusal instead of the invitation to send its body. A refused request's
+// connection is closed after the reply. Replies' Accept-Encoding handling stays http_encoding.h's
+// (gzip, never Brotli). It sets the pre-routing handler: set no other. Its error handler writes a
+// refusal's message as text; one set instead must call ApplyRefusal.
 #pragma once
 
 #include <cstdint>
