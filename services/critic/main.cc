@@ -13,6 +13,7 @@
 #include "services/shared/call_admission.h"
 #include "services/shared/database_flags.h"
 #include "services/shared/flag_checks.h"
+#include "services/shared/grpc_server_flags.h"
 #include "services/shared/service_main.h"
 
 ABSL_FLAG(std::string, samples, DD_DEFAULT_SAMPLES_DIR,
@@ -64,6 +65,9 @@ int main(int argc, char** argv) {
                   "trains and serves per-user critics.\n"
                   "Usage: dd-critic --port=50052 --database='host=127.0.0.1 port=55432 "
                   "dbname=deepdrummer user=deepdrummer'");
+  // A Score batch of clips: each 9 s clip is 1.6 MB.
+  auto server_options = dd::GrpcServerOptionsFromFlags(/*own_max_request_bytes=*/64 << 20);
+  if (!server_options.ok()) return dd::StartupFailed(server_options.status());
   if (absl::Status s = dd::FirstError(
           {dd::CheckIntFlag("threads", absl::GetFlag(FLAGS_threads), 0, 1024),
            dd::CheckIntFlag("max_batch", absl::GetFlag(FLAGS_max_batch), 1, 1 << 16),
@@ -117,10 +121,9 @@ int main(int argc, char** argv) {
   dd::CriticService service(**store, repository, **samples, options, render_helpers->get(),
                             admission->get());
 
-  dd::GrpcServerOptions server_options = dd::ServerOptionsFromFlags();
-  server_options.health_service_names = {"deepdrummer.v1.CriticService"};
-  server_options.metrics_registry = &metrics;
-  auto server = dd::GrpcServer::Start(server_options, {&service});
+  server_options->health_service_names = {"deepdrummer.v1.CriticService"};
+  server_options->metrics_registry = &metrics;
+  auto server = dd::GrpcServer::Start(*server_options, {&service});
   if (!server.ok()) return dd::StartupFailed(server.status());
   dd::log::Info(
       "critic.ready",

@@ -68,13 +68,6 @@ int main(int argc, char** argv) {
     return dd::StartupFailed(s);
   }
   const dd::GrpcServerOptions listen = dd::ServerOptionsFromFlags();
-  if (!listen.tls.client_ca_file.empty()) {
-    // The gateway serves plain HTTP (TLS ends at the ingress); the flag would protect nothing.
-    return dd::StartupFailed(absl::InvalidArgumentError(
-        "--tls_client_ca_file does not apply to dd-gateway, which serves plain HTTP behind "
-        "the ingress; --tls_ca_file, --tls_cert_file and --tls_key_file secure its calls to "
-        "dd-session"));
-  }
   auto channel_options = dd::ClientChannelOptionsFromFlags();
   if (!channel_options.ok()) return dd::StartupFailed(channel_options.status());
   // Inline audio and exports come back in replies.

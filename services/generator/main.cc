@@ -9,6 +9,7 @@
 #include "services/shared/call_admission.h"
 #include "services/shared/client_channel.h"
 #include "services/shared/flag_checks.h"
+#include "services/shared/grpc_server_flags.h"
 #include "services/shared/service_main.h"
 
 ABSL_FLAG(std::string, critic, "127.0.0.1:50052",
@@ -26,6 +27,9 @@ int main(int argc, char** argv) {
   dd::InitService(argc, argv, "generator",
                   "Metropolis-Hastings sampling of drum loops guided by a critic.\n"
                   "Usage: dd-generator --port=50053 --critic=127.0.0.1:50052");
+  // The largest request names 100,000 fingerprints to avoid (SamplingLimits::max_avoid), 1.8 MB.
+  auto server_options = dd::GrpcServerOptionsFromFlags(/*own_max_request_bytes=*/4 << 20);
+  if (!server_options.ok()) return dd::StartupFailed(server_options.status());
   if (absl::Status s = dd::FirstError(
           {dd::CheckTargetFlag("critic", absl::GetFlag(FLAGS_critic)),
            dd::CheckIntFlag("max_count", absl::GetFlag(FLAGS_max_count), 1, 4096),
@@ -51,9 +55,8 @@ int main(int argc, char** argv) {
   if (!admission.ok()) return dd::StartupFailed(admission.status());
   dd::GeneratorService service(*critic, **samples, options, admission->get());
 
-  dd::GrpcServerOptions server_options = dd::ServerOptionsFromFlags();
-  server_options.health_service_names = {"deepdrummer.v1.GeneratorService"};
-  auto server = dd::GrpcServer::Start(server_options, {&service});
+  server_options->health_service_names = {"deepdrummer.v1.GeneratorService"};
+  auto server = dd::GrpcServer::Start(*server_options, {&service});
   if (!server.ok()) return dd::StartupFailed(server.status());
   dd::log::Info("generator.ready", {{"critic", absl::GetFlag(FLAGS_critic)},
                                     {"samples", (*samples)->Get()->ids().size()}});

@@ -8,6 +8,7 @@
 #include "common/samples/library_holder.h"
 #include "services/render/render_service.h"
 #include "services/shared/call_admission.h"
+#include "services/shared/grpc_server_flags.h"
 #include "services/shared/service_main.h"
 
 ABSL_FLAG(std::string, samples, DD_DEFAULT_SAMPLES_DIR,
@@ -29,6 +30,9 @@ int main(int argc, char** argv) {
   dd::InitService(argc, argv, "render",
                   "renders drum loops to audio over a sample library.\n"
                   "Usage: dd-render --port=50051 --samples=samples/default-kit");
+  // A render request carries one loop: a few KB.
+  auto server_options = dd::GrpcServerOptionsFromFlags(/*own_max_request_bytes=*/1 << 20);
+  if (!server_options.ok()) return dd::StartupFailed(server_options.status());
   // Checked before the samples load, which can take seconds.
   auto helpers = dd::HelperTeam::Create({.helpers = absl::GetFlag(FLAGS_render_helpers),
                                          .spin = absl::GetFlag(FLAGS_render_helper_spin)});
@@ -50,9 +54,8 @@ int main(int argc, char** argv) {
   dd::RenderService service(**samples, options,
                             std::shared_ptr<dd::HelperTeam>(*std::move(helpers)), admission->get());
 
-  dd::GrpcServerOptions server_options = dd::ServerOptionsFromFlags();
-  server_options.health_service_names = {"deepdrummer.v1.RenderService"};
-  auto server = dd::GrpcServer::Start(server_options, {&service});
+  server_options->health_service_names = {"deepdrummer.v1.RenderService"};
+  auto server = dd::GrpcServer::Start(*server_options, {&service});
   if (!server.ok()) return dd::StartupFailed(server.status());
   return dd::ServeUntilSignalled(**server);
 }

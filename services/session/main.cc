@@ -11,6 +11,7 @@
 #include "services/shared/client_channel.h"
 #include "services/shared/database_flags.h"
 #include "services/shared/flag_checks.h"
+#include "services/shared/grpc_server_flags.h"
 #include "services/shared/service_main.h"
 
 ABSL_FLAG(std::string, critic, "127.0.0.1:50052",
@@ -40,6 +41,9 @@ int main(int argc, char** argv) {
                   "users, sessions and the two-phase protocol.\n"
                   "Usage: dd-session --port=50054 --critic=127.0.0.1:50052 "
                   "--generator=127.0.0.1:50053 --render=127.0.0.1:50051");
+  // Session requests hold ids and a few numbers.
+  auto server_options = dd::GrpcServerOptionsFromFlags(/*own_max_request_bytes=*/1 << 20);
+  if (!server_options.ok()) return dd::StartupFailed(server_options.status());
   const int critic_lag = absl::GetFlag(FLAGS_phase1_critic_lag);
   if (absl::Status s = dd::FirstError(
           {dd::CheckTargetFlag("critic", absl::GetFlag(FLAGS_critic)),
@@ -75,16 +79,15 @@ int main(int argc, char** argv) {
   coordinator_options.critic_timeout = absl::GetFlag(FLAGS_critic_timeout);
   coordinator_options.generator_timeout = absl::GetFlag(FLAGS_generator_timeout);
   dd::SessionCoordinator coordinator(repository, *critic, *generator, coordinator_options);
-  dd::GrpcServerOptions server_options = dd::ServerOptionsFromFlags();
   dd::SessionServiceOptions service_options;
   service_options.session_limits.default_phase1_critic_lag = critic_lag;
   service_options.session_limits.max_sampling_steps = absl::GetFlag(FLAGS_max_sampling_steps);
-  service_options.max_reply_bytes = server_options.max_send_message_bytes;
+  service_options.max_reply_bytes = server_options->max_send_message_bytes;
   dd::SessionService service(repository, coordinator, *critic, *render, service_options);
 
-  server_options.health_service_names = {"deepdrummer.v1.SessionService"};
-  server_options.metrics_registry = &metrics;
-  auto server = dd::GrpcServer::Start(server_options, {&service});
+  server_options->health_service_names = {"deepdrummer.v1.SessionService"};
+  server_options->metrics_registry = &metrics;
+  auto server = dd::GrpcServer::Start(*server_options, {&service});
   if (!server.ok()) return dd::StartupFailed(server.status());
   dd::log::Info("session.ready", {{"critic", absl::GetFlag(FLAGS_critic)},
                                   {"generator", absl::GetFlag(FLAGS_generator)},

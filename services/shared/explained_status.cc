@@ -21,6 +21,8 @@ using grpc::experimental::ServerRpcInfo;
 
 // gRPC's message for a call its sync server had no thread for (ResourceQuota::SetMaxThreads).
 constexpr std::string_view kThreadsTaken = "Server Threadpool Exhausted";
+// gRPC's message for a call whose stream ended before a whole request message arrived.
+constexpr std::string_view kNoMessage = "Couldn't initialize byte buffer reader";
 
 // The full name of the request message of `method` ("/package.Service/Method"), from the
 // descriptors compiled into this binary; empty for a method it does not know.
@@ -36,10 +38,8 @@ std::string RequestMessageName(std::string_view method) {
 class ExplainedStatus final : public grpc::experimental::Interceptor {
  public:
   ExplainedStatus(const ServerRpcInfo& info, const std::vector<std::string>& served,
-                  int max_threads)
-      : method_(info.method() != nullptr ? info.method() : ""),
-        served_(served),
-        max_threads_(max_threads) {}
+                  const ServerLimits& limits)
+      : method_(info.method() != nullptr ? info.method() : ""), served_(served), limits_(limits) {}
 
   void Intercept(InterceptorBatchMethods* methods) override {
     // The server deserialises before this hook and hands on no message when that failed.
@@ -58,11 +58,14 @@ class ExplainedStatus final : public grpc::experimental::Interceptor {
         }
       } else if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED &&
                  status.error_message() == kThreadsTaken) {
-        methods->ModifySendStatus(
-            grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                         absl::StrCat("this server is busy: every thread it runs calls on is taken "
-                                      "(--max_threads=",
-                                      max_threads_, "); retry shortly, or on another replica")));
+        methods->ModifySendStatus(grpc::Status(
+            grpc::StatusCode::RESOURCE_EXHAUSTED,
+            absl::StrCat("this server is busy: every thread it runs calls on is taken "
+                         "(--max_threads=",
+                         limits_.max_threads, "); retry shortly, or on another replica")));
+      } else if (undecodable_ && status.error_code() == grpc::StatusCode::INTERNAL &&
+                 status.error_message() == kNoMessage) {
+        methods->ModifySendStatus(NoRequestMessage());
       }
     }
     methods->Proceed();
@@ -78,6 +81,19 @@ class ExplainedStatus final : public grpc::experimental::Interceptor {
                                       : absl::StrCat("a ", expected),
                      ": its bytes do not parse as that protobuf message (cut short or damaged, a "
                      "string field that is not UTF-8, or not protobuf at all, such as JSON)"));
+  }
+
+  // Whether the stream was cut off (by the client, or by gRPC past the memory bound) or ended
+  // with no message, the server cannot tell reliably: whether gRPC has marked the call
+  // cancelled by now is a race. INTERNAL, gRPC's code, counted a client's doing as a failure of
+  // the server's own.
+  grpc::Status NoRequestMessage() const {
+    return grpc::Status(
+        grpc::StatusCode::CANCELLED,
+        absl::StrCat("the request's stream ended before a whole message arrived: the client "
+                     "cancelled it or sent none, or this server reset it because the requests "
+                     "arriving held more than --max_request_memory_bytes=",
+                     limits_.max_request_memory_bytes));
   }
 
   grpc::Status UnknownMethod() const {
@@ -102,28 +118,29 @@ class ExplainedStatus final : public grpc::experimental::Interceptor {
   // rare failure needs a std::string of it.
   const std::string_view method_;
   const std::vector<std::string>& served_;
-  const int max_threads_;
+  const ServerLimits& limits_;
   bool undecodable_ = false;
 };
 
 class ExplainedStatusFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
-  ExplainedStatusFactory(std::vector<std::string> served_services, int max_threads)
-      : served_(std::move(served_services)), max_threads_(max_threads) {}
+  ExplainedStatusFactory(std::vector<std::string> served_services, ServerLimits limits)
+      : served_(std::move(served_services)), limits_(limits) {}
   grpc::experimental::Interceptor* CreateServerInterceptor(ServerRpcInfo* info) override {
-    return new ExplainedStatus(*info, served_, max_threads_);
+    return new ExplainedStatus(*info, served_, limits_);
   }
 
  private:
-  const std::vector<std::string> served_;  // Lives with the server, which owns this factory.
-  const int max_threads_;
+  // Live with the server, which owns this factory.
+  const std::vector<std::string> served_;
+  const ServerLimits limits_;
 };
 
 }  // namespace
 
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
-ExplainedStatusInterceptorFactory(std::vector<std::string> served_services, int max_threads) {
-  return std::make_unique<ExplainedStatusFactory>(std::move(served_services), max_threads);
+ExplainedStatusInterceptorFactory(std::vector<std::string> served_services, ServerLimits limits) {
+  return std::make_unique<ExplainedStatusFactory>(std::move(served_services), limits);
 }
 
 }  // namespace dd

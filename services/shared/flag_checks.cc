@@ -4,7 +4,7 @@
 
 namespace dd {
 
-absl::Status CheckIntFlag(const std::string& flag, int value, int min, int max) {
+absl::Status CheckIntFlag(const std::string& flag, int64_t value, int64_t min, int64_t max) {
   if (value >= min && value <= max) return absl::OkStatus();
   return absl::InvalidArgumentError(
       absl::StrCat("--", flag, " must be in [", min, ", ", max, "], got ", value));

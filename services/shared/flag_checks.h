@@ -3,6 +3,7 @@
 // answering each request with an error that names no flag.
 #pragma once
 
+#include <cstdint>
 #include <initializer_list>
 #include <string>
 
@@ -12,7 +13,7 @@
 namespace dd {
 
 // INVALID_ARGUMENT "--<flag> must be in [min, max], got <value>" when outside.
-absl::Status CheckIntFlag(const std::string& flag, int value, int min, int max);
+absl::Status CheckIntFlag(const std::string& flag, int64_t value, int64_t min, int64_t max);
 // INVALID_ARGUMENT unless `value` > 0 (infinite passes).
 absl::Status CheckPositiveDurationFlag(const std::string& flag, absl::Duration value);
 // INVALID_ARGUMENT unless `value` >= 0.

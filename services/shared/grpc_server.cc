@@ -44,6 +44,11 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   if (options.max_receive_message_bytes <= 0 || options.max_send_message_bytes <= 0) {
     return absl::InvalidArgumentError("message size limits must be positive");
   }
+  if (options.max_request_memory_bytes < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_request_memory_bytes must be 0 (no bound) or positive, got ",
+                     options.max_request_memory_bytes));
+  }
   // gRPC's poller takes a thread of the bound: with one, no call is ever served.
   if (options.max_threads < 0 || options.max_threads == 1) {
     return absl::InvalidArgumentError(
@@ -73,9 +78,12 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   builder.SetMaxSendMessageSize(options.max_send_message_bytes);
-  if (options.max_threads > 0) {
+  if (options.max_threads > 0 || options.max_request_memory_bytes > 0) {
     grpc::ResourceQuota quota("dd-server");
-    quota.SetMaxThreads(options.max_threads);
+    if (options.max_threads > 0) quota.SetMaxThreads(options.max_threads);
+    if (options.max_request_memory_bytes > 0) {
+      quota.Resize(static_cast<size_t>(options.max_request_memory_bytes));
+    }
     builder.SetResourceQuota(quota);
   }
   if (options.max_connection_age != absl::InfiniteDuration()) {
@@ -97,7 +105,9 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   std::vector<std::string> served = options.health_service_names;
   served.insert(served.end(),
                 {"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"});
-  interceptors.push_back(ExplainedStatusInterceptorFactory(std::move(served), options.max_threads));
+  interceptors.push_back(ExplainedStatusInterceptorFactory(
+      std::move(served), {.max_threads = options.max_threads,
+                          .max_request_memory_bytes = options.max_request_memory_bytes}));
   interceptors.push_back(CallLogInterceptorFactory());
   if (options.metrics_port >= 0) {
     server->metrics_registry_ = options.metrics_registry;
@@ -148,7 +158,9 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
                      : options.tls.client_ca_file.empty() ? std::string("on")
                                                           : std::string("mutual")},
              {"max_receive_bytes", options.max_receive_message_bytes},
-             {"max_send_bytes", options.max_send_message_bytes}});
+             {"max_send_bytes", options.max_send_message_bytes},
+             {"max_request_memory_bytes", options.max_request_memory_bytes},
+             {"max_threads", options.max_threads}});
   return server;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +26,13 @@ struct GrpcServerOptions {
   // A 9 s float clip is 1.6 MB and a Score batch holds many; 4 MiB (gRPC's default) is too tight.
   int max_receive_message_bytes = 64 << 20;
   int max_send_message_bytes = 64 << 20;
+  // Memory gRPC may hold for the server's connections and the requests arriving on them (its
+  // ResourceQuota). gRPC reads a request whole before it compares it with
+  // max_receive_message_bytes (grpc/grpc#43012): without this bound one client's 500 MB request
+  // held 500 MB of dd-session, and a 1 GB one would pass its pod's 1 GiB limit. Past it, gRPC
+  // resets the largest stream arriving (the client sees RESOURCE_EXHAUSTED, "RST_STREAM with
+  // error code 11"). Replies are not counted. 0: no bound.
+  int64_t max_request_memory_bytes = 256 << 20;
   // Threads the server may run calls on (gRPC's sync server runs each call on a thread of its
   // own); a call that finds none is refused RESOURCE_EXHAUSTED, which our clients retry on
   // another replica; health checks still answer (gRPC serves them on its own threads). gRPC

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <limits>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -22,23 +23,13 @@ ABSL_FLAG(int, port, 0, "Port to listen on; 0 picks a free one (see --port_file)
 ABSL_FLAG(std::string, port_file, "",
           "If set, the bound port is written to this file once the server listens.");
 ABSL_FLAG(int, max_message_bytes, 64 << 20,
-          "Largest gRPC message received or sent, in bytes (gRPC's own default is 4 MiB).");
-ABSL_FLAG(int, max_threads, 1024,
-          "Threads the gRPC server may run calls on (one per call in flight); a call beyond "
-          "them is refused RESOURCE_EXHAUSTED. 0: no bound.");
+          "Largest gRPC message sent (replies; requests to other services) and reply taken "
+          "from other services, in bytes (gRPC's own default is 4 MiB).");
 ABSL_FLAG(std::string, log_level, "info", "Minimum log level: debug, info, warning or error.");
-ABSL_FLAG(absl::Duration, max_connection_age, absl::InfiniteDuration(),
-          "Ask clients to reconnect after this long (e.g. 5m), so that they find replicas added "
-          "since they connected; inf keeps connections open.");
 ABSL_FLAG(int, metrics_port, -1,
           "Port of an HTTP endpoint serving GET /metrics in Prometheus' text format (calls "
           "started, handled by status code, durations, calls in flight), on --host. 0 picks a "
           "free port; -1 serves none.");
-ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
-          "On SIGTERM, how long calls in flight may run before they are cancelled.");
-ABSL_FLAG(std::string, tls_client_ca_file, "",
-          "PEM CA certificates: accept only clients presenting a certificate they signed "
-          "(mutual TLS). Empty: clients need no certificate.");
 
 namespace dd {
 
@@ -76,8 +67,8 @@ void InitService(int argc, char** argv, std::string_view component, std::string_
   log::SetMinLevel(level);
   RouteLibraryLogsToJson();
   log::Emit(log::Level::kInfo, "server.flags", {log::Field::Json("flags", ChangedFlagsJson())});
-  if (absl::Status s =
-          CheckNonNegativeDurationFlag("shutdown_grace", absl::GetFlag(FLAGS_shutdown_grace));
+  if (absl::Status s = CheckIntFlag("max_message_bytes", absl::GetFlag(FLAGS_max_message_bytes), 1,
+                                    std::numeric_limits<int>::max());
       !s.ok()) {
     std::cerr << s.message() << "\n";
     std::exit(2);
@@ -92,23 +83,9 @@ GrpcServerOptions ServerOptionsFromFlags() {
   options.port_file = absl::GetFlag(FLAGS_port_file);
   options.max_receive_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   options.max_send_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
-  options.max_connection_age = absl::GetFlag(FLAGS_max_connection_age);
-  options.max_threads = absl::GetFlag(FLAGS_max_threads);
   options.metrics_port = absl::GetFlag(FLAGS_metrics_port);
   options.tls = ClientTlsFilesFromFlags();
-  options.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
   return options;
-}
-
-absl::Duration ShutdownGraceFromFlags() {
-  return absl::GetFlag(FLAGS_shutdown_grace);
-}
-
-int ServeUntilSignalled(GrpcServer& server) {
-  const std::string signal = WaitForShutdownSignal();
-  log::Info("server.shutdown_requested", {{"signal", signal}});
-  server.Shutdown(ShutdownGraceFromFlags());
-  return 0;
 }
 
 int StartupFailed(const absl::Status& status) {

@@ -5,7 +5,6 @@
 #include <string_view>
 
 #include "absl/status/status.h"
-#include "absl/time/time.h"
 #include "services/shared/grpc_server.h"
 #include "services/shared/tls_flags.h"
 
@@ -20,18 +19,14 @@ void InitService(int argc, char** argv, std::string_view component, std::string_
 // ("services/render/main.cc"), not the absolute path of whoever built the binary.
 std::string FlagFileForHelp(std::string_view file);
 
-// Server options from the common flags --host, --port, --port_file, --max_message_bytes,
-// --max_connection_age, --metrics_port and the --tls_* files (checked when the server starts).
-// The channels to other services come from ClientChannelOptionsFromFlags (tls_flags.h).
+// The options every server's flags give: --host, --port, --port_file, --metrics_port,
+// --max_message_bytes (both message limits; a gRPC server's requests are bounded by
+// GrpcServerOptionsFromFlags) and the --tls_* files of tls_flags.h (checked when the server
+// starts). The channels to other services come from ClientChannelOptionsFromFlags.
 GrpcServerOptions ServerOptionsFromFlags();
-// --shutdown_grace.
-absl::Duration ShutdownGraceFromFlags();
 
 // Logs why the service could not start (event startup.failed) and returns main()'s exit code.
 int StartupFailed(const absl::Status& status);
 int StartupFailed(std::string_view error);
-
-// Serves until SIGTERM or SIGINT, then shuts down gracefully. Returns main()'s exit code.
-int ServeUntilSignalled(GrpcServer& server);
 
 }  // namespace dd

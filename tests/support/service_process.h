@@ -31,6 +31,7 @@ class ServiceProcess {
   // Sends `signal` without waiting (a shutdown in progress, to observe).
   void Signal(int signal);
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
 

@@ -1000,7 +1000,10 @@ TEST(ServerFlagsTest, EveryServerRefusesAFlagValueThatWouldFailEveryCall) {
       {DD_SESSION_BIN, "--critic_timeout=0s"},
       {DD_SESSION_BIN, "--max_sampling_steps=0"},
       {DD_GATEWAY_BIN, "--session="},
-      {DD_GATEWAY_BIN, "--shutdown_grace=-1s"},
+      {DD_RENDER_BIN, "--shutdown_grace=-1s"},
+      {DD_SESSION_BIN, "--max_request_bytes=-1"},
+      {DD_CRITIC_BIN, "--max_request_memory_bytes=-1"},
+      {DD_GATEWAY_BIN, "--max_message_bytes=0"},
       {DD_GATEWAY_BIN, "--methods=CreateUser,DropTables"},
       {DD_GATEWAY_BIN, "--threads=0"},
       {DD_GATEWAY_BIN, "--max_queue_wait=0s"},
@@ -1019,6 +1022,36 @@ TEST(ServerFlagsTest, EveryServerRefusesAFlagValueThatWouldFailEveryCall) {
     EXPECT_NE(output.find(flag_name + " must"), std::string::npos)
         << cases[i].binary << " " << cases[i].flag << ": " << output;
   }
+}
+
+// What `command` prints on stdout and stderr.
+std::string OutputOf(const std::string& command) {
+  std::string output;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return output;
+  char buffer[4096];
+  for (size_t read; (read = fread(buffer, 1, sizeof buffer, pipe)) > 0;)
+    output.append(buffer, read);
+  pclose(pipe);
+  return output;
+}
+
+// dd-gateway serves HTTP: the flags of the gRPC servers are neither listed in its --help nor
+// taken. They were both, and did nothing there (--shutdown_grace, --max_threads, ...).
+TEST(ServerFlagsTest, OnlyTheGrpcServersListAndTakeTheGrpcServerFlags) {
+  const std::vector<std::string> grpc_server_flags = {
+      "--max_request_bytes",  "--max_request_memory_bytes", "--max_threads",
+      "--max_connection_age", "--shutdown_grace",           "--tls_client_ca_file"};
+  const std::string gateway_help = OutputOf(std::string(DD_GATEWAY_BIN) + " --help");
+  EXPECT_TRUE(absl::StrContains(gateway_help, "--max_body_bytes")) << gateway_help;
+  EXPECT_TRUE(absl::StrContains(gateway_help, "--max_message_bytes")) << gateway_help;
+  const std::string render_help = OutputOf(std::string(DD_RENDER_BIN) + " --help");
+  for (const std::string& flag : grpc_server_flags) {
+    EXPECT_FALSE(absl::StrContains(gateway_help, flag + " (")) << flag;
+    EXPECT_TRUE(absl::StrContains(render_help, flag + " (")) << flag;
+  }
+  const std::string refused = OutputOf(std::string(DD_GATEWAY_BIN) + " --max_threads=8");
+  EXPECT_TRUE(absl::StrContains(refused, "Unknown command line flag 'max_threads'")) << refused;
 }
 
 }  // namespace

@@ -5,11 +5,17 @@
 
 #include <atomic>
 #include <chrono>
+#include <cinttypes>
 #include <cmath>
+#include <cstdio>
+#include <fstream>
 #include <limits>
 #include <set>
 #include <thread>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "deepdrummer/v1/critic.grpc.pb.h"
 #include "deepdrummer/v1/generator.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -169,6 +175,63 @@ TEST_F(GeneratorServiceTest, StopsPromptlyAtTheDeadline) {
   // The generator gave up too, instead of sampling on: a follow-up call is served at once.
   EXPECT_TRUE(
       stub_->Sample(Context().get(), Request(v1::SAMPLING_MODE_METROPOLIS, 1, 1), &response).ok());
+}
+
+// dd-generator's own request bound (4 MiB) holds its largest valid request, one that avoids
+// 100,000 loops, and refuses larger ones.
+TEST_F(GeneratorServiceTest, TakesItsLargestValidRequestAndRefusesLargerOnes) {
+  v1::SampleRequest largest = Request(v1::SAMPLING_MODE_METROPOLIS, 1, 1);
+  largest.set_validate_only(true);
+  for (int i = 0; i < 100000; ++i)
+    largest.add_avoid_fingerprints(absl::StrFormat("%016x", i));
+  EXPECT_EQ(Code(largest), grpc::StatusCode::OK);
+  largest.add_avoid_fingerprints(absl::StrFormat("%016x", 100000));
+  EXPECT_EQ(Code(largest), grpc::StatusCode::INVALID_ARGUMENT);
+
+  v1::SampleRequest oversized = Request(v1::SAMPLING_MODE_METROPOLIS, 1, 1);
+  oversized.set_critic_id(std::string(5 << 20, 'c'));
+  v1::SampleResponse response;
+  const grpc::Status status = stub_->Sample(Context().get(), oversized, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_TRUE(absl::StrContains(status.error_message(), " vs. 4194304)")) << status.error_message();
+}
+
+// The process's peak resident memory (VmHWM), in bytes; -1 when unreadable.
+int64_t PeakResidentBytes(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    int64_t kib = 0;
+    if (std::sscanf(line.c_str(), "VmHWM: %" SCNd64 " kB", &kib) == 1) return kib * 1024;
+  }
+  return -1;
+}
+
+// gRPC reads a request whole before it checks the size limit (grpc/grpc#43012): a 300 MB
+// request made a server hold 300 MB however small its limit. --max_request_memory_bytes
+// resets it on the way.
+TEST_F(GeneratorServiceTest, ARequestPastTheMemoryBoundIsResetNotHeld) {
+  constexpr int64_t kRequestBytes = 300 << 20;
+  dd::testing::ServiceProcess bounded(DD_GENERATOR_BIN,
+                                      {"--critic=" + critic_->address(), "--log_level=warning",
+                                       "--samples=" + dd::testing::DefaultKitDir().string(),
+                                       absl::StrCat("--max_request_memory_bytes=", 32 << 20)});
+  ASSERT_NE(bounded.port(), 0);
+  v1::SampleRequest flood = Request(v1::SAMPLING_MODE_METROPOLIS, 1, 1);
+  flood.set_critic_id(std::string(kRequestBytes, 'c'));
+  v1::SampleResponse response;
+  const grpc::Status status =
+      v1::GeneratorService::NewStub(bounded.channel())->Sample(Context().get(), flood, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
+  const int64_t peak = PeakResidentBytes(bounded.pid());
+  ASSERT_GT(peak, 0);
+  EXPECT_LT(peak, kRequestBytes / 2) << "the server held the request";
+  // It serves on.
+  v1::SampleRequest check = Request(v1::SAMPLING_MODE_METROPOLIS, 1, 1);
+  check.set_validate_only(true);
+  EXPECT_TRUE(v1::GeneratorService::NewStub(bounded.channel())
+                  ->Sample(Context().get(), check, &response)
+                  .ok());
 }
 
 // A generator with --max_concurrent_calls=1 runs one Sample call at a time: others wait

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "common/storage/pg_pool.h"
 #include "common/storage/session_repository.h"
@@ -401,6 +402,11 @@ TEST_F(SessionServiceTest, BadRequestsGetClearErrorsAndChangeNothing) {
   EXPECT_EQ(long_id.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << long_id.error_message();
   EXPECT_NE(long_id.error_message().find("zzz\xE2\x80\xA6\" (10000 bytes)"), std::string::npos)
       << long_id.error_message();
+  // dd-session takes requests up to 1 MiB (its own --max_request_bytes): its requests hold ids
+  // and a few numbers, and the 64 MiB it took before let clients make it parse anything.
+  const grpc::Status huge = Rate(std::string(2 << 20, 'z'), true, "e-2");
+  EXPECT_EQ(huge.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << huge.error_message();
+  EXPECT_TRUE(absl::StrContains(huge.error_message(), " vs. 1048576)")) << huge.error_message();
   EXPECT_EQ(Rate(loop.loop_id(), true, "").error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   v1::RateRequest unspecified;
   unspecified.set_loop_id(loop.loop_id());

@@ -16,6 +16,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/build_info/build_info.h"
+#include "deepdrummer/v1/render.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "services/shared/listen_socket.h"
 
@@ -40,6 +41,15 @@ TEST(GrpcServerTest, RejectsAThreadBoundThatCouldServeNothing) {
     EXPECT_EQ(server.status().message(),
               absl::StrCat("max_threads must be 0 (no bound) or at least 2, got ", max_threads));
   }
+}
+
+TEST(GrpcServerTest, RejectsANegativeRequestMemoryBound) {
+  GrpcServerOptions options;
+  options.max_request_memory_bytes = -1;
+  auto server = GrpcServer::Start(options, {});
+  ASSERT_FALSE(server.ok());
+  EXPECT_EQ(server.status().message(),
+            "max_request_memory_bytes must be 0 (no bound) or positive, got -1");
 }
 
 // Whether a client's connection to a server with this max age is closed within `watch`: the
@@ -81,6 +91,68 @@ std::string Scrape(int port, const std::string& path, int* status) {
   auto reply = client.Get(path.c_str());
   *status = reply ? reply->status : -1;
   return reply ? reply->body : "";
+}
+
+// What a ListSamples call whose request is `request_bytes` long gets from a server that takes
+// requests up to 1 MiB and holds at most `memory_bound` bytes of them, whether the server then
+// still answers a health check, and its metrics. (The generated RenderService: gRPC reads and
+// parses the request before it runs the handler, UNIMPLEMENTED here.)
+grpc::Status OversizedCall(int64_t memory_bound, size_t request_bytes, bool* serves_on,
+                           std::string* metrics) {
+  deepdrummer::v1::RenderService::Service unimplemented;
+  GrpcServerOptions options;
+  options.max_receive_message_bytes = 1 << 20;
+  options.max_request_memory_bytes = memory_bound;
+  options.metrics_port = 0;
+  auto server = GrpcServer::Start(options, {&unimplemented});
+  EXPECT_TRUE(server.ok()) << server.status();
+  if (!server.ok()) return grpc::Status(grpc::StatusCode::INTERNAL, "no server");
+  grpc::ChannelArguments arguments;
+  arguments.SetMaxSendMessageSize(-1);
+  auto channel = grpc::CreateCustomChannel((*server)->address(), grpc::InsecureChannelCredentials(),
+                                           arguments);
+  const auto context = [] {
+    auto made = std::make_unique<grpc::ClientContext>();
+    made->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    return made;
+  };
+  deepdrummer::v1::ListSamplesRequest request;
+  request.set_page_token(std::string(request_bytes, 'x'));
+  deepdrummer::v1::ListSamplesResponse response;
+  const grpc::Status oversized = deepdrummer::v1::RenderService::NewStub(channel)->ListSamples(
+      context().get(), request, &response);
+  grpc::health::v1::HealthCheckRequest check;
+  grpc::health::v1::HealthCheckResponse answer;
+  *serves_on =
+      grpc::health::v1::Health::NewStub(channel)->Check(context().get(), check, &answer).ok();
+  int status = 0;
+  *metrics = Scrape((*server)->metrics_port(), "/metrics", &status);
+  return oversized;
+}
+
+// gRPC reads a request whole before it compares it with the size limit (grpc/grpc#43012), so
+// the limit alone let a client make a server hold any amount; the memory bound resets the
+// stream on the way instead.
+TEST(GrpcServerTest, ARequestPastTheMemoryBoundIsResetBeforeItIsReadWhole) {
+  constexpr size_t kRequestBytes = 200 << 20;
+  bool serves_on = false;
+  std::string metrics;
+  const grpc::Status unbounded = OversizedCall(0, kRequestBytes, &serves_on, &metrics);
+  EXPECT_EQ(unbounded.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_TRUE(absl::StrContains(unbounded.error_message(), "larger than max"))
+      << unbounded.error_message();
+  EXPECT_TRUE(serves_on);
+
+  serves_on = false;
+  const grpc::Status bounded = OversizedCall(16 << 20, kRequestBytes, &serves_on, &metrics);
+  EXPECT_EQ(bounded.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_TRUE(absl::StrContains(bounded.error_message(), "RST_STREAM")) << bounded.error_message();
+  EXPECT_TRUE(serves_on);
+  // The server counts the call it cut off as CANCELLED (explained_status.h), not as an INTERNAL
+  // failure of its own.
+  EXPECT_TRUE(absl::StrContains(metrics, R"(grpc_method="ListSamples",grpc_code="CANCELLED"} 1)"))
+      << metrics;
+  EXPECT_FALSE(absl::StrContains(metrics, R"(grpc_code="INTERNAL")")) << metrics;
 }
 
 TEST(GrpcServerTest, ServesMetricsOfEveryCallByStatusCode) {
