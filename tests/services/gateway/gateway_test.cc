@@ -907,7 +907,7 @@ TEST_F(GatewayTest, APreparationCutShortByDeletingTheUserIsNoWarning) {
   // Seconds of training after the rating, not milliseconds, so the deletion lands inside it.
   const std::string quick_training = R"("minibatchesPerRating": 1,)";
   start.replace(start.find(quick_training), quick_training.size(),
-                R"("minibatchesPerRating": 400,)");
+                R"("minibatchesPerRating": 100,)");
   v1::Session session;
   ASSERT_TRUE(
       JsonStringToMessage(PostWithId("StartSession", start, "leaving-start"), &session).ok());
