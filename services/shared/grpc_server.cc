@@ -77,6 +77,13 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   // gRPC sets SO_REUSEPORT by default (listen_socket.h says why not).
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  // gRPC inflates a compressed request whole before it compares it with the size limit, outside
+  // its memory quota: a 1 MB gzip request (1000 MB of one letter) made dd-session hold 1.1 GB,
+  // past its pod's limit. Our requests are small or audio that gzip barely shrinks, so the
+  // server takes them uncompressed only: a compressed one is refused UNIMPLEMENTED as soon as
+  // its headers arrive, before a byte of it is read.
+  builder.SetCompressionAlgorithmSupportStatus(GRPC_COMPRESS_DEFLATE, false);
+  builder.SetCompressionAlgorithmSupportStatus(GRPC_COMPRESS_GZIP, false);
   builder.SetMaxSendMessageSize(options.max_send_message_bytes);
   if (options.max_threads > 0 || options.max_request_memory_bytes > 0) {
     grpc::ResourceQuota quota("dd-server");
