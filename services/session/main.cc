@@ -36,6 +36,12 @@ ABSL_FLAG(int, max_sampling_steps, 10000,
           "--generator_timeout on your critic workers (~1.7 ms a step on a 2-core CPU worker, "
           "slower while it trains other sessions' critics); the paper's options take at most 600.");
 
+ABSL_FLAG(int, max_audio_exports, 2,
+          "ExportSession calls with include_audio built at once: each holds up to "
+          "--max_message_bytes of audio, about twice that while it is sent (16 at once took "
+          "dd-session to 1.7 GB). More wait up to 5s for one to finish, then get "
+          "RESOURCE_EXHAUSTED. 0: no limit.");
+
 int main(int argc, char** argv) {
   dd::InitService(argc, argv, "session",
                   "users, sessions and the two-phase protocol.\n"
@@ -55,7 +61,8 @@ int main(int argc, char** argv) {
                                          absl::GetFlag(FLAGS_generator_timeout)),
            dd::CheckIntFlag("phase1_critic_lag", critic_lag, 0, 1),
            dd::CheckIntFlag("max_sampling_steps", absl::GetFlag(FLAGS_max_sampling_steps), 1,
-                            2 * dd::SamplerOptions::kMaxStepLimit)});
+                            2 * dd::SamplerOptions::kMaxStepLimit),
+           dd::CheckIntFlag("max_audio_exports", absl::GetFlag(FLAGS_max_audio_exports), 0, 1024)});
       !s.ok()) {
     return dd::StartupFailed(s);
   }
@@ -83,7 +90,13 @@ int main(int argc, char** argv) {
   service_options.session_limits.default_phase1_critic_lag = critic_lag;
   service_options.session_limits.max_sampling_steps = absl::GetFlag(FLAGS_max_sampling_steps);
   service_options.max_reply_bytes = server_options->max_send_message_bytes;
-  dd::SessionService service(repository, coordinator, *critic, *render, service_options);
+  auto audio_exports = dd::AdmissionGate::Create(
+      {.name = "dd-session's ExportSession with include_audio (--max_audio_exports)",
+       .max_concurrent = absl::GetFlag(FLAGS_max_audio_exports),
+       .max_wait = absl::Seconds(5)});
+  if (!audio_exports.ok()) return dd::StartupFailed(audio_exports.status());
+  dd::SessionService service(repository, coordinator, *critic, *render, service_options,
+                             audio_exports->get());
 
   server_options->health_service_names = {"deepdrummer.v1.SessionService"};
   server_options->metrics_registry = &metrics;

@@ -15,6 +15,7 @@
 #include "common/pattern/timing.h"
 #include "common/storage/text_field.h"
 #include "services/session/session_messages.h"
+#include "services/shared/call_admission.h"
 #include "services/shared/proto_convert.h"
 #include "services/shared/request_id.h"
 #include "services/shared/status_mapping.h"
@@ -450,6 +451,9 @@ grpc::Status SessionService::ExportSession(grpc::ServerContext* context,
   const std::string request_id = RequestIdOf(*context);
   auto session = OwnedSession(request->session_id(), request->user_id());
   if (!session.ok()) return ToGrpcStatus(session.status());
+  // Exports without audio are light; those with it pass the gate (null: no limit).
+  const auto admitted = Admit(request->include_audio() ? audio_exports_ : nullptr, *context);
+  if (!admitted.ok()) return ToGrpcStatus(admitted.status());
   auto loops = repository_.Loops(session->session_id);
   if (!loops.ok()) return ToGrpcStatus(loops.status());
   v1::SessionExport document;

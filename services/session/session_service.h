@@ -5,6 +5,7 @@
 #pragma once
 
 #include "absl/time/time.h"
+#include "common/admission/admission_gate.h"
 #include "common/storage/session_repository.h"
 #include "deepdrummer/v1/critic.grpc.pb.h"
 #include "deepdrummer/v1/render.grpc.pb.h"
@@ -26,15 +27,19 @@ struct SessionServiceOptions {
 
 class SessionService final : public deepdrummer::v1::SessionService::Service {
  public:
+  // `audio_exports` (not owned; null: no limit) admits the ExportSession calls with
+  // include_audio: each holds up to max_reply_bytes of audio, and about twice that while gRPC
+  // sends it, so a few at once can take more memory than a pod has.
   SessionService(storage::SessionRepository& repository, SessionCoordinator& coordinator,
                  deepdrummer::v1::CriticService::StubInterface& critic,
                  deepdrummer::v1::RenderService::StubInterface& render,
-                 SessionServiceOptions options)
+                 SessionServiceOptions options, AdmissionGate* audio_exports = nullptr)
       : repository_(repository),
         coordinator_(coordinator),
         critic_(critic),
         render_(render),
-        options_(options) {}
+        options_(options),
+        audio_exports_(audio_exports) {}
 
   grpc::Status CreateUser(grpc::ServerContext*, const deepdrummer::v1::CreateUserRequest*,
                           deepdrummer::v1::User*) override;
@@ -79,6 +84,7 @@ class SessionService final : public deepdrummer::v1::SessionService::Service {
   deepdrummer::v1::CriticService::StubInterface& critic_;
   deepdrummer::v1::RenderService::StubInterface& render_;
   const SessionServiceOptions options_;
+  AdmissionGate* const audio_exports_;
 };
 
 }  // namespace dd

@@ -5,7 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <csignal>
+#include <future>
 #include <limits>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -703,6 +706,56 @@ TEST_F(SessionServiceTest, ASessionWithoutPhaseTwoEndsWithResultsAndAFullyTraine
   ASSERT_TRUE(status.ok()) << status.error_message();
   ASSERT_EQ(exported.audio_size(), 2);
   EXPECT_EQ(exported.audio(0).audio().rfind("RIFF", 0), 0u);
+}
+
+// An ExportSession with audio holds up to --max_message_bytes of it, about twice that while it is
+// sent: 16 at once took dd-session to 1.7 GB. At most --max_audio_exports (2) are built at once;
+// another waits 5 s for one of them, then is refused saying so. dd-render is stopped here, so
+// the two admitted wait in their first Render call.
+TEST_F(SessionServiceTest, AudioExportsBeyondTheLimitWaitThenAreRefused) {
+  const v1::Session session = Start(NewUser(), FastOptions(1, 0));
+  Next(session.session_id());  // A presented loop: audio to export.
+  const auto export_session = [&session](bool include_audio) {
+    v1::ExportSessionRequest request;
+    request.set_session_id(session.session_id());
+    request.set_include_audio(include_audio);
+    v1::ExportSessionResponse response;
+    return stack_->session().ExportSession(Context().get(), request, &response);
+  };
+  stack_->SignalRender(SIGSTOP);
+  struct ResumeRender {
+    ~ResumeRender() { stack_->SignalRender(SIGCONT); }
+  } resume_render;
+  std::vector<std::future<grpc::Status>> exports;
+  for (int i = 0; i < 3; ++i) {
+    exports.push_back(std::async(std::launch::async, export_session, true));
+  }
+  // Exports without audio do not wait for the gate (nor for dd-render).
+  const grpc::Status light = export_session(false);
+  EXPECT_TRUE(light.ok()) << light.error_message();
+  // The first to end is the one refused, whichever it is.
+  std::optional<grpc::Status> refused;
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!refused && std::chrono::steady_clock::now() < give_up) {
+    for (auto it = exports.begin(); it != exports.end(); ++it) {
+      if (it->wait_for(std::chrono::milliseconds(10)) != std::future_status::ready) continue;
+      refused = it->get();
+      exports.erase(it);
+      break;
+    }
+  }
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+      << refused->error_message();
+  EXPECT_TRUE(absl::StartsWith(refused->error_message(),
+                               "dd-session's ExportSession with include_audio "
+                               "(--max_audio_exports) is at its limit of 2 calls at once"))
+      << refused->error_message();
+  stack_->SignalRender(SIGCONT);
+  for (auto& admitted : exports) {
+    const grpc::Status status = admitted.get();
+    EXPECT_TRUE(status.ok()) << status.error_message();
+  }
 }
 
 // A session's ratings reach the critic in calls of at most 256 examples: with every rating in one

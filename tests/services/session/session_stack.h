@@ -46,6 +46,8 @@ class SessionStack {
   void RestartSession();
   void KillCritic();
   void StartCritic();
+  // Sends `signal` to dd-render (SIGSTOP, SIGCONT: a render worker that stalls).
+  void SignalRender(int signal) { render_->Signal(signal); }
 
   // What the service `name` ("render", "critic", "generator", "session") has logged so far;
   // empty without a log_dir.
