@@ -333,14 +333,14 @@ void GatewayHttpServer::AddRoutes() {
     if (response.status == 200) {
       response.set_header("Cache-Control", "private, max-age=86400, immutable");
       response.set_header("Accept-Ranges", "bytes");  // Players may seek by range.
-      // cpp-httplib sends only the asked bytes of a Range request but keeps the status a
-      // handler set; a player (Safari's asks for bytes 0-1 first) needs 206 to see a part of
-      // the file, not a whole file of two bytes.
       if (!RangesWorthAPartialReply(request.ranges, audio_bytes)) {
         // The const_cast as in the error handler: cpp-httplib cuts the reply by the request's
         // ranges after this handler, and an empty list sends the whole body.
         const_cast<httplib::Request&>(request).ranges.clear();
       }
+      // cpp-httplib sends only the asked bytes of a Range request but keeps the status a
+      // handler set; a player (Safari's asks for bytes 0-1 first) needs 206 to see a part of
+      // the file, not a whole file of two bytes.
       if (!request.ranges.empty()) response.status = 206;
     }
   });

@@ -91,9 +91,12 @@ class ExplainedStatus final : public grpc::experimental::Interceptor {
     return grpc::Status(
         grpc::StatusCode::CANCELLED,
         absl::StrCat("the request's stream ended before a whole message arrived: the client "
-                     "cancelled it or sent none, or this server reset it because the requests "
-                     "arriving held more than --max_request_memory_bytes=",
-                     limits_.max_request_memory_bytes));
+                     "cancelled it or sent none",
+                     limits_.max_request_memory_bytes > 0
+                         ? absl::StrCat(", or this server reset it because the requests "
+                                        "arriving held more than --max_request_memory_bytes=",
+                                        limits_.max_request_memory_bytes)
+                         : ""));
   }
 
   grpc::Status UnknownMethod() const {
