@@ -48,6 +48,7 @@ class SessionStack {
   void StartCritic();
   // Sends `signal` to dd-render (SIGSTOP, SIGCONT: a render worker that stalls).
   void SignalRender(int signal) { render_->Signal(signal); }
+  pid_t render_pid() const { return render_->pid(); }
 
   // What the service `name` ("render", "critic", "generator", "session") has logged so far;
   // empty without a log_dir.
